@@ -1,0 +1,43 @@
+# One command each on a fresh machine: `make demo`, `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint unit integration e2e sample bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/apprunner-audit demo --out out/demo
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q -m unit
+
+integration: $(STAMP)
+	$(BIN)/python -m pytest -q -m integration
+
+e2e: $(STAMP)
+	$(BIN)/python -m pytest -q -m e2e
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check analysis tests scripts || true
+
+# Regenerate the bundled sample day (deterministic: the output is byte-identical each time).
+sample: $(STAMP)
+	rm -rf analysis/data/sample
+	$(BIN)/python scripts/generate_sample_day.py --out analysis/data/sample
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache

@@ -1,0 +1,180 @@
+"""The command line: ``apprunner-audit report | explain | demo`` (CONTRACT.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from analysis.config import parse_accounts
+from analysis.pipeline import Options, analyse
+from analysis.sources import SourceError, Window, source_from_spec
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+FORMATS = ("json", "md", "html", "csv")
+DEFAULT_AWS_LOOKBACK = timedelta(hours=24)
+
+
+class UsageError(Exception):
+    """Bad arguments: one line on standard error, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own errors also exit 2, in one line
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="apprunner-audit", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    report = commands.add_parser("report", help="read CloudTrail and report denials with fixes")
+    report.add_argument("--source", action="append", default=[], metavar="SRC")
+    report.add_argument("--since", type=_time, metavar="T")
+    when = report.add_mutually_exclusive_group()
+    when.add_argument("--until", type=_time, metavar="T")
+    when.add_argument("--day", type=_day, metavar="YYYY-MM-DD")
+    report.add_argument("--format", choices=FORMATS, default="json")
+    report.add_argument("--out", type=Path, metavar="PATH")
+    report.add_argument("--trusted-accounts", type=parse_accounts, default=frozenset(), metavar="A,B")
+    report.add_argument("--org-accounts", type=parse_accounts, default=frozenset(), metavar="A,B")
+    report.add_argument("--org-id", metavar="o-ID")
+    report.add_argument("--service", default="apprunner", metavar="apprunner|PREFIX|all")
+    report.add_argument("--redact", action="store_true", help="mask account IDs, ARNs, sessions and IPs")
+
+    explain = commands.add_parser("explain", help="explain one CloudTrail record")
+    explain.add_argument("file", metavar="FILE|-")
+    explain.add_argument("--format", choices=("json", "text"), default="text")
+
+    demo = commands.add_parser("demo", help="the whole pipeline on the bundled sample day")
+    demo.add_argument("--out", type=Path, default=Path("out/demo"), metavar="DIR")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(message)s", stream=sys.stderr)
+    try:
+        args = build_parser().parse_args(argv)
+        return {"report": _report, "explain": _explain, "demo": _demo}[args.command](args)
+    except (UsageError, SourceError) as error:
+        print(f"apprunner-audit: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _report(args: argparse.Namespace) -> int:
+    window = _window(args)
+    specs = args.source or ["sample"]
+    sources = [source_from_spec(spec, window) for spec in specs]
+    options = Options(
+        service=args.service.lower(),
+        trusted_accounts=args.trusted_accounts,
+        organization_accounts=args.org_accounts,
+        organization_id=args.org_id,
+    )
+    result = analyse(sources, window, options)
+    for status in result.sources:
+        for problem in status.problems:
+            print(f"apprunner-audit: warning: {problem}", file=sys.stderr)
+        if status.error and status.status == "failed":
+            print(f"apprunner-audit: warning: {status.name}: {status.error}", file=sys.stderr)
+    if all(status.status == "failed" for status in result.sources):
+        failed = "; ".join(f"{s.name}: {s.error}" for s in result.sources)
+        raise UsageError(f"every source failed ({failed})")
+    report = result.report
+    if args.redact:
+        from analysis.redact import redact_report
+
+        report = redact_report(report)
+    _write(_render(report, args.format), args.out)
+    return EXIT_OK
+
+
+def _window(args: argparse.Namespace) -> Window:
+    if args.day is not None:
+        if args.since is not None:
+            raise UsageError("--day cannot be combined with --since")
+        return Window(args.day, args.day + timedelta(days=1))
+    start, end = args.since, args.until
+    if start and end and start >= end:
+        raise UsageError("--since must be before --until")
+    specs = args.source or ["sample"]
+    reads_aws = any(s.startswith(("lookup:", "s3://", "athena:", "lake:")) for s in specs)
+    if reads_aws and start is None and end is None:
+        end = datetime.now(UTC).replace(microsecond=0)
+        start = end - DEFAULT_AWS_LOOKBACK
+    return Window(start, end)
+
+
+def _render(report: dict[str, Any], fmt: str) -> str:
+    from analysis import render
+
+    return render.render(report, fmt)
+
+
+def _write(text: str, out: Path | None) -> None:
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from analysis.explain import ExplainError, explain_text
+
+    try:
+        text = sys.stdin.read() if args.file == "-" else _read_path(args.file)
+        finding = explain_text(text, origin="<stdin>" if args.file == "-" else args.file)
+    except ExplainError as error:
+        raise UsageError(str(error)) from error
+    if args.format == "json":
+        sys.stdout.write(json.dumps(finding, indent=2, ensure_ascii=False) + "\n")
+    else:
+        from analysis.render.text import finding_text
+
+        sys.stdout.write(finding_text(finding))
+    return EXIT_OK
+
+
+def _read_path(name: str) -> str:
+    path = Path(name)
+    if not path.is_file():
+        raise UsageError(f"{name}: no such file")
+    data = path.read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        import gzip
+
+        data = gzip.decompress(data)
+    return data.decode("utf-8", errors="replace")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from analysis.demo import run_demo
+
+    run_demo(args.out)
+    return EXIT_OK
+
+
+def _time(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from error
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _day(value: str) -> datetime:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {value!r}") from error
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""Denials as a pandas frame, and their grouping into findings (per principal and owning account)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+FRAME_COLUMNS = [
+    "event_id", "recipient_account_id", "event_time", "event_source", "event_name", "region",
+    "source_ip", "user_agent", "error_code", "error_message", "principal_key", "principal_arn",
+    "principal_type", "principal_account_id", "session", "permission_set", "action",
+    "action_from_message", "action_known", "resources", "resource_origin", "reason", "policy_arn",
+    "encoded_message", "truncated", "non_iam_failure", "target_account_id", "cross_account",
+]  # fmt: skip
+FINDING_KEY = ["principal_key", "target_account_id"]
+ACTION_KEY = [*FINDING_KEY, "action"]
+LOW_CONFIDENCE_DENIALS = 2
+
+
+def denial_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """One row per denial event, event_time parsed to UTC (unparseable times become NaT)."""
+    frame = pd.DataFrame(list(rows), columns=FRAME_COLUMNS)
+    frame["event_time"] = pd.to_datetime(frame["event_time"], utc=True, errors="coerce", format="ISO8601")
+    frame["target_account_id"] = frame["target_account_id"].fillna("unknown")
+    return frame
+
+
+def deduplicate(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop repeats of the same (eventID, recipientAccountId); records without an eventID stay."""
+    has_id = frame["event_id"].notna()
+    repeated = frame.duplicated(subset=["event_id", "recipient_account_id"], keep="first") & has_id
+    return frame.loc[~repeated]
+
+
+def in_window(frame: pd.DataFrame, start: datetime | None, end: datetime | None) -> pd.DataFrame:
+    mask = pd.Series(True, index=frame.index)
+    if start is not None:
+        mask &= frame["event_time"] >= pd.Timestamp(start)
+    if end is not None:
+        mask &= frame["event_time"] < pd.Timestamp(end)
+    if start is not None or end is not None:
+        mask &= frame["event_time"].notna()
+    return frame.loc[mask]
+
+
+def _unique_sorted(values: pd.Series) -> list:
+    return sorted({v for v in values if isinstance(v, str) and v})
+
+
+def _most_common(values: pd.Series, limit: int = 10) -> list:
+    return [v for v in values.dropna().value_counts().index[:limit] if isinstance(v, str) and v]
+
+
+def action_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per principal, owning account and action."""
+    grouped = frame.groupby(ACTION_KEY, sort=False, dropna=False)
+    summary = grouped.agg(
+        count=("action", "size"),
+        first_seen=("event_time", "min"),
+        last_seen=("event_time", "max"),
+        reasons=("reason", _unique_sorted),
+        policy_arns=("policy_arn", _unique_sorted),
+        event_names=("event_name", _unique_sorted),
+        resource_origins=("resource_origin", _unique_sorted),
+        non_iam_failures=("non_iam_failure", _unique_sorted),
+        encoded_messages=("encoded_message", "count"),
+        truncated_messages=("truncated", "sum"),
+        action_from_message=("action_from_message", "all"),
+        action_known=("action_known", "all"),
+    )
+    resources = frame[[*ACTION_KEY, "resources"]].explode("resources")
+    summary["resources"] = resources.groupby(ACTION_KEY, sort=False, dropna=False)["resources"].agg(_unique_sorted)
+    return summary.reset_index()
+
+
+def finding_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per principal and owning account."""
+    grouped = frame.groupby(FINDING_KEY, sort=False, dropna=False)
+    summary = grouped.agg(
+        denials=("action", "size"),
+        principal_arn=("principal_arn", "first"),
+        principal_type=("principal_type", lambda s: s.mode().iloc[0]),
+        principal_account_id=("principal_account_id", "first"),
+        permission_set=("permission_set", "first"),
+        cross_account=("cross_account", "any"),
+        sessions=("session", _unique_sorted),
+        regions=("region", _unique_sorted),
+        user_agents=("user_agent", _most_common),
+        source_ips=("source_ip", _unique_sorted),
+        first_seen=("event_time", "min"),
+        last_seen=("event_time", "max"),
+    )
+    return summary.reset_index().sort_values(
+        ["denials", "principal_key", "target_account_id"], ascending=[False, True, True], kind="stable"
+    )
+
+
+def findings(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Findings as plain dicts in the contract's shape (``remedy`` left for the remedies layer)."""
+    if frame.empty:
+        return []
+    actions = action_summary(frame)
+    actions = actions.sort_values(["count", "action"], ascending=[False, True], kind="stable")
+    actions_by_finding = {key: group for key, group in actions.groupby(FINDING_KEY, sort=False, dropna=False)}
+    result = []
+    for row in finding_summary(frame).itertuples(index=False):
+        group = actions_by_finding[(row.principal_key, row.target_account_id)]
+        result.append(_finding(row, group))
+    return result
+
+
+def _finding(row: Any, actions: pd.DataFrame) -> dict[str, Any]:
+    target = None if row.target_account_id == "unknown" else row.target_account_id
+    return {
+        "principal": {
+            "arn": _none(row.principal_arn),
+            "type": row.principal_type,
+            "account_id": _none(row.principal_account_id),
+            "sessions": row.sessions,
+            "key": row.principal_key,
+            "permission_set": _none(row.permission_set),
+        },
+        "target_account_id": target,
+        "cross_account": bool(row.cross_account),
+        "denials": int(row.denials),
+        "first_seen": iso(row.first_seen),
+        "last_seen": iso(row.last_seen),
+        "regions": row.regions,
+        "user_agents": row.user_agents,
+        "source_ips": row.source_ips,
+        "confidence": "low" if row.denials <= LOW_CONFIDENCE_DENIALS else "normal",
+        "actions": [_action(a) for a in actions.itertuples(index=False)],
+        "remedy": None,
+    }
+
+
+def _action(row: Any) -> dict[str, Any]:
+    return {
+        "action": row.action,
+        "count": int(row.count),
+        "resources": row.resources,
+        "reasons": row.reasons,
+        "first_seen": iso(row.first_seen),
+        "last_seen": iso(row.last_seen),
+        "policy_arns": row.policy_arns,
+        "event_names": row.event_names,
+        "resource_origin": row.resource_origins,
+        "action_from_message": bool(row.action_from_message),
+        "action_in_catalog": bool(row.action_known),
+        "encoded_messages": int(row.encoded_messages),
+        "truncated_messages": int(row.truncated_messages),
+        "non_iam_failures": row.non_iam_failures,
+    }
+
+
+def iso(value: Any) -> str | None:
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _none(value: Any) -> Any:
+    return None if value is None or (isinstance(value, float) and pd.isna(value)) else value

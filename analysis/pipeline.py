@@ -1,0 +1,110 @@
+"""Sources in, one report out: the path shared by the CLI, the handlers and the notebooks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from analysis import findings as findings_module
+from analysis.denials import audits_service, denial_row, is_denial
+from analysis.records import Malformed, RecordOrProblem
+from analysis.report import build_report
+from analysis.sources.base import Source, Window
+
+log = logging.getLogger(__name__)
+MAX_WARNINGS_PER_SOURCE = 20
+
+
+@dataclass
+class SourceStatus:
+    name: str
+    status: str = "ok"
+    records_read: int = 0
+    malformed_records: int = 0
+    error: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.status,
+            "records_read": self.records_read,
+            "malformed_records": self.malformed_records,
+            "error": self.error,
+            "problems": self.problems[:MAX_WARNINGS_PER_SOURCE],
+        }
+
+
+@dataclass
+class Options:
+    service: str = "apprunner"
+    trusted_accounts: frozenset[str] = frozenset()
+    organization_accounts: frozenset[str] = frozenset()
+    organization_id: str | None = None
+    recon_distinct_actions: int = 10
+    recon_window_minutes: int = 10
+
+
+@dataclass
+class Analysis:
+    """Everything a run produced: the report (the contract) and the frame behind it."""
+
+    report: dict[str, Any]
+    frame: pd.DataFrame
+    sources: list[SourceStatus]
+
+
+def analyse(sources: Sequence[Source], window: Window | None = None, options: Options | None = None) -> Analysis:
+    window = window or Window()
+    options = options or Options()
+    statuses: list[SourceStatus] = []
+    rows: list[dict[str, Any]] = []
+    for source in sources:
+        status = SourceStatus(name=source.name)
+        statuses.append(status)
+        rows.extend(_denials(source, status, options.service))
+    frame = findings_module.denial_frame(rows)
+    frame = findings_module.in_window(findings_module.deduplicate(frame), window.start, window.end)
+    report = build_report(
+        frame=frame,
+        sources=[s.as_dict() for s in statuses],
+        window=window,
+        generated_at=datetime.now(UTC),
+        options=options,
+    )
+    return Analysis(report=report, frame=frame, sources=statuses)
+
+
+def _denials(source: Source, status: SourceStatus, service: str) -> Iterator[dict[str, Any]]:
+    try:
+        for item in source.read():
+            if isinstance(item, Malformed):
+                _malformed(status, item)
+                continue
+            status.records_read += 1
+            if is_denial(item) and audits_service(item, service):
+                yield denial_row(item)
+    except Exception as error:  # a failing source is reported; the other sources go on
+        log.warning("source %s failed: %s", source.name, error)
+        status.status = "failed" if status.records_read == 0 else "partial"
+        status.error = f"{type(error).__name__}: {error}"
+        return
+    if status.malformed_records and status.status == "ok":
+        status.status = "partial" if status.records_read else "failed"
+        status.error = status.error or f"{status.malformed_records} item(s) could not be read"
+
+
+def _malformed(status: SourceStatus, item: Malformed) -> None:
+    status.malformed_records += 1
+    status.problems.append(str(item))
+    log.warning("malformed input: %s", item)
+
+
+def records_from(items: Iterator[RecordOrProblem]) -> Iterator[dict[str, Any]]:
+    """Only the records of a reader's output (for notebooks that want raw records)."""
+    return (item for item in items if not isinstance(item, Malformed))

@@ -1,0 +1,132 @@
+"""Who made a call: the canonical principal of a CloudTrail ``userIdentity`` block."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+PRINCIPAL_TYPES = (
+    "IAMUser",
+    "AssumedRole",
+    "Root",
+    "FederatedUser",
+    "AWSAccount",
+    "AWSService",
+    "IdentityCenterUser",
+    "SAMLUser",
+    "WebIdentityUser",
+    "Unknown",
+)
+
+# AWSReservedSSO_<PermissionSetName>_<16 hex>: the permission set name may itself contain "_".
+_IDENTITY_CENTER_ROLE = re.compile(r"^AWSReservedSSO_(?P<permission_set>.+)_(?P<hash>[0-9a-f]{16})$")
+_ASSUMED_ROLE_ARN = re.compile(
+    r"^arn:(?P<partition>[^:]+):sts::(?P<account>\d{12}):assumed-role/(?P<role>[^/]+)/(?P<session>.+)$"
+)
+_FEDERATED_ARN = re.compile(r"^arn:(?P<partition>[^:]+):sts::(?P<account>\d{12}):federated-user/(?P<user>.+)$")
+_ACCOUNT_IN_ARN = re.compile(r"^arn:[^:]+:[^:]*:[^:]*:(?P<account>\d{12}):")
+
+
+@dataclass(frozen=True)
+class Principal:
+    arn: str | None
+    type: str
+    account_id: str | None
+    session: str | None = None
+    permission_set: str | None = None
+    key: str = ""  # what findings group by: the canonical ARN, else the best identifier the log has
+
+    @property
+    def is_identity_center(self) -> bool:
+        return self.permission_set is not None
+
+
+def account_of_arn(arn: str | None) -> str | None:
+    if not arn:
+        return None
+    match = _ACCOUNT_IN_ARN.match(arn)
+    return match.group("account") if match else None
+
+
+def identity_center_permission_set(role_arn: str | None) -> str | None:
+    if not role_arn or ":role/" not in role_arn:
+        return None
+    role_name = role_arn.rsplit("/", 1)[-1]
+    match = _IDENTITY_CENTER_ROLE.match(role_name)
+    return match.group("permission_set") if match else None
+
+
+def principal_from_identity(identity: Any) -> Principal:
+    if not isinstance(identity, dict):
+        identity = {}
+    kind = identity.get("type") or "Unknown"
+    if kind not in PRINCIPAL_TYPES:
+        kind = str(kind)
+    raw_arn = _str(identity.get("arn"))
+    account = _str(identity.get("accountId")) or account_of_arn(raw_arn)
+    issuer = (identity.get("sessionContext") or {}).get("sessionIssuer") or {}
+    issuer_arn = _str(issuer.get("arn")) if isinstance(issuer, dict) else None
+    arn, session = _canonical(kind, raw_arn, issuer_arn, identity, account)
+    principal_id = _str(identity.get("principalId"))
+    if session is None and principal_id and ":" in principal_id and kind in ("AssumedRole", "AWSAccount"):
+        session = principal_id.split(":", 1)[1]
+    key = arn or _fallback_key(kind, identity, account, principal_id)
+    return Principal(
+        arn=arn,
+        type=kind,
+        account_id=account,
+        session=session,
+        permission_set=identity_center_permission_set(arn),
+        key=key,
+    )
+
+
+def _canonical(
+    kind: str, raw_arn: str | None, issuer_arn: str | None, identity: dict, account: str | None
+) -> tuple[str | None, str | None]:
+    """(canonical ARN, session name) as CONTRACT.md defines the canonical ARN."""
+    assumed = _ASSUMED_ROLE_ARN.match(raw_arn or "")
+    if assumed:
+        session = assumed.group("session")
+        if issuer_arn and ":role/" in issuer_arn:
+            return issuer_arn, session
+        # Without the issuer the role's path is unknown; the role name is still exact.
+        return f"arn:{assumed.group('partition')}:iam::{assumed.group('account')}:role/{assumed.group('role')}", session
+    federated = _FEDERATED_ARN.match(raw_arn or "")
+    if federated:
+        session = federated.group("user")
+        if issuer_arn and ":user/" in issuer_arn:
+            return issuer_arn, session
+        return None, session
+    if kind == "Root":
+        if raw_arn and raw_arn.endswith(":root"):
+            return raw_arn, None
+        return (f"arn:aws:iam::{account}:root" if account else None), None
+    if kind == "AssumedRole" and issuer_arn:
+        return issuer_arn, None
+    if kind == "IAMUser" and raw_arn and ":user/" in raw_arn:
+        return raw_arn, None
+    if raw_arn and raw_arn.startswith("arn:") and kind not in ("AWSService", "AWSAccount"):
+        return raw_arn, None
+    return None, None
+
+
+def _fallback_key(kind: str, identity: dict, account: str | None, principal_id: str | None) -> str:
+    if kind == "AWSService":
+        return f"service:{identity.get('invokedBy') or 'unknown'}"
+    role_id = principal_id.split(":", 1)[0] if principal_id else None
+    on_behalf_of = identity.get("onBehalfOf") if isinstance(identity.get("onBehalfOf"), dict) else {}
+    candidates = (
+        ("user", _str(on_behalf_of.get("userId"))),
+        ("name", _str(identity.get("userName"))),
+        ("id", role_id),
+    )
+    for label, value in candidates:
+        if value:
+            return f"{kind}:{account or '?'}:{label}:{value}"
+    return f"{kind}:{account or '?'}"
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

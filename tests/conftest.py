@@ -1,0 +1,32 @@
+"""Shared fixtures. moto is imported before any boto3 client exists, and no test reaches real AWS."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_SESSION_TOKEN", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.pop("AWS_PROFILE", None)
+
+import moto  # noqa: F401  (before any boto3 client)
+
+DATA = Path(__file__).parent / "data"
+REAL = DATA / "real"
+
+
+@pytest.fixture
+def real_corpus() -> Path:
+    return REAL
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests are marked by their folder: tests/unit, tests/integration, tests/e2e."""
+    for item in items:
+        folder = Path(str(item.fspath)).parent.name
+        if folder in {"unit", "integration", "e2e"}:
+            item.add_marker(getattr(pytest.mark, folder))

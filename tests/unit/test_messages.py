@@ -1,0 +1,249 @@
+"""Every message form of corpus/messages.md parses to the action, resource, reason and policy it states."""
+
+import pytest
+
+from analysis.messages import parse_message
+
+USER = "arn:aws:iam::777788889999:user/MaryMajor"
+SCP_ARN = "arn:aws:organizations::987654321098:policy/o-qv5af4abcd/service_control_policy/p-2kgnabcd"
+
+FORMS = [
+    # (message, action, resource, reason, policy ARN)
+    (
+        f"User: {USER} is not authorized to perform: codecommit:ListRepositories because no identity-based "
+        "policy allows the codecommit:ListRepositories action",
+        "codecommit:ListRepositories",
+        None,
+        "no_identity_allow",
+        None,
+    ),
+    (
+        f"User: {USER} is not authorized to perform: codedeploy:ListDeployments on resource: "
+        "arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:* with an explicit deny in an identity-based policy",
+        "codedeploy:ListDeployments",
+        "arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:*",
+        "explicit_identity_deny",
+        None,
+    ),
+    (
+        f"User: {USER} is not authorized to perform: codecommit:ListRepositories with an explicit deny in a "
+        "service control policy",
+        "codecommit:ListRepositories",
+        None,
+        "scp",
+        None,
+    ),
+    (
+        f"User: {USER} is not authorized to perform: codecommit:ListRepositories with an explicit deny in a "
+        f"service control policy: {SCP_ARN}",
+        "codecommit:ListRepositories",
+        None,
+        "scp",
+        SCP_ARN,
+    ),
+    (
+        f"User: {USER} is not authorized to perform: ssm:GetParameter on resource: "
+        "arn:aws:ssm:us-east-1:777788889999:parameter/x because no service control policy allows the "
+        "ssm:GetParameter action",
+        "ssm:GetParameter",
+        "arn:aws:ssm:us-east-1:777788889999:parameter/x",
+        "scp",
+        None,
+    ),
+    (
+        f'User: {USER} is not authorized to perform: s3:GetObject on resource: "arn:aws:s3:::bucket/key" '
+        "with an explicit deny in a resource control policy",
+        "s3:GetObject",
+        "arn:aws:s3:::bucket/key",
+        "rcp",
+        None,
+    ),
+    (
+        f"User: {USER} is not authorized to perform: codecommit:ListRepositories because no VPC endpoint policy "
+        "allows the codecommit:ListRepositories action",
+        "codecommit:ListRepositories",
+        None,
+        "vpc_endpoint_policy",
+        None,
+    ),
+    (
+        f"User: {USER} is not authorized to perform: codecommit:ListRepositories with an explicit deny in a "
+        "VPC endpoint policy",
+        "codecommit:ListRepositories",
+        None,
+        "vpc_endpoint_policy",
+        None,
+    ),
+    (
+        f"User: {USER} is not authorized to perform: SNS:Publish on resource: arn:aws:sns:us-east-1:777788889999:t "
+        "with an explicit deny in a VPC endpoint policy transitively through a service control policy",
+        "SNS:Publish",
+        "arn:aws:sns:us-east-1:777788889999:t",
+        "scp",
+        None,
+    ),
+    (
+        f"User: {USER} is not authorized to perform: codedeploy:ListDeployments because no permissions boundary "
+        "allows the codedeploy:ListDeployments action",
+        "codedeploy:ListDeployments",
+        None,
+        "permissions_boundary",
+        None,
+    ),
+    (
+        f"User: {USER} is not authorized to perform: sagemaker:ListModels with an explicit deny in a permissions "
+        "boundary",
+        "sagemaker:ListModels",
+        None,
+        "permissions_boundary",
+        None,
+    ),
+    (
+        f"User: {USER} is not authorized to perform: codecommit:ListRepositories because no session policy allows "
+        "the codecommit:ListRepositories action",
+        "codecommit:ListRepositories",
+        None,
+        "session_policy",
+        None,
+    ),
+    (
+        f"User: {USER} is not authorized to perform: codecommit:ListRepositories with an explicit deny in a "
+        "sessions policy",
+        "codecommit:ListRepositories",
+        None,
+        "session_policy",
+        None,
+    ),
+    (
+        f"User: {USER} is not authorized to perform: secretsmanager:GetSecretValue because no resource-based policy "
+        "allows the secretsmanager:GetSecretValue action",
+        "secretsmanager:GetSecretValue",
+        None,
+        "resource_policy",
+        None,
+    ),
+    (
+        f"User: {USER} is not authorized to perform: secretsmanager:GetSecretValue with an explicit deny in a "
+        "resource-based policy",
+        "secretsmanager:GetSecretValue",
+        None,
+        "resource_policy",
+        None,
+    ),
+    (
+        f"User: {USER} is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::123456789012:role/R "
+        "because no role trust policy allows the sts:AssumeRole action",
+        "sts:AssumeRole",
+        "arn:aws:iam::123456789012:role/R",
+        "resource_policy",
+        None,
+    ),
+    (
+        f"User: {USER} is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::123456789012:role/R "
+        "with an explicit deny in the role trust policy",
+        "sts:AssumeRole",
+        "arn:aws:iam::123456789012:role/R",
+        "resource_policy",
+        None,
+    ),
+    (
+        "User: arn:aws:sts::123456789012:assumed-role/RscScpDisallow/1631196079303620000 is not authorized to "
+        "perform: lambda:ListFunctions on resource: * with an explicit deny",
+        "lambda:ListFunctions",
+        "*",
+        "explicit_deny",
+        None,
+    ),
+    (
+        "User: arn:aws:iam::457448411975:user/christophe is not authorized to perform: sts:AssumeRole on resource: "
+        "arn:aws:iam::457448411975:role/stratus",
+        "sts:AssumeRole",
+        "arn:aws:iam::457448411975:role/stratus",
+        "unknown",
+        None,
+    ),
+    (
+        f"User: {USER} is not authorized to perform: elasticfilesystem:DeleteFileSystem on the specified resource",
+        "elasticfilesystem:DeleteFileSystem",
+        None,
+        "unknown",
+        None,
+    ),
+    (
+        f"You are not authorized to perform this operation. User: {USER} is not authorized to perform: "
+        "ec2:GetPasswordData on resource: arn:aws:ec2:us-east-1:777788889999:instance/* because no identity-based "
+        "policy allows the ec2:GetPasswordData action. Encoded authorization failure message: AbCdEf-123_x",
+        "ec2:GetPasswordData",
+        "arn:aws:ec2:us-east-1:777788889999:instance/*",
+        "no_identity_allow",
+        None,
+    ),
+    (
+        f"You are not authorized to perform this operation. User: {USER} is not authorized to perform: "
+        "ec2:DescribeInstances because no identity-based policy allows the ec2:DescribeInstances action. "
+        "Encoded authorization failure message: AbCdEf-123_x",
+        "ec2:DescribeInstances",
+        None,
+        "no_identity_allow",
+        None,
+    ),
+    (
+        "You are not authorized to perform this operation. Encoded authorization failure message: AbCdEf-123_x",
+        None,
+        None,
+        "unknown",
+        None,
+    ),
+    ("Access Denied", None, None, "unknown", None),
+    (None, None, None, "unknown", None),
+    ("Cross-account pass role is not allowed.", None, None, "unknown", None),
+    ("IAM user access not activated", None, None, "unknown", None),
+    ("An unknown error occurred", None, None, "unknown", None),
+    (
+        "User: arn:aws:iam::111111111111:user/TrailDiscover is not authorized to perform: iam:PassRole on resource: "
+        "role TrailDiscover-Role because no identity-based policy allows the iam:PassRole action",
+        "iam:PassRole",
+        "role TrailDiscover-Role",
+        "no_identity_allow",
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "action", "resource", "reason", "policy"), FORMS)
+def test_each_documented_form_parses_to_what_it_states(text, action, resource, reason, policy):
+    parsed = parse_message(text)
+    assert (parsed.action, parsed.resource, parsed.reason, parsed.policy_arn) == (action, resource, reason, policy)
+
+
+def test_encoded_message_is_kept_for_the_decode_command():
+    parsed = parse_message(
+        "You are not authorized to perform this operation. Encoded authorization failure message: AbCdEf-123_x"
+    )
+    assert parsed.encoded_message == "AbCdEf-123_x"
+
+
+def test_a_message_cut_at_1024_characters_is_flagged_and_parsed_as_far_as_it_goes():
+    head = (
+        f"User: {USER} is not authorized to perform: apprunner:UpdateService on resource: "
+        "arn:aws:apprunner:us-east-1:777788889999:service/web/abc with an explicit deny in a service control "
+        f"policy: {SCP_ARN} "
+    )
+    text = (head + "x" * 1100)[:1021] + "..."
+    parsed = parse_message(text)
+    assert parsed.truncated
+    assert parsed.action == "apprunner:UpdateService"
+    assert parsed.reason == "scp"
+    assert not parse_message(FORMS[0][0]).truncated
+
+
+def test_non_iam_failures_are_named_not_mistaken_for_missing_permissions():
+    assert parse_message("Cross-account pass role is not allowed.").non_iam_failure.startswith(
+        "Cross-account pass role is not allowed"
+    )
+    assert parse_message("IAM user access not activated").non_iam_failure.startswith("IAM user access not activated")
+    assert parse_message(FORMS[0][0]).non_iam_failure is None
+
+
+def test_principal_named_by_the_message_is_read():
+    assert parse_message(FORMS[0][0]).principal_arn == USER

@@ -1,0 +1,101 @@
+"""Every container shape is detected by content; broken input is named and counted, nothing else lost."""
+
+import gzip
+import json
+
+from analysis.records import Malformed, iter_paths, parse_bytes, read_file
+from tests import factories as f
+
+
+def _records(items):
+    return [i for i in items if not isinstance(i, Malformed)]
+
+
+def _problems(items):
+    return [i for i in items if isinstance(i, Malformed)]
+
+
+def test_trail_file_plain_and_gzip_whatever_the_name(tmp_path):
+    records = [f.record(), f.record("ListServices", request={})]
+    (tmp_path / "a.json").write_text(json.dumps(f.trail_file(records)))
+    (tmp_path / "b.json").write_bytes(gzip.compress(json.dumps(f.trail_file(records)).encode()))
+    assert len(_records(read_file(tmp_path / "a.json"))) == 2
+    assert len(_records(read_file(tmp_path / "b.json"))) == 2
+
+
+def test_array_jsonl_lookup_output_and_eventbridge_envelopes(tmp_path):
+    rec = f.record()
+    shapes = {
+        "array.json": json.dumps([rec, rec]),
+        "lines.jsonl": "\n".join(json.dumps(r) for r in [rec, rec, rec]) + "\n",
+        "lookup.json": json.dumps({"Events": [f.lookup_event(rec), f.lookup_event(rec)], "NextToken": "x"}),
+        "envelope.json": json.dumps(f.eventbridge_envelope(rec)),
+        "envelopes.jsonl": "\n".join(json.dumps(f.eventbridge_envelope(rec)) for _ in range(2)),
+        "pretty.json": json.dumps(f.trail_file([rec]), indent=4),
+        "bare.json": json.dumps(rec),
+    }
+    expected = {
+        "array.json": 2,
+        "lines.jsonl": 3,
+        "lookup.json": 2,
+        "envelope.json": 1,
+        "envelopes.jsonl": 2,
+        "pretty.json": 1,
+        "bare.json": 1,
+    }
+    for name, text in shapes.items():
+        (tmp_path / name).write_text(text)
+        items = list(read_file(tmp_path / name))
+        assert not _problems(items), name
+        assert len(items) == expected[name], name
+        assert all(i["eventName"] == "DescribeService" for i in items), name
+
+
+def test_a_broken_line_is_named_and_the_rest_is_read(tmp_path):
+    rec = json.dumps(f.record())
+    path = tmp_path / "mixed.jsonl"
+    path.write_text(f"{rec}\n{{not json\n[1, 2]\n{rec}\n")
+    items = list(read_file(path))
+    assert len(_records(items)) == 2
+    problems = _problems(items)
+    assert [p.origin for p in problems] == [f"{path}:2", f"{path}:3[0]", f"{path}:3[1]"]
+
+
+def test_first_line_broken_still_reads_the_others(tmp_path):
+    rec = json.dumps(f.record())
+    path = tmp_path / "first-broken.jsonl"
+    path.write_text(f"{{broken\n{rec}\n{rec}\n")
+    items = list(read_file(path))
+    assert len(_records(items)) == 2 and len(_problems(items)) == 1
+
+
+def test_unreadable_files_are_one_problem_each(tmp_path):
+    (tmp_path / "trunc.json.gz").write_bytes(gzip.compress(b'{"Records": [{"a": 1}]}')[:20])
+    (tmp_path / "empty.json").write_text("")
+    (tmp_path / "damaged.json").write_text('{"Records": [{"eventName": "X"},')
+    for name in ("trunc.json.gz", "empty.json", "damaged.json"):
+        items = list(read_file(tmp_path / name))
+        assert len(items) == 1 and isinstance(items[0], Malformed), name
+        assert name in items[0].origin
+
+
+def test_non_object_elements_and_bad_lookup_strings_are_malformed():
+    items = list(parse_bytes(json.dumps({"Records": [f.record(), 7, "x"]}).encode(), "mem"))
+    assert len(_records(items)) == 1 and len(_problems(items)) == 2
+    bad_lookup = {"Events": [{"EventId": "1", "CloudTrailEvent": "{not json"}]}
+    items = list(parse_bytes(json.dumps(bad_lookup).encode(), "mem"))
+    assert len(items) == 1 and "CloudTrailEvent" in items[0].error
+
+
+def test_record_with_missing_fields_is_still_a_record():
+    items = list(parse_bytes(b'{"eventName": "DescribeService"}', "mem"))
+    assert items == [{"eventName": "DescribeService"}]
+
+
+def test_folders_are_read_recursively_for_the_documented_suffixes_only(tmp_path):
+    deep = tmp_path / "AWSLogs" / "111122223333" / "CloudTrail" / "us-east-1" / "2026" / "11" / "28"
+    deep.mkdir(parents=True)
+    for name in ("a.json", "b.json.gz", "c.jsonl", "d.jsonl.gz", "notes.txt", "e.csv"):
+        (deep / name).write_text("{}")
+    found = sorted(p.name for p in iter_paths(tmp_path))
+    assert found == ["a.json", "b.json.gz", "c.jsonl", "d.jsonl.gz"]
