@@ -12,7 +12,7 @@ import pandas as pd
 
 from analysis import findings as findings_module
 from analysis.denials import audits_service, denial_row, is_denial
-from analysis.records import Malformed, RecordOrProblem
+from analysis.records import Malformed, RecordOrProblem, Skipped
 from analysis.report import build_report
 from analysis.sources.base import Source, Window
 
@@ -86,6 +86,9 @@ def _denials(source: Source, status: SourceStatus, service: str) -> Iterator[dic
             if isinstance(item, Malformed):
                 _malformed(status, item)
                 continue
+            if isinstance(item, Skipped):
+                status.records_read += item.count
+                continue
             status.records_read += 1
             if is_denial(item) and audits_service(item, service):
                 yield denial_row(item)
@@ -107,4 +110,4 @@ def _malformed(status: SourceStatus, item: Malformed) -> None:
 
 def records_from(items: Iterator[RecordOrProblem]) -> Iterator[dict[str, Any]]:
     """Only the records of a reader's output (for notebooks that want raw records)."""
-    return (item for item in items if not isinstance(item, Malformed))
+    return (item for item in items if isinstance(item, dict))

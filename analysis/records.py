@@ -39,7 +39,14 @@ class Malformed:
         return f"{self.origin}: {self.error}"
 
 
-RecordOrProblem = dict[str, Any] | Malformed
+@dataclass(frozen=True)
+class Skipped:
+    """Records a fast path read and counted but did not parse, since they cannot be denials."""
+
+    count: int
+
+
+RecordOrProblem = dict[str, Any] | Malformed | Skipped
 
 
 def unwrap(document: Any, origin: str) -> Iterator[RecordOrProblem]:
