@@ -205,3 +205,18 @@ def lookup_event(detail: dict[str, Any]) -> dict[str, Any]:
         "Resources": [],
         "CloudTrailEvent": json.dumps(detail),
     }
+
+
+class MemorySource:
+    """A source over records held in memory, for tests of the pipeline."""
+
+    def __init__(self, records: list[dict[str, Any]], name: str = "memory") -> None:
+        self.records = records
+        self.name = name
+
+    def read(self):
+        yield from self.records
+
+
+def pass_role_message(principal_arn: str, role_arn: str) -> str:
+    return message(principal_arn, "iam:PassRole", role_arn)

@@ -1,0 +1,223 @@
+"""IAM policy documents: least-privilege grants, trust policies, and their check against the catalog."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from analysis import catalog
+
+POLICY_VERSION = "2012-10-17"
+MANAGED_POLICY_LIMIT = 6144  # characters, whitespace not counted (IAM quotas)
+PASS_ROLE = "iam:PassRole"
+_IAM_NAMED_RESOURCE = re.compile(r"^(?P<kind>user|role|group|policy|instance profile)\s+(?P<name>[\w+=,.@-]+)$")
+_SID_UNSAFE = re.compile(r"[^A-Za-z0-9]")
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One refused action and the resources it was refused on (ARNs or '*')."""
+
+    action: str
+    resources: tuple[str, ...]
+    passed_to_services: tuple[str, ...] = ()
+
+
+@dataclass
+class ScopedResources:
+    """The resources a policy may name for an action, and what had to be left out (with why)."""
+
+    resources: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def scope_resources(
+    action: str, stated: Iterable[str], *, account: str | None, partition: str = "aws", principal_arn: str | None = None
+) -> ScopedResources:
+    """Keep only resources that the catalog says the action takes; '*' only where it takes no resource."""
+    scoped = ScopedResources()
+    if catalog.takes_only_star(action):
+        scoped.resources = ["*"]
+        return scoped
+    for resource in stated:
+        arn = _iam_named_resource_arn(resource, account, partition) if action.startswith("iam:") else None
+        if arn:
+            scoped.notes.append(f"{action}: the message names '{resource}'; the policy uses {arn} (default path /).")
+            resource = arn
+        if resource == principal_arn and ":sts:" in resource:
+            continue
+        if resource != "*" and catalog.matching_resource_type(action, resource):
+            scoped.resources.append(resource)
+        elif resource == "*":
+            scoped.notes.append(f"{action}: refused on '*' although it takes a resource: name the resource to grant.")
+        else:
+            scoped.notes.append(f"{action}: '{resource}' is not a resource this action takes; left out.")
+    scoped.resources = _without_subsumed(sorted(set(scoped.resources)))
+    return scoped
+
+
+def _iam_named_resource_arn(resource: str, account: str | None, partition: str) -> str | None:
+    match = _IAM_NAMED_RESOURCE.match(resource.strip())
+    if not match or not account:
+        return None
+    kind = match.group("kind").replace("instance profile", "instance-profile")
+    return f"arn:{partition}:iam::{account}:{kind}/{match.group('name')}"
+
+
+def _without_subsumed(resources: list[str]) -> list[str]:
+    """Drop ARNs that a wildcard ARN in the same list already covers (service/web/abc under service/web/*)."""
+    patterns = [r for r in resources if "*" in r]
+    return [r for r in resources if not any(p != r and fnmatch.fnmatchcase(r, p) for p in patterns)]
+
+
+def grant_policy(grants: Iterable[Grant]) -> dict[str, Any] | None:
+    """One Allow statement per distinct resource set; iam:PassRole alone, with iam:PassedToService."""
+    by_resources: dict[tuple[str, ...], list[str]] = {}
+    pass_role: list[Grant] = []
+    for grant in grants:
+        if not grant.resources:
+            continue
+        if grant.action == PASS_ROLE:
+            pass_role.append(grant)
+            continue
+        by_resources.setdefault(tuple(sorted(grant.resources)), []).append(grant.action)
+    statements = [_allow(sorted(set(actions)), list(resources)) for resources, actions in by_resources.items()]
+    for grant in pass_role:
+        statement = _allow([PASS_ROLE], list(grant.resources))
+        if grant.passed_to_services:
+            services = sorted(set(grant.passed_to_services))
+            statement["Condition"] = {"StringEquals": {"iam:PassedToService": _one_or_many(services)}}
+        statements.append(statement)
+    if not statements:
+        return None
+    _name_statements(statements)
+    return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+def _allow(actions: list[str], resources: list[str]) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": _one_or_many(actions), "Resource": _one_or_many(sorted(resources))}
+
+
+def _one_or_many(values: list[str]) -> str | list[str]:
+    return values[0] if len(values) == 1 else values
+
+
+def _name_statements(statements: list[dict[str, Any]]) -> None:
+    used: set[str] = set()
+    for statement in statements:
+        actions = _as_list(statement["Action"])
+        first = actions[0].split(":", 1)
+        base = "Allow" + _SID_UNSAFE.sub("", first[0].title() + first[1])
+        if len(actions) > 1:
+            base += f"And{len(actions) - 1}More"
+        sid, n = base[:100], 2
+        while sid in used:
+            sid, n = f"{base[:96]}{n}", n + 1
+        used.add(sid)
+        statement["Sid"] = sid
+        statement.update({k: statement.pop(k) for k in ("Effect", "Action", "Resource", "Condition") if k in statement})
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def policy_size(policy: Mapping[str, Any]) -> int:
+    """Characters IAM counts against its quotas: the JSON without whitespace."""
+    return len(json.dumps(policy, separators=(",", ":")))
+
+
+def split_policy(policy: dict[str, Any] | None, limit: int = MANAGED_POLICY_LIMIT) -> list[dict[str, Any]]:
+    """Policies of at most ``limit`` characters each, splitting statements (and large resource lists)."""
+    if policy is None:
+        return []
+    documents: list[dict[str, Any]] = []
+    current: list[dict[str, Any]] = []
+    for statement in _fitting_statements(policy["Statement"], limit):
+        candidate = {"Version": POLICY_VERSION, "Statement": [*current, statement]}
+        if current and policy_size(candidate) > limit:
+            documents.append({"Version": POLICY_VERSION, "Statement": current})
+            current = [statement]
+        else:
+            current.append(statement)
+    if current:
+        documents.append({"Version": POLICY_VERSION, "Statement": current})
+    return documents
+
+
+def _fitting_statements(statements: list[dict[str, Any]], limit: int) -> Iterable[dict[str, Any]]:
+    for statement in statements:
+        if policy_size({"Version": POLICY_VERSION, "Statement": [statement]}) <= limit:
+            yield statement
+            continue
+        resources = _as_list(statement["Resource"])
+        half = max(1, len(resources) // 2)
+        if len(resources) == 1:
+            yield statement  # one resource too long for any policy: nothing narrower exists
+            continue
+        for index, part in enumerate((resources[:half], resources[half:]), start=1):
+            piece = {**statement, "Sid": f"{statement.get('Sid', 'Part')}{index}", "Resource": _one_or_many(part)}
+            yield from _fitting_statements([piece], limit)
+
+
+def trust_policy(principal: str, *, external_id: str | None = None, organization_id: str | None = None) -> dict:
+    """Who may assume the new role: the caller (a role or user ARN, or an account root)."""
+    statement: dict[str, Any] = {
+        "Sid": "AllowCallerToAssume",
+        "Effect": "Allow",
+        "Principal": {"AWS": principal},
+        "Action": "sts:AssumeRole",
+    }
+    conditions: dict[str, dict[str, str]] = {}
+    if external_id:
+        conditions.setdefault("StringEquals", {})["sts:ExternalId"] = external_id
+    if organization_id:
+        conditions.setdefault("StringEquals", {})["aws:PrincipalOrgID"] = organization_id
+    if conditions:
+        statement["Condition"] = conditions
+    return {"Version": POLICY_VERSION, "Statement": [statement]}
+
+
+def assume_role_policy(role_arn: str) -> dict[str, Any]:
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {"Sid": "AllowAssumeTargetRole", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role_arn}
+        ],
+    }
+
+
+def catalog_problems(policy: Mapping[str, Any]) -> list[str]:
+    """What makes a proposed policy not least privilege, checked against the IAM catalog."""
+    problems = []
+    for statement in policy.get("Statement", []):
+        for forbidden in ("NotAction", "NotResource"):
+            if forbidden in statement:
+                problems.append(f"{statement.get('Sid')}: uses {forbidden}")
+        actions = _as_list(statement.get("Action", []))
+        resources = _as_list(statement.get("Resource", []))
+        for action in actions:
+            if "*" in action or "?" in action:
+                problems.append(f"{action}: wildcard action")
+            elif catalog.canonical_action(action) != action:
+                problems.append(f"{action}: not an action of the IAM catalog (or not spelled as it is)")
+            else:
+                problems.extend(_resource_problems(action, resources))
+    return problems
+
+
+def _resource_problems(action: str, resources: list[str]) -> list[str]:
+    if action == "sts:AssumeRole" and all(":role/" in r for r in resources):
+        return []
+    problems = []
+    for resource in resources:
+        if resource == "*":
+            if not catalog.takes_only_star(action):
+                problems.append(f"{action}: '*' although the action takes a resource")
+        elif not catalog.matching_resource_type(action, resource):
+            problems.append(f"{action}: {resource} matches none of the action's resource types")
+    return problems
