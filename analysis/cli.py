@@ -42,19 +42,35 @@ def build_parser() -> argparse.ArgumentParser:
     when.add_argument("--day", type=_day, metavar="YYYY-MM-DD")
     report.add_argument("--format", choices=FORMATS, default="json")
     report.add_argument("--out", type=Path, metavar="PATH")
-    report.add_argument("--trusted-accounts", type=parse_accounts, default=frozenset(), metavar="A,B")
-    report.add_argument("--org-accounts", type=parse_accounts, default=frozenset(), metavar="A,B")
-    report.add_argument("--org-id", metavar="o-ID")
+    _add_organization_arguments(report)
     report.add_argument("--service", default="apprunner", metavar="apprunner|PREFIX|all")
     report.add_argument("--redact", action="store_true", help="mask account IDs, ARNs, sessions and IPs")
 
     explain = commands.add_parser("explain", help="explain one CloudTrail record")
     explain.add_argument("file", metavar="FILE|-")
     explain.add_argument("--format", choices=("json", "text"), default="text")
+    _add_organization_arguments(explain)
 
     demo = commands.add_parser("demo", help="the whole pipeline on the bundled sample day")
     demo.add_argument("--out", type=Path, default=Path("out/demo"), metavar="DIR")
     return parser
+
+
+def _add_organization_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trusted-accounts", type=parse_accounts, default=frozenset(), metavar="A,B",
+                        help="accounts whose callers need no sts:ExternalId")
+    parser.add_argument("--org-accounts", type=parse_accounts, default=frozenset(), metavar="A,B",
+                        help="the organization's member accounts (never inferred from logs)")
+    parser.add_argument("--org-id", metavar="o-ID", help="the organization's id, for aws:PrincipalOrgID")
+
+
+def _options(args: argparse.Namespace, service: str = "apprunner") -> Options:
+    return Options(
+        service=service,
+        trusted_accounts=args.trusted_accounts,
+        organization_accounts=args.org_accounts,
+        organization_id=args.org_id,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,12 +87,7 @@ def _report(args: argparse.Namespace) -> int:
     window = _window(args)
     specs = args.source or ["sample"]
     sources = [source_from_spec(spec, window) for spec in specs]
-    options = Options(
-        service=args.service.lower(),
-        trusted_accounts=args.trusted_accounts,
-        organization_accounts=args.org_accounts,
-        organization_id=args.org_id,
-    )
+    options = _options(args, args.service.lower())
     result = analyse(sources, window, options)
     for status in result.sources:
         for problem in status.problems:
@@ -130,7 +141,7 @@ def _explain(args: argparse.Namespace) -> int:
 
     try:
         text = sys.stdin.read() if args.file == "-" else _read_path(args.file)
-        finding = explain_text(text, origin="<stdin>" if args.file == "-" else args.file)
+        finding = explain_text(text, origin="<stdin>" if args.file == "-" else args.file, options=_options(args))
     except ExplainError as error:
         raise UsageError(str(error)) from error
     if args.format == "json":
