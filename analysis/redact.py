@@ -38,23 +38,35 @@ def map_strings(value: Any, change: Callable[[str], str]) -> Any:
 
 
 class _Pseudonyms:
+    """Consistent replacements; a pseudonym given out is never replaced again."""
+
     def __init__(self) -> None:
-        self.accounts: dict[str, str] = {}
-        self.names: dict[str, str] = {}
-        self.ips: dict[str, str] = {}
-        self.sessions: dict[str, str] = {}
+        self.tables: dict[str, dict[str, str]] = {"account": {}, "name": {}, "ip": {}, "session": {}}
+        self.given: set[str] = set()
+
+    def _get(self, table: str, value: str, make: Callable[[int], str]) -> str:
+        if value in self.given:
+            return value
+        entries = self.tables[table]
+        if value not in entries:
+            entries[value] = make(len(entries) + 1)
+            self.given.add(entries[value])
+        return entries[value]
 
     def account(self, account: str) -> str:
-        return self.accounts.setdefault(account, f"{len(self.accounts) + 1:012d}")
+        return self._get("account", account, lambda n: f"{n:012d}")
 
     def name(self, name: str) -> str:
-        return self.names.setdefault(name, f"name-{len(self.names) + 1}")
+        return self._get("name", name, lambda n: f"name-{n}")
 
     def ip(self, ip: str) -> str:
-        return self.ips.setdefault(ip, f"ip-{len(self.ips) + 1}")
+        return self._get("ip", ip, lambda n: f"ip-{n}")
 
     def session(self, session: str) -> str:
-        return self.sessions.setdefault(session, f"session-{len(self.sessions) + 1}")
+        return self._get("session", session, lambda n: f"session-{n}")
+
+
+_KEEP_NAMES = frozenset({"aws-reserved", "sso.amazonaws.com", "service-role", "*"})
 
 
 def redact_report(report: dict[str, Any]) -> dict[str, Any]:
@@ -63,27 +75,37 @@ def redact_report(report: dict[str, Any]) -> dict[str, Any]:
     for finding in redacted.get("findings", []):
         principal = finding.get("principal") or {}
         principal["sessions"] = [names.session(s) for s in principal.get("sessions", [])]
-    sessions = {original: alias for original, alias in names.sessions.items() if len(original) >= 3}
+    map_strings(redacted, lambda text: _ARN.sub(lambda m: _redact_arn(m, names), text))  # learn every ARN's names
+    bare = {**names.tables["session"], **names.tables["name"]}
+    bare_pattern = _bare_names_pattern([n for n in bare if len(n) >= 3 and n not in _KEEP_NAMES])
 
     def change(text: str) -> str:
         text = _ARN.sub(lambda m: _redact_arn(m, names), text)
+        if bare_pattern is not None:
+            text = bare_pattern.sub(lambda m: bare[m.group(0)], text)
         text = _ACCOUNT.sub(lambda m: names.account(m.group(0)), text)
         text = _IPV4.sub(lambda m: names.ip(m.group(0)), text)
-        text = _IPV6.sub(lambda m: names.ip(m.group(0)), text)
-        for original, alias in sessions.items():
-            text = text.replace(original, alias)
-        return text
+        return _IPV6.sub(lambda m: names.ip(m.group(0)), text)
 
     redacted = map_strings(redacted, change)
     redacted["redacted"] = True
     return redacted
 
 
+def _bare_names_pattern(names: list[str]) -> re.Pattern[str] | None:
+    if not names:
+        return None
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(rf"(?<![\w.@-])(?:{alternatives})(?![\w.@-])")
+
+
 def _redact_arn(match: re.Match[str], names: _Pseudonyms) -> str:
     account = match.group("account")
     resource = match.group("resource")
     kind, separator, rest = _split_resource(resource)
-    masked_rest = "/".join("*" if part == "*" else names.name(part) for part in rest.split("/")) if rest else ""
+    masked_rest = (
+        "/".join(part if part in _KEEP_NAMES else names.name(part) for part in rest.split("/")) if rest else ""
+    )
     masked_account = names.account(account) if account.isdigit() else account
     return (
         f"arn:{match.group('partition')}:{match.group('service')}:{match.group('region')}:"

@@ -1,0 +1,48 @@
+"""--redact masks account IDs, ARNs' names, sessions and IPs consistently; access keys never reach a report."""
+
+import json
+
+from analysis.pipeline import Options, analyse
+from analysis.redact import mask_secrets, redact_report
+from tests import factories as f
+
+SECRETS = ["111122223333", "444455556666", "dev-alice", "GitHubActionsDeploy", "run-7", "198.51.100.7"]
+
+
+def _report():
+    records = [f.record() for _ in range(3)]
+    records += [f.record(identity=f.assumed_role("GitHubActionsDeploy", "run-7")) for _ in range(2)]
+    records += [f.record(identity=f.aws_account("444455556666", "partner"), error_message="Access Denied")]
+    return analyse([f.MemorySource(records)], options=Options()).report
+
+
+def test_no_identifying_string_survives_and_structure_is_kept():
+    report = _report()
+    redacted = redact_report(report)
+    text = json.dumps(redacted)
+    assert [s for s in SECRETS if s in text] == []
+    assert redacted["redacted"] is True
+    assert len(redacted["findings"]) == len(report["findings"])
+    assert redacted["totals"] == report["totals"]
+
+
+def test_the_same_value_gets_the_same_pseudonym_everywhere():
+    redacted = redact_report(_report())
+    alice = next(x for x in redacted["findings"] if x["principal"]["type"] == "IAMUser")
+    account = alice["principal"]["account_id"]
+    assert alice["principal"]["arn"] == f"arn:aws:iam::{account}:user/" + alice["principal"]["arn"].rsplit("/", 1)[1]
+    assert alice["target_account_id"] == account
+    resource = alice["actions"][0]["resources"][0]
+    assert resource.split(":")[4] == account
+    user = alice["principal"]["arn"].rsplit("/", 1)[1]
+    assert any(f"--user-name {user} " in c for c in alice["remedy"]["commands"])
+
+
+def test_access_key_ids_are_masked_in_every_report():
+    assert (
+        mask_secrets("key AKIAIOSFODNN7EXAMPLE and ASIAEXAMPLETEMPKEY12") == "key AKIA************ and ASIA************"
+    )
+    record = f.record(error_message="Access Denied")
+    record["userAgent"] = "leaky-tool AKIAIOSFODNN7EXAMPLE"
+    report = analyse([f.MemorySource([record])]).report
+    assert "AKIAIOSFODNN7EXAMPLE" not in json.dumps(report)
