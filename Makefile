@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint unit integration e2e sample bench clean
+.PHONY: setup demo test lint unit integration e2e browser sample bench clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,13 @@ integration: $(STAMP)
 
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -q -m e2e
+
+# Debian's chromium, for the HTML report's headless-browser test (tests/e2e/test_html_browser.py skips without it).
+browser:
+	@if command -v chromium >/dev/null 2>&1; then echo "chromium: $$(command -v chromium)"; else \
+		SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null \
+		&& echo "chromium installed: $$(command -v chromium)"; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -14,6 +14,7 @@ from analysis import findings as findings_module
 from analysis import remedies
 from analysis.redact import map_strings, mask_secrets
 from analysis.sources.base import Window
+from analysis.timeline import denial_timeline
 
 if TYPE_CHECKING:
     from analysis.pipeline import Options
@@ -45,6 +46,7 @@ def build_report(
             "findings": len(found),
         },
         "findings": found,
+        "timeline": denial_timeline(frame, window),
     }
     return map_strings(report, mask_secrets)
 

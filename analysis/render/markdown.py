@@ -8,6 +8,8 @@ from typing import Any
 
 import jinja2
 
+from analysis.redact import mask_secrets
+from analysis.render import common
 from analysis.render.common import REMEDY_WORDS, fence, pretty_json, reason_words
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#!|~&])")
@@ -18,23 +20,38 @@ class Raw(str):
     """Text already safe for Markdown (a code fence we built): not escaped again."""
 
 
-def escape_markdown(value: Any) -> str:
+def escape_markdown(value: Any, limit: int = common.MAX_TEXT) -> str:
     if value is None:
         return ""
     if isinstance(value, Raw):
         return value
-    text = str(value).replace("\r", " ").replace("\n", " ")
+    text = common.clean_text(str(value), limit=limit).replace("\r", " ").replace("\n", " ")
     text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
     return _LINE_START.sub(r"\\\1", text) if text[:1] in "-+=" else text
 
 
 def code_block(document: Any, language: str = "json") -> Raw:
     text = document if isinstance(document, str) else pretty_json(document)
-    return Raw(fence(text, language))
+    return Raw(fence(mask_secrets(text), language))
+
+
+def long_text(value: Any) -> Raw:
+    """A remedy note, escaped, cut only past common.LONG_TEXT (it may hold a whole command)."""
+    return Raw(escape_markdown(value, limit=common.LONG_TEXT))
+
+
+def commands_block(commands: list[str]) -> Raw:
+    return code_block("\n".join(commands), "sh")
+
+
+def link(doc: dict[str, str]) -> Raw:
+    """A Markdown link to a documentation page (URLs are checked by common.remedy_docs)."""
+    url = doc["url"].replace("(", "%28").replace(")", "%29")
+    return Raw(f"[{escape_markdown(doc['title'])}]({url})")
 
 
 def inline_code(value: Any) -> Raw:
-    text = str(value).replace("\n", " ")
+    text = common.clean_text(str(value)).replace("\n", " ")
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     if not longest:
         return Raw(f"`{text.replace('|', '&#124;')}`")
@@ -53,10 +70,24 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
     )
-    environment.filters.update(code=code_block, inline=inline_code, reason=reason_words)
-    environment.globals.update(remedy_words=REMEDY_WORDS)
+    environment.filters.update(
+        code=code_block, commands=commands_block, inline=inline_code, link=link, reason=reason_words, long=long_text,
+        blocks=common.policy_blocks, docs=common.remedy_docs, action_notes=common.action_notes,
+    )
+    environment.globals.update(
+        remedy_words=REMEDY_WORDS, warnings=common.KIND_WARNINGS, kind_short=common.KIND_SHORT,
+        no_fix_kinds=common.NO_FIX_KINDS, remedy_commands=common.remedy_commands,
+    )
     return environment
 
 
 def render_markdown(report: dict[str, Any]) -> str:
-    return _environment().get_template("report.md.j2").render(report=report)
+    view = {
+        "service": common.service_name(report.get("service")),
+        "findings": common.by_urgency(report.get("findings", [])),
+        "kinds": common.kind_counts(report),
+        "empty": common.empty_sentence(report),
+        "redacted": bool(report.get("redacted")),
+        "late": common.late_rows(report),
+    }
+    return _environment().get_template("report.md.j2").render(report=report, view=view)

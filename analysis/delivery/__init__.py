@@ -1,0 +1,242 @@
+"""Delivering a report: S3 (every format), SES (email), SNS (notice), EventBridge (event), exactly once.
+
+``deliver(report, rendered, clients, config)`` is the one entry point. boto3 clients are passed in
+(``Clients``), so tests give moto-backed ones and handlers reuse theirs. Order:
+
+1. the report's files go to S3 (``reports/YYYY/MM/DD/report.{json,html,md,csv}``, encrypted);
+2. each configured channel (email, SNS, EventBridge) is claimed in the idempotency table, sent, and
+   marked sent; a channel already sent for this window is not sent again unless ``force``;
+3. ``report.json`` is written again with a ``delivery`` section recording what was sent.
+
+A channel that fails does not stop the others; ``DeliveryError`` is raised at the end (a Lambda retry
+then sends only what did not go out).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from analysis.config import DeliveryConfig
+from analysis.delivery import email, events, s3, sns
+from analysis.delivery.idempotency import DynamoGuard, Guard, Unguarded, window_key
+from analysis.delivery.s3 import Link, Location
+from analysis.redact import map_strings, mask_secrets
+from analysis.render import render
+
+log = logging.getLogger(__name__)
+FORMATS = s3.FORMATS
+
+
+@dataclass
+class Clients:
+    """boto3 clients; a channel whose client is missing is not used."""
+
+    s3: Any = None
+    sesv2: Any = None
+    sns: Any = None
+    events: Any = None
+    dynamodb: Any = None
+
+
+@dataclass
+class Outcome:
+    """What happened to one channel: sent, already_sent, in_progress (another run), skipped or failed."""
+
+    channel: str
+    status: str
+    message_id: str | None = None
+    detail: str | None = None
+    at: str | None = None
+    forced: bool = False
+    guarded: bool = True
+
+
+@dataclass
+class DeliveryResult:
+    locations: dict[str, Location] = field(default_factory=dict)
+    link: Link | None = None
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [outcome for outcome in self.outcomes if outcome.status == "failed"]
+
+    def outcome(self, channel: str) -> Outcome | None:
+        return next((outcome for outcome in self.outcomes if outcome.channel == channel), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "objects": {fmt: location.uri for fmt, location in self.locations.items()},
+            "link": asdict(self.link) if self.link else None,
+            "channels": [asdict(outcome) for outcome in self.outcomes],
+        }
+
+
+class DeliveryError(RuntimeError):
+    """One or more channels failed; ``result`` says which, and what did go out."""
+
+    def __init__(self, result: DeliveryResult) -> None:
+        failed = "; ".join(f"{outcome.channel}: {outcome.detail}" for outcome in result.failed)
+        super().__init__(f"delivery failed: {failed}")
+        self.result = result
+
+
+def deliver(
+    report: dict[str, Any],
+    rendered: dict[str, str] | None = None,
+    clients: Clients | None = None,
+    config: DeliveryConfig | None = None,
+    *,
+    force: bool = False,
+    now: datetime | None = None,
+) -> DeliveryResult:
+    """Store the report in S3 and send it through every configured channel, once per window."""
+    clients = clients or Clients()
+    config = config or DeliveryConfig.from_env()
+    now = now or datetime.now(UTC)
+    rendered = complete(report, rendered)
+    result = DeliveryResult()
+    if config.bucket and clients.s3:
+        result.locations = s3.put_reports(
+            clients.s3, config.bucket, report, rendered, prefix=config.prefix, kms_key_id=config.kms_key_id
+        )
+        result.link = s3.link_to(clients.s3, result.locations["html"], config.link_mode, config.link_expiry_seconds)
+    guard = _guard(clients, config)
+    for channel, send in _channels(report, rendered, clients, config, result):
+        result.outcomes.append(_deliver_once(channel, send, report, config, guard, force=force, now=now))
+    if result.locations:
+        stored = {**report, "delivery": delivery_record(result)}
+        s3.put_text(clients.s3, result.locations["json"], render(stored, "json"), "json", config.kms_key_id)
+    if result.failed:
+        raise DeliveryError(result)
+    return result
+
+
+def delivery_record(result: DeliveryResult) -> dict[str, Any]:
+    """What was sent, as stored in the report; a presigned link is kept without its signature (which names
+    the signer's access key ID), so the report still never holds one."""
+    record = result.as_dict()
+    if record["link"] and record["link"]["expires_in_seconds"] is not None:
+        record["link"]["url"] = record["link"]["url"].split("?", 1)[0]
+    return map_strings(record, mask_secrets)
+
+
+def complete(report: dict[str, Any], rendered: dict[str, str] | None) -> dict[str, str]:
+    """Every format of the report: those given, the others rendered here (rendering is pure)."""
+    rendered = rendered or {}
+    return {fmt: rendered[fmt] if fmt in rendered else render(report, fmt) for fmt in FORMATS}
+
+
+Send = Callable[[], tuple[str, str | None]]  # returns (message id, detail)
+
+
+def _channels(
+    report: dict[str, Any], rendered: dict[str, str], clients: Clients, config: DeliveryConfig, result: DeliveryResult
+) -> list[tuple[str, Send]]:
+    channels: list[tuple[str, Send]] = []
+    if config.email_enabled and clients.sesv2:
+        channels.append(("email", lambda: _send_email(report, rendered, clients, config, result.link)))
+    if config.sns_enabled and clients.sns:
+        channels.append(("sns", lambda: _send_sns(report, clients, config, result)))
+    if config.events_enabled and clients.events:
+        channels.append(("events", lambda: _send_event(report, clients, config, result)))
+    return channels
+
+
+def _deliver_once(
+    channel: str,
+    send: Send,
+    report: dict[str, Any],
+    config: DeliveryConfig,
+    guard: Guard,
+    *,
+    force: bool,
+    now: datetime,
+) -> Outcome:
+    at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    guarded = not isinstance(guard, Unguarded)
+    if channel != "events" and not report.get("findings") and not config.send_empty:
+        return Outcome(channel, "skipped", detail="no denials, and sending empty reports is off", at=at)
+    claim = guard.claim(window_key(report, channel), force=force, now=now)
+    if not claim.granted:
+        return _not_again(channel, claim.previous, at)
+    try:
+        message_id, detail = send()
+    except Exception as error:  # recorded, the other channels go on, and deliver() raises at the end
+        log.warning("delivery through %s failed: %s", channel, error)
+        guard.release(claim, f"{type(error).__name__}: {error}", now)
+        return Outcome(
+            channel, "failed", detail=f"{type(error).__name__}: {error}", at=at, forced=force, guarded=guarded
+        )
+    guard.complete(claim, {"message_id": message_id, "detail": detail, "forced": force}, now)
+    return Outcome(channel, "sent", message_id, detail, at, forced=force, guarded=guarded)
+
+
+def _not_again(channel: str, previous: dict[str, Any], at: str) -> Outcome:
+    sent = previous.get("result") if isinstance(previous.get("result"), dict) else {}
+    if previous.get("status") == "sent":
+        detail = f"already sent at {previous.get('sent_at')} for this window; not sent again (use force to resend)"
+        return Outcome(channel, "already_sent", sent.get("message_id"), detail, at)
+    detail = f"another run claimed it at {previous.get('claimed_at')} and is sending it"
+    return Outcome(channel, "in_progress", None, detail, at)
+
+
+def _guard(clients: Clients, config: DeliveryConfig) -> Guard:
+    if config.idempotency_table and clients.dynamodb:
+        return DynamoGuard(
+            clients.dynamodb, config.idempotency_table, lease=timedelta(seconds=config.idempotency_lease_seconds)
+        )
+    log.warning("no idempotency table: a retried delivery may send twice")
+    return Unguarded()
+
+
+def _send_email(
+    report: dict[str, Any], rendered: dict[str, str], clients: Clients, config: DeliveryConfig, link: Link | None
+) -> tuple[str, str | None]:
+    message = email.build_email(
+        report,
+        rendered,
+        sender=config.sender or "",
+        recipients=config.recipients,
+        link=link,
+        max_bytes=config.email_max_bytes,
+    )
+    message_id = email.send_email(
+        clients.sesv2,
+        message,
+        sender=config.sender or "",
+        recipients=config.recipients,
+        configuration_set=config.ses_configuration_set,
+    )
+    attached = ", ".join(message.attached) or "nothing attached"
+    detail = f"to {', '.join(config.recipients)}; {attached}" + (f"; {message.reduced}" if message.reduced else "")
+    return message_id, detail
+
+
+def _send_sns(
+    report: dict[str, Any], clients: Clients, config: DeliveryConfig, result: DeliveryResult
+) -> tuple[str, str | None]:
+    message_id = sns.publish(
+        clients.sns,
+        config.topic_arn or "",
+        report,
+        result.link,
+        fmt=config.sns_format,
+        location=result.locations.get("json"),
+    )
+    return message_id, f"to {config.topic_arn} ({config.sns_format})"
+
+
+def _send_event(
+    report: dict[str, Any], clients: Clients, config: DeliveryConfig, result: DeliveryResult
+) -> tuple[str, str | None]:
+    entry = events.event_entry(report, result.locations, source=config.event_source, bus=config.event_bus or "")
+    event_id = events.publish_event(clients.events, entry)
+    return event_id, f"{events.DETAIL_TYPE} on {config.event_bus}"
+
+
+__all__ = ["Clients", "DeliveryError", "DeliveryResult", "Outcome", "complete", "deliver"]

@@ -1,0 +1,165 @@
+"""Exactly once per window and channel: SES and SNS deliver at least once, so each send is guarded.
+
+Before sending, a run *claims* the key ``<window>#<channel>`` with a conditional write. The claim is
+granted when no record exists, when the last attempt failed, or when an earlier run's claim is still
+"in progress" past its lease (it crashed between claiming and finishing); ``force`` always takes it.
+After sending, the record becomes ``sent`` with what was sent; after a failure, ``failed`` so a retry may
+send. Every retry checks the record again, so running the report again for a window sends nothing new.
+
+The table has a string partition key ``id`` (the default of Powertools' idempotency, so one table can
+serve both). Items carry ``expires_at`` (epoch seconds) for a TTL attribute.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
+
+log = logging.getLogger(__name__)
+KEY_ATTRIBUTE = "id"
+IN_PROGRESS, SENT, FAILED = "in_progress", "sent", "failed"
+RECORD_DAYS = 400  # kept a little over a year: re-running an old day still finds what was sent
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The answer to a claim: granted (send now) or not, with the record that stands in the way."""
+
+    key: str
+    granted: bool
+    token: str | None = None
+    previous: dict[str, Any] = field(default_factory=dict)
+
+
+class Guard(Protocol):
+    def claim(self, key: str, *, force: bool = False, now: datetime | None = None) -> Claim: ...
+
+    def complete(self, claim: Claim, result: dict[str, Any], now: datetime | None = None) -> None: ...
+
+    def release(self, claim: Claim, error: str, now: datetime | None = None) -> None: ...
+
+
+class Unguarded:
+    """No idempotency table configured: every send goes ahead (and the delivery record says so)."""
+
+    def claim(self, key: str, *, force: bool = False, now: datetime | None = None) -> Claim:
+        return Claim(key=key, granted=True, previous={"guard": "none"})
+
+    def complete(self, claim: Claim, result: dict[str, Any], now: datetime | None = None) -> None:
+        return None
+
+    def release(self, claim: Claim, error: str, now: datetime | None = None) -> None:
+        return None
+
+
+class DynamoGuard:
+    """Claims as DynamoDB conditional writes (``client`` is a boto3 DynamoDB client)."""
+
+    def __init__(self, client: Any, table: str, lease: timedelta = timedelta(minutes=15)) -> None:
+        self.client = client
+        self.table = table
+        self.lease = lease
+
+    def claim(self, key: str, *, force: bool = False, now: datetime | None = None) -> Claim:
+        now = now or datetime.now(UTC)
+        token = uuid.uuid4().hex
+        request = {
+            "TableName": self.table,
+            "Key": {KEY_ATTRIBUTE: {"S": key}},
+            "UpdateExpression": "SET #status = :in_progress, #token = :token, claimed_at = :now, "
+            "lease_until = :lease_until, expires_at = :expires_at, forced = :forced ADD attempts :one",
+            "ExpressionAttributeNames": {"#status": "status", "#token": "token"},
+            "ExpressionAttributeValues": {
+                ":in_progress": {"S": IN_PROGRESS},
+                ":token": {"S": token},
+                ":now": {"S": _iso(now)},
+                ":lease_until": {"N": str(int((now + self.lease).timestamp()))},
+                ":expires_at": {"N": str(int((now + timedelta(days=RECORD_DAYS)).timestamp()))},
+                ":forced": {"BOOL": force},
+                ":one": {"N": "1"},
+            },
+            "ReturnValues": "ALL_OLD",
+        }
+        if not force:
+            request["ConditionExpression"] = (
+                f"attribute_not_exists({KEY_ATTRIBUTE}) OR #status = :failed "
+                "OR (#status = :in_progress AND lease_until < :epoch)"
+            )
+            request["ExpressionAttributeValues"] |= {
+                ":failed": {"S": FAILED},
+                ":epoch": {"N": str(int(now.timestamp()))},
+            }
+            request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        try:
+            answer = self.client.update_item(**request)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return Claim(key=key, granted=False, previous=_plain(error.response.get("Item", {})))
+        return Claim(key=key, granted=True, token=token, previous=_plain(answer.get("Attributes", {})))
+
+    def complete(self, claim: Claim, result: dict[str, Any], now: datetime | None = None) -> None:
+        self._finish(
+            claim,
+            SENT,
+            {
+                "sent_at": {"S": _iso(now or datetime.now(UTC))},
+                "result": {"S": json.dumps(result, sort_keys=True, default=str)},
+            },
+        )
+
+    def release(self, claim: Claim, error: str, now: datetime | None = None) -> None:
+        self._finish(claim, FAILED, {"failed_at": {"S": _iso(now or datetime.now(UTC))}, "error": {"S": error[:1000]}})
+
+    def _finish(self, claim: Claim, status: str, attributes: dict[str, dict[str, str]]) -> None:
+        names = {f"#a{index}": name for index, name in enumerate(attributes)}
+        sets = ", ".join(f"#a{index} = :a{index}" for index in range(len(attributes)))
+        values = {f":a{index}": value for index, value in enumerate(attributes.values())}
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={KEY_ATTRIBUTE: {"S": claim.key}},
+                UpdateExpression=f"SET #status = :status, {sets}",
+                ConditionExpression="#token = :token",  # only the run holding the claim finishes it
+                ExpressionAttributeNames={"#status": "status", "#token": "token", **names},
+                ExpressionAttributeValues={":status": {"S": status}, ":token": {"S": claim.token or ""}, **values},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            log.warning("idempotency record %s was taken over by another run; not marking it %s", claim.key, status)
+
+
+def window_key(report: dict[str, Any], channel: str) -> str:
+    """The idempotency key of one report window and channel, e.g. ``apprunner#2026-11-28#email``."""
+    service = report.get("service") or "apprunner"
+    daily = report.get("daily") or {}
+    if daily.get("key"):
+        window = f"{daily['key']}@{daily.get('time_zone', 'UTC')}"
+    else:
+        span = report.get("window") or {}
+        window = f"{span.get('start') or '-'}/{span.get('end') or '-'}"
+    return f"report#{service}#{window}#{channel}"
+
+
+def _plain(item: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A DynamoDB item as plain values (S, N, BOOL only: what these records hold)."""
+    plain: dict[str, Any] = {}
+    for name, typed in item.items():
+        ((kind, value),) = typed.items()
+        plain[name] = int(value) if kind == "N" else value
+    if isinstance(plain.get("result"), str):
+        with contextlib.suppress(ValueError):
+            plain["result"] = json.loads(plain["result"])
+    return plain
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,50 @@
+"""Every rendering of the bundled sample day: one section or row per finding and action, nothing lost."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from bs4 import BeautifulSoup
+
+from analysis.demo import DEMO_ORGANIZATION, DEMO_TRUSTED_ACCOUNTS
+from analysis.pipeline import Options, analyse
+from analysis.render import render
+from analysis.sources.files import bundled_sample_path, sample_source
+
+pytestmark = pytest.mark.skipif(not bundled_sample_path().exists(), reason="the sample day is not generated yet")
+
+
+@pytest.fixture(scope="module")
+def sample_report() -> dict:
+    options = Options(trusted_accounts=DEMO_TRUSTED_ACCOUNTS, organization_accounts=DEMO_ORGANIZATION)
+    return analyse([sample_source()], options=options).report
+
+
+def test_html_has_a_section_per_finding_with_its_actions(sample_report):
+    page = BeautifulSoup(render(sample_report, "html"), "html.parser")
+    sections = page.select("[data-finding]")
+    assert len(sections) == len(sample_report["findings"]) > 0
+    shown_actions = sum(len(section.select("table.actions tr")) - 1 for section in sections)
+    assert shown_actions == sum(len(f["actions"]) for f in sample_report["findings"])
+    assert page.find("script") is None
+    kinds = {section["data-kind"] for section in sections}
+    assert kinds == {f["remedy"]["kind"] for f in sample_report["findings"]}
+    for section in sections:
+        for pre in section.select("pre.policy"):
+            assert json.loads(pre.get_text())["Version"] == "2012-10-17"
+
+
+def test_csv_has_a_row_per_principal_and_action(sample_report):
+    rows = list(csv.DictReader(io.StringIO(render(sample_report, "csv"), newline="")))
+    assert len(rows) == sum(len(f["actions"]) for f in sample_report["findings"])
+    assert sum(int(row["count"]) for row in rows) == sample_report["totals"]["denials"]
+
+
+def test_markdown_names_every_principal(sample_report):
+    text = render(sample_report, "md")
+    for finding in sample_report["findings"]:
+        name = finding["principal"]["arn"] or finding["principal"]["key"]
+        assert name.replace("_", "\\_") in text
