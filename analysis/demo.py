@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from analysis.pipeline import Options, analyse
@@ -10,6 +11,7 @@ from analysis.render import render
 from analysis.sources.base import Window
 from analysis.sources.files import sample_source
 
+SAMPLE_DAY = Window(datetime(2026, 11, 28, tzinfo=UTC), datetime(2026, 11, 29, tzinfo=UTC))
 DEMO_TRUSTED_ACCOUNTS = frozenset({"123456789012"})
 DEMO_ORGANIZATION = frozenset({"111122223333", "444455556666", "777788889999", "210987654321"})
 
@@ -21,7 +23,7 @@ def run_demo(out: Path) -> dict:
         organization_accounts=DEMO_ORGANIZATION,
         organization_id="o-a1b2c3d4e5",
     )
-    result = analyse([sample_source()], Window(), options)
+    result = analyse([sample_source()], SAMPLE_DAY, options)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for fmt, name in (("json", "report.json"), ("md", "report.md"), ("html", "report.html"), ("csv", "report.csv")):

@@ -59,7 +59,10 @@ class Analysis:
     sources: list[SourceStatus]
 
 
-def analyse(sources: Sequence[Source], window: Window | None = None, options: Options | None = None) -> Analysis:
+def collect(
+    sources: Sequence[Source], window: Window | None = None, options: Options | None = None
+) -> tuple[pd.DataFrame, list[SourceStatus]]:
+    """Read every source: the de-duplicated denials of the audited service in the window, and each source's status."""
     window = window or Window()
     options = options or Options()
     statuses: list[SourceStatus] = []
@@ -70,6 +73,13 @@ def analyse(sources: Sequence[Source], window: Window | None = None, options: Op
         rows.extend(_denials(source, status, options.service))
     frame = findings_module.denial_frame(rows)
     frame = findings_module.in_window(findings_module.deduplicate(frame), window.start, window.end)
+    return frame, statuses
+
+
+def analyse(sources: Sequence[Source], window: Window | None = None, options: Options | None = None) -> Analysis:
+    window = window or Window()
+    options = options or Options()
+    frame, statuses = collect(sources, window, options)
     report = build_report(
         frame=frame,
         sources=[s.as_dict() for s in statuses],

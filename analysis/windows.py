@@ -1,0 +1,95 @@
+"""Daily reporting windows: one calendar day in a time zone (UTC by default), plus a lookback.
+
+A day's window is ``[local midnight, next local midnight)`` converted to UTC, so a day in a zone
+with daylight saving lasts 23 or 25 hours. The daily run reads a wider window, reaching back by the
+lookback, so denials whose logs arrived after an earlier day's report can still be reported once
+(as late arrivals); ``analysis.ledger`` decides which.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from analysis.sources.base import Window
+
+DEFAULT_TIME_ZONE = "UTC"
+DEFAULT_LOOKBACK = timedelta(days=2)
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA time zone, or ValueError naming the bad one."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"unknown time zone: {name!r}") from error
+
+
+def local_midnight(day: date, tz: str) -> datetime:
+    """The start of ``day`` in ``tz``, as a UTC time."""
+    return datetime.combine(day, time(0), tzinfo=zone(tz)).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class DailyWindow:
+    day: date
+    tz: str = DEFAULT_TIME_ZONE
+    lookback: timedelta = DEFAULT_LOOKBACK
+
+    @property
+    def key(self) -> str:
+        """The window's name in the ledger and in reports: the local date, ``YYYY-MM-DD``."""
+        return self.day.isoformat()
+
+    @property
+    def start(self) -> datetime:
+        return local_midnight(self.day, self.tz)
+
+    @property
+    def end(self) -> datetime:
+        return local_midnight(self.day + timedelta(days=1), self.tz)
+
+    @property
+    def window(self) -> Window:
+        """What the day's report covers."""
+        return Window(self.start, self.end)
+
+    @property
+    def read_window(self) -> Window:
+        """What the day's run reads: the window widened back by the lookback, for late arrivals."""
+        return Window(self.start - self.lookback, self.end)
+
+    def as_dict(self) -> dict[str, str]:
+        return {"key": self.key, "time_zone": self.tz, "start": _iso(self.start), "end": _iso(self.end)}
+
+
+def daily_window(day: date | str, tz: str = DEFAULT_TIME_ZONE, lookback: timedelta = DEFAULT_LOOKBACK) -> DailyWindow:
+    """The window of one day (a date or ``YYYY-MM-DD``) in ``tz``."""
+    if isinstance(day, str):
+        day = date.fromisoformat(day)
+    if lookback < timedelta(0):
+        raise ValueError("the lookback cannot be negative")
+    zone(tz)  # fail early on an unknown zone
+    return DailyWindow(day=day, tz=tz, lookback=lookback)
+
+
+def day_of(moment: datetime, tz: str = DEFAULT_TIME_ZONE) -> date:
+    """The local date of a moment (naive moments are taken as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone(tz)).date()
+
+
+def window_key(moment: datetime, tz: str = DEFAULT_TIME_ZONE) -> str:
+    """The key of the daily window holding ``moment``."""
+    return day_of(moment, tz).isoformat()
+
+
+def last_complete_day(now: datetime, tz: str = DEFAULT_TIME_ZONE) -> date:
+    """The most recent day that has ended in ``tz`` at ``now``: what a scheduled run reports."""
+    return day_of(now, tz) - timedelta(days=1)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
