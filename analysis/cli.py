@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,7 @@ from typing import Any
 
 from analysis.config import parse_accounts
 from analysis.pipeline import Options, analyse
-from analysis.sources import SourceError, Window, source_from_spec
+from analysis.sources import SourceError, Window, sources_from_spec
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -45,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_organization_arguments(report)
     report.add_argument("--service", default="apprunner", metavar="apprunner|PREFIX|all")
     report.add_argument("--redact", action="store_true", help="mask account IDs, ARNs, sessions and IPs")
+    report.add_argument("--accounts", type=parse_accounts, default=frozenset(), metavar="A,B",
+                        help="lookup: read these accounts, assuming --role-name in each")
+    report.add_argument("--accounts-from-organizations", action="store_true",
+                        help="lookup: read every active account of AWS Organizations, assuming --role-name in each")
+    report.add_argument("--role-name", metavar="NAME", help="lookup: the read-only IAM role to assume in each account")
 
     explain = commands.add_parser("explain", help="explain one CloudTrail record")
     explain.add_argument("file", metavar="FILE|-")
@@ -53,6 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="the whole pipeline on the bundled sample day")
     demo.add_argument("--out", type=Path, default=Path("out/demo"), metavar="DIR")
+
+    ddl = commands.add_parser("athena-ddl", help="print the Athena CREATE TABLE for a CloudTrail bucket")
+    ddl.add_argument("--bucket", required=True, metavar="BUCKET")
+    ddl.add_argument("--prefix", default="", metavar="PREFIX", help="the trail's S3 key prefix, if any")
+    ddl.add_argument("--org-id", metavar="o-ID", help="for an organization trail")
+    ddl.add_argument("--table", default="cloudtrail_logs", metavar="[DATABASE.]NAME")
+    ddl.add_argument("--regions", default="", metavar="r1,r2", help="default: every CloudTrail region")
+    ddl.add_argument("--accounts", default="", metavar="A,B", help="default: accounts injected by each query")
+    ddl.add_argument("--start", default="2020/01/01", metavar="YYYY/MM/DD", help="first day projected")
     return parser
 
 
@@ -62,6 +77,10 @@ def _add_organization_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--org-accounts", type=parse_accounts, default=frozenset(), metavar="A,B",
                         help="the organization's member accounts (never inferred from logs)")
     parser.add_argument("--org-id", metavar="o-ID", help="the organization's id, for aws:PrincipalOrgID")
+    parser.add_argument("--recon-actions", type=_positive, default=10, metavar="N",
+                        help="distinct actions denied to one principal that make reconnaissance (default 10)")
+    parser.add_argument("--recon-minutes", type=_positive, default=10, metavar="M",
+                        help="... within this many minutes (default 10)")
 
 
 def _options(args: argparse.Namespace, service: str = "apprunner") -> Options:
@@ -70,23 +89,44 @@ def _options(args: argparse.Namespace, service: str = "apprunner") -> Options:
         trusted_accounts=args.trusted_accounts,
         organization_accounts=args.org_accounts,
         organization_id=args.org_id,
+        recon_distinct_actions=args.recon_actions,
+        recon_window_minutes=args.recon_minutes,
     )
+
+
+def _source_options(args: argparse.Namespace) -> dict[str, Any]:
+    """What AWS sources need beyond the window: the audited service and, for lookup:, the accounts."""
+    return {
+        "service": args.service.lower(),
+        "accounts": sorted(args.accounts),
+        "accounts_from_organizations": args.accounts_from_organizations,
+        "role_name": args.role_name,
+    }
+
+
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"not a positive whole number: {value!r}")
+    return int(value)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(message)s", stream=sys.stderr)
     try:
         args = build_parser().parse_args(argv)
-        return {"report": _report, "explain": _explain, "demo": _demo}[args.command](args)
+        return {"report": _report, "explain": _explain, "demo": _demo, "athena-ddl": _athena_ddl}[args.command](args)
     except (UsageError, SourceError) as error:
         print(f"apprunner-audit: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # the reader went away (| head): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 def _report(args: argparse.Namespace) -> int:
     window = _window(args)
     specs = args.source or ["sample"]
-    sources = [source_from_spec(spec, window) for spec in specs]
+    sources = [source for spec in specs for source in sources_from_spec(spec, window, **_source_options(args))]
     options = _options(args, args.service.lower())
     result = analyse(sources, window, options)
     for status in result.sources:
@@ -169,6 +209,25 @@ def _demo(args: argparse.Namespace) -> int:
     from analysis.demo import run_demo
 
     run_demo(args.out)
+    return EXIT_OK
+
+
+def _athena_ddl(args: argparse.Namespace) -> int:
+    from analysis.sources.athena import create_table_ddl
+
+    try:
+        ddl = create_table_ddl(
+            args.bucket,
+            prefix=args.prefix,
+            org_id=args.org_id,
+            table=args.table,
+            accounts=args.accounts.split(","),
+            regions=args.regions.split(","),
+            projection_start=args.start,
+        )
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+    sys.stdout.write(ddl)
     return EXIT_OK
 
 

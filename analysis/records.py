@@ -5,7 +5,8 @@ Shapes: trail files ``{"Records": [...]}``, JSON arrays, JSON Lines, saved ``loo
 ``detail``) and bare records; gzip is detected by its magic bytes, not by the file name.
 
 Readers yield either a record (a dict) or a :class:`Malformed` naming what could not be read, so the
-caller counts and reports it and goes on.
+caller counts and reports it and goes on. Trail files in the layout AWS writes take the fast path
+of :mod:`analysis.fastscan`: records that cannot be denials are counted (:class:`Skipped`), not parsed.
 """
 
 from __future__ import annotations
@@ -13,19 +14,26 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
+from analysis import fastscan
+
 try:  # python-isal decompresses gzip several times faster than zlib
     from isal import igzip as gzip
+    from isal.isal_zlib import error as IsalError
 except ImportError:  # pragma: no cover - isal is a declared dependency
     import gzip  # type: ignore[no-redef]
+
+    IsalError = OSError  # type: ignore[misc,assignment]
 
 READABLE_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz")
 GZIP_MAGIC = b"\x1f\x8b"
 EVENTBRIDGE_DETAIL_TYPE = "AWS API Call via CloudTrail"
+WHOLE_FILE_LIMIT = 64 * 1024 * 1024  # bytes on disk; larger files are streamed
 
 
 @dataclass(frozen=True)
@@ -100,21 +108,57 @@ def _lookup_event(element: dict, origin: str) -> Iterator[RecordOrProblem]:
 
 def parse_bytes(data: bytes, origin: str) -> Iterator[RecordOrProblem]:
     """Records in one file's content: a single JSON document, or JSON Lines."""
-    if data[:2] == GZIP_MAGIC:
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, ValueError) as error:
-            yield Malformed(origin, f"cannot decompress gzip ({error})")
-            return
-    if not data.strip():
+    yield from parse_loaded(load_bytes(data, origin))
+
+
+def parse_content(data: bytes, origin: str) -> Iterator[RecordOrProblem]:
+    """Records in decompressed content: a trail file through the fast path when its layout allows."""
+    scan = fastscan.scan_trail(data)
+    if scan is not None:
+        yield from _scanned(scan, origin)
+    else:
+        yield from _parse_plain(data, origin)
+
+
+def _parse_plain(data: bytes, origin: str) -> Iterator[RecordOrProblem]:
+    """Content the fast path did not take: JSON Lines line by line, else one JSON document."""
+    if not data or data.isspace():
         yield Malformed(origin, "empty file")
-        return
+    elif _starts_json_lines(data):
+        yield from _json_lines(_lines(data), origin)
+    else:
+        yield from _document(data, origin)
+
+
+def _scanned(scan: fastscan.TrailScan, origin: str) -> Iterator[RecordOrProblem]:
+    if scan.skipped:
+        yield Skipped(scan.skipped)
+    for record in scan.candidates:
+        yield from _unwrap_element(record, f"{origin}.Records")
+
+
+def _document(data: bytes, origin: str) -> Iterator[RecordOrProblem]:
     try:
         document = orjson.loads(data)
     except orjson.JSONDecodeError as error:
         yield from _damaged_document(data, origin, error)
         return
     yield from unwrap(document, origin)
+
+
+def _starts_json_lines(data: bytes) -> bool:
+    """A complete JSON value on the first line and more lines after it."""
+    newline = data.find(b"\n")
+    return 0 <= newline < len(data) - 1 and _is_complete_json(data[: newline + 1])
+
+
+def _lines(data: bytes) -> Iterator[bytes]:
+    start = 0
+    while start < len(data):
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end
+        yield data[start:end]
+        start = end + 1
 
 
 def _json_lines(lines: Iterable[bytes], origin: str) -> Iterator[RecordOrProblem]:
@@ -129,8 +173,88 @@ def _json_lines(lines: Iterable[bytes], origin: str) -> Iterator[RecordOrProblem
         yield from unwrap(document, f"{origin}:{number}")
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """One file fetched, decompressed and scanned, ready to yield its records (picklable).
+
+    ``scan`` when the fast path took it; else ``content`` to parse in full; ``problem`` when it could
+    not be read; only ``path`` for a local file too large to hold, streamed when parsed.
+    """
+
+    origin: str
+    scan: fastscan.TrailScan | None = None
+    content: bytes | None = None
+    problem: Malformed | None = None
+    path: Path | None = None
+
+
+def load_bytes(data: bytes, origin: str, service: str | None = None) -> Loaded:
+    """Gunzip one file's bytes and run the fast path (``service``: the audited one) over them.
+
+    This is the work reader threads or processes do ahead of the caller; isal releases the GIL.
+    """
+    if data[:2] == GZIP_MAGIC:
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, ValueError, IsalError) as error:
+            return Loaded(origin, problem=Malformed(origin, f"cannot decompress gzip ({error})"))
+    scan = fastscan.scan_trail(data, service)
+    return Loaded(origin, scan=scan) if scan is not None else Loaded(origin, content=data)
+
+
+def load_file(path: Path, service: str | None = None) -> Loaded:
+    """Read one local file whole and load it (:func:`load_bytes`)."""
+    origin = str(path)
+    try:
+        if path.stat().st_size > WHOLE_FILE_LIMIT:
+            return Loaded(origin, path=path)
+        data = path.read_bytes()
+    except OSError as error:
+        return Loaded(origin, problem=Malformed(origin, f"cannot read file ({error})"))
+    return load_bytes(data, origin, service)
+
+
+def parse_loaded(loaded: Loaded) -> Iterator[RecordOrProblem]:
+    """The records of a loaded file: those the fast path kept, or a full parse of its content."""
+    if loaded.problem is not None:
+        yield loaded.problem
+    elif loaded.scan is not None:
+        yield from _scanned(loaded.scan, loaded.origin)
+    elif loaded.content is not None:
+        yield from _parse_plain(loaded.content, loaded.origin)
+    elif loaded.path is not None:
+        yield from _stream_file(loaded.path)
+
+
 def read_file(path: Path) -> Iterator[RecordOrProblem]:
-    """One file's records. JSON Lines files stream line by line; a JSON document is read whole."""
+    """One file's records. Trail files take the fast path; JSON Lines stream line by line."""
+    yield from parse_loaded(load_file(path))
+
+
+def read_files(
+    paths: Iterable[Path], workers: int | None = None, service: str | None = None
+) -> Iterator[RecordOrProblem]:
+    """Every file's records, in order, the next files loaded by workers meanwhile.
+
+    Workers are threads, or processes when the files are many and large (:func:`fastscan.use_processes`):
+    scanning holds the GIL, so only processes put a second core to work on it.
+    """
+    paths = list(paths)
+    processes = fastscan.use_processes(sum(_size(p) for p in paths), len(paths))
+    load = partial(load_file, service=service)
+    for loaded in fastscan.ordered_map(load, paths, fastscan.read_workers(workers), processes=processes):
+        yield from parse_loaded(loaded)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _stream_file(path: Path) -> Iterator[RecordOrProblem]:
+    """A file too large to hold: JSON Lines stream line by line; a JSON document is read whole."""
     origin = str(path)
     try:
         with _open(path) as stream:
@@ -140,18 +264,10 @@ def read_file(path: Path) -> Iterator[RecordOrProblem]:
                 yield from _json_lines(_chain([first, rest_start], stream), origin)
                 return
             data = first + rest_start + stream.read()
-    except (OSError, EOFError, ValueError) as error:
+    except (OSError, EOFError, ValueError, IsalError) as error:
         yield Malformed(origin, f"cannot read file ({error})")
         return
-    if not data.strip():
-        yield Malformed(origin, "empty file")
-        return
-    try:
-        document = orjson.loads(data)
-    except orjson.JSONDecodeError as error:
-        yield from _damaged_document(data, origin, error)
-        return
-    yield from unwrap(document, origin)
+    yield from parse_content(data, origin)
 
 
 def _damaged_document(data: bytes, origin: str, error: Exception) -> Iterator[RecordOrProblem]:

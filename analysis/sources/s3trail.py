@@ -1,0 +1,272 @@
+"""Trail files in S3: ``s3://BUCKET[/PREFIX][?option=value&…]``.
+
+CloudTrail delivers to ``[PREFIX/]AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/`` and, for an
+organization trail, ``[PREFIX/]AWSLogs/o-ID/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/``; each file is
+``ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHMMZ_UNIQUE.json.gz``, named and filed by its *delivery*
+time (UTC), about every 5 minutes, not guaranteed in order. So the source lists only:
+
+- the accounts and regions under ``AWSLogs/`` (one delimiter listing per level, skipped for what the
+  spec names: ``s3://BUCKET/PREFIX/AWSLogs/o-ID/ACCOUNT/`` or ``?accounts=…&regions=…``);
+- the day folders from the window's start to its end plus the late-delivery margin
+  (``?margin_hours=``, default 6): a file's folder is its delivery date;
+
+and reads the files whose delivery time falls in ``[start, end + margin]`` (a file holds events up to
+its delivery), several at once, each one gunzipped and passed through the fast path
+(:mod:`analysis.fastscan`).
+
+Options: ``accounts``, ``regions`` (comma-separated), ``margin_hours``, ``workers`` (files fetched
+at once, default 8), ``region`` (the bucket's region, for the client).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl
+
+from analysis import fastscan
+from analysis.records import Loaded, Malformed, RecordOrProblem, load_bytes, parse_loaded
+from analysis.sources.base import SourceError, Window
+
+DEFAULT_LATE_MARGIN = timedelta(hours=6)
+DEFAULT_WORKERS = 8
+TRAIL_SUFFIXES = (".json.gz", ".json")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_ORG = re.compile(r"^o-[a-z0-9]{10,32}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_DELIVERED = re.compile(r"_(\d{8}T\d{4}Z)_[^/]*$")
+_OPTIONS = frozenset({"accounts", "regions", "margin_hours", "workers", "region"})
+
+
+@dataclass(frozen=True)
+class S3Spec:
+    bucket: str
+    prefix: str = ""  # before AWSLogs/, '' or ending in '/'
+    organization: str | None = None
+    accounts: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    margin: timedelta = DEFAULT_LATE_MARGIN
+    workers: int = DEFAULT_WORKERS
+    client_region: str | None = None
+
+
+@dataclass(frozen=True)
+class Location:
+    """One account and region's trail folder: ``…/AWSLogs/[o-ID/]ACCOUNT/CloudTrail/REGION/``."""
+
+    base: str  # '…/AWSLogs/' or '…/AWSLogs/o-ID/'
+    account: str
+    region: str
+
+    def day_prefix(self, day: date) -> str:
+        return f"{self.base}{self.account}/CloudTrail/{self.region}/{day:%Y/%m/%d}/"
+
+
+def parse_spec(spec: str) -> S3Spec:
+    if not spec.startswith("s3://"):
+        raise SourceError(f"{spec}: an S3 source is s3://BUCKET[/PREFIX]")
+    location, _, query = spec[len("s3://") :].partition("?")
+    bucket, _, path = location.partition("/")
+    if not bucket:
+        raise SourceError(f"{spec}: no bucket named")
+    options = _options(spec, query)
+    prefix, organization, accounts, regions = _split_path(spec, path)
+    return S3Spec(
+        bucket=bucket,
+        prefix=prefix,
+        organization=organization,
+        accounts=tuple(accounts or _listed(spec, options.get("accounts", ""), _ACCOUNT, "account")),
+        regions=tuple(regions or _listed(spec, options.get("regions", ""), _REGION, "region")),
+        margin=timedelta(hours=_number(spec, options, "margin_hours", 6, float)),
+        workers=max(1, int(_number(spec, options, "workers", DEFAULT_WORKERS, int))),
+        client_region=options.get("region") or None,
+    )
+
+
+def _options(spec: str, query: str) -> dict[str, str]:
+    options = dict(parse_qsl(query, keep_blank_values=True))
+    unknown = sorted(set(options) - _OPTIONS)
+    if unknown:
+        raise SourceError(f"{spec}: unknown option(s) {', '.join(unknown)} (known: {', '.join(sorted(_OPTIONS))})")
+    return options
+
+
+def _split_path(spec: str, path: str) -> tuple[str, str | None, list[str], list[str]]:
+    """'logs/AWSLogs/o-x/111122223333/CloudTrail/us-east-1/' -> ('logs/', 'o-x', [account], [region])."""
+    parts = [part for part in path.split("/") if part]
+    if "AWSLogs" not in parts:
+        return ("/".join(parts) + "/" if parts else ""), None, [], []
+    at = parts.index("AWSLogs")
+    prefix = "/".join(parts[:at]) + "/" if at else ""
+    rest = parts[at + 1 :]
+    organization = rest.pop(0) if rest and _ORG.match(rest[0]) else None
+    accounts = [rest.pop(0)] if rest and _ACCOUNT.match(rest[0]) else []
+    if rest and rest[0] == "CloudTrail":
+        rest.pop(0)
+    regions = [rest.pop(0)] if accounts and rest and _REGION.match(rest[0]) else []
+    if rest:
+        raise SourceError(
+            f"{spec}: expected …/AWSLogs/[o-ID/]ACCOUNT/CloudTrail/REGION/ at most, found {'/'.join(rest)}"
+        )
+    return prefix, organization, accounts, regions
+
+
+def _listed(spec: str, value: str, pattern: re.Pattern[str], what: str) -> list[str]:
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    bad = [item for item in items if not pattern.match(item)]
+    if bad:
+        raise SourceError(f"{spec}: not an AWS {what}: {', '.join(bad)}")
+    return items
+
+
+def _number(spec: str, options: dict[str, str], key: str, default: float, kind: type) -> float:
+    try:
+        value = kind(options[key]) if key in options else default
+    except ValueError as error:
+        raise SourceError(f"{spec}: {key} must be a number, not {options[key]!r}") from error
+    if value < 0:
+        raise SourceError(f"{spec}: {key} must not be negative")
+    return value
+
+
+# --- which folders and files a window needs -----------------------------------------------------
+
+
+def delivery_span(window: Window, margin: timedelta, now: datetime) -> tuple[datetime, datetime]:
+    """The delivery times whose files may hold events of the window: [start, end + margin]."""
+    if window.start is None:
+        raise SourceError("an S3 trail source needs the window's start (--since or --day)")
+    return window.start, (window.end or now) + margin
+
+
+def days_between(first: datetime, last: datetime) -> list[date]:
+    days, day = [], first.astimezone(UTC).date()
+    while day <= last.astimezone(UTC).date():
+        days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def delivered_at(key: str) -> datetime | None:
+    """The delivery time in a CloudTrail file name, or None for a name of another form."""
+    match = _DELIVERED.search(key)
+    if not match:
+        return None
+    return datetime.strptime(match.group(1), "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
+
+
+def wanted(key: str, first: datetime, last: datetime) -> bool:
+    if not key.endswith(TRAIL_SUFFIXES):
+        return False
+    delivered = delivered_at(key)
+    # A name gives the minute: the file may have been written until the end of that minute.
+    return delivered is None or (first <= delivered + timedelta(minutes=1) and delivered <= last)
+
+
+# --- the source ---------------------------------------------------------------------------------
+
+
+@dataclass
+class S3TrailSource:
+    """Trail files of the window under one bucket and prefix, read several at once."""
+
+    client: Any
+    spec: S3Spec
+    window: Window
+    name: str = ""
+    service: str | None = None  # the audited service: lets the fast path skip other services' denials
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    first: datetime = field(init=False)  # the delivery times of the files to read
+    last: datetime = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.name = self.name or f"s3://{self.spec.bucket}/{self.spec.prefix}"
+        self.first, self.last = delivery_span(self.window, self.spec.margin, self.now)
+
+    def read(self) -> Iterator[RecordOrProblem]:
+        for loaded in fastscan.ordered_map(self._fetch, self.keys(), self.spec.workers):
+            yield from parse_loaded(loaded)
+
+    def keys(self) -> Iterator[str]:
+        """The keys of every trail file the window needs, folder by folder."""
+        days = days_between(self.first, self.last)
+        for location in self.locations():
+            for day in days:
+                for key in self._list_keys(location.day_prefix(day)):
+                    if wanted(key, self.first, self.last):
+                        yield key
+
+    def locations(self) -> Iterator[Location]:
+        for base, accounts in self._bases():
+            for account in self.spec.accounts or accounts:
+                regions = self.spec.regions or _matching(self._children(f"{base}{account}/CloudTrail/"), _REGION)
+                for region in regions:
+                    yield Location(base, account, region)
+
+    def _bases(self) -> list[tuple[str, list[str]]]:
+        """``…/AWSLogs/`` (account trails) and ``…/AWSLogs/o-ID/`` (organization trails), with their accounts."""
+        root = f"{self.spec.prefix}AWSLogs/"
+        if self.spec.organization:
+            base = f"{root}{self.spec.organization}/"
+            return [(base, [] if self.spec.accounts else _matching(self._children(base), _ACCOUNT))]
+        names = self._children(root)
+        bases = [(root, _matching(names, _ACCOUNT))]
+        for organization in _matching(names, _ORG):
+            base = f"{root}{organization}/"
+            bases.append((base, [] if self.spec.accounts else _matching(self._children(base), _ACCOUNT)))
+        return bases
+
+    def _children(self, prefix: str) -> list[str]:
+        """The folder names right under ``prefix`` (one delimiter listing)."""
+        names = []
+        for page in self._pages(Prefix=prefix, Delimiter="/"):
+            names.extend(common["Prefix"][len(prefix) :].rstrip("/") for common in page.get("CommonPrefixes", []))
+        return names
+
+    def _list_keys(self, prefix: str) -> Iterator[str]:
+        for page in self._pages(Prefix=prefix):
+            for item in page.get("Contents", []):
+                yield item["Key"]
+
+    def _pages(self, **arguments: str) -> Iterator[dict[str, Any]]:
+        try:
+            paginator = self.client.get_paginator("list_objects_v2")
+            yield from paginator.paginate(Bucket=self.spec.bucket, **arguments)
+        except Exception as error:  # botocore ClientError, endpoint errors: name the bucket and prefix
+            where = f"s3://{self.spec.bucket}/{arguments.get('Prefix', '')}"
+            raise SourceError(f"cannot list {where}: {error}") from error
+
+    def _fetch(self, key: str) -> Loaded:
+        origin = f"s3://{self.spec.bucket}/{key}"
+        try:
+            body = self.client.get_object(Bucket=self.spec.bucket, Key=key)["Body"]
+            try:
+                data = body.read()
+            finally:
+                body.close()
+        except Exception as error:  # one unreadable object is reported; the others are read
+            return Loaded(origin, problem=Malformed(origin, f"cannot read object ({error})"))
+        return load_bytes(data, origin, self.service)
+
+
+def _matching(names: list[str], pattern: re.Pattern[str]) -> list[str]:
+    return sorted(name for name in names if pattern.match(name))
+
+
+def s3_source(
+    spec: str, window: Window, session: Any = None, *, client: Any = None, service: str | None = None
+) -> S3TrailSource:
+    """The source for ``s3://BUCKET[/PREFIX][?…]``; ``client`` (an S3 client) wins over ``session``."""
+    parsed = parse_spec(spec)
+    if client is None:
+        if session is None:
+            import boto3
+
+            session = boto3.Session()
+        client = (
+            session.client("s3", region_name=parsed.client_region) if parsed.client_region else session.client("s3")
+        )
+    return S3TrailSource(client=client, spec=parsed, window=window, name=spec, service=service)
