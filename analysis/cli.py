@@ -18,6 +18,7 @@ from analysis.sources import SourceError, Window, sources_from_spec
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+EXIT_DELIVERY_FAILED = 1
 FORMATS = ("json", "md", "html", "csv")
 DEFAULT_AWS_LOOKBACK = timedelta(hours=24)
 
@@ -46,6 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_organization_arguments(report)
     report.add_argument("--service", default="apprunner", metavar="apprunner|PREFIX|all")
     report.add_argument("--redact", action="store_true", help="mask account IDs, ARNs, sessions and IPs")
+    report.add_argument("--ledger", type=Path, metavar="DIR",
+                        help="with --day: count each denial once across days; late arrivals get their own section")
+    report.add_argument("--tz", default="UTC", metavar="ZONE", help="with --ledger: the day's time zone (IANA)")
+    report.add_argument("--lookback-hours", type=_positive, default=48, metavar="H",
+                        help="with --ledger: how far back late deliveries are looked for (default 48)")
+    report.add_argument("--deliver", action="store_true",
+                        help="store in S3 and send by SES/SNS/EventBridge as REPORT_* variables say, once per window")
+    report.add_argument("--force", action="store_true", help="with --deliver: send again even if sent before")
     report.add_argument("--accounts", type=parse_accounts, default=frozenset(), metavar="A,B",
                         help="lookup: read these accounts, assuming --role-name in each")
     report.add_argument("--accounts-from-organizations", action="store_true",
@@ -124,26 +133,74 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    window = _window(args)
-    specs = args.source or ["sample"]
-    sources = [source for spec in specs for source in sources_from_spec(spec, window, **_source_options(args))]
     options = _options(args, args.service.lower())
-    result = analyse(sources, window, options)
-    for status in result.sources:
-        for problem in status.problems:
-            print(f"apprunner-audit: warning: {problem}", file=sys.stderr)
-        if status.error and status.status == "failed":
-            print(f"apprunner-audit: warning: {status.name}: {status.error}", file=sys.stderr)
-    if all(status.status == "failed" for status in result.sources):
-        failed = "; ".join(f"{s.name}: {s.error}" for s in result.sources)
-        raise UsageError(f"every source failed ({failed})")
-    report = result.report
+    report = _daily_report(args, options) if args.ledger else _window_report(args, options)
+    _warn_about_sources(report["sources"])
+    if args.deliver:
+        report = _deliver(report, force=args.force)
     if args.redact:
         from analysis.redact import redact_report
 
         report = redact_report(report)
     _write(_render(report, args.format), args.out)
     return EXIT_OK
+
+
+def _window_report(args: argparse.Namespace, options: Options) -> dict[str, Any]:
+    window = _window(args)
+    return analyse(_sources(args, window), window, options).report
+
+
+def _daily_report(args: argparse.Namespace, options: Options) -> dict[str, Any]:
+    """One day's report with late arrivals from earlier days, each denial counted once (the ledger)."""
+    from analysis.daily import daily_report
+    from analysis.ledger import FileLedger
+    from analysis.windows import daily_window
+
+    if args.day is None or args.since is not None or args.until is not None:
+        raise UsageError("--ledger needs --day (and neither --since nor --until)")
+    day = args.day.date()
+    try:
+        window = daily_window(day, args.tz, timedelta(hours=args.lookback_hours))
+    except (ValueError, KeyError) as error:
+        raise UsageError(f"--tz {args.tz!r}: {error}") from error
+    sources = _sources(args, window.read_window)
+    return daily_report(sources, day, FileLedger(args.ledger), options, tz=args.tz, lookback=window.lookback)
+
+
+def _sources(args: argparse.Namespace, window: Window) -> list:
+    specs = args.source or ["sample"]
+    return [source for spec in specs for source in sources_from_spec(spec, window, **_source_options(args))]
+
+
+def _warn_about_sources(sources: list[dict[str, Any]]) -> None:
+    for status in sources:
+        for problem in status.get("problems", []):
+            print(f"apprunner-audit: warning: {problem}", file=sys.stderr)
+        if status["error"] and status["status"] == "failed":
+            print(f"apprunner-audit: warning: {status['name']}: {status['error']}", file=sys.stderr)
+    if sources and all(status["status"] == "failed" for status in sources):
+        failed = "; ".join(f"{s['name']}: {s['error']}" for s in sources)
+        raise UsageError(f"every source failed ({failed})")
+
+
+def _deliver(report: dict[str, Any], *, force: bool) -> dict[str, Any]:
+    """Store and send the report as the REPORT_* / IDEMPOTENCY_TABLE environment variables say."""
+    from analysis.config import ConfigError, DeliveryConfig
+    from analysis.delivery import DeliveryError, default_clients, deliver, delivery_record
+
+    try:
+        config = DeliveryConfig.from_env()
+    except ConfigError as error:
+        raise UsageError(str(error)) from error
+    try:
+        result = deliver(report, clients=default_clients(), config=config, force=force)
+    except DeliveryError as error:
+        print(f"apprunner-audit: error: delivery failed: {error}", file=sys.stderr)
+        raise SystemExit(EXIT_DELIVERY_FAILED) from error
+    for outcome in result.outcomes:
+        print(f"apprunner-audit: delivery: {outcome.channel} {outcome.status}", file=sys.stderr)
+    return {**report, "delivery": delivery_record(result)}
 
 
 def _window(args: argparse.Namespace) -> Window:

@@ -42,6 +42,22 @@ class Clients:
     dynamodb: Any = None
 
 
+def default_clients(session: Any = None) -> Clients:
+    """Clients from the default boto3 session (AWS_* variables, AWS_ENDPOINT_URL honoured)."""
+    import boto3
+    from botocore.config import Config
+
+    session = session or boto3.session.Session()
+    retries = Config(retries={"mode": "adaptive", "max_attempts": 8})
+    return Clients(
+        s3=session.client("s3", config=retries.merge(Config(signature_version="s3v4"))),
+        sesv2=session.client("sesv2", config=retries),
+        sns=session.client("sns", config=retries),
+        events=session.client("events", config=retries),
+        dynamodb=session.client("dynamodb", config=retries),
+    )
+
+
 @dataclass
 class Outcome:
     """What happened to one channel: sent, already_sent, in_progress (another run), skipped or failed."""

@@ -1,0 +1,165 @@
+"""The daily job as an operator runs it from the command line: the sample day read from S3 trail files,
+counted once in a ledger, delivered to S3, SES, SNS and EventBridge (moto server on loopback), and not
+sent twice when run again."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.server import ThreadedMotoServer
+from moto.ses.models import ses_backends
+
+from analysis.sources.files import bundled_sample_path
+
+REGION = "us-east-1"
+TRAIL_BUCKET = "org-trail"
+REPORT_BUCKET = "access-reports"
+
+
+@pytest.fixture(scope="module")
+def aws():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+    clients = {
+        name: session.client(name, endpoint_url=endpoint)
+        for name in ("s3", "sesv2", "sns", "sqs", "events", "dynamodb")
+    }
+    _upload_sample_day(clients["s3"])
+    queues = _delivery_targets(clients)
+    yield env, clients, queues
+    server.stop()
+
+
+def _upload_sample_day(s3) -> None:
+    s3.create_bucket(Bucket=TRAIL_BUCKET)
+    root = bundled_sample_path()
+    for path in sorted(root.rglob("*.json.gz")):
+        s3.put_object(Bucket=TRAIL_BUCKET, Key=str(path.relative_to(root)), Body=path.read_bytes())
+
+
+def _delivery_targets(clients) -> dict[str, str]:
+    clients["s3"].create_bucket(Bucket=REPORT_BUCKET)
+    clients["sesv2"].create_email_identity(EmailIdentity="reports@example.com")
+    sqs = clients["sqs"]
+    urls = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("sns-inbox", "events-inbox")}
+    arns = {
+        name: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        for name, url in urls.items()
+    }
+    topic = clients["sns"].create_topic(Name="access-reports")["TopicArn"]
+    clients["sns"].subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=arns["sns-inbox"], Attributes={"RawMessageDelivery": "true"}
+    )
+    clients["events"].put_rule(
+        Name="reports", EventPattern=json.dumps({"detail-type": ["App Runner Access Report Published"]})
+    )
+    clients["events"].put_targets(Rule="reports", Targets=[{"Id": "q", "Arn": arns["events-inbox"]}])
+    clients["dynamodb"].create_table(
+        TableName="report-delivery",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return {"topic": topic, **urls}
+
+
+def _run(env, *args, tmp: Path):
+    delivery = {
+        "REPORT_BUCKET": REPORT_BUCKET,
+        "REPORT_EMAIL_FROM": "reports@example.com",
+        "REPORT_EMAIL_TO": "platform@example.com",
+        "IDEMPOTENCY_TABLE": "report-delivery",
+        "REPORT_EVENT_BUS": "default",
+    }
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analysis",
+            "report",
+            "--source",
+            f"s3://{TRAIL_BUCKET}",
+            "--day",
+            "2026-11-28",
+            "--ledger",
+            str(tmp / "ledger"),
+            "--trusted-accounts",
+            "123456789012",
+            *args,
+        ],
+        env={**env, **delivery},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp,
+    )
+
+
+def _messages(sqs, url):
+    found = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    return [m["Body"] for m in found]
+
+
+def test_the_daily_job_reads_s3_counts_once_and_delivers_once(aws, tmp_path):
+    env, clients, queues = aws
+    env = {**env, "REPORT_TOPIC_ARN": queues["topic"]}
+    first = _run(env, "--deliver", "--format", "json", tmp=tmp_path)
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert report["totals"]["denials"] == 82
+    assert report["totals"]["records_read"] >= 4735
+    assert report["sources"][0]["status"] == "ok"
+    assert {c["channel"]: c["status"] for c in report["delivery"]["channels"]} == {
+        "email": "sent",
+        "sns": "sent",
+        "events": "sent",
+    }
+
+    keys = {o["Key"] for o in clients["s3"].list_objects_v2(Bucket=REPORT_BUCKET)["Contents"]}
+    assert keys == {f"reports/2026/11/28/report.{ext}" for ext in ("json", "html", "md", "csv")}
+    sent = ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages
+    assert len(sent) == 1
+    assert len(_messages(clients["sqs"], queues["sns-inbox"])) == 1
+    [event] = [json.loads(b) for b in _messages(clients["sqs"], queues["events-inbox"])]
+    assert event["detail"]["totals"]["denials"] == 82
+
+    again = _run(env, "--deliver", "--format", "json", tmp=tmp_path)
+    assert again.returncode == 0, again.stderr
+    rerun = json.loads(again.stdout)
+    assert {c["channel"]: c["status"] for c in rerun["delivery"]["channels"]} == {
+        "email": "already_sent",
+        "sns": "already_sent",
+        "events": "already_sent",
+    }
+    assert len(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages) == 1, "the same window is not mailed twice"
+    assert rerun["totals"]["denials"] == 82, "a rerun rebuilds the same day from the ledger's claims"
+
+
+def test_a_missing_bucket_is_a_failed_source_and_exit_2(aws, tmp_path):
+    env, _, _ = aws
+    done = subprocess.run(
+        [sys.executable, "-m", "analysis", "report", "--source", "s3://no-such-bucket", "--day", "2026-11-28"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "no-such-bucket" in done.stderr and done.stdout == ""
