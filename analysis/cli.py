@@ -14,7 +14,7 @@ from typing import Any
 
 from analysis.config import parse_accounts
 from analysis.pipeline import Options, analyse
-from analysis.sources import SourceError, Window, sources_from_spec
+from analysis.sources import ReadOptions, SourceError, Window, sources_from_spec
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -47,18 +47,38 @@ def build_parser() -> argparse.ArgumentParser:
     _add_organization_arguments(report)
     report.add_argument("--service", default="apprunner", metavar="apprunner|PREFIX|all")
     report.add_argument("--redact", action="store_true", help="mask account IDs, ARNs, sessions and IPs")
-    report.add_argument("--ledger", type=Path, metavar="DIR",
-                        help="with --day: count each denial once across days; late arrivals get their own section")
+    report.add_argument(
+        "--ledger",
+        type=Path,
+        metavar="DIR",
+        help="with --day: count each denial once across days; late arrivals get their own section",
+    )
     report.add_argument("--tz", default="UTC", metavar="ZONE", help="with --ledger: the day's time zone (IANA)")
-    report.add_argument("--lookback-hours", type=_positive, default=48, metavar="H",
-                        help="with --ledger: how far back late deliveries are looked for (default 48)")
-    report.add_argument("--deliver", action="store_true",
-                        help="store in S3 and send by SES/SNS/EventBridge as REPORT_* variables say, once per window")
+    report.add_argument(
+        "--lookback-hours",
+        type=_positive,
+        default=48,
+        metavar="H",
+        help="with --ledger: how far back late deliveries are looked for (default 48)",
+    )
+    report.add_argument(
+        "--deliver",
+        action="store_true",
+        help="store in S3 and send by SES/SNS/EventBridge as REPORT_* variables say, once per window",
+    )
     report.add_argument("--force", action="store_true", help="with --deliver: send again even if sent before")
-    report.add_argument("--accounts", type=parse_accounts, default=frozenset(), metavar="A,B",
-                        help="lookup: read these accounts, assuming --role-name in each")
-    report.add_argument("--accounts-from-organizations", action="store_true",
-                        help="lookup: read every active account of AWS Organizations, assuming --role-name in each")
+    report.add_argument(
+        "--accounts",
+        type=parse_accounts,
+        default=frozenset(),
+        metavar="A,B",
+        help="lookup: read these accounts, assuming --role-name in each",
+    )
+    report.add_argument(
+        "--accounts-from-organizations",
+        action="store_true",
+        help="lookup: read every active account of AWS Organizations, assuming --role-name in each",
+    )
     report.add_argument("--role-name", metavar="NAME", help="lookup: the read-only IAM role to assume in each account")
 
     explain = commands.add_parser("explain", help="explain one CloudTrail record")
@@ -81,15 +101,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_organization_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--trusted-accounts", type=parse_accounts, default=frozenset(), metavar="A,B",
-                        help="accounts whose callers need no sts:ExternalId")
-    parser.add_argument("--org-accounts", type=parse_accounts, default=frozenset(), metavar="A,B",
-                        help="the organization's member accounts (never inferred from logs)")
+    parser.add_argument(
+        "--trusted-accounts",
+        type=parse_accounts,
+        default=frozenset(),
+        metavar="A,B",
+        help="accounts whose callers need no sts:ExternalId",
+    )
+    parser.add_argument(
+        "--org-accounts",
+        type=parse_accounts,
+        default=frozenset(),
+        metavar="A,B",
+        help="the organization's member accounts (never inferred from logs)",
+    )
     parser.add_argument("--org-id", metavar="o-ID", help="the organization's id, for aws:PrincipalOrgID")
-    parser.add_argument("--recon-actions", type=_positive, default=10, metavar="N",
-                        help="distinct actions denied to one principal that make reconnaissance (default 10)")
-    parser.add_argument("--recon-minutes", type=_positive, default=10, metavar="M",
-                        help="... within this many minutes (default 10)")
+    parser.add_argument(
+        "--recon-actions",
+        type=_positive,
+        default=10,
+        metavar="N",
+        help="distinct actions denied to one principal that make reconnaissance (default 10)",
+    )
+    parser.add_argument(
+        "--recon-minutes", type=_positive, default=10, metavar="M", help="... within this many minutes (default 10)"
+    )
 
 
 def _options(args: argparse.Namespace, service: str = "apprunner") -> Options:
@@ -103,14 +139,14 @@ def _options(args: argparse.Namespace, service: str = "apprunner") -> Options:
     )
 
 
-def _source_options(args: argparse.Namespace) -> dict[str, Any]:
+def _read_options(args: argparse.Namespace) -> ReadOptions:
     """What AWS sources need beyond the window: the audited service and, for lookup:, the accounts."""
-    return {
-        "service": args.service.lower(),
-        "accounts": sorted(args.accounts),
-        "accounts_from_organizations": args.accounts_from_organizations,
-        "role_name": args.role_name,
-    }
+    return ReadOptions(
+        service=args.service.lower(),
+        accounts=tuple(sorted(args.accounts)),
+        accounts_from_organizations=args.accounts_from_organizations,
+        role_name=args.role_name,
+    )
 
 
 def _positive(value: str) -> int:
@@ -170,7 +206,7 @@ def _daily_report(args: argparse.Namespace, options: Options) -> dict[str, Any]:
 
 def _sources(args: argparse.Namespace, window: Window) -> list:
     specs = args.source or ["sample"]
-    return [source for spec in specs for source in sources_from_spec(spec, window, **_source_options(args))]
+    return [source for spec in specs for source in sources_from_spec(spec, window, _read_options(args))]
 
 
 def _warn_about_sources(sources: list[dict[str, Any]]) -> None:

@@ -420,10 +420,10 @@ def measure_scan(root: Path) -> dict[str, Any]:
     """Files to findings, as ``apprunner-audit report --source ROOT --day 2026-11-28`` reads them."""
     from analysis.findings import findings
     from analysis.pipeline import Options, collect
-    from analysis.sources import Window, sources_from_spec
+    from analysis.sources import ReadOptions, Window, sources_from_spec
 
     window = Window(DAY, DAY + timedelta(days=1))
-    frame, statuses = collect(sources_from_spec(str(root), window, service="apprunner"), window, Options())
+    frame, statuses = collect(sources_from_spec(str(root), window, ReadOptions(service="apprunner")), window, Options())
     found = findings(frame)
     read = sum(status.records_read for status in statuses)
     return {"records_read": read, "denials": len(frame), "findings": len(found)}
@@ -432,10 +432,10 @@ def measure_scan(root: Path) -> dict[str, Any]:
 def measure_report(root: Path) -> dict[str, Any]:
     """The same, on to the whole report (remedies, policies, the contract's JSON)."""
     from analysis.pipeline import Options, analyse
-    from analysis.sources import Window, sources_from_spec
+    from analysis.sources import ReadOptions, Window, sources_from_spec
 
     window = Window(DAY, DAY + timedelta(days=1))
-    result = analyse(sources_from_spec(str(root), window, service="apprunner"), window, Options())
+    result = analyse(sources_from_spec(str(root), window, ReadOptions(service="apprunner")), window, Options())
     totals = result.report["totals"]
     return {"records_read": totals["records_read"], "denials": len(result.frame), "findings": totals["findings"]}
 

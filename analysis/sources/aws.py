@@ -11,67 +11,52 @@ Each module is imported when its form is used, so boto3 loads only for AWS sourc
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from analysis.records import RecordOrProblem
-from analysis.sources.base import Source, SourceError, Window
+from analysis.sources.base import ReadOptions, Source, SourceError, Window
 
 AWS_PREFIXES = ("lookup:", "s3://", "athena:", "lake:")
 DEFAULT_LOOKUP_SERVICE = "apprunner"  # LookupEvents needs an event source; --service all reads every event
 
 
-def aws_sources(
-    spec: str,
-    window: Window,
-    *,
-    service: str | None = None,
-    accounts: Iterable[str] = (),
-    accounts_from_organizations: bool = False,
-    role_name: str | None = None,
-    session: Any = None,
-) -> list[Source]:
+def aws_sources(spec: str, window: Window, options: ReadOptions | None = None) -> list[Source]:
     """The source(s) for one AWS spec; only ``lookup:`` over several accounts gives more than one."""
+    options = options or ReadOptions()
+    session = options.session
+    narrowed = None if options.service == "all" else options.service
     if spec.startswith("lookup:"):
         from analysis.sources.lookup import lookup_sources
 
         return lookup_sources(
             spec,
             window,
-            service=service or DEFAULT_LOOKUP_SERVICE,
-            accounts=accounts,
-            accounts_from_organizations=accounts_from_organizations,
-            role_name=role_name,
+            service=options.service or DEFAULT_LOOKUP_SERVICE,
+            accounts=options.accounts,
+            accounts_from_organizations=options.accounts_from_organizations,
+            role_name=options.role_name,
             session=session,
         )
     if spec.startswith("s3://"):
         from analysis.sources.s3trail import s3_source
 
-        return [s3_source(spec, window, session=session, service=service)]
+        return [s3_source(spec, window, session=session, service=options.service)]
     if spec.startswith("athena:"):
         from analysis.sources.athena import athena_source
 
-        return [athena_source(spec, window, session=session, **_narrowing(athena_source, service))]
+        return [athena_source(spec, window, session=session, service=narrowed)]
     if spec.startswith("lake:"):
         from analysis.sources.lake import lake_source
 
-        return [lake_source(spec, window, session=session, **_narrowing(lake_source, service))]
+        return [lake_source(spec, window, session=session, service=narrowed)]
     raise SourceError(f"{spec}: not an AWS source (expected one of {', '.join(AWS_PREFIXES)})")
 
 
-def aws_source(spec: str, window: Window, **options: Any) -> Source:
+def aws_source(spec: str, window: Window, options: ReadOptions | None = None) -> Source:
     """One source for the spec: several (accounts) are read as one that reports each failure."""
-    sources = aws_sources(spec, window, **options)
+    sources = aws_sources(spec, window, options)
     return sources[0] if len(sources) == 1 else CombinedSource(spec, sources)
-
-
-def _narrowing(factory: Any, service: str | None) -> dict[str, Any]:
-    """``service=`` for a factory that narrows its query to the audited service (None: every service)."""
-    if "service" not in inspect.signature(factory).parameters:
-        return {}
-    return {"service": None if service == "all" else service}
 
 
 @dataclass

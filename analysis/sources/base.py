@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from analysis.records import RecordOrProblem
 
@@ -24,6 +24,23 @@ class Window:
     @property
     def bounded(self) -> bool:
         return self.start is not None or self.end is not None
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What sources need beyond the window.
+
+    ``service``: the audited service (``--service``; None narrows nothing): it narrows LookupEvents'
+    event source and the Athena and Lake filters, and lets the fast path skip other services' denials.
+    ``accounts``, ``accounts_from_organizations``, ``role_name``: the accounts ``lookup:`` reads and the
+    role it assumes in each. ``session``: a boto3 session (default: a new default session).
+    """
+
+    service: str | None = None
+    accounts: tuple[str, ...] = ()
+    accounts_from_organizations: bool = False
+    role_name: str | None = None
+    session: Any = None
 
 
 class Source(Protocol):

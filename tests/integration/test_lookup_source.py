@@ -19,7 +19,7 @@ from botocore.stub import Stubber
 from analysis import cli
 from analysis.pipeline import Options, analyse
 from analysis.records import Malformed
-from analysis.sources import SourceError, Window, sources_from_spec
+from analysis.sources import ReadOptions, SourceError, Window, sources_from_spec
 from analysis.sources import lookup as lookup_module
 from analysis.sources.lookup import (
     PAGE_SIZE,
@@ -239,7 +239,9 @@ def test_a_91_day_window_is_refused_and_90_days_accepted():
     assert lookup_window(Window(None, None), NOW) == (NOW - timedelta(days=90), NOW)
     real_now = datetime.now(UTC)
     with pytest.raises(SourceError, match="91 days ago"):
-        sources_from_spec("lookup:us-east-1", Window(real_now - timedelta(days=91), None), session=object())
+        sources_from_spec(
+            "lookup:us-east-1", Window(real_now - timedelta(days=91), None), ReadOptions(session=object())
+        )
 
 
 def test_a_future_end_is_clipped_to_now():
@@ -446,7 +448,7 @@ def test_the_command_line_passes_accounts_and_role_through(monkeypatch, capsys):
     captured = capsys.readouterr()
     report = json.loads(captured.out)
     assert code == 0
-    assert seen["accounts"] == [f.ACCOUNT, f.OTHER_ACCOUNT] and seen["role_name"] == ROLE
+    assert list(seen["accounts"]) == [f.ACCOUNT, f.OTHER_ACCOUNT] and seen["role_name"] == ROLE
     assert seen["service"] == "apprunner" and seen["accounts_from_organizations"] is False
     assert [(s["name"], s["status"]) for s in report["sources"]] == [
         (f"lookup:us-east-1@{f.ACCOUNT}", "ok"),
