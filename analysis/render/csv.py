@@ -58,7 +58,8 @@ def render_csv(report: dict[str, Any]) -> str:
 def rows(report: dict[str, Any]) -> Iterable[list[Any]]:
     """The cells of each row, most urgent finding first (numbered as in the HTML report); then the late
     arrivals of a daily report (denials of earlier days), each under its own day and with no number."""
-    day = common.report_day(report)
+    windowed = (report.get("daily") or {}).get("key") or (report.get("window") or {}).get("start")
+    day = common.report_day(report) if windowed else None  # an open window: each row's own first day
     for index, finding in enumerate(common.by_urgency(report.get("findings", [])), start=1):
         yield from _finding_rows(day, finding, index)
     for section in report.get("late_arrivals") or []:
@@ -67,9 +68,10 @@ def rows(report: dict[str, Any]) -> Iterable[list[Any]]:
             yield from _finding_rows(late_day, finding, None)
 
 
-def _finding_rows(day: str, finding: dict[str, Any], index: int | None) -> Iterable[list[Any]]:
+def _finding_rows(day: str | None, finding: dict[str, Any], index: int | None) -> Iterable[list[Any]]:
     for action in finding.get("actions", []):
-        yield [cell(day), *(cell(value(finding, action, index)) for _, value in COLUMNS)]
+        row_day = day or (action.get("first_seen") or "")[:10]
+        yield [cell(row_day), *(cell(value(finding, action, index)) for _, value in COLUMNS)]
 
 
 def cell(value: Any) -> Any:

@@ -96,3 +96,17 @@ def test_late_arrivals_are_rows_of_their_own_day_without_a_finding_number():
         ("2026-11-28", "1", "apprunner:DescribeService"),
         ("2026-11-27", "", "apprunner:StartDeployment"),
     ]
+
+
+def test_an_open_window_dates_each_row_by_its_first_denial():
+    from analysis.pipeline import analyse
+    from analysis.render.csv import render_csv
+    from tests import factories as f
+
+    records = [
+        f.record(event_time="2026-11-27T10:00:00Z"),
+        f.record("ListOperations", event_time="2026-11-28T10:00:00Z"),
+    ]
+    text = render_csv(analyse([f.MemorySource(records)]).report)
+    days = sorted(line.split(",", 1)[0] for line in text.splitlines()[1:])
+    assert days == ["2026-11-27", "2026-11-28"]
