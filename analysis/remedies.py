@@ -318,6 +318,12 @@ def _cross_account(context: _Context, remedy: dict[str, Any]) -> None:
             f"The log names only the caller's account {caller_account}: the trust policy trusts that "
             "account, whose administrators then decide which of their principals may assume the role."
         )
+    elif finding["principal"]["type"] == "AWSAccount":
+        notes.append(
+            f"The owner's log names the caller only through its session ({caller_arn} comes from the error "
+            "message): if that role has a path, put the full ARN in the trust policy, since IAM refuses a "
+            "principal that does not exist."
+        )
     if external_id:
         notes.append(
             f"Account {caller_account} is neither trusted (--trusted-accounts) nor in the organization: "
