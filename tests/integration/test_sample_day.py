@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from parliament import analyze_policy_string
 
 from analysis.demo import DEMO_ORGANIZATION, DEMO_TRUSTED_ACCOUNTS
 from analysis.pipeline import Options, analyse
@@ -75,6 +76,8 @@ def test_every_remedy_kind_appears_and_every_policy_passes_the_catalog(report):
         for policy in (remedy["policy"], remedy["caller_policy"], *remedy["more_policies"]):
             if policy:
                 assert catalog_problems(policy) == [], finding["principal"]["arn"]
+                parliament = [(x.issue, x.detail) for x in analyze_policy_string(json.dumps(policy)).findings]
+                assert parliament == [], (finding["principal"]["arn"], parliament)
 
 
 def test_outside_account_needs_external_id_trusted_partner_does_not(report):
