@@ -214,9 +214,22 @@ def _action_notes(context: _Context, action: dict[str, Any], rule: str) -> list[
         notes.append(f"{name}: neither the message nor the request names the resource.")
     if not action.get("action_from_message", True):
         notes.append(f"{name}: the message names no action; the action was taken from the event name.")
+    uncovered = _uncovered_required_types(name, action["resources"])
+    if uncovered:
+        notes.append(
+            f"{name} is also authorised against {', '.join(uncovered)} resources (the catalog marks them required); "
+            "the log names none, so none is granted: a later denial may name them."
+        )
     for related_to in [name, *_event_actions(context, name)]:
         notes.extend(texts["related_permissions"].get(related_to, []))
     return notes
+
+
+def _uncovered_required_types(action: str, resources_refused: list[str]) -> list[str]:
+    required = [r for r in catalog.resource_types(action) if r.required]
+    if len(required) < 2:
+        return []
+    return [r.name for r in required if not any(r.arn_pattern.fullmatch(arn) for arn in resources_refused)]
 
 
 def _event_actions(context: _Context, action: str) -> list[str]:

@@ -393,3 +393,13 @@ def test_non_arn_and_principal_resources_never_reach_a_policy():
     remedy = one([f.record(identity=user, error_message=msg)])["remedy"]
     assert remedy["policy"] is None
     assert any("not a resource this action takes" in n for n in remedy["notes"])
+
+
+def test_other_required_resource_types_are_named_not_granted():
+    user = f.iam_user()
+    instance = "arn:aws:ec2:us-east-1:111122223333:instance/i-0abc"
+    msg = f.message(user["arn"], "ec2:CreateImage", instance)
+    rec = f.record("CreateImage", identity=user, event_source="ec2.amazonaws.com", error_message=msg, request={})
+    finding = one([rec], Options(service="all"))
+    assert finding["remedy"]["policy"]["Statement"][0]["Resource"] == instance
+    assert any("also authorised against image, snapshot" in note for note in finding["remedy"]["notes"])
