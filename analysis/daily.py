@@ -26,6 +26,7 @@ from analysis.ledger import EventKey, Ledger, claims, event_key, split
 from analysis.pipeline import Options, collect
 from analysis.report import build_report
 from analysis.sources.base import Source
+from analysis.times import iso
 from analysis.windows import DEFAULT_LOOKBACK, DEFAULT_TIME_ZONE, DailyWindow, daily_window
 
 
@@ -124,9 +125,5 @@ def _daily_section(window: DailyWindow) -> dict[str, Any]:
     return {
         **window.as_dict(),
         "lookback_hours": window.lookback.total_seconds() / 3600,
-        "read_window": {"start": _iso(read.start), "end": _iso(read.end)},
+        "read_window": {"start": iso(read.start), "end": iso(read.end)},
     }
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None

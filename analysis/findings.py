@@ -8,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.times import iso
+
 FRAME_COLUMNS = [
     "event_id", "recipient_account_id", "event_time", "event_source", "event_name", "region",
     "source_ip", "user_agent", "error_code", "error_message", "principal_key", "principal_arn",
@@ -154,12 +156,6 @@ def _action(row: Any) -> dict[str, Any]:
         "truncated_messages": int(row.truncated_messages),
         "non_iam_failures": row.non_iam_failures,
     }
-
-
-def iso(value: Any) -> str | None:
-    if value is None or pd.isna(value):
-        return None
-    return pd.Timestamp(value).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _none(value: Any) -> Any:

@@ -30,6 +30,8 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any, Protocol
 
+from analysis.times import iso
+
 EventKey = tuple[str, str]  # (eventID, recipientAccountId or "")
 _RUN_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]*$")
 
@@ -191,7 +193,7 @@ class DynamoDBLedger:
 
     def _now(self) -> str:
         now = self.clock() if self.clock else datetime.now(UTC)
-        return now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return iso(now)
 
     @staticmethod
     def _event_pk(key: EventKey) -> str:

@@ -15,6 +15,7 @@ from analysis import remedies
 from analysis.redact import map_strings, mask_secrets
 from analysis.sources.base import Window
 from analysis.timeline import denial_timeline
+from analysis.times import iso
 
 if TYPE_CHECKING:
     from analysis.pipeline import Options
@@ -34,8 +35,8 @@ def build_report(
     remedies.advise(found, frame, options)
     report = {
         "schema_version": SCHEMA_VERSION,
-        "generated_at": _iso(generated_at),
-        "window": {"start": _iso(window.start), "end": _iso(window.end)},
+        "generated_at": iso(generated_at),
+        "window": {"start": iso(window.start), "end": iso(window.end)},
         "service": options.service,
         "sources": sources,
         "totals": {
@@ -49,10 +50,6 @@ def build_report(
         "timeline": denial_timeline(frame, window),
     }
     return map_strings(report, mask_secrets)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return findings_module.iso(value) if value is not None else None
 
 
 @cache

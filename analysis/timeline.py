@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.sources.base import Window
+from analysis.times import iso
 
 # The finest unit that keeps a chart short: (unit, longest span it is used for), and each unit's step.
 UNITS = (("hour", pd.Timedelta(hours=48)), ("day", pd.Timedelta(days=92)), ("week", None))
@@ -29,7 +30,7 @@ def denial_timeline(frame: pd.DataFrame, window: Window | None = None) -> dict[s
     counts = times.groupby(_floor_series(times, unit)).size() if len(times) else pd.Series(dtype=int)
     return {
         "unit": unit,
-        "buckets": [{"start": _iso(edge), "denials": int(counts.get(edge, 0))} for edge in edges],
+        "buckets": [{"start": iso(edge), "denials": int(counts.get(edge, 0))} for edge in edges],
     }
 
 
@@ -64,7 +65,3 @@ def _floor_series(times: pd.Series, unit: str) -> pd.Series:
 
 def _utc(value: pd.Timestamp) -> pd.Timestamp:
     return value.tz_localize("UTC") if value.tzinfo is None else value.tz_convert("UTC")
-
-
-def _iso(value: pd.Timestamp) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from analysis.sources.base import Window
+from analysis.times import iso
 
 DEFAULT_TIME_ZONE = "UTC"
 DEFAULT_LOOKBACK = timedelta(days=2)
@@ -61,7 +62,7 @@ class DailyWindow:
         return Window(self.start - self.lookback, self.end)
 
     def as_dict(self) -> dict[str, str]:
-        return {"key": self.key, "time_zone": self.tz, "start": _iso(self.start), "end": _iso(self.end)}
+        return {"key": self.key, "time_zone": self.tz, "start": iso(self.start), "end": iso(self.end)}
 
 
 def daily_window(day: date | str, tz: str = DEFAULT_TIME_ZONE, lookback: timedelta = DEFAULT_LOOKBACK) -> DailyWindow:
@@ -89,7 +90,3 @@ def window_key(moment: datetime, tz: str = DEFAULT_TIME_ZONE) -> str:
 def last_complete_day(now: datetime, tz: str = DEFAULT_TIME_ZONE) -> date:
     """The most recent day that has ended in ``tz`` at ``now``: what a scheduled run reports."""
     return day_of(now, tz) - timedelta(days=1)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -26,6 +26,7 @@ from analysis.delivery.idempotency import DynamoGuard, Guard, Unguarded, window_
 from analysis.delivery.s3 import Link, Location
 from analysis.redact import map_strings, mask_secrets
 from analysis.render import render
+from analysis.times import iso
 
 log = logging.getLogger(__name__)
 FORMATS = s3.FORMATS
@@ -173,7 +174,7 @@ def _deliver_once(
     force: bool,
     now: datetime,
 ) -> Outcome:
-    at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    at = iso(now)
     guarded = not isinstance(guard, Unguarded)
     if channel != "events" and not report.get("findings") and not config.send_empty:
         return Outcome(channel, "skipped", detail="no denials, and sending empty reports is off", at=at)

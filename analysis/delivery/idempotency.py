@@ -22,6 +22,8 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
+from analysis.times import iso
+
 log = logging.getLogger(__name__)
 KEY_ATTRIBUTE = "id"
 IN_PROGRESS, SENT, FAILED = "in_progress", "sent", "failed"
@@ -79,7 +81,7 @@ class DynamoGuard:
             "ExpressionAttributeValues": {
                 ":in_progress": {"S": IN_PROGRESS},
                 ":token": {"S": token},
-                ":now": {"S": _iso(now)},
+                ":now": {"S": iso(now)},
                 ":lease_until": {"N": str(int((now + self.lease).timestamp()))},
                 ":expires_at": {"N": str(int((now + timedelta(days=RECORD_DAYS)).timestamp()))},
                 ":forced": {"BOOL": force},
@@ -110,13 +112,13 @@ class DynamoGuard:
             claim,
             SENT,
             {
-                "sent_at": {"S": _iso(now or datetime.now(UTC))},
+                "sent_at": {"S": iso(now or datetime.now(UTC))},
                 "result": {"S": json.dumps(result, sort_keys=True, default=str)},
             },
         )
 
     def release(self, claim: Claim, error: str, now: datetime | None = None) -> None:
-        self._finish(claim, FAILED, {"failed_at": {"S": _iso(now or datetime.now(UTC))}, "error": {"S": error[:1000]}})
+        self._finish(claim, FAILED, {"failed_at": {"S": iso(now or datetime.now(UTC))}, "error": {"S": error[:1000]}})
 
     def _finish(self, claim: Claim, status: str, attributes: dict[str, dict[str, str]]) -> None:
         names = {f"#a{index}": name for index, name in enumerate(attributes)}
@@ -159,7 +161,3 @@ def _plain(item: dict[str, dict[str, Any]]) -> dict[str, Any]:
         with contextlib.suppress(ValueError):
             plain["result"] = json.loads(plain["result"])
     return plain
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,15 @@
+"""The one way the project writes a moment: ISO 8601 in UTC, to the second, with a ``Z``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def iso(value: datetime | None) -> str | None:
+    """``2026-11-28T09:15:00Z``; None for None or pandas' NaT; a naive time is taken as UTC."""
+    if value is None or value != value:  # NaT is not equal to itself
+        return None
+    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime(ISO_FORMAT)
