@@ -270,11 +270,11 @@ def _write(text: str, out: Path | None) -> None:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from analysis.explain import ExplainError, explain_text
+    from analysis.explain import ExplainError, explain_bytes
 
     try:
-        text = sys.stdin.read() if args.file == "-" else _read_path(args.file)
-        finding = explain_text(text, origin="<stdin>" if args.file == "-" else args.file, options=_options(args))
+        data = sys.stdin.buffer.read() if args.file == "-" else _read_path(args.file)
+        finding = explain_bytes(data, origin="<stdin>" if args.file == "-" else args.file, options=_options(args))
     except ExplainError as error:
         raise UsageError(str(error)) from error
     if args.format == "json":
@@ -286,16 +286,11 @@ def _explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _read_path(name: str) -> str:
+def _read_path(name: str) -> bytes:
     path = Path(name)
     if not path.is_file():
         raise UsageError(f"{name}: no such file")
-    data = path.read_bytes()
-    if data[:2] == b"\x1f\x8b":
-        import gzip
-
-        data = gzip.decompress(data)
-    return data.decode("utf-8", errors="replace")
+    return path.read_bytes()
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from analysis.pipeline import Options, analyse
-from analysis.records import Malformed, unwrap
+from analysis.records import Malformed, Skipped, parse_bytes
 from analysis.sources.base import Window
 
 
@@ -24,18 +22,19 @@ class _OneRecord:
         yield self.record
 
 
-def explain_text(text: str, origin: str = "<input>", options: Options | None = None) -> dict[str, Any]:
-    try:
-        document = orjson.loads(text)
-    except orjson.JSONDecodeError as error:
-        raise ExplainError(f"{origin}: not valid JSON ({error})") from error
-    items = list(unwrap(document, origin))
+def explain_bytes(data: bytes, origin: str = "<input>", options: Options | None = None) -> dict[str, Any]:
+    """The finding for the one record a file holds (gzip, bare, ``{"Records": [...]}`` or an envelope)."""
+    items = list(parse_bytes(data, origin))
     problems = [item for item in items if isinstance(item, Malformed)]
     if problems:
         raise ExplainError(str(problems[0]))
-    if len(items) != 1:
-        raise ExplainError(f"{origin}: expected one CloudTrail record, found {len(items)}")
-    return explain_record(items[0], origin, options)
+    records = [item for item in items if isinstance(item, dict)]
+    skipped = sum(item.count for item in items if isinstance(item, Skipped))
+    if len(records) + skipped != 1:
+        raise ExplainError(f"{origin}: expected one CloudTrail record, found {len(records) + skipped}")
+    if skipped:  # the fast path read it and saw it cannot be a denial
+        raise ExplainError(f"{origin}: not a denial")
+    return explain_record(records[0], origin, options)
 
 
 def explain_record(record: dict[str, Any], origin: str = "<input>", options: Options | None = None) -> dict[str, Any]:
