@@ -6,20 +6,11 @@ from typing import Any
 
 from analysis.pipeline import Options, analyse
 from analysis.records import Malformed, Skipped, parse_bytes
-from analysis.sources.base import Window
+from analysis.sources.base import RecordsSource, Window
 
 
 class ExplainError(Exception):
     """The input is not exactly one readable denial record."""
-
-
-class _OneRecord:
-    def __init__(self, record: dict[str, Any], name: str) -> None:
-        self.record = record
-        self.name = name
-
-    def read(self):
-        yield self.record
 
 
 def explain_bytes(data: bytes, origin: str = "<input>", options: Options | None = None) -> dict[str, Any]:
@@ -40,7 +31,7 @@ def explain_bytes(data: bytes, origin: str = "<input>", options: Options | None 
 def explain_record(record: dict[str, Any], origin: str = "<input>", options: Options | None = None) -> dict[str, Any]:
     options = options or Options()
     options = Options(**{**options.__dict__, "service": "all"})
-    result = analyse([_OneRecord(record, origin)], Window(), options)
+    result = analyse([RecordsSource([record], origin)], Window(), options)
     found = result.report["findings"]
     if not found:
         code = record.get("errorCode")

@@ -6,6 +6,8 @@ import itertools
 import uuid
 from typing import Any
 
+from analysis.sources.base import RecordsSource
+
 ACCOUNT = "111122223333"
 OTHER_ACCOUNT = "444455556666"
 REGION = "us-east-1"
@@ -207,15 +209,7 @@ def lookup_event(detail: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class MemorySource:
-    """A source over records held in memory, for tests of the pipeline."""
-
-    def __init__(self, records: list[dict[str, Any]], name: str = "memory") -> None:
-        self.records = records
-        self.name = name
-
-    def read(self):
-        yield from self.records
+MemorySource = RecordsSource  # a source over records held in memory
 
 
 def pass_role_message(principal_arn: str, role_arn: str) -> str:

@@ -49,3 +49,14 @@ class Source(Protocol):
     def read(self) -> Iterator[RecordOrProblem]:
         """Every record the source holds for its window, and what could not be read."""
         ...
+
+
+@dataclass
+class RecordsSource:
+    """Records already in memory (one record to explain, records a notebook built, test data)."""
+
+    records: list[dict[str, Any]]
+    name: str = "memory"
+
+    def read(self) -> Iterator[RecordOrProblem]:
+        yield from self.records
