@@ -54,10 +54,6 @@ def _action_index() -> dict[str, tuple[str, str]]:
     return index
 
 
-def service_prefixes() -> list[str]:
-    return sorted(p for p, s in _iam_definition().items() if isinstance(s, dict) and "privileges" in s)
-
-
 def canonical_action(action: str) -> str | None:
     """'SNS:publish' -> 'sns:Publish'; None when the catalog does not know the action."""
     found = _action_index().get(action.strip().lower())

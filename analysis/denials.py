@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 from analysis import catalog
@@ -13,7 +12,6 @@ from analysis.principals import Principal, account_of_arn, principal_from_identi
 DENIAL_ERROR_CODES = frozenset(
     {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Client.UnauthorizedOperation"}
 )
-APP_RUNNER_SOURCE = "apprunner.amazonaws.com"
 _MAX_ARN_SEARCH_DEPTH = 4
 
 
@@ -75,12 +73,6 @@ def denial_row(record: dict[str, Any]) -> dict[str, Any]:
         "target_account_id": target,
         "cross_account": bool(principal.account_id and target and principal.account_id != target),
     }
-
-
-def iter_denial_rows(records: Iterator[dict[str, Any]], service: str = "apprunner") -> Iterator[dict[str, Any]]:
-    for record in records:
-        if is_denial(record) and audits_service(record, service):
-            yield denial_row(record)
 
 
 def _principal(record: dict[str, Any], parsed: ParsedMessage) -> Principal:
@@ -186,15 +178,6 @@ def _target_account(record: dict[str, Any], resources: list[str]) -> str | None:
         if account:
             return account
     return _text(record.get("recipientAccountId"))
-
-
-def parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def _text(value: Any) -> str | None:

@@ -23,7 +23,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from hashlib import sha256
@@ -286,8 +286,3 @@ class DynamoDBLedger:
         if not item or "report" not in item:
             return None
         return json.loads(item["report"])
-
-
-def keys_of(rows: Iterable[tuple[Any, Any]]) -> list[EventKey | None]:
-    """Ledger keys for (eventID, recipientAccountId) pairs, None where there is no eventID."""
-    return [event_key(event_id, account) for event_id, account in rows]

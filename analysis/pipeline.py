@@ -12,7 +12,7 @@ import pandas as pd
 
 from analysis import findings as findings_module
 from analysis.denials import audits_service, denial_row, is_denial
-from analysis.records import Malformed, RecordOrProblem, Skipped
+from analysis.records import Malformed, Skipped
 from analysis.report import build_report
 from analysis.sources.base import Source, Window
 
@@ -116,8 +116,3 @@ def _malformed(status: SourceStatus, item: Malformed) -> None:
     status.malformed_records += 1
     status.problems.append(str(item))
     log.warning("malformed input: %s", item)
-
-
-def records_from(items: Iterator[RecordOrProblem]) -> Iterator[dict[str, Any]]:
-    """Only the records of a reader's output (for notebooks that want raw records)."""
-    return (item for item in items if isinstance(item, dict))

@@ -37,10 +37,6 @@ class Principal:
     permission_set: str | None = None
     key: str = ""  # what findings group by: the canonical ARN, else the best identifier the log has
 
-    @property
-    def is_identity_center(self) -> bool:
-        return self.permission_set is not None
-
 
 def account_of_arn(arn: str | None) -> str | None:
     if not arn:

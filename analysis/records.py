@@ -32,7 +32,6 @@ except ImportError:  # pragma: no cover - isal is a declared dependency
 
 READABLE_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz")
 GZIP_MAGIC = b"\x1f\x8b"
-EVENTBRIDGE_DETAIL_TYPE = "AWS API Call via CloudTrail"
 WHOLE_FILE_LIMIT = 64 * 1024 * 1024  # bytes on disk; larger files are streamed
 
 

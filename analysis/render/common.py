@@ -44,6 +44,7 @@ def fence(text: str, language: str = "") -> str:
     ticks = "`" * max(3, longest + 1)
     return f"{ticks}{language}\n{text}\n{ticks}"
 
+
 # --- shared by the HTML, Markdown and CSV renderings and the delivery messages --------------------------
 
 SERVICE_NAMES = {"apprunner": "App Runner", "all": "AWS"}
@@ -164,12 +165,24 @@ def policy_blocks(remedy: dict[str, Any] | None) -> list[dict[str, Any]]:
     for index, document in enumerate(d for d in documents if d):
         title = POLICY_TITLES.get(kind, POLICY_TITLES["grant"])
         name = "policy.json" if index == 0 else f"policy-{index + 1}.json"
-        blocks.append({"title": title if index == 0 else f"{title} (part {index + 1})", "file": name,
-                       "document": document, "actions": policy_actions(document)})
+        blocks.append(
+            {
+                "title": title if index == 0 else f"{title} (part {index + 1})",
+                "file": name,
+                "document": document,
+                "actions": policy_actions(document),
+            }
+        )
     for key, title in (("trust_policy", TRUST_TITLE), ("caller_policy", CALLER_TITLE)):
         if remedy.get(key):
-            blocks.append({"title": title, "file": POLICY_FILES[key], "document": remedy[key],
-                           "actions": policy_actions(remedy[key])})
+            blocks.append(
+                {
+                    "title": title,
+                    "file": POLICY_FILES[key],
+                    "document": remedy[key],
+                    "actions": policy_actions(remedy[key]),
+                }
+            )
     return blocks
 
 
@@ -216,7 +229,13 @@ def late_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
         for finding in by_urgency(section.get("findings") or []):
             principal = finding.get("principal") or {}
             kind = remedy_kind(finding)
-            rows.append({"day": day, "principal": principal.get("arn") or principal.get("key") or "unknown",
-                         "denials": finding.get("denials", 0), "kind": kind,
-                         "advice": REMEDY_WORDS.get(kind or "", "No advice yet")})
+            rows.append(
+                {
+                    "day": day,
+                    "principal": principal.get("arn") or principal.get("key") or "unknown",
+                    "denials": finding.get("denials", 0),
+                    "kind": kind,
+                    "advice": REMEDY_WORDS.get(kind or "", "No advice yet"),
+                }
+            )
     return rows

@@ -71,12 +71,22 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     environment.filters.update(
-        code=code_block, commands=commands_block, inline=inline_code, link=link, reason=reason_words, long=long_text,
-        blocks=common.policy_blocks, docs=common.remedy_docs, action_notes=common.action_notes,
+        code=code_block,
+        commands=commands_block,
+        inline=inline_code,
+        link=link,
+        reason=reason_words,
+        long=long_text,
+        blocks=common.policy_blocks,
+        docs=common.remedy_docs,
+        action_notes=common.action_notes,
     )
     environment.globals.update(
-        remedy_words=REMEDY_WORDS, warnings=common.KIND_WARNINGS, kind_short=common.KIND_SHORT,
-        no_fix_kinds=common.NO_FIX_KINDS, remedy_commands=common.remedy_commands,
+        remedy_words=REMEDY_WORDS,
+        warnings=common.KIND_WARNINGS,
+        kind_short=common.KIND_SHORT,
+        no_fix_kinds=common.NO_FIX_KINDS,
+        remedy_commands=common.remedy_commands,
     )
     return environment
 

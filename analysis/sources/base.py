@@ -21,10 +21,6 @@ class Window:
     start: datetime | None = None
     end: datetime | None = None
 
-    @property
-    def bounded(self) -> bool:
-        return self.start is not None or self.end is not None
-
 
 @dataclass(frozen=True)
 class ReadOptions:
