@@ -8,19 +8,20 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from analysis.config import parse_accounts
-from analysis.pipeline import Options, analyse
-from analysis.sources import ReadOptions, SourceError, Window, sources_from_spec
+from analysis.config import ConfigError, parse_accounts
+from analysis.ledger import FileLedger
+from analysis.pipeline import Options
+from analysis.settings import Settings, load_settings
+from analysis.sources import SourceError
 
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_DELIVERY_FAILED = 1
 FORMATS = ("json", "md", "html", "csv")
-DEFAULT_AWS_LOOKBACK = timedelta(hours=24)
 
 
 class UsageError(Exception):
@@ -45,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=FORMATS, default="json")
     report.add_argument("--out", type=Path, metavar="PATH")
     _add_organization_arguments(report)
-    report.add_argument("--service", default="apprunner", metavar="apprunner|PREFIX|all")
+    report.add_argument("--service", metavar="apprunner|PREFIX|all")
     report.add_argument("--redact", action="store_true", help="mask account IDs, ARNs, sessions and IPs")
     report.add_argument(
         "--ledger",
@@ -53,12 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="with --day: count each denial once across days; late arrivals get their own section",
     )
-    report.add_argument("--tz", default="UTC", metavar="ZONE", help="with --ledger: the day's time zone (IANA)")
+    report.add_argument("--tz", metavar="ZONE", help="with --ledger: the day's time zone (IANA, default UTC)")
     report.add_argument(
         "--lookback-hours",
         type=_positive,
-        default=48,
-        metavar="H",
+                metavar="H",
         help="with --ledger: how far back late deliveries are looked for (default 48)",
     )
     report.add_argument(
@@ -70,7 +70,6 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--accounts",
         type=parse_accounts,
-        default=frozenset(),
         metavar="A,B",
         help="lookup: read these accounts, assuming --role-name in each",
     )
@@ -104,14 +103,12 @@ def _add_organization_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--trusted-accounts",
         type=parse_accounts,
-        default=frozenset(),
         metavar="A,B",
         help="accounts whose callers need no sts:ExternalId",
     )
     parser.add_argument(
         "--org-accounts",
         type=parse_accounts,
-        default=frozenset(),
         metavar="A,B",
         help="the organization's member accounts (never inferred from logs)",
     )
@@ -119,34 +116,18 @@ def _add_organization_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--recon-actions",
         type=_positive,
-        default=10,
-        metavar="N",
+                metavar="N",
         help="distinct actions denied to one principal that make reconnaissance (default 10)",
     )
     parser.add_argument(
-        "--recon-minutes", type=_positive, default=10, metavar="M", help="... within this many minutes (default 10)"
+        "--recon-minutes", type=_positive, metavar="M", help="... within this many minutes (default 10)"
     )
 
 
-def _options(args: argparse.Namespace, service: str = "apprunner") -> Options:
-    return Options(
-        service=service,
-        trusted_accounts=args.trusted_accounts,
-        organization_accounts=args.org_accounts,
-        organization_id=args.org_id,
-        recon_distinct_actions=args.recon_actions,
-        recon_window_minutes=args.recon_minutes,
-    )
+def _options(args: argparse.Namespace) -> Options:
+    from analysis.service import advice_options
 
-
-def _read_options(args: argparse.Namespace) -> ReadOptions:
-    """What AWS sources need beyond the window: the audited service and, for lookup:, the accounts."""
-    return ReadOptions(
-        service=args.service.lower(),
-        accounts=tuple(sorted(args.accounts)),
-        accounts_from_organizations=args.accounts_from_organizations,
-        role_name=args.role_name,
-    )
+    return advice_options(_settings(args))
 
 
 def _positive(value: str) -> int:
@@ -169,90 +150,82 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    options = _options(args, args.service.lower())
-    report = _daily_report(args, options) if args.ledger else _window_report(args, options)
-    _warn_about_sources(report["sources"])
-    if args.deliver:
-        report = _deliver(report, force=args.force)
-    if args.redact:
-        from analysis.redact import redact_report
+    from analysis import service
 
-        report = redact_report(report)
-    _write(_render(report, args.format), args.out)
+    settings = _settings(args)
+    sources = tuple(args.source)
+    try:
+        if args.ledger:
+            run = service.run_daily(_daily_request(args, sources), settings, FileLedger(args.ledger))
+        else:
+            request = service.WindowRequest(sources, args.since, args.until, args.day.date() if args.day else None)
+            run = service.run_window(request, settings)
+    except service.ServiceError as error:
+        _warn(service.source_warnings(getattr(error, "statuses", [])))
+        raise UsageError(str(error)) from error
+    _warn(run.warnings())
+    if args.deliver:
+        run = _deliver(run, force=args.force)
+    _write(_render(run.report, args.format), args.out)
     return EXIT_OK
 
 
-def _window_report(args: argparse.Namespace, options: Options) -> dict[str, Any]:
-    window = _window(args)
-    return analyse(_sources(args, window), window, options).report
+def _settings(args: argparse.Namespace) -> Settings:
+    """The report's settings: these arguments, then the environment (analysis.settings), then defaults."""
+    try:
+        given = {setting: getattr(args, argument, None) for setting, argument in _SETTING_ARGUMENTS.items()}
+        given["lookup_organization"] = given["lookup_organization"] or None
+        given["redact"] = given["redact"] or None
+        return load_settings(**given)
+    except ConfigError as error:
+        raise UsageError(str(error)) from error
 
 
-def _daily_report(args: argparse.Namespace, options: Options) -> dict[str, Any]:
-    """One day's report with late arrivals from earlier days, each denial counted once (the ledger)."""
-    from analysis.daily import daily_report
-    from analysis.ledger import FileLedger
-    from analysis.windows import daily_window
+_SETTING_ARGUMENTS = {  # setting -> argument
+    "service": "service",
+    "trusted_accounts": "trusted_accounts",
+    "organization_accounts": "org_accounts",
+    "organization_id": "org_id",
+    "recon_distinct_actions": "recon_actions",
+    "recon_window_minutes": "recon_minutes",
+    "time_zone": "tz",
+    "lookback_hours": "lookback_hours",
+    "lookup_accounts": "accounts",
+    "lookup_organization": "accounts_from_organizations",
+    "lookup_role_name": "role_name",
+    "redact": "redact",
+}
+
+
+def _daily_request(args: argparse.Namespace, sources: tuple[str, ...]) -> Any:
+    from analysis.service import DailyRequest
 
     if args.day is None or args.since is not None or args.until is not None:
         raise UsageError("--ledger needs --day (and neither --since nor --until)")
-    day = args.day.date()
-    try:
-        window = daily_window(day, args.tz, timedelta(hours=args.lookback_hours))
-    except (ValueError, KeyError) as error:
-        raise UsageError(f"--tz {args.tz!r}: {error}") from error
-    sources = _sources(args, window.read_window)
-    return daily_report(sources, day, FileLedger(args.ledger), options, tz=args.tz, lookback=window.lookback)
+    return DailyRequest(day=args.day.date(), sources=sources)
 
 
-def _sources(args: argparse.Namespace, window: Window) -> list:
-    specs = args.source or ["sample"]
-    return [source for spec in specs for source in sources_from_spec(spec, window, _read_options(args))]
+def _warn(warnings: list[str]) -> None:
+    for warning in warnings:
+        print(f"apprunner-audit: warning: {warning}", file=sys.stderr)
 
 
-def _warn_about_sources(sources: list[dict[str, Any]]) -> None:
-    for status in sources:
-        for problem in status.get("problems", []):
-            print(f"apprunner-audit: warning: {problem}", file=sys.stderr)
-        if status["error"] and status["status"] == "failed":
-            print(f"apprunner-audit: warning: {status['name']}: {status['error']}", file=sys.stderr)
-    if sources and all(status["status"] == "failed" for status in sources):
-        failed = "; ".join(f"{s['name']}: {s['error']}" for s in sources)
-        raise UsageError(f"every source failed ({failed})")
-
-
-def _deliver(report: dict[str, Any], *, force: bool) -> dict[str, Any]:
+def _deliver(run: Any, *, force: bool) -> Any:
     """Store and send the report as the REPORT_* / IDEMPOTENCY_TABLE environment variables say."""
-    from analysis.config import ConfigError, DeliveryConfig
-    from analysis.delivery import DeliveryError, default_clients, deliver, delivery_record
+    from analysis.config import DeliveryConfig
+    from analysis.service import deliver_run
 
     try:
         config = DeliveryConfig.from_env()
     except ConfigError as error:
         raise UsageError(str(error)) from error
-    try:
-        result = deliver(report, clients=default_clients(), config=config, force=force)
-    except DeliveryError as error:
-        print(f"apprunner-audit: error: delivery failed: {error}", file=sys.stderr)
-        raise SystemExit(EXIT_DELIVERY_FAILED) from error
-    for outcome in result.outcomes:
+    run = deliver_run(run, config, force=force)
+    if run.delivery_error is not None:
+        print(f"apprunner-audit: error: delivery failed: {run.delivery_error}", file=sys.stderr)
+        raise SystemExit(EXIT_DELIVERY_FAILED)
+    for outcome in run.delivery.outcomes:
         print(f"apprunner-audit: delivery: {outcome.channel} {outcome.status}", file=sys.stderr)
-    return {**report, "delivery": delivery_record(result)}
-
-
-def _window(args: argparse.Namespace) -> Window:
-    if args.day is not None:
-        if args.since is not None:
-            raise UsageError("--day cannot be combined with --since")
-        return Window(args.day, args.day + timedelta(days=1))
-    start, end = args.since, args.until
-    if start and end and start >= end:
-        raise UsageError("--since must be before --until")
-    specs = args.source or ["sample"]
-    reads_aws = any(s.startswith(("lookup:", "s3://", "athena:", "lake:")) for s in specs)
-    if reads_aws and start is None and end is None:
-        end = datetime.now(UTC).replace(microsecond=0)
-        start = end - DEFAULT_AWS_LOOKBACK
-    return Window(start, end)
+    return run
 
 
 def _render(report: dict[str, Any], fmt: str) -> str:

@@ -76,7 +76,12 @@ def collect(
     return frame, statuses
 
 
-def analyse(sources: Sequence[Source], window: Window | None = None, options: Options | None = None) -> Analysis:
+def analyse(
+    sources: Sequence[Source],
+    window: Window | None = None,
+    options: Options | None = None,
+    now: datetime | None = None,
+) -> Analysis:
     window = window or Window()
     options = options or Options()
     frame, statuses = collect(sources, window, options)
@@ -84,7 +89,7 @@ def analyse(sources: Sequence[Source], window: Window | None = None, options: Op
         frame=frame,
         sources=[s.as_dict() for s in statuses],
         window=window,
-        generated_at=datetime.now(UTC),
+        generated_at=now or datetime.now(UTC),
         options=options,
     )
     return Analysis(report=report, frame=frame, sources=statuses)

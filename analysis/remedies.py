@@ -14,13 +14,12 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
 from analysis import catalog, policies
 from analysis.policies import Grant
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the frame functions import pandas when called: one event's advice needs none
+    import pandas as pd
+
     from analysis.pipeline import Options
 
 KINDS = ("investigate", "org_policy", "review_deny", "cross_account_role", "permission_set", "grant")
@@ -40,7 +39,7 @@ def _texts() -> dict[str, Any]:
 @dataclass
 class _Context:
     finding: dict[str, Any]
-    rows: pd.DataFrame
+    rows: list[dict[str, Any]]  # the finding's denial rows (analysis.denials.denial_row)
     options: Options
     reconnaissance: bool
 
@@ -57,12 +56,24 @@ def advise(findings: list[dict[str, Any]], frame: pd.DataFrame, options: Options
     rows_by_finding = dict(iter(frame.groupby(["principal_key", "target_account_id"], sort=False, dropna=False)))
     for finding in findings:
         key = (finding["principal"]["key"], finding["target_account_id"] or "unknown")
-        context = _Context(finding, rows_by_finding[key], options, finding["principal"]["key"] in suspects)
+        rows = rows_by_finding[key][list(_ROW_FIELDS)].to_dict("records")
+        context = _Context(finding, rows, options, finding["principal"]["key"] in suspects)
         finding["remedy"] = remedy_for(context)
+
+
+_ROW_FIELDS = ("action", "event_source", "event_name", "truncated", "encoded_message")
+
+
+def advise_one(finding: dict[str, Any], rows: list[dict[str, Any]], options: Options) -> dict[str, Any]:
+    """The remedy of a finding built from ``rows`` alone (one event, as the alert path sees it): no
+    reconnaissance is judged from so little, and pandas is not needed."""
+    return remedy_for(_Context(finding, rows, options, reconnaissance=False))
 
 
 def reconnaissance_principals(frame: pd.DataFrame, distinct_actions: int, window_minutes: int) -> set[str]:
     """Principals denied ``distinct_actions`` or more distinct actions within any ``window_minutes``."""
+    import numpy as np
+
     suspects: set[str] = set()
     timed = frame.dropna(subset=["event_time"])
     counts = timed.groupby("principal_key")["action"].nunique()
@@ -179,9 +190,17 @@ def _grants(context: _Context, actions: list[dict[str, Any]], notes: list[str]) 
 def _passed_to_services(context: _Context, action: str) -> tuple[str, ...]:
     if action != policies.PASS_ROLE:
         return ()
-    rows = context.rows[context.rows["action"] == action]
-    sources = sorted({s for s in rows["event_source"].dropna() if s != "iam.amazonaws.com"})
-    return tuple(sources)
+    sources = {row["event_source"] for row in _rows_of(context, action)}
+    return tuple(sorted(s for s in sources if _present(s) and s != "iam.amazonaws.com"))
+
+
+def _rows_of(context: _Context, action: str) -> list[dict[str, Any]]:
+    return [row for row in context.rows if row["action"] == action]
+
+
+def _present(value: Any) -> bool:
+    """Not None, not NaN (pandas' missing value), not empty."""
+    return value is not None and value == value and value != ""
 
 
 def _partition(finding: dict[str, Any]) -> str:
@@ -234,8 +253,8 @@ def _uncovered_required_types(action: str, resources_refused: list[str]) -> list
 
 def _event_actions(context: _Context, action: str) -> list[str]:
     """The actions the events themselves stand for (CreateService for an iam:PassRole refused in it)."""
-    rows = context.rows[context.rows["action"] == action][["event_source", "event_name"]].drop_duplicates()
-    found = {catalog.action_for_event(source, name) for source, name in rows.itertuples(index=False) if source and name}
+    pairs = {(row["event_source"], row["event_name"]) for row in _rows_of(context, action)}
+    found = {catalog.action_for_event(source, name) for source, name in pairs if _present(source) and _present(name)}
     return sorted(found - {action})
 
 
@@ -248,17 +267,17 @@ def _finding_notes(context: _Context) -> list[str]:
             "principal needs this access before granting."
         )
     rows = context.rows
-    truncated = int(rows["truncated"].fillna(False).astype(bool).sum())
+    truncated = sum(1 for row in rows if _present(row["truncated"]) and bool(row["truncated"]))
     if truncated:
         notes.append(
             f"{truncated} message(s) were cut at about 1,024 characters: the reason and resource are read "
             "as far as the message goes."
         )
-    encoded = rows["encoded_message"].dropna()
-    if len(encoded):
+    encoded = [row["encoded_message"] for row in rows if _present(row["encoded_message"])]
+    if encoded:
         notes.append(
             "Decode the authorization failure message (needs sts:DecodeAuthorizationMessage): aws sts "
-            f"decode-authorization-message --encoded-message {encoded.iloc[0]} --query DecodedMessage "
+            f"decode-authorization-message --encoded-message {encoded[0]} --query DecodedMessage "
             "--output text"
         )
     return notes

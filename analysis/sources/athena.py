@@ -60,6 +60,8 @@ class Backoff:
     ceiling: float = 10.0
     timeout: float = 30 * 60.0
     sleep: Callable[[float], None] = time.sleep
+    deadline: float | None = None  # a ``clock()`` reading not to poll past (a Lambda's remaining time)
+    clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
         if self.first <= 0 or self.factor < 1 or self.ceiling < self.first:
@@ -69,9 +71,17 @@ class Backoff:
         """The pauses between polls, until their sum would pass ``timeout``."""
         waited, delay = 0.0, self.first
         while waited + delay <= self.timeout:
+            if self.deadline is not None and self.clock() + delay > self.deadline:
+                return
             yield delay
             waited += delay
             delay = min(delay * self.factor, self.ceiling)
+
+    def limit_text(self) -> str:
+        """How long polling was allowed, for error messages."""
+        if self.deadline is not None and self.clock() + self.first > self.deadline:
+            return "before the run's deadline (the time the Lambda function had left)"
+        return f"within {self.timeout:.0f}s"
 
 
 # --- the spec ----------------------------------------------------------------------------------
@@ -333,7 +343,7 @@ def wait_for_query(client: Any, execution_id: str, backoff: Backoff) -> dict[str
         log.debug("Athena query %s is %s; next poll in %.1fs", execution_id, state, delay)
         backoff.sleep(delay)
     _stop(client, execution_id)
-    raise SourceError(f"Athena query {execution_id} did not finish within {backoff.timeout:.0f}s (stopped)")
+    raise SourceError(f"Athena query {execution_id} did not finish {backoff.limit_text()} (stopped)")
 
 
 def _failure_reason(status: Mapping[str, Any]) -> str:
@@ -429,6 +439,11 @@ def athena_source(
         session = boto3.Session()
     client = session.client("athena", region_name=parsed.region) if parsed.region else session.client("athena")
     return AthenaSource(client=client, spec=parsed, window=window, service=service, backoff=backoff or Backoff())
+
+
+def backoff_until(deadline: float | None) -> Backoff:
+    """The default polling schedule, stopping at ``deadline`` (a ``time.monotonic()`` reading) if given."""
+    return Backoff(deadline=deadline)
 
 
 # --- the table ---------------------------------------------------------------------------------

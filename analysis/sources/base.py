@@ -30,6 +30,8 @@ class ReadOptions:
     event source and the Athena and Lake filters, and lets the fast path skip other services' denials.
     ``accounts``, ``accounts_from_organizations``, ``role_name``: the accounts ``lookup:`` reads and the
     role it assumes in each. ``session``: a boto3 session (default: a new default session).
+    ``deadline``: a ``time.monotonic()`` reading that query sources (Athena, Lake) stop polling at, so a
+    Lambda function reports a failed source instead of being killed mid-run.
     """
 
     service: str | None = None
@@ -37,6 +39,7 @@ class ReadOptions:
     accounts_from_organizations: bool = False
     role_name: str | None = None
     session: Any = None
+    deadline: float | None = None
 
 
 class Source(Protocol):

@@ -100,7 +100,7 @@ def wait_for_query(client: Any, query_id: str, backoff: Backoff) -> dict[str, An
         log.debug("CloudTrail Lake query %s is %s; next poll in %.1fs", query_id, status, delay)
         backoff.sleep(delay)
     _cancel(client, query_id)
-    raise SourceError(f"CloudTrail Lake query {query_id} did not finish within {backoff.timeout:.0f}s (cancelled)")
+    raise SourceError(f"CloudTrail Lake query {query_id} did not finish {backoff.limit_text()} (cancelled)")
 
 
 def _cancel(client: Any, query_id: str) -> None:

@@ -284,6 +284,15 @@ def organization_accounts(client: Any) -> list[str]:
     return sorted(accounts)
 
 
+class RenewableCredentials(dict):
+    """An ``sts:AssumeRole`` answer's ``Credentials`` that can be renewed: a run longer than the role's
+    session (an hour by default) keeps reading, as clients made from it refresh them before they expire."""
+
+    def __init__(self, credentials: Mapping[str, Any], renew: Callable[[], Mapping[str, Any]]) -> None:
+        super().__init__(credentials)
+        self.renew = renew
+
+
 @dataclass
 class AssumedRoleClients:
     """CloudTrail clients of one account, made from the role assumed there on first use (thread-safe)."""
@@ -292,13 +301,13 @@ class AssumedRoleClients:
     role_arn: str
     sts: Any
     make_client: Callable[[dict[str, str] | None, str], Any]
-    _credentials: dict[str, str] | None = field(default=None, init=False)
+    _credentials: RenewableCredentials | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __call__(self, region: str) -> Any:
         with self._lock:
             if self._credentials is None:
-                self._credentials = self._assume()
+                self._credentials = RenewableCredentials(self._assume(), self._assume)
         return self.make_client(self._credentials, region)
 
     def _assume(self) -> dict[str, str]:
@@ -310,7 +319,8 @@ class AssumedRoleClients:
 
 
 def boto_client_maker(session: Any) -> Callable[[dict[str, str] | None, str], Any]:
-    """CloudTrail clients from ``session``, or from assumed-role credentials when given."""
+    """CloudTrail clients from ``session``, or from assumed-role credentials when given (renewed before
+    they expire when they are :class:`RenewableCredentials`)."""
 
     def make(credentials: dict[str, str] | None, region: str) -> Any:
         import boto3
@@ -319,13 +329,43 @@ def boto_client_maker(session: Any) -> Callable[[dict[str, str] | None, str], An
         config = Config(retries={"mode": "standard", "max_attempts": 1}, max_pool_connections=4)
         if credentials is None:
             return session.client("cloudtrail", region_name=region, config=config)
-        return boto3.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-        ).client("cloudtrail", region_name=region, config=config)
+        return boto3.Session(botocore_session=_botocore_session(credentials)).client(
+            "cloudtrail", region_name=region, config=config
+        )
 
     return make
+
+
+def _botocore_session(credentials: Mapping[str, Any]) -> Any:
+    """A botocore session whose credentials are ``credentials``, refreshed through ``renew`` when renewable."""
+    from botocore.credentials import Credentials, RefreshableCredentials
+    from botocore.session import get_session
+
+    core = get_session()
+    renew = getattr(credentials, "renew", None)
+    if renew is None or not credentials.get("Expiration"):
+        core._credentials = Credentials(
+            credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials.get("SessionToken")
+        )
+    else:
+        core._credentials = RefreshableCredentials.create_from_metadata(
+            metadata=credential_metadata(credentials),
+            refresh_using=lambda: credential_metadata(renew()),
+            method="sts-assume-role",
+        )
+    return core
+
+
+def credential_metadata(credentials: Mapping[str, Any]) -> dict[str, str]:
+    """STS ``Credentials`` in the form botocore's refreshable credentials take."""
+    expiration = credentials["Expiration"]
+    expiry = expiration.isoformat() if isinstance(expiration, datetime) else str(expiration)
+    return {
+        "access_key": credentials["AccessKeyId"],
+        "secret_key": credentials["SecretAccessKey"],
+        "token": credentials["SessionToken"],
+        "expiry_time": expiry,
+    }
 
 
 @dataclass

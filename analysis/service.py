@@ -1,0 +1,416 @@
+"""The application layer: a window's report, a day's report, one event's alert.
+
+``analysis.cli`` and the Lambda handlers in ``functions/`` are a few lines over these functions; every
+rule they share lives here:
+
+- which sources a run reads (the request's, else ``TRAIL_SOURCE``, else the bundled sample day) and the
+  default window of AWS sources (the last 24 hours);
+- that a run whose every source failed is an error (``AllSourcesFailed``), not an empty report;
+- the daily run: the day that just ended in the report's time zone unless one is named, read with the
+  lookback for late deliveries and counted once in a ledger (a folder for the CLI, DynamoDB for the
+  service);
+- redaction *before* delivery, so what ``--redact`` sends is redacted too;
+- delivery exactly once per window and channel (``analysis.delivery``);
+- a Lambda function's remaining time: query sources stop polling before it runs out.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from analysis.settings import Settings
+
+if TYPE_CHECKING:
+    from analysis.config import DeliveryConfig
+    from analysis.delivery import Clients, DeliveryError, DeliveryResult
+    from analysis.ledger import Ledger
+    from analysis.pipeline import Options
+    from analysis.sources.base import ReadOptions, Source, Window
+
+log = logging.getLogger(__name__)
+
+AWS_PREFIXES = ("lookup:", "s3://", "athena:", "lake:")
+DEFAULT_AWS_LOOKBACK = timedelta(hours=24)
+DEADLINE_MARGIN = timedelta(seconds=60)  # left for building, storing and sending the report
+TimeLeft = Callable[[], int]  # milliseconds, as ``context.get_remaining_time_in_millis``
+
+
+class ServiceError(Exception):
+    """A run that cannot be done as asked; the message says why."""
+
+
+class RequestError(ServiceError):
+    """Arguments that do not go together (the CLI's exit status 2)."""
+
+
+class AllSourcesFailed(ServiceError):
+    """Every source failed: there is no report to trust. ``statuses``: the sources' statuses."""
+
+    def __init__(self, message: str, statuses: Sequence[Mapping[str, Any]] = ()) -> None:
+        super().__init__(message)
+        self.statuses = list(statuses)
+
+
+# --- requests ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WindowRequest:
+    """A report over ``[since, until)`` or one UTC ``day`` (``--day``); sources default to the settings'."""
+
+    sources: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    day: date | None = None
+
+
+@dataclass(frozen=True)
+class DailyRequest:
+    """The daily report of ``day`` in the settings' time zone (default: the day that just ended)."""
+
+    day: date | None = None
+    sources: tuple[str, ...] = ()
+
+    @classmethod
+    def from_event(cls, event: Any) -> DailyRequest:
+        """What a scheduled invocation asks: ``{"day": "YYYY-MM-DD"}`` reports that day; anything else
+        (Scheduler's own payload, ``{}``) the day that just ended."""
+        day = event.get("day") if isinstance(event, Mapping) else None
+        if day is None:
+            return cls()
+        try:
+            return cls(day=date.fromisoformat(str(day)))
+        except ValueError as error:
+            raise RequestError(f"'day' must be YYYY-MM-DD, not {day!r}") from error
+
+
+@dataclass
+class Run:
+    """What a run produced: the report (the contract's JSON) and, when delivered, what went out."""
+
+    report: dict[str, Any]
+    delivery: DeliveryResult | None = None
+    delivery_error: DeliveryError | None = None
+
+    def warnings(self) -> list[str]:
+        """Problems to tell the operator: unreadable files or records, failed sources."""
+        return source_warnings(self.report["sources"])
+
+    def metrics(self) -> dict[str, int]:
+        """Counts for CloudWatch: records read, denials, findings, failed sources, failed channels."""
+        totals = self.report["totals"]
+        failed_channels = len(self.delivery_error.result.failed) if self.delivery_error else 0
+        return {
+            "RecordsRead": int(totals["records_read"]),
+            "MalformedRecords": int(totals["malformed_records"]),
+            "Denials": int(totals["denials"]),
+            "LateDenials": int(totals.get("late_denials", 0)),
+            "Findings": len(self.report["findings"]),
+            "SourcesFailed": sum(1 for s in self.report["sources"] if s["status"] == "failed"),
+            "DeliveryFailures": failed_channels,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """A small JSON summary (what the daily function returns)."""
+        daily = self.report.get("daily") or {}
+        delivery = self.delivery_error.result if self.delivery_error else self.delivery
+        return {
+            "window": self.report["window"],
+            "day": daily.get("key"),
+            "time_zone": daily.get("time_zone"),
+            "denials": self.report["totals"]["denials"],
+            "late_denials": self.report["totals"].get("late_denials", 0),
+            "findings": len(self.report["findings"]),
+            "sources": [{"name": s["name"], "status": s["status"]} for s in self.report["sources"]],
+            "delivered": {o.channel: o.status for o in delivery.outcomes} if delivery else {},
+            "objects": {fmt: loc.uri for fmt, loc in delivery.locations.items()} if delivery else {},
+        }
+
+    def raise_for_delivery(self) -> None:
+        """Raise the delivery error, if any channel failed (so Lambda retries; sent channels are not resent)."""
+        if self.delivery_error is not None:
+            raise self.delivery_error
+
+
+# --- settings to the layers below ------------------------------------------------------------------
+
+
+def advice_options(settings: Settings) -> Options:
+    from analysis.pipeline import Options
+
+    return Options(
+        service=settings.service,
+        trusted_accounts=settings.trusted_accounts,
+        organization_accounts=settings.organization_accounts,
+        organization_id=settings.organization_id,
+        recon_distinct_actions=settings.recon_distinct_actions,
+        recon_window_minutes=settings.recon_window_minutes,
+    )
+
+
+def read_options(settings: Settings, session: Any = None, deadline: float | None = None) -> ReadOptions:
+    from analysis.sources.base import ReadOptions
+
+    return ReadOptions(
+        service=settings.service,
+        accounts=tuple(sorted(settings.lookup_accounts)),
+        accounts_from_organizations=settings.lookup_organization,
+        role_name=settings.lookup_role_name,
+        session=session,
+        deadline=deadline,
+    )
+
+
+def source_specs(requested: Sequence[str], settings: Settings) -> list[str]:
+    """The request's sources, else the configured ``TRAIL_SOURCE``, else the bundled sample day."""
+    if requested:
+        return list(requested)
+    return [settings.trail_source] if settings.trail_source else ["sample"]
+
+
+def deadline_of(time_left: TimeLeft | None, clock: Callable[[], float] = time.monotonic) -> float | None:
+    """The ``clock()`` reading that query sources must stop polling at, leaving time to finish the run."""
+    if time_left is None:
+        return None
+    return clock() + time_left() / 1000 - DEADLINE_MARGIN.total_seconds()
+
+
+def report_window(request: WindowRequest, specs: Sequence[str], now: datetime) -> Window:
+    """``--day`` (UTC), ``--since``/``--until``, or for AWS sources without either the last 24 hours."""
+    from analysis.sources.base import Window
+
+    if request.day is not None:
+        if request.since is not None or request.until is not None:
+            raise RequestError("--day cannot be combined with --since or --until")
+        start = datetime.combine(request.day, datetime.min.time(), tzinfo=UTC)
+        return Window(start, start + timedelta(days=1))
+    start, end = request.since, request.until
+    if start and end and start >= end:
+        raise RequestError("--since must be before --until")
+    if start is None and end is None and any(spec.startswith(AWS_PREFIXES) for spec in specs):
+        end = now.replace(microsecond=0)
+        start = end - DEFAULT_AWS_LOOKBACK
+    return Window(start, end)
+
+
+def open_sources(specs: Sequence[str], window: Window, options: ReadOptions) -> list[Source]:
+    from analysis.sources import sources_from_spec
+
+    return [source for spec in specs for source in sources_from_spec(spec, window, options)]
+
+
+# --- runs --------------------------------------------------------------------------------------
+
+
+def run_window(
+    request: WindowRequest,
+    settings: Settings,
+    *,
+    session: Any = None,
+    time_left: TimeLeft | None = None,
+    now: datetime | None = None,
+) -> Run:
+    """The report of a window (no ledger: every denial of the window is counted)."""
+    from analysis.pipeline import analyse
+
+    now = now or datetime.now(UTC)
+    specs = source_specs(request.sources, settings)
+    window = report_window(request, specs, now)
+    sources = open_sources(specs, window, read_options(settings, session, deadline_of(time_left)))
+    report = analyse(sources, window, advice_options(settings), now=now).report
+    return _finished(report, settings)
+
+
+def run_daily(
+    request: DailyRequest,
+    settings: Settings,
+    ledger: Ledger,
+    *,
+    session: Any = None,
+    time_left: TimeLeft | None = None,
+    now: datetime | None = None,
+) -> Run:
+    """One day's report in the settings' time zone, each denial counted once across days (the ledger)."""
+    from analysis.daily import daily_report
+    from analysis.windows import daily_window, last_complete_day
+
+    now = now or datetime.now(UTC)
+    day = request.day or last_complete_day(now, settings.time_zone)
+    lookback = timedelta(hours=settings.lookback_hours)
+    window = daily_window(day, settings.time_zone, lookback)
+    specs = source_specs(request.sources, settings)
+    sources = open_sources(specs, window.read_window, read_options(settings, session, deadline_of(time_left)))
+    report = daily_report(
+        sources, day, ledger, advice_options(settings), tz=settings.time_zone, lookback=lookback, now=now
+    )
+    return _finished(report, settings)
+
+
+def _finished(report: dict[str, Any], settings: Settings) -> Run:
+    statuses = report["sources"]
+    if statuses and all(status["status"] == "failed" for status in statuses):
+        failed = "; ".join(f"{status['name']}: {status['error']}" for status in statuses)
+        raise AllSourcesFailed(f"every source failed ({failed})", statuses)
+    if settings.redact:
+        from analysis.redact import redact_report
+
+        report = redact_report(report)
+    return Run(report)
+
+
+def deliver_run(
+    run: Run,
+    config: DeliveryConfig,
+    clients: Clients | None = None,
+    *,
+    force: bool = False,
+    now: datetime | None = None,
+) -> Run:
+    """Store and send the (already redacted, when asked) report once per window and channel.
+
+    A channel that fails is kept in ``run.delivery_error`` with what did go out; the report gains its
+    ``delivery`` section either way.
+    """
+    from analysis.delivery import DeliveryError, default_clients, deliver, delivery_record
+
+    clients = clients or default_clients()
+    try:
+        result = deliver(run.report, clients=clients, config=config, force=force, now=now)
+    except DeliveryError as error:
+        log.error("delivery failed: %s", error)
+        return Run({**run.report, "delivery": delivery_record(error.result)}, error.result, error)
+    return Run({**run.report, "delivery": delivery_record(result)}, result)
+
+
+def dynamodb_ledger(table_name: str, session: Any = None) -> Ledger:
+    """The ledger in the service's state table (partition key ``id``, shared with delivery's idempotency)."""
+    import boto3
+
+    from analysis.ledger import DynamoDBLedger
+
+    resource = (session or boto3.session.Session()).resource("dynamodb")
+    return DynamoDBLedger(resource.Table(table_name), key="id")
+
+
+def daily_job(
+    request: DailyRequest,
+    settings: Settings,
+    delivery: DeliveryConfig,
+    *,
+    session: Any = None,
+    clients: Clients | None = None,
+    time_left: TimeLeft | None = None,
+    now: datetime | None = None,
+) -> Run:
+    """What the scheduled function does: the day's report, counted in the state table, delivered once."""
+    from analysis.delivery import default_clients
+
+    if not settings.state_table:
+        raise ServiceError("the daily job needs a state table (STATE_TABLE) for its ledger")
+    ledger = dynamodb_ledger(settings.state_table, session)
+    run = run_daily(request, settings, ledger, session=session, time_left=time_left, now=now)
+    return deliver_run(run, delivery, clients or default_clients(session), now=now)
+
+
+# --- one event: the alert path -------------------------------------------------------------------
+
+
+@dataclass
+class AlertRun:
+    """What one EventBridge event gave: its denials' findings and the messages published for them."""
+
+    records: int = 0
+    denials: int = 0
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    published: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "denials": self.denials,
+            "alerts": len(self.published),
+            "message_ids": self.published,
+            "problems": self.problems,
+            "findings": [
+                {"principal": f["principal"]["arn"], "actions": [a["action"] for a in f["actions"]],
+                 "kind": f["remedy"]["kind"]}
+                for f in self.findings
+            ],
+        }  # fmt: skip
+
+    def metrics(self) -> dict[str, int]:
+        return {"Denials": self.denials, "Alerts": len(self.published), "MalformedRecords": len(self.problems)}
+
+
+def alert_on_event(event: Any, settings: Settings, sns: Any = None) -> AlertRun:
+    """Hand each denial of the audited service in one event to the remedy engine and publish it.
+
+    The event is what EventBridge delivers (``detail`` the CloudTrail record); a bare record works too.
+    Nothing here loads pandas. The rules that decide *which* denials alert, and de-duplication, belong
+    to the alerting layer built on this.
+    """
+    import json
+
+    from analysis.denials import audits_service, is_denial
+    from analysis.event_finding import event_finding
+    from analysis.records import Malformed, unwrap
+
+    run = AlertRun()
+    options = advice_options(settings)
+    for item in unwrap(event, "event"):
+        if isinstance(item, Malformed):
+            run.problems.append(str(item))
+            continue
+        if not isinstance(item, dict):
+            continue
+        run.records += 1
+        if not (is_denial(item) and audits_service(item, settings.service)):
+            continue
+        run.denials += 1
+        finding = event_finding(item, options)
+        if settings.redact:
+            from analysis.redact import redact_report
+
+            finding = redact_report({"findings": [finding]})["findings"][0]
+        run.findings.append(finding)
+        if sns is not None and settings.alert_topic_arn:
+            message = _alert_message(finding, settings.service)
+            answer = sns.publish(
+                TopicArn=settings.alert_topic_arn,
+                Subject=message["subject"],
+                Message=json.dumps(message, ensure_ascii=False, indent=2),
+            )
+            run.published.append(answer["MessageId"])
+    return run
+
+
+def _alert_message(finding: dict[str, Any], service: str) -> dict[str, Any]:
+    from analysis.redact import map_strings, mask_secrets
+
+    action = finding["actions"][0]
+    who = finding["principal"]["arn"] or finding["principal"]["type"]
+    subject = f"{service} access denied: {action['action']} for {who}"
+    subject = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in subject)
+    return map_strings(
+        {
+            "subject": subject if len(subject) < 100 else subject[:96] + "...",
+            "service": service,
+            "finding": finding,
+        },
+        mask_secrets,
+    )
+
+
+# --- telling the operator ----------------------------------------------------------------------
+
+
+def source_warnings(statuses: Sequence[Mapping[str, Any]]) -> list[str]:
+    warnings = [str(problem) for status in statuses for problem in status.get("problems", [])]
+    warnings += [f"{s['name']}: {s['error']}" for s in statuses if s.get("error") and s["status"] == "failed"]
+    return warnings

@@ -1,0 +1,182 @@
+"""The run's settings, validated once: from explicit arguments (the CLI) or environment variables (the handlers).
+
+Explicit arguments win over the environment; the environment wins over the defaults. The names of
+the variables are what ``template.yaml`` sets on each function:
+
+==========================  ==========================================================
+variable                    setting
+==========================  ==========================================================
+``TRAIL_SOURCE``            one ``--source`` spec (``s3://…``, ``lookup:…``, ``athena:…``, ``lake:…``)
+``AUDITED_SERVICE``         ``apprunner`` (default), another IAM prefix, or ``all``
+``TRUSTED_ACCOUNTS``        accounts whose callers need no ``sts:ExternalId`` (comma-separated)
+``ORG_ACCOUNTS``            the organization's member accounts (comma-separated)
+``ORG_ID``                  the organization's id, for ``aws:PrincipalOrgID``
+``RECON_ACTIONS``           distinct actions that make reconnaissance (default 10)
+``RECON_MINUTES``           … within this many minutes (default 10)
+``REPORT_TIME_ZONE``        the daily report's time zone (IANA, default UTC)
+``LOOKBACK_HOURS``          how far back a daily run looks for late deliveries (default 48)
+``STATE_TABLE``             DynamoDB table of the ledger (partition key ``id``)
+``LOOKUP_ACCOUNTS``         ``lookup:`` reads these accounts through ``LOOKUP_ROLE_NAME``
+``LOOKUP_ROLE_NAME``        the read-only role assumed in each account
+``LOOKUP_ORGANIZATION``     ``true``: read every active account of AWS Organizations
+``REDACT``                  ``true``: mask account IDs, ARNs, sessions and IPs before anything is sent
+``ALERT_TOPIC_ARN``         the SNS topic alerts are published to
+==========================  ==========================================================
+
+Delivery has its own settings (``analysis.config.DeliveryConfig``: ``REPORT_*``, ``IDEMPOTENCY_TABLE``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from analysis.config import ConfigError
+
+_ACCOUNT = re.compile(r"^\d{12}$")
+_ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+_SERVICE = re.compile(r"^(all|[a-z0-9-]{2,64})$")
+_SOURCE_PREFIXES = ("lookup:", "s3://", "athena:", "lake:")
+_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+_TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
+
+
+def _setting(default: Any, variable: str, **constraints: Any) -> Any:
+    """A field read from ``variable`` (or given by its own name)."""
+    return Field(default, validation_alias=AliasChoices(variable), **constraints)
+
+
+def _split(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return tuple(value) if value is not None else ()
+
+
+class Settings(BaseSettings):
+    """What a run reads, how it advises, and where its state lives. Frozen once validated."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_ignore_empty=True)
+
+    trail_source: str | None = _setting(None, "TRAIL_SOURCE")
+    service: str = _setting("apprunner", "AUDITED_SERVICE")
+    trusted_accounts: Annotated[frozenset[str], NoDecode] = _setting(frozenset(), "TRUSTED_ACCOUNTS")
+    organization_accounts: Annotated[frozenset[str], NoDecode] = _setting(frozenset(), "ORG_ACCOUNTS")
+    organization_id: str | None = _setting(None, "ORG_ID")
+    recon_distinct_actions: int = _setting(10, "RECON_ACTIONS", ge=1)
+    recon_window_minutes: int = _setting(10, "RECON_MINUTES", ge=1)
+    time_zone: str = _setting("UTC", "REPORT_TIME_ZONE")
+    lookback_hours: int = _setting(48, "LOOKBACK_HOURS", ge=0, le=24 * 89)
+    state_table: str | None = _setting(None, "STATE_TABLE")
+    lookup_accounts: Annotated[frozenset[str], NoDecode] = _setting(frozenset(), "LOOKUP_ACCOUNTS")
+    lookup_role_name: str | None = _setting(None, "LOOKUP_ROLE_NAME")
+    lookup_organization: bool = _setting(False, "LOOKUP_ORGANIZATION")
+    redact: bool = _setting(False, "REDACT")
+    alert_topic_arn: str | None = _setting(None, "ALERT_TOPIC_ARN")
+
+    @field_validator("trusted_accounts", "organization_accounts", "lookup_accounts", mode="before")
+    @classmethod
+    def _accounts(cls, value: Any) -> frozenset[str]:
+        accounts = frozenset(_split(value))
+        bad = sorted(a for a in accounts if not _ACCOUNT.match(a))
+        if bad:
+            raise ValueError(f"not a 12-digit AWS account ID: {', '.join(bad)}")
+        return accounts
+
+    @field_validator("service", mode="before")
+    @classmethod
+    def _service(cls, value: Any) -> str:
+        text = str(value).strip().lower()
+        if not _SERVICE.match(text):
+            raise ValueError(f"not an IAM service prefix or 'all': {value!r}")
+        return text
+
+    @field_validator("trail_source")
+    @classmethod
+    def _source(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None
+        if value is not None and not value.startswith((*_SOURCE_PREFIXES, "/", ".", "sample")):
+            raise ValueError(f"not a source spec ({', '.join(_SOURCE_PREFIXES)}, a path or 'sample'): {value!r}")
+        return value
+
+    @field_validator("organization_id")
+    @classmethod
+    def _organization(cls, value: str | None) -> str | None:
+        if value and not _ORG_ID.match(value):
+            raise ValueError(f"not an organization id (o-…): {value!r}")
+        return value or None
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from analysis.windows import zone
+
+        zone(value)  # ValueError naming the zone
+        return value
+
+    @field_validator("state_table")
+    @classmethod
+    def _table(cls, value: str | None) -> str | None:
+        if value and not _TABLE.match(value):
+            raise ValueError(f"not a DynamoDB table name: {value!r}")
+        return value or None
+
+    @field_validator("lookup_role_name")
+    @classmethod
+    def _role(cls, value: str | None) -> str | None:
+        if value and not _ROLE_NAME.match(value):
+            raise ValueError(f"not an IAM role name: {value!r}")
+        return value or None
+
+    @field_validator("alert_topic_arn")
+    @classmethod
+    def _topic(cls, value: str | None) -> str | None:
+        if value and not _TOPIC_ARN.match(value):
+            raise ValueError(f"not an SNS topic ARN: {value!r}")
+        return value or None
+
+
+def load_settings(env: Mapping[str, str] | None = None, **explicit: Any) -> Settings:
+    """Settings from ``explicit`` arguments (None means "not given"), then ``env`` (default: the process's).
+
+    Every problem becomes one ``ConfigError`` naming the setting and its variable.
+    """
+    given = {name: value for name, value in explicit.items() if value is not None}
+    unknown = sorted(set(given) - set(Settings.model_fields))
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+    try:
+        env = os.environ if env is None else env
+        from_env = {_variable(name): env[_variable(name)] for name in Settings.model_fields if _variable(name) in env}
+        from_env = {variable: value for variable, value in from_env.items() if str(value).strip()}
+        return Settings.model_validate({**from_env, **{_variable(name): value for name, value in given.items()}})
+    except ValidationError as error:
+        raise ConfigError(_describe(error)) from error
+
+
+def _variable(name: str) -> str:
+    """The environment variable of a setting."""
+    alias = Settings.model_fields[name].validation_alias
+    choices = alias.choices if isinstance(alias, AliasChoices) else [name]
+    return str(choices[-1])
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else "settings"
+        name = field if field in Settings.model_fields else next(
+            (n for n in Settings.model_fields if _variable(n) == field), field
+        )
+        message = problem["msg"].removeprefix("Value error, ")
+        parts.append(f"{name} ({_variable(name) if name in Settings.model_fields else field}): {message}")
+    return "; ".join(parts)
+
+
+ENVIRONMENT = {name: _variable(name) for name in Settings.model_fields}
