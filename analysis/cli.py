@@ -14,7 +14,7 @@ from typing import Any
 
 from analysis.config import ConfigError, parse_accounts
 from analysis.ledger import FileLedger
-from analysis.pipeline import Options
+from analysis.options import Options
 from analysis.settings import Settings, load_settings
 from analysis.sources import SourceError
 

@@ -12,6 +12,7 @@ import pandas as pd
 
 from analysis import findings as findings_module
 from analysis.denials import audits_service, denial_row, is_denial
+from analysis.options import Options
 from analysis.records import Malformed, Skipped
 from analysis.report import build_report
 from analysis.sources.base import Source, Window
@@ -38,16 +39,6 @@ class SourceStatus:
             "error": self.error,
             "problems": self.problems[:MAX_WARNINGS_PER_SOURCE],
         }
-
-
-@dataclass
-class Options:
-    service: str = "apprunner"
-    trusted_accounts: frozenset[str] = frozenset()
-    organization_accounts: frozenset[str] = frozenset()
-    organization_id: str | None = None
-    recon_distinct_actions: int = 10
-    recon_window_minutes: int = 10
 
 
 @dataclass

@@ -20,7 +20,7 @@ from analysis.policies import Grant
 if TYPE_CHECKING:  # the frame functions import pandas when called: one event's advice needs none
     import pandas as pd
 
-    from analysis.pipeline import Options
+    from analysis.options import Options
 
 KINDS = ("investigate", "org_policy", "review_deny", "cross_account_role", "permission_set", "grant")
 GRANTABLE_REASONS = frozenset({"no_identity_allow", "unknown"})

@@ -18,7 +18,7 @@ from analysis.timeline import denial_timeline
 from analysis.times import iso
 
 if TYPE_CHECKING:
-    from analysis.pipeline import Options
+    from analysis.options import Options
 
 SCHEMA_VERSION = "1"
 

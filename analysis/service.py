@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from analysis.config import DeliveryConfig
     from analysis.delivery import Clients, DeliveryError, DeliveryResult
     from analysis.ledger import Ledger
-    from analysis.pipeline import Options
+    from analysis.options import Options
     from analysis.sources.base import ReadOptions, Source, Window
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ class Run:
 
 
 def advice_options(settings: Settings) -> Options:
-    from analysis.pipeline import Options
+    from analysis.options import Options
 
     return Options(
         service=settings.service,

@@ -1,0 +1,28 @@
+"""Denial alerts: an EventBridge rule invokes it with one ``AWS API Call via CloudTrail`` event per call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from analysis.observability import add_counts, powertools
+from analysis.service import alert_on_event
+from analysis.settings import load_settings
+
+logger, metrics, tracer = powertools()
+SETTINGS = load_settings()
+SNS = boto3.client("sns")
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+@event_source(data_class=EventBridgeEvent)
+def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
+    run = alert_on_event(event.raw_event, SETTINGS, SNS)
+    add_counts(metrics, run.metrics())
+    logger.info("denial event", extra={"summary": run.summary()})
+    return run.summary()
