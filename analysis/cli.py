@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--lookback-hours",
         type=_positive,
-                metavar="H",
+        metavar="H",
         help="with --ledger: how far back late deliveries are looked for (default 48)",
     )
     report.add_argument(
@@ -116,7 +116,7 @@ def _add_organization_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--recon-actions",
         type=_positive,
-                metavar="N",
+        metavar="N",
         help="distinct actions denied to one principal that make reconnaissance (default 10)",
     )
     parser.add_argument(

@@ -25,7 +25,7 @@ import re
 import tempfile
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from hashlib import sha256
 from pathlib import Path
 from typing import Any, Protocol
@@ -174,6 +174,7 @@ class FileLedger:
 
 
 MAX_REPORT_BYTES_IN_ITEM = 350_000  # DynamoDB items stop at 400 KB
+RECORD_DAYS = 400  # items carry ``expires_at`` (epoch seconds) for the table's TTL: kept past any lookback
 BATCH_GET_LIMIT = 100
 
 
@@ -192,8 +193,13 @@ class DynamoDBLedger:
     clock: Any = None
 
     def _now(self) -> str:
-        now = self.clock() if self.clock else datetime.now(UTC)
-        return iso(now)
+        return iso(self._moment())
+
+    def _moment(self) -> datetime:
+        return self.clock() if self.clock else datetime.now(UTC)
+
+    def _expires_at(self) -> int:
+        return int((self._moment() + timedelta(days=RECORD_DAYS)).timestamp())
 
     @staticmethod
     def _event_pk(key: EventKey) -> str:
@@ -242,6 +248,7 @@ class DynamoDBLedger:
                     "window": home,
                     "reported_in": run,
                     "recorded_at": self._now(),
+                    "expires_at": self._expires_at(),
                 },
                 ConditionExpression="attribute_not_exists(#k) OR #run = :run",
                 ExpressionAttributeNames={"#k": self.key, "#run": "reported_in"},
@@ -275,6 +282,7 @@ class DynamoDBLedger:
             "kind": "report",
             "window": run,
             "saved_at": self._now(),
+            "expires_at": self._expires_at(),
             "report_sha256": sha256(text.encode("utf-8")).hexdigest(),
         }
         if len(text.encode("utf-8")) <= MAX_REPORT_BYTES_IN_ITEM:

@@ -171,8 +171,10 @@ def _describe(error: ValidationError) -> str:
     parts = []
     for problem in error.errors():
         field = str(problem["loc"][0]) if problem["loc"] else "settings"
-        name = field if field in Settings.model_fields else next(
-            (n for n in Settings.model_fields if _variable(n) == field), field
+        name = (
+            field
+            if field in Settings.model_fields
+            else next((n for n in Settings.model_fields if _variable(n) == field), field)
         )
         message = problem["msg"].removeprefix("Value error, ")
         parts.append(f"{name} ({_variable(name) if name in Settings.model_fields else field}): {message}")
