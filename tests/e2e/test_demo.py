@@ -8,8 +8,9 @@ from analysis.report import validate
 
 
 def test_demo_prints_markdown_and_writes_the_report(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "analysis", "demo", "--out", str(tmp_path)], capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "analysis", "demo", "--out", str(tmp_path)], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("# App Runner access report")
     for kind in ("grant", "cross\\_account\\_role", "permission\\_set", "review\\_deny", "org\\_policy", "investigate"):

@@ -247,8 +247,8 @@ def required(call: Call) -> list[tuple[str, str]]:
             return [("sns:Publish", p["TopicArn"])]
         case "events", "PutEvents":
             buses = {entry.get("EventBusName", "default") for entry in p["Entries"]}
-            return [("events:PutEvents", b if b.startswith("arn:") else f"arn:aws:events:{REGION}:{account}:event-bus/{b}")
-                    for b in buses]  # fmt: skip
+            arn = f"arn:aws:events:{REGION}:{account}:event-bus/"
+            return [("events:PutEvents", bus if bus.startswith("arn:") else arn + bus) for bus in buses]
         case "sesv2", "SendEmail":
             return [("ses:SendEmail", f"arn:aws:ses:{REGION}:{account}:identity/{p['FromEmailAddress']}")]
     raise AssertionError(f"no IAM mapping for {call.service}.{call.operation}: add it to required()")

@@ -21,8 +21,10 @@ ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = {
     ("arn:aws:iam::111122223333:user/dev-alice", "111122223333"): "grant",
     ("arn:aws:iam::111122223333:role/GitHubActionsDeploy", "111122223333"): "grant",
-    ("arn:aws:iam::444455556666:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_Access_0a1b2c3d4e5f6789",
-     "444455556666"): "permission_set",
+    (
+        "arn:aws:iam::444455556666:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_Access_0a1b2c3d4e5f6789",
+        "444455556666",
+    ): "permission_set",
     ("arn:aws:iam::123456789012:role/PartnerReadOnly", "111122223333"): "cross_account_role",
     ("arn:aws:iam::999988887777:role/ExternalAuditor", "111122223333"): "cross_account_role",
     ("arn:aws:iam::111122223333:user/contractor-bob", "111122223333"): "review_deny",
@@ -36,8 +38,10 @@ EXPECTED = {
     ("arn:aws:iam::444455556666:user/ops-intern", "444455556666"): "grant",
     ("arn:aws:iam::111122223333:role/LegacyJenkins", "111122223333"): "grant",
     ("arn:aws:iam::444455556666:user/dev-carol", "444455556666"): "grant",
-    ("arn:aws:iam::111122223333:role/PlatformTerraformApplyRole-AppRunnerProvisioning-prod-use1",
-     "111122223333"): "review_deny",
+    (
+        "arn:aws:iam::111122223333:role/PlatformTerraformApplyRole-AppRunnerProvisioning-prod-use1",
+        "111122223333",
+    ): "review_deny",
     ("arn:aws:iam::111122223333:user/bob", "111122223333"): "review_deny",
     ("arn:aws:iam::444455556666:role/ADFS-ReadOnly", "444455556666"): "grant",
     ("arn:aws:iam::777788889999:role/GitHubDocsPreview", "777788889999"): "grant",
@@ -46,8 +50,9 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def report():
-    options = Options(trusted_accounts=DEMO_TRUSTED_ACCOUNTS, organization_accounts=DEMO_ORGANIZATION,
-                      organization_id="o-a1b2c3d4e5")
+    options = Options(
+        trusted_accounts=DEMO_TRUSTED_ACCOUNTS, organization_accounts=DEMO_ORGANIZATION, organization_id="o-a1b2c3d4e5"
+    )
     return analyse([sample_source()], options=options).report
 
 
@@ -70,7 +75,13 @@ def test_each_scenario_gets_its_remedy_kind(report):
 
 def test_every_remedy_kind_appears_and_every_policy_passes_the_catalog(report):
     assert {f["remedy"]["kind"] for f in report["findings"]} == {
-        "grant", "cross_account_role", "permission_set", "review_deny", "org_policy", "investigate"}
+        "grant",
+        "cross_account_role",
+        "permission_set",
+        "review_deny",
+        "org_policy",
+        "investigate",
+    }
     for finding in report["findings"]:
         remedy = finding["remedy"]
         for policy in (remedy["policy"], remedy["caller_policy"], *remedy["more_policies"]):
@@ -93,7 +104,8 @@ def test_ci_role_gets_pass_role_to_app_runner_only(report):
     statements = {s["Action"]: s for s in policy["policy"]["Statement"]}
     assert statements["iam:PassRole"]["Resource"] == "arn:aws:iam::111122223333:role/AppRunnerInstanceRole"
     assert statements["iam:PassRole"]["Condition"] == {
-        "StringEquals": {"iam:PassedToService": "apprunner.amazonaws.com"}}
+        "StringEquals": {"iam:PassedToService": "apprunner.amazonaws.com"}
+    }
 
 
 def test_truncated_message_is_flagged(report):
@@ -102,8 +114,11 @@ def test_truncated_message_is_flagged(report):
 
 
 def test_the_generator_reproduces_the_bundled_data_byte_for_byte(tmp_path):
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "generate_sample_day.py"), "--out", str(tmp_path),
-                    "--quiet"], check=True, timeout=120)
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "generate_sample_day.py"), "--out", str(tmp_path), "--quiet"],
+        check=True,
+        timeout=120,
+    )
     bundled = bundled_sample_path()
     comparison = filecmp.dircmp(tmp_path / "AWSLogs", bundled / "AWSLogs")
     _assert_same_tree(comparison)
