@@ -4,7 +4,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint unit integration e2e browser sample bench clean
+TOOLS := .tools
+SAM := $(TOOLS)/sam/bin/sam
+CHECKOV := $(TOOLS)/checkov/bin/checkov
+SAM_CLI_VERSION := 1.170.0
+CHECKOV_VERSION := 3.3.30
+# The Lambda functions' runtime (template.yaml: python3.12 on arm64): wheels are chosen for it, not for this machine.
+LAMBDA_PYTHON := 3.12
+LAMBDA_WHEELS := --only-binary=:all: --implementation cp --python-version $(LAMBDA_PYTHON) \
+	--platform manylinux2014_aarch64 --platform manylinux_2_28_aarch64
+BUILD := out/lambda
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: setup demo test lint unit integration e2e browser sample bench clean tools template-check build lambda-artifact deploy
 
 setup: $(STAMP)
 
@@ -17,8 +29,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/apprunner-audit demo --out out/demo
 
-test: $(STAMP)
+test: $(STAMP) tools
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check analysis functions tests scripts
 	$(BIN)/python -m pytest -q
 
 unit: $(STAMP)
@@ -39,7 +52,47 @@ browser:
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check analysis tests scripts || true
+	$(BIN)/ruff format --check analysis functions tests scripts
+
+# aws-sam-cli and checkov pin their own boto3 and packaging: each lives in its own environment.
+tools: $(SAM) $(CHECKOV)
+
+$(SAM):
+	$(PYTHON) -m venv $(TOOLS)/sam
+	$(TOOLS)/sam/bin/python -m pip install --quiet --disable-pip-version-check aws-sam-cli==$(SAM_CLI_VERSION)
+
+$(CHECKOV):
+	$(PYTHON) -m venv $(TOOLS)/checkov
+	$(TOOLS)/checkov/bin/python -m pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+
+# The template's own checks (the tests run them too, and lint the expanded template).
+template-check: $(STAMP) tools
+	$(BIN)/cfn-lint template.yaml
+	$(SAM) validate --lint --template template.yaml --region us-east-1
+	$(CHECKOV) --file template.yaml --framework cloudformation --skip-download --compact --quiet
+
+# Both functions' code as Lambda runs it, without Docker or sam: out/lambda/<Function>/ (sizes printed).
+build:
+	$(MAKE) lambda-artifact FUNCTION=daily_report ARTIFACTS_DIR="$(CURDIR)/$(BUILD)/DailyReportFunction"
+	$(MAKE) lambda-artifact FUNCTION=denial_alert ARTIFACTS_DIR="$(CURDIR)/$(BUILD)/DenialAlertFunction"
+	@du -sh $(BUILD)/*
+
+# One function's artefact: its requirements as arm64 wheels for Python $(LAMBDA_PYTHON), the analysis package
+# (without the bundled sample day) and the handler as app.py. `sam build` reaches it through functions/*/Makefile.
+lambda-artifact:
+	@test -n "$(FUNCTION)" && test -n "$(ARTIFACTS_DIR)" || { echo "FUNCTION and ARTIFACTS_DIR are required"; exit 2; }
+	rm -rf "$(ARTIFACTS_DIR)" && mkdir -p "$(ARTIFACTS_DIR)"
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-compile $(LAMBDA_WHEELS) \
+		--target "$(ARTIFACTS_DIR)" -r functions/$(FUNCTION)/requirements.txt
+	cp -R analysis "$(ARTIFACTS_DIR)/analysis"
+	rm -rf "$(ARTIFACTS_DIR)/analysis/data/sample" "$(ARTIFACTS_DIR)/pandas/tests" "$(ARTIFACTS_DIR)"/numpy/*/tests
+	find "$(ARTIFACTS_DIR)" -name __pycache__ -type d -prune -exec rm -rf {} +
+	cp functions/$(FUNCTION)/app.py "$(ARTIFACTS_DIR)/app.py"
+
+# Deploy to the account and region of your AWS credentials (see the README's Deploy section).
+deploy: tools
+	$(SAM) build --build-in-source --template template.yaml
+	$(SAM) deploy --guided
 
 # Regenerate the bundled sample day (deterministic: the output is byte-identical each time).
 sample: $(STAMP)
@@ -54,4 +107,4 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_day.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) out .aws-sam .pytest_cache .ruff_cache

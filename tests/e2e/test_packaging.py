@@ -1,0 +1,111 @@
+"""The functions' artefacts as Lambda runs them (arm64, Python 3.12), built without Docker by the Makefile
+from PyPI's wheels: within Lambda's size limit, native code only for the target, and nothing of the test tools."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests.stack import FUNCTIONS, ROOT
+
+LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024  # function and layers, unzipped (Lambda quotas)
+ELF_MACHINE_AARCH64 = 183
+NOT_IN_THE_ALERT = {"pandas", "numpy", "jinja2", "markupsafe"}
+TEST_TOOLS = {"moto", "duckdb", "jupyter_client", "ipykernel", "nbclient", "pytest", "hypothesis", "sqlglot"}
+
+
+@pytest.fixture(scope="module")
+def artefacts(tmp_path_factory) -> dict[str, Path]:
+    built = {}
+    for name, function in FUNCTIONS.items():
+        target = tmp_path_factory.mktemp("lambda") / name
+        done = subprocess.run(
+            ["make", "--no-print-directory", "lambda-artifact", f"FUNCTION={function}", f"ARTIFACTS_DIR={target}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        built[name] = target
+    return built
+
+
+def _size(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def _requirements(function: str) -> list[str]:
+    lines = (ROOT / "functions" / function / "requirements.txt").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def test_the_requirements_are_the_projects_run_time_dependencies():
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert _requirements("daily_report") == dependencies
+    alert = [d for d in dependencies if re.split(r"[<>=\[]", d)[0].lower() not in NOT_IN_THE_ALERT]
+    assert _requirements("denial_alert") == alert
+
+
+def test_installing_the_project_pulls_no_test_tool():
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {re.split(r"[<>=\[]", d)[0].lower().replace("-", "_") for d in dependencies}
+    assert not names & TEST_TOOLS
+
+
+def test_each_artefact_fits_lambda_unzipped(artefacts):
+    for name, folder in artefacts.items():
+        assert _size(folder) < LAMBDA_UNZIPPED_LIMIT, f"{name}: {_size(folder) / 2**20:.0f} MiB"
+
+
+def test_every_native_library_is_built_for_arm64(artefacts):
+    for folder in artefacts.values():
+        libraries = [p for p in folder.rglob("*") if p.is_file() and re.search(r"\.so(\.\d+)*$", p.name)]
+        assert libraries, "the artefact holds native code (orjson, pydantic_core, simdjson...)"
+        for library in libraries:
+            header = library.read_bytes()[:20]
+            assert header[:4] == b"\x7fELF", library
+            assert int.from_bytes(header[18:20], "little") == ELF_MACHINE_AARCH64, f"{library} is not aarch64"
+
+
+def test_every_wheel_is_pure_or_for_cpython_312_on_arm64(artefacts):
+    for folder in artefacts.values():
+        for wheel in folder.glob("*.dist-info/WHEEL"):
+            tags = [line.split(": ", 1)[1] for line in wheel.read_text().splitlines() if line.startswith("Tag: ")]
+            assert tags, wheel
+            for tag in tags:
+                python, abi, platform = tag.split("-")
+                assert platform == "any" or ("aarch64" in platform and "manylinux" in platform), (wheel, tag)
+                assert abi in ("none", "abi3", "cp312"), (wheel, tag)
+
+
+def test_the_artefacts_hold_the_handler_and_the_library_but_no_sample_or_tools(artefacts):
+    for name, folder in artefacts.items():
+        assert (folder / "app.py").read_text() == (ROOT / "functions" / FUNCTIONS[name] / "app.py").read_text()
+        assert (folder / "analysis" / "service.py").is_file()
+        assert (folder / "analysis" / "data" / "message_patterns.json").is_file()
+        assert not (folder / "analysis" / "data" / "sample").exists()
+        present = {p.name for p in folder.iterdir()}
+        assert not present & TEST_TOOLS, present & TEST_TOOLS
+    alert = {p.name for p in artefacts["DenialAlertFunction"].iterdir()}
+    assert not alert & NOT_IN_THE_ALERT
+    assert {"pandas", "numpy", "jinja2"} <= {p.name for p in artefacts["DailyReportFunction"].iterdir()}
+
+
+def test_the_template_builds_what_the_makefile_builds():
+    from tests.stack import source_template
+
+    for name, function in FUNCTIONS.items():
+        resource = source_template()["Resources"][name]
+        assert resource["Metadata"]["BuildMethod"] == "makefile"
+        assert resource["Properties"]["CodeUri"] == f"functions/{function}/"
+        makefile = (ROOT / "functions" / function / "Makefile").read_text()
+        assert f"build-{name}:" in makefile and f"FUNCTION={function}" in makefile
+    globals_ = source_template()["Globals"]["Function"]
+    assert (globals_["Runtime"], globals_["Architectures"]) == ("python3.12", ["arm64"])
+    assert "--python-version $(LAMBDA_PYTHON)" in (ROOT / "Makefile").read_text()
+    assert "LAMBDA_PYTHON := 3.12" in (ROOT / "Makefile").read_text()
