@@ -79,6 +79,7 @@ def test_every_wheel_is_pure_or_for_cpython_312_on_arm64(artefacts):
             assert tags, wheel
             for tag in tags:
                 python, abi, platform = tag.split("-")
+                assert python in ("py3", "py2.py3", "cp312"), (wheel, tag)
                 assert platform == "any" or ("aarch64" in platform and "manylinux" in platform), (wheel, tag)
                 assert abi in ("none", "abi3", "cp312"), (wheel, tag)
 

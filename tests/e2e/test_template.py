@@ -17,6 +17,8 @@ from moto import mock_aws
 from tests.stack import CODE_BUCKET, FUNCTIONS, ROOT, TEMPLATE, dumps, expanded_template
 
 ACCOUNT = "123456789012"  # moto's default account
+STORE_ID = "EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE"
+STORE_ARN = f"arn:aws:cloudtrail:eu-west-1:111122223333:eventdatastore/{STORE_ID}"
 SOURCES = {
     "s3": {"TrailSource": "s3://org-trail/AWSLogs?accounts=111122223333&margin_hours=6"},
     "lookup": {
@@ -30,10 +32,8 @@ SOURCES = {
         "AthenaTrailBucket": "org-trail",
         "AthenaResultsBucket": "athena-results",
     },
-    "lake-id": {"TrailSource": "lake:EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE"},
-    "lake-arn": {
-        "TrailSource": "lake:arn:aws:cloudtrail:eu-west-1:111122223333:eventdatastore/EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE"
-    },
+    "lake-id": {"TrailSource": f"lake:{STORE_ID}"},
+    "lake-arn": {"TrailSource": f"lake:{STORE_ARN}"},
 }
 TOOLS = ROOT / ".tools"
 
@@ -168,8 +168,8 @@ def test_an_athena_source_reaches_its_workgroup_table_and_buckets():
 @pytest.mark.parametrize(
     ("kind", "store"),
     [
-        ("lake-id", f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:eventdatastore/EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE"),
-        ("lake-arn", "arn:aws:cloudtrail:eu-west-1:111122223333:eventdatastore/EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE"),
+        ("lake-id", f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:eventdatastore/{STORE_ID}"),
+        ("lake-arn", STORE_ARN),
     ],
 )
 def test_a_lake_source_queries_only_its_event_data_store(kind, store):
