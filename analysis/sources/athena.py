@@ -79,7 +79,7 @@ class Backoff:
 
     def limit_text(self) -> str:
         """How long polling was allowed, for error messages."""
-        if self.deadline is not None and self.clock() + self.first > self.deadline:
+        if self.deadline is not None and self.deadline - self.clock() < self.ceiling:
             return "before the run's deadline (the time the Lambda function had left)"
         return f"within {self.timeout:.0f}s"
 

@@ -120,6 +120,7 @@ def _messages(sqs, url):
 def test_the_daily_job_reads_s3_counts_once_and_delivers_once(aws, tmp_path):
     env, clients, queues = aws
     env = {**env, "REPORT_TOPIC_ARN": queues["topic"]}
+    mailed = len(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)  # other modules share moto's backends
     first = _run(env, "--deliver", "--format", "json", tmp=tmp_path)
     assert first.returncode == 0, first.stderr
     report = json.loads(first.stdout)
@@ -135,7 +136,7 @@ def test_the_daily_job_reads_s3_counts_once_and_delivers_once(aws, tmp_path):
     keys = {o["Key"] for o in clients["s3"].list_objects_v2(Bucket=REPORT_BUCKET)["Contents"]}
     assert keys == {f"reports/2026/11/28/report.{ext}" for ext in ("json", "html", "md", "csv")}
     sent = ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages
-    assert len(sent) == 1
+    assert len(sent) == mailed + 1
     assert len(_messages(clients["sqs"], queues["sns-inbox"])) == 1
     [event] = [json.loads(b) for b in _messages(clients["sqs"], queues["events-inbox"])]
     assert event["detail"]["totals"]["denials"] == 82
@@ -148,7 +149,7 @@ def test_the_daily_job_reads_s3_counts_once_and_delivers_once(aws, tmp_path):
         "sns": "already_sent",
         "events": "already_sent",
     }
-    assert len(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages) == 1, "the same window is not mailed twice"
+    assert len(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages) == mailed + 1, "not mailed twice"
     assert rerun["totals"]["denials"] == 82, "a rerun rebuilds the same day from the ledger's claims"
 
 

@@ -462,3 +462,25 @@ def test_athena_ddl_command_prints_the_ddl(capsys):
 def test_athena_ddl_command_with_a_bad_bucket_is_exit_2(capsys):
     assert cli.main(["athena-ddl", "--bucket", "B"]) == 2
     assert "not an S3 bucket name" in capsys.readouterr().err
+
+
+def test_a_lambda_deadline_stops_polling_before_the_function_is_killed(stubbed):
+    """A Lambda function with 4 s of polling left: the query is stopped and the source fails by name,
+    although the configured timeout (60 s) is far away. The clock advances by each pause taken."""
+    client, stubber = stubbed
+    clock = {"now": 100.0}
+
+    def sleep(seconds: float) -> None:
+        clock["now"] += seconds
+
+    backoff = Backoff(first=0.5, factor=2.0, ceiling=2.0, timeout=60, sleep=sleep, deadline=104.0,
+                      clock=lambda: clock["now"])  # fmt: skip
+    source = AthenaSource(client=client, spec=parse_spec("athena:audit.trail"), window=WINDOW, backoff=backoff)
+    stubber.add_response("start_query_execution", {"QueryExecutionId": "q-1"})
+    # polls at 100, 100.5, 101.5, 103.5; the next pause (2 s) would end past 104
+    for _ in range(4):
+        stubber.add_response("get_query_execution", _execution("RUNNING"))
+    stubber.add_response("stop_query_execution", {}, {"QueryExecutionId": "q-1"})
+    with pytest.raises(SourceError, match="before the run's deadline"):
+        list(source.read())
+    assert clock["now"] == 103.5

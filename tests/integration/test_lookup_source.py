@@ -466,3 +466,36 @@ def test_a_server_error_is_retried_and_a_refusal_is_not(stubbed):
     stubber.add_client_error("lookup_events", "InvalidTimeRangeException", "bad range", 400)
     with pytest.raises(SourceError, match="InvalidTimeRangeException"):
         list(source_for({f.REGION: client}).read())
+
+
+def test_assumed_role_credentials_are_renewed_before_they_expire():
+    """A run that outlives the role session keeps reading: the client refreshes the credentials through
+    sts:AssumeRole before they expire (botocore refreshes inside its 10-minute mandatory window)."""
+    from datetime import UTC, datetime, timedelta
+
+    from analysis.sources.lookup import AssumedRoleClients, boto_client_maker
+
+    issued = []
+
+    class Sts:
+        def assume_role(self, RoleArn: str, RoleSessionName: str) -> dict:
+            issued.append(RoleArn)
+            lifetime = timedelta(minutes=5) if len(issued) == 1 else timedelta(hours=1)
+            return {
+                "Credentials": {
+                    "AccessKeyId": f"ASIAEXAMPLE{len(issued):09d}",
+                    "SecretAccessKey": "secret",
+                    "SessionToken": "token",
+                    "Expiration": datetime.now(UTC) + lifetime,
+                }
+            }
+
+    clients = AssumedRoleClients(f.OTHER_ACCOUNT, f"arn:aws:iam::{f.OTHER_ACCOUNT}:role/{ROLE}", Sts(),
+                                 boto_client_maker(boto3.Session(region_name=f.REGION)))  # fmt: skip
+    client = clients(f.REGION)
+    assert len(issued) == 1
+    frozen = client._request_signer._credentials.get_frozen_credentials()
+    assert frozen.access_key == "ASIAEXAMPLE000000002", "credentials 5 minutes from expiry were renewed"
+    assert issued == [f"arn:aws:iam::{f.OTHER_ACCOUNT}:role/{ROLE}"] * 2
+    assert client._request_signer._credentials.get_frozen_credentials().access_key == "ASIAEXAMPLE000000002"
+    assert len(issued) == 2, "fresh credentials are not renewed again"

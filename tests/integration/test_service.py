@@ -1,0 +1,192 @@
+"""The application layer under the CLI and the handlers (analysis.service), against moto."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+
+from analysis.config import DeliveryConfig
+from analysis.delivery import Clients
+from analysis.ledger import FileLedger
+from analysis.service import (
+    AllSourcesFailed,
+    DailyRequest,
+    RequestError,
+    WindowRequest,
+    alert_on_event,
+    deliver_run,
+    report_window,
+    run_daily,
+    run_window,
+)
+from analysis.settings import load_settings
+from tests import factories as f
+
+REGION = "us-east-1"
+SAMPLE_DAY = date(2026, 11, 28)
+NOW = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
+# scripts/SAMPLE_DAY.md: the accounts of the sample organization, which --redact must hide
+SAMPLE_ACCOUNTS = ("111122223333", "444455556666", "777788889999", "210987654321", "123456789012")
+
+
+@pytest.fixture
+def aws():
+    with mock_aws():
+        session = boto3.session.Session(region_name=REGION)
+        session.client("s3").create_bucket(Bucket="reports")
+        session.client("sesv2").create_email_identity(EmailIdentity="reports@example.com")
+        yield session
+
+
+def test_the_sample_day_gives_its_documented_figures():
+    run = run_window(WindowRequest(("sample",), day=SAMPLE_DAY), load_settings({}), now=NOW)
+    # README and scripts/SAMPLE_DAY.md: 4,739 records, 82 App Runner denials, 20 findings
+    assert run.metrics() == {
+        "RecordsRead": 4739,
+        "MalformedRecords": 0,
+        "Denials": 82,
+        "LateDenials": 0,
+        "Findings": 20,
+        "SourcesFailed": 0,
+        "DeliveryFailures": 0,
+    }
+    assert run.report["generated_at"] == "2026-11-29T06:00:00Z"
+
+
+def test_what_is_sent_with_redaction_is_redacted(aws):
+    settings = load_settings({}, redact=True)
+    run = run_window(WindowRequest(("sample",), day=SAMPLE_DAY), settings, now=NOW)
+    config = DeliveryConfig(bucket="reports", sender="reports@example.com", recipients=("platform@example.com",))
+    clients = Clients(s3=aws.client("s3"), sesv2=aws.client("sesv2"))
+    delivered = deliver_run(run, config, clients, now=NOW)
+    assert delivered.delivery_error is None
+    stored = aws.client("s3").get_object(Bucket="reports", Key="reports/2026/11/28/report.json")["Body"].read()
+    [mail] = ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages
+    for sent in (stored.decode(), mail.raw_data, delivered.report and json.dumps(delivered.report)):
+        assert not [account for account in SAMPLE_ACCOUNTS if account in sent]
+        assert "dev-alice" not in sent
+    assert json.loads(stored)["redacted"] is True
+
+
+def test_every_source_failing_is_an_error_not_an_empty_report(aws):
+    with pytest.raises(AllSourcesFailed, match="every source failed") as raised:
+        run_window(WindowRequest(("s3://no-such-bucket",), day=SAMPLE_DAY), load_settings({}), session=aws, now=NOW)
+    assert raised.value.statuses[0]["status"] == "failed"
+
+
+def test_aws_sources_default_to_the_last_24_hours_and_files_to_everything():
+    window = report_window(WindowRequest(), ["s3://trail"], NOW)
+    assert (window.start, window.end) == (NOW - timedelta(hours=24), NOW)
+    window = report_window(WindowRequest(), ["sample"], NOW)
+    assert (window.start, window.end) == (None, None)
+    with pytest.raises(RequestError):
+        report_window(WindowRequest(day=SAMPLE_DAY, since=NOW), ["sample"], NOW)
+    with pytest.raises(RequestError):
+        report_window(WindowRequest(since=NOW, until=NOW), ["sample"], NOW)
+
+
+@pytest.mark.parametrize(
+    ("event", "day"),
+    [
+        ({"day": "2026-11-28"}, date(2026, 11, 28)),
+        ({}, None),
+        ({"source": "scheduler"}, None),
+        ([], None),
+        (None, None),
+    ],
+)
+def test_a_scheduled_event_names_a_day_or_none(event, day):
+    assert DailyRequest.from_event(event).day == day
+
+
+def test_a_daily_run_without_a_day_reports_the_day_that_just_ended_in_its_zone(tmp_path):
+    # 2026-11-29 06:00 UTC is 2026-11-28 22:00 in Los Angeles: the day that just ended there is the 27th
+    settings = load_settings({}, time_zone="America/Los_Angeles")
+    run = run_daily(DailyRequest(sources=("sample",)), settings, FileLedger(tmp_path), now=NOW)
+    assert run.report["daily"]["key"] == "2026-11-27"
+    assert run.report["window"] == {"start": "2026-11-27T08:00:00Z", "end": "2026-11-28T08:00:00Z"}
+    utc = run_daily(DailyRequest(sources=("sample",)), load_settings({}), FileLedger(tmp_path / "utc"), now=NOW)
+    assert utc.report["daily"]["key"] == "2026-11-28" and utc.report["totals"]["denials"] == 82
+
+
+# --- the alert path --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def topic(aws):
+    sns, sqs = aws.client("sns"), aws.client("sqs")
+    arn = sns.create_topic(Name="alerts")["TopicArn"]
+    queue = sqs.create_queue(QueueName="alerts")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+    return arn, sns, sqs, queue
+
+
+def _received(sqs, queue) -> list[dict]:
+    return [
+        json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    ]
+
+
+def test_an_alert_carries_the_remedy_the_daily_report_would_give(topic):
+    arn, sns, sqs, queue = topic
+    record = f.record(
+        "CreateService",
+        identity=f.assumed_role("Deploy", account=f.OTHER_ACCOUNT),
+        request={"serviceName": "web"},
+        recipient=f.OTHER_ACCOUNT,
+        error_message=f.message(
+            f"arn:aws:sts::{f.OTHER_ACCOUNT}:assumed-role/Deploy/jane",
+            "iam:PassRole",
+            f"arn:aws:iam::{f.OTHER_ACCOUNT}:role/AppRunnerInstanceRole",
+        ),
+    )
+    run = alert_on_event(f.eventbridge_envelope(record), load_settings({}, alert_topic_arn=arn), sns)
+    assert (run.records, run.denials, len(run.published)) == (1, 1, 1)
+    [alert] = _received(sqs, queue)
+    finding = alert["finding"]
+    assert finding["actions"][0]["action"] == "iam:PassRole"
+    statement = finding["remedy"]["policy"]["Statement"][0]
+    # CONTRACT.md: iam:PassRole alone, on the role the message names, with iam:PassedToService
+    assert statement["Action"] == "iam:PassRole"
+    assert statement["Resource"] == f"arn:aws:iam::{f.OTHER_ACCOUNT}:role/AppRunnerInstanceRole"
+    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "apprunner.amazonaws.com"}}
+    assert alert["subject"] == f"apprunner access denied: iam:PassRole for arn:aws:iam::{f.OTHER_ACCOUNT}:role/Deploy"
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        f.record("DescribeService", error_code=None),
+        f.record("DescribeService", error_code="ThrottlingException"),
+        f.record("DescribeServices", event_source="ecs.amazonaws.com"),
+    ],
+    ids=["success", "throttled", "another service"],
+)
+def test_no_alert_for_what_is_no_denial_of_the_audited_service(topic, record):
+    arn, sns, sqs, queue = topic
+    run = alert_on_event(f.eventbridge_envelope(record), load_settings({}, alert_topic_arn=arn), sns)
+    assert (run.records, run.denials, run.published) == (1, 0, [])
+    assert _received(sqs, queue) == []
+
+
+def test_an_unreadable_event_is_counted_not_dropped_silently(topic):
+    arn, sns, _, _ = topic
+    envelope = {**f.eventbridge_envelope(f.record()), "detail": "not an object"}
+    run = alert_on_event(envelope, load_settings({}, alert_topic_arn=arn), sns)
+    assert run.denials == 0 and len(run.problems) == 1 and "detail is not an object" in run.problems[0]
+    assert run.metrics()["MalformedRecords"] == 1
+
+
+def test_a_redacted_alert_names_no_account(topic):
+    arn, sns, sqs, queue = topic
+    run = alert_on_event(f.eventbridge_envelope(f.record()), load_settings({}, alert_topic_arn=arn, redact=True), sns)
+    assert len(run.published) == 1
+    body = json.dumps(_received(sqs, queue))
+    assert f.ACCOUNT not in body and "dev-alice" not in body

@@ -1,0 +1,82 @@
+"""Settings validated once: explicit arguments win over the environment, which wins over the defaults."""
+
+from __future__ import annotations
+
+import pytest
+
+from analysis.config import ConfigError
+from analysis.settings import ENVIRONMENT, load_settings
+
+
+def test_defaults_without_environment():
+    settings = load_settings({})
+    assert settings.service == "apprunner"
+    assert settings.trusted_accounts == frozenset()
+    assert (settings.recon_distinct_actions, settings.recon_window_minutes) == (10, 10)
+    assert (settings.time_zone, settings.lookback_hours) == ("UTC", 48)
+    assert settings.trail_source is None and settings.state_table is None and settings.redact is False
+
+
+def test_the_environment_as_template_yaml_sets_it():
+    env = {
+        "TRAIL_SOURCE": "s3://org-trail/AWSLogs",
+        "AUDITED_SERVICE": "AppRunner",
+        "TRUSTED_ACCOUNTS": "111122223333, 444455556666",
+        "ORG_ACCOUNTS": "",
+        "ORG_ID": "o-a1b2c3d4e5",
+        "RECON_ACTIONS": "12",
+        "RECON_MINUTES": "5",
+        "REPORT_TIME_ZONE": "Europe/Paris",
+        "LOOKBACK_HOURS": "24",
+        "STATE_TABLE": "auditor-StateTable-1",
+        "LOOKUP_ORGANIZATION": "false",
+        "REDACT": "true",
+    }
+    settings = load_settings(env)
+    assert settings.trail_source == "s3://org-trail/AWSLogs"
+    assert settings.service == "apprunner"
+    assert settings.trusted_accounts == frozenset({"111122223333", "444455556666"})
+    assert settings.organization_accounts == frozenset()
+    assert settings.organization_id == "o-a1b2c3d4e5"
+    assert (settings.recon_distinct_actions, settings.recon_window_minutes) == (12, 5)
+    assert (settings.time_zone, settings.lookback_hours) == ("Europe/Paris", 24)
+    assert settings.state_table == "auditor-StateTable-1"
+    assert settings.redact is True and settings.lookup_organization is False
+
+
+def test_explicit_arguments_win_and_none_means_not_given():
+    env = {"AUDITED_SERVICE": "ecs", "RECON_ACTIONS": "12", "TRUSTED_ACCOUNTS": "111122223333"}
+    settings = load_settings(env, service="apprunner", recon_distinct_actions=None, trusted_accounts=frozenset())
+    assert settings.service == "apprunner"
+    assert settings.recon_distinct_actions == 12
+    assert settings.trusted_accounts == frozenset(), "an explicit empty list is given"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("TRUSTED_ACCOUNTS", "1111", "trusted_accounts (TRUSTED_ACCOUNTS): not a 12-digit AWS account ID: 1111"),
+        ("REPORT_TIME_ZONE", "Mars/Olympus", "time_zone (REPORT_TIME_ZONE): unknown time zone: 'Mars/Olympus'"),
+        ("RECON_ACTIONS", "0", "recon_distinct_actions (RECON_ACTIONS)"),
+        ("ORG_ID", "org-1", "organization_id (ORG_ID): not an organization id"),
+        ("TRAIL_SOURCE", "ftp://x", "trail_source (TRAIL_SOURCE): not a source spec"),
+        ("ALERT_TOPIC_ARN", "topic", "alert_topic_arn (ALERT_TOPIC_ARN): not an SNS topic ARN"),
+        ("REDACT", "maybe", "redact (REDACT)"),
+    ],
+)
+def test_a_bad_value_is_named_with_its_variable(variable, value, named):
+    with pytest.raises(ConfigError) as raised:
+        load_settings({variable: value})
+    assert named in str(raised.value)
+
+
+def test_every_setting_has_one_variable_and_template_yaml_sets_those_the_functions_need():
+    from tests.stack import source_template
+
+    assert len(set(ENVIRONMENT.values())) == len(ENVIRONMENT)
+    template = source_template()
+    set_by_template = set(template["Globals"]["Function"]["Environment"]["Variables"])
+    for name in ("DailyReportFunction", "DenialAlertFunction"):
+        set_by_template |= set(template["Resources"][name]["Properties"]["Environment"]["Variables"])
+    unset = set(ENVIRONMENT.values()) - set_by_template
+    assert unset == {"LOOKUP_ACCOUNTS"} - set_by_template, unset
