@@ -15,7 +15,7 @@ from typing import Any
 from analysis.config import ConfigError, parse_accounts
 from analysis.ledger import FileLedger
 from analysis.options import Options
-from analysis.settings import Settings, load_settings
+from analysis.settings import ENVIRONMENT, Settings, load_settings
 from analysis.sources import SourceError
 
 EXIT_OK = 0
@@ -47,7 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, metavar="PATH")
     _add_organization_arguments(report)
     report.add_argument("--service", metavar="apprunner|PREFIX|all")
-    report.add_argument("--redact", action="store_true", help="mask account IDs, ARNs, sessions and IPs")
+    report.add_argument(
+        "--redact",
+        action=argparse.BooleanOptionalAction,
+        help="mask account IDs, ARNs, sessions and IPs (default: REDACT, else off)",
+    )
     report.add_argument(
         "--ledger",
         type=Path,
@@ -57,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--tz", metavar="ZONE", help="with --ledger: the day's time zone (IANA, default UTC)")
     report.add_argument(
         "--lookback-hours",
-        type=_positive,
+        type=_non_negative,
         metavar="H",
         help="with --ledger: how far back late deliveries are looked for (default 48)",
     )
@@ -75,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument(
         "--accounts-from-organizations",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
         help="lookup: read every active account of AWS Organizations, assuming --role-name in each",
     )
     report.add_argument("--role-name", metavar="NAME", help="lookup: the read-only IAM role to assume in each account")
@@ -130,6 +134,12 @@ def _options(args: argparse.Namespace) -> Options:
     return advice_options(_settings(args))
 
 
+def _non_negative(value: str) -> int:
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}")
+    return int(value)
+
+
 def _positive(value: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"not a positive whole number: {value!r}")
@@ -174,11 +184,18 @@ def _settings(args: argparse.Namespace) -> Settings:
     """The report's settings: these arguments, then the environment (analysis.settings), then defaults."""
     try:
         given = {setting: getattr(args, argument, None) for setting, argument in _SETTING_ARGUMENTS.items()}
-        given["lookup_organization"] = given["lookup_organization"] or None
-        given["redact"] = given["redact"] or None
         return load_settings(**given)
     except ConfigError as error:
-        raise UsageError(str(error)) from error
+        raise UsageError(_as_flags(str(error), given)) from error
+
+
+def _as_flags(message: str, given: dict[str, Any]) -> str:
+    """A settings error names the option that was given (``--tz``), not its environment variable."""
+    for setting, value in given.items():
+        if value is not None:
+            flag = "--" + _SETTING_ARGUMENTS[setting].replace("_", "-")
+            message = message.replace(f"{setting} ({ENVIRONMENT[setting]})", flag)
+    return message
 
 
 _SETTING_ARGUMENTS = {  # setting -> argument

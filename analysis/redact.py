@@ -69,6 +69,11 @@ class _Pseudonyms:
 _KEEP_NAMES = frozenset({"aws-reserved", "sso.amazonaws.com", "service-role", "*"})
 
 
+def _is_ipv6(text: str) -> bool:
+    """The pattern also matches times (``09:15:00``): an IPv6 address written without ``::`` has 8 groups."""
+    return text.count(":") == 7
+
+
 def redact_report(report: dict[str, Any]) -> dict[str, Any]:
     names = _Pseudonyms()
     redacted = copy.deepcopy(report)
@@ -85,7 +90,7 @@ def redact_report(report: dict[str, Any]) -> dict[str, Any]:
             text = bare_pattern.sub(lambda m: bare[m.group(0)], text)
         text = _ACCOUNT.sub(lambda m: names.account(m.group(0)), text)
         text = _IPV4.sub(lambda m: names.ip(m.group(0)), text)
-        return _IPV6.sub(lambda m: names.ip(m.group(0)), text)
+        return _IPV6.sub(lambda m: names.ip(m.group(0)) if _is_ipv6(m.group(0)) else m.group(0), text)
 
     redacted = map_strings(redacted, change)
     redacted["redacted"] = True

@@ -17,6 +17,7 @@ rule they share lives here:
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ AWS_PREFIXES = ("lookup:", "s3://", "athena:", "lake:")
 DEFAULT_AWS_LOOKBACK = timedelta(hours=24)
 DEADLINE_MARGIN = timedelta(seconds=60)  # left for building, storing and sending the report
 TimeLeft = Callable[[], int]  # milliseconds, as ``context.get_remaining_time_in_millis``
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class ServiceError(Exception):
@@ -83,10 +85,12 @@ class DailyRequest:
         day = event.get("day") if isinstance(event, Mapping) else None
         if day is None:
             return cls()
+        if not isinstance(day, str) or not _DAY.fullmatch(day):
+            raise RequestError(f"'day' must be YYYY-MM-DD, not {day!r}")
         try:
-            return cls(day=date.fromisoformat(str(day)))
+            return cls(day=date.fromisoformat(day))
         except ValueError as error:
-            raise RequestError(f"'day' must be YYYY-MM-DD, not {day!r}") from error
+            raise RequestError(f"'day' must be a date (YYYY-MM-DD), not {day!r}") from error
 
 
 @dataclass
@@ -237,10 +241,13 @@ def run_daily(
 ) -> Run:
     """One day's report in the settings' time zone, each denial counted once across days (the ledger)."""
     from analysis.daily import daily_report
-    from analysis.windows import daily_window, last_complete_day
+    from analysis.windows import daily_window, day_of, last_complete_day
 
     now = now or datetime.now(UTC)
     day = request.day or last_complete_day(now, settings.time_zone)
+    if day >= day_of(now, settings.time_zone):
+        # its report would be partial, and would mark the day sent before the scheduled run could send it whole
+        raise RequestError(f"{day} has not ended in {settings.time_zone}: only a past day can be reported")
     lookback = timedelta(hours=settings.lookback_hours)
     window = daily_window(day, settings.time_zone, lookback)
     specs = source_specs(request.sources, settings)

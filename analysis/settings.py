@@ -31,10 +31,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from analysis.config import ConfigError
 
@@ -44,7 +43,7 @@ _SERVICE = re.compile(r"^(all|[a-z0-9-]{2,64})$")
 _SOURCE_PREFIXES = ("lookup:", "s3://", "athena:", "lake:")
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 _TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
-_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
+_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 
 
 def _setting(default: Any, variable: str, **constraints: Any) -> Any:
@@ -58,22 +57,26 @@ def _split(value: Any) -> Any:
     return tuple(value) if value is not None else ()
 
 
-class Settings(BaseSettings):
-    """What a run reads, how it advises, and where its state lives. Frozen once validated."""
+class Settings(BaseModel):
+    """What a run reads, how it advises, and where its state lives. Frozen once validated.
 
-    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_ignore_empty=True)
+    Build it with :func:`load_settings`, which reads the environment (a mapping given, else the
+    process's) exactly once; the model itself never looks at ``os.environ``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     trail_source: str | None = _setting(None, "TRAIL_SOURCE")
     service: str = _setting("apprunner", "AUDITED_SERVICE")
-    trusted_accounts: Annotated[frozenset[str], NoDecode] = _setting(frozenset(), "TRUSTED_ACCOUNTS")
-    organization_accounts: Annotated[frozenset[str], NoDecode] = _setting(frozenset(), "ORG_ACCOUNTS")
+    trusted_accounts: frozenset[str] = _setting(frozenset(), "TRUSTED_ACCOUNTS")
+    organization_accounts: frozenset[str] = _setting(frozenset(), "ORG_ACCOUNTS")
     organization_id: str | None = _setting(None, "ORG_ID")
     recon_distinct_actions: int = _setting(10, "RECON_ACTIONS", ge=1)
     recon_window_minutes: int = _setting(10, "RECON_MINUTES", ge=1)
     time_zone: str = _setting("UTC", "REPORT_TIME_ZONE")
     lookback_hours: int = _setting(48, "LOOKBACK_HOURS", ge=0, le=24 * 89)
     state_table: str | None = _setting(None, "STATE_TABLE")
-    lookup_accounts: Annotated[frozenset[str], NoDecode] = _setting(frozenset(), "LOOKUP_ACCOUNTS")
+    lookup_accounts: frozenset[str] = _setting(frozenset(), "LOOKUP_ACCOUNTS")
     lookup_role_name: str | None = _setting(None, "LOOKUP_ROLE_NAME")
     lookup_organization: bool = _setting(False, "LOOKUP_ORGANIZATION")
     redact: bool = _setting(False, "REDACT")
@@ -101,7 +104,8 @@ class Settings(BaseSettings):
     def _source(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
             return None
-        if value is not None and not value.startswith((*_SOURCE_PREFIXES, "/", ".", "sample")):
+        scheme = value.split("://", 1)[0] if value and "://" in value else None
+        if scheme is not None and f"{scheme}://" not in _SOURCE_PREFIXES:
             raise ValueError(f"not a source spec ({', '.join(_SOURCE_PREFIXES)}, a path or 'sample'): {value!r}")
         return value
 

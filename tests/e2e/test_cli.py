@@ -86,3 +86,23 @@ def test_explain_refuses_a_record_that_is_no_denial():
     ok = f.record(error_code=None)
     done = run("explain", "-", stdin=json.dumps(ok))
     assert done.returncode == 2 and "not a denial" in done.stderr
+
+
+def test_settings_errors_name_the_option_given(capsys):
+    from analysis.cli import main
+
+    assert main(["report", "--source", "sample", "--day", "2026-11-28", "--ledger", "x", "--tz", "Mars/Olympus"]) == 2
+    assert "--tz: unknown time zone: 'Mars/Olympus'" in capsys.readouterr().err
+
+
+def test_an_option_turns_off_what_the_environment_turned_on(monkeypatch, capsys):
+    import json
+
+    from analysis.cli import main
+
+    monkeypatch.setenv("REDACT", "true")
+    assert main(["report", "--source", "sample", "--day", "2026-11-28", "--no-redact"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert "redacted" not in report and report["totals"]["denials"] == 82
+    assert main(["report", "--source", "sample", "--day", "2026-11-28"]) == 0
+    assert json.loads(capsys.readouterr().out)["redacted"] is True

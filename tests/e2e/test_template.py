@@ -28,9 +28,12 @@ SOURCES = {
     },
     "athena": {
         "TrailSource": "athena:security.cloudtrail_logs?workgroup=audit&output=s3://athena-results/q/",
-        "AthenaWorkgroup": "audit",
         "AthenaTrailBucket": "org-trail",
-        "AthenaResultsBucket": "athena-results",
+    },
+    "athena-workgroup-output": {
+        "TrailSource": "athena:security.cloudtrail_logs",
+        "AthenaTrailBucket": "org-trail",
+        "AthenaResultsBucket": "enforced-results",
     },
     "lake-id": {"TrailSource": f"lake:{STORE_ID}"},
     "lake-arn": {"TrailSource": f"lake:{STORE_ARN}"},
@@ -162,7 +165,27 @@ def test_an_athena_source_reaches_its_workgroup_table_and_buckets():
         f"arn:aws:glue:us-east-1:{ACCOUNT}:database/security",
         f"arn:aws:glue:us-east-1:{ACCOUNT}:table/security/cloudtrail_logs",
     ]
-    assert statements["AthenaWritesResults"]["Resource"][1] == "arn:aws:s3:::athena-results/*"
+    assert statements["AthenaWritesResults"]["Resource"] == [
+        "arn:aws:s3:::athena-results",
+        "arn:aws:s3:::athena-results/*",
+    ]
+    assert statements["AthenaReadsTrailFiles"]["Resource"] == ["arn:aws:s3:::org-trail", "arn:aws:s3:::org-trail/*"]
+
+
+def test_an_athena_source_without_output_uses_the_primary_workgroup_and_the_enforced_bucket():
+    statements = _daily_role_statements(SOURCES["athena-workgroup-output"])
+    assert statements["AthenaQuery"]["Resource"] == f"arn:aws:athena:us-east-1:{ACCOUNT}:workgroup/primary"
+    assert statements["AthenaWritesResults"]["Resource"][1] == "arn:aws:s3:::enforced-results/*"
+
+
+def test_mail_is_allowed_only_from_the_sender_and_presigned_links_can_be_opened():
+    parameters = {**SOURCES["s3"], "ReportEmailFrom": "reports@example.com", "ReportEmailTo": "a@example.com"}
+    statements = _daily_role_statements(parameters)
+    assert statements["SendReportEmail"]["Condition"] == {"StringEquals": {"ses:FromAddress": "reports@example.com"}}
+    assert "OpenPresignedLinks" not in statements
+    presigned = _daily_role_statements({**parameters, "ReportLinkMode": "presigned"})
+    assert presigned["OpenPresignedLinks"]["Action"] == "s3:GetObject"
+    assert presigned["OpenPresignedLinks"]["Resource"].endswith("/reports/*")
 
 
 @pytest.mark.parametrize(

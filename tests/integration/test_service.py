@@ -105,6 +105,19 @@ def test_a_scheduled_event_names_a_day_or_none(event, day):
     assert DailyRequest.from_event(event).day == day
 
 
+@pytest.mark.parametrize("day", ["20261128", "2026-W48-6", 20261128, "2026-11-28T00:00", "2026-02-30"])
+def test_a_day_must_be_written_yyyy_mm_dd(day):
+    with pytest.raises(RequestError):
+        DailyRequest.from_event({"day": day})
+
+
+@pytest.mark.parametrize("day", [date(2026, 11, 29), date(2026, 12, 25)])
+def test_a_day_that_has_not_ended_is_refused_before_anything_is_claimed_or_sent(day, tmp_path):
+    with pytest.raises(RequestError, match="has not ended"):
+        run_daily(DailyRequest(day, ("sample",)), load_settings({}), FileLedger(tmp_path), now=NOW)
+    assert list(tmp_path.iterdir()) == [], "the ledger claimed nothing"
+
+
 def test_a_daily_run_without_a_day_reports_the_day_that_just_ended_in_its_zone(tmp_path):
     # 2026-11-29 06:00 UTC is 2026-11-28 22:00 in Los Angeles: the day that just ended there is the 27th
     settings = load_settings({}, time_zone="America/Los_Angeles")
@@ -190,3 +203,19 @@ def test_a_redacted_alert_names_no_account(topic):
     assert len(run.published) == 1
     body = json.dumps(_received(sqs, queue))
     assert f.ACCOUNT not in body and "dev-alice" not in body
+
+
+def test_the_lambda_time_left_becomes_the_query_sources_deadline():
+    """A handler's remaining time reaches Athena's and Lake's polling: they stop 60 s before the end."""
+    from analysis.service import deadline_of, open_sources, read_options
+
+    deadline = deadline_of(lambda: 300_000, clock=lambda: 1_000.0)
+    assert deadline == 1_000.0 + 300 - 60
+    assert deadline_of(None) is None
+    with mock_aws():
+        session = boto3.session.Session(region_name=REGION)
+        options = read_options(load_settings({}), session, deadline)
+        window = report_window(WindowRequest(day=SAMPLE_DAY), ["athena:audit.trail"], NOW)
+        [athena] = open_sources(["athena:audit.trail"], window, options)
+        [lake] = open_sources(["lake:EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE"], window, options)
+    assert athena.backoff.deadline == lake.backoff.deadline == 1_240.0

@@ -46,3 +46,17 @@ def test_access_key_ids_are_masked_in_every_report():
     record["userAgent"] = "leaky-tool AKIAIOSFODNN7EXAMPLE"
     report = analyse([f.MemorySource([record])]).report
     assert "AKIAIOSFODNN7EXAMPLE" not in json.dumps(report)
+
+
+def test_times_are_not_taken_for_ipv6_addresses_and_full_addresses_are_masked():
+    from analysis.redact import redact_report
+
+    report = {
+        "generated_at": "2026-11-28T09:15:00Z",
+        "window": {"start": "2026-11-27T08:00:00Z", "end": None},
+        "findings": [{"principal": {"sessions": []}, "source_ips": ["2001:0db8:85a3:0000:0000:8a2e:0370:7334"]}],
+    }
+    redacted = redact_report(report)
+    assert redacted["generated_at"] == "2026-11-28T09:15:00Z"
+    assert redacted["window"]["start"] == "2026-11-27T08:00:00Z"
+    assert "2001:0db8" not in str(redacted["findings"])
