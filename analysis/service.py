@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-AWS_PREFIXES = ("lookup:", "s3://", "athena:", "lake:")
 DEFAULT_AWS_LOOKBACK = timedelta(hours=24)
 DEADLINE_MARGIN = timedelta(seconds=60)  # left for building, storing and sending the report
 TimeLeft = Callable[[], int]  # milliseconds, as ``context.get_remaining_time_in_millis``
@@ -186,6 +185,7 @@ def deadline_of(time_left: TimeLeft | None, clock: Callable[[], float] = time.mo
 
 def report_window(request: WindowRequest, specs: Sequence[str], now: datetime) -> Window:
     """``--day`` (UTC), ``--since``/``--until``, or for AWS sources without either the last 24 hours."""
+    from analysis.sources import AWS_PREFIXES
     from analysis.sources.base import Window
 
     if request.day is not None:
