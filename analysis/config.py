@@ -9,13 +9,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-_ACCOUNT = re.compile(r"^\d{12}$")
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+
+
+def invalid_accounts(accounts: frozenset[str]) -> list[str]:
+    """The values that are not 12-digit AWS account IDs, sorted."""
+    return sorted(a for a in accounts if not ACCOUNT_ID.match(a))
 
 
 def parse_accounts(value: str) -> frozenset[str]:
     """'111122223333, 444455556666' -> frozenset; anything that is not a 12-digit account is refused."""
     accounts = frozenset(part.strip() for part in value.split(",") if part.strip())
-    bad = sorted(a for a in accounts if not _ACCOUNT.match(a))
+    bad = invalid_accounts(accounts)
     if bad:
         raise argparse.ArgumentTypeError(f"not a 12-digit AWS account ID: {', '.join(bad)}")
     return accounts
@@ -25,7 +30,7 @@ def parse_accounts(value: str) -> frozenset[str]:
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
-_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
+TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 _EVENT_BUS = re.compile(r"^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/)?[A-Za-z0-9._/-]{1,256}$")
 _EVENT_SOURCE = re.compile(r"^(?!aws\.)[A-Za-z0-9._/-]{1,256}$")
 _TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$|^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table/[A-Za-z0-9_.-]{3,255}$")
@@ -178,7 +183,7 @@ def _bare_address(address: str) -> str:
 
 
 def _check_notifications(config: DeliveryConfig) -> None:
-    if config.topic_arn and not _TOPIC_ARN.match(config.topic_arn):
+    if config.topic_arn and not TOPIC_ARN.match(config.topic_arn):
         raise _fail("topic_arn", f"not an SNS topic ARN: {config.topic_arn!r}")
     if config.sns_format not in SNS_FORMATS:
         raise _fail("sns_format", f"one of {', '.join(SNS_FORMATS)}, not {config.sns_format!r}")

@@ -315,10 +315,13 @@ def daily_job(
     now: datetime | None = None,
 ) -> Run:
     """What the scheduled function does: the day's report, counted in the state table, delivered once."""
+    import boto3
+
     from analysis.delivery import default_clients
 
     if not settings.state_table:
         raise ServiceError("the daily job needs a state table (STATE_TABLE) for its ledger")
+    session = session or boto3.session.Session()  # one session for the ledger, the sources and delivery
     ledger = dynamodb_ledger(settings.state_table, session)
     run = run_daily(request, settings, ledger, session=session, time_left=time_left, now=now)
     return deliver_run(run, delivery, clients or default_clients(session), now=now)

@@ -35,15 +35,13 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from analysis.config import ConfigError
+from analysis.config import TOPIC_ARN, ConfigError, invalid_accounts
 
-_ACCOUNT = re.compile(r"^\d{12}$")
 _ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 _SERVICE = re.compile(r"^(all|[a-z0-9-]{2,64})$")
 _SOURCE_PREFIXES = ("lookup:", "s3://", "athena:", "lake:")
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 _TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
-_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 
 
 def _setting(default: Any, variable: str, **constraints: Any) -> Any:
@@ -86,7 +84,7 @@ class Settings(BaseModel):
     @classmethod
     def _accounts(cls, value: Any) -> frozenset[str]:
         accounts = frozenset(_split(value))
-        bad = sorted(a for a in accounts if not _ACCOUNT.match(a))
+        bad = invalid_accounts(accounts)
         if bad:
             raise ValueError(f"not a 12-digit AWS account ID: {', '.join(bad)}")
         return accounts
@@ -141,7 +139,7 @@ class Settings(BaseModel):
     @field_validator("alert_topic_arn")
     @classmethod
     def _topic(cls, value: str | None) -> str | None:
-        if value and not _TOPIC_ARN.match(value):
+        if value and not TOPIC_ARN.match(value):
             raise ValueError(f"not an SNS topic ARN: {value!r}")
         return value or None
 
