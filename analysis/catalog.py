@@ -153,16 +153,6 @@ def action_for_event(event_source: str, event_name: str) -> str:
     return f"{prefix}:{renamed}"
 
 
-def partition_for_region(region: str | None) -> str:
-    if not region:
-        return "aws"
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
-
-
 def build_arn(
     template: str,
     *,

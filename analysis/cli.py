@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from analysis.config import ConfigError, parse_accounts
+from analysis.config import ConfigError
+from analysis.identifiers import InvalidIdentifier, parse_accounts
 from analysis.ledger import FileLedger
-from analysis.options import Options
+from analysis.model import Options
 from analysis.settings import ENVIRONMENT, Settings, load_settings
 from analysis.sources import SourceError
 
@@ -73,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--force", action="store_true", help="with --deliver: send again even if sent before")
     report.add_argument(
         "--accounts",
-        type=parse_accounts,
+        type=_accounts,
         metavar="A,B",
         help="lookup: read these accounts, assuming --role-name in each",
     )
@@ -106,13 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_organization_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--trusted-accounts",
-        type=parse_accounts,
+        type=_accounts,
         metavar="A,B",
         help="accounts whose callers need no sts:ExternalId",
     )
     parser.add_argument(
         "--org-accounts",
-        type=parse_accounts,
+        type=_accounts,
         metavar="A,B",
         help="the organization's member accounts (never inferred from logs)",
     )
@@ -126,6 +127,13 @@ def _add_organization_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--recon-minutes", type=_positive, metavar="M", help="... within this many minutes (default 10)"
     )
+
+
+def _accounts(value: str) -> frozenset[str]:
+    try:
+        return parse_accounts(value)
+    except InvalidIdentifier as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
 
 
 def _options(args: argparse.Namespace) -> Options:

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-ACCOUNT_ID = re.compile(r"^\d{12}$")
+from analysis.identifiers import ACCOUNT_ID, invalid_accounts
 
-
-def invalid_accounts(accounts: frozenset[str]) -> list[str]:
-    """The values that are not 12-digit AWS account IDs, sorted."""
-    return sorted(a for a in accounts if not ACCOUNT_ID.match(a))
-
-
-def parse_accounts(value: str) -> frozenset[str]:
-    """'111122223333, 444455556666' -> frozenset; anything that is not a 12-digit account is refused."""
-    accounts = frozenset(part.strip() for part in value.split(",") if part.strip())
-    bad = invalid_accounts(accounts)
-    if bad:
-        raise argparse.ArgumentTypeError(f"not a 12-digit AWS account ID: {', '.join(bad)}")
-    return accounts
+__all__ = ["ACCOUNT_ID", "TOPIC_ARN", "DeliveryConfig", "invalid_accounts"]
 
 
 # --- delivery: where the report goes, validated once -------------------------------------------------

@@ -6,9 +6,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from analysis.model import Window
 from analysis.pipeline import Options, analyse
 from analysis.render import render
-from analysis.sources.base import Window
 from analysis.sources.files import sample_source
 
 SAMPLE_DAY = Window(datetime(2026, 11, 28, tzinfo=UTC), datetime(2026, 11, 29, tzinfo=UTC))

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from analysis import catalog
+from analysis.identifiers import partition_for_region
 from analysis.messages import ParsedMessage, parse_message
 from analysis.principals import Principal, account_of_arn, principal_from_identity
 
@@ -134,7 +135,7 @@ def _resources_from_request(record: dict[str, Any], action: str) -> list[str]:
             continue
         arn = catalog.build_arn(
             resource_type.arn_template,
-            partition=catalog.partition_for_region(region),
+            partition=partition_for_region(region),
             region=region,
             account=account,
             values=values,

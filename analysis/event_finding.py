@@ -14,7 +14,7 @@ from analysis.denials import denial_row
 from analysis.times import iso
 
 if TYPE_CHECKING:
-    from analysis.options import Options
+    from analysis.model import Options
 
 
 def event_finding(record: dict[str, Any], options: Options) -> dict[str, Any]:

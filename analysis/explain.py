@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from analysis.model import Window
 from analysis.pipeline import Options, analyse
 from analysis.records import Malformed, Skipped, parse_bytes
-from analysis.sources.base import RecordsSource, Window
+from analysis.sources.base import RecordsSource
 
 
 class ExplainError(Exception):

@@ -12,10 +12,10 @@ import pandas as pd
 
 from analysis import findings as findings_module
 from analysis.denials import audits_service, denial_row, is_denial
-from analysis.options import Options
+from analysis.model import Options, Window
 from analysis.records import Malformed, Skipped
 from analysis.report import build_report
-from analysis.sources.base import Source, Window
+from analysis.sources.base import Source
 
 log = logging.getLogger(__name__)
 MAX_WARNINGS_PER_SOURCE = 20

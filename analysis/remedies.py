@@ -15,12 +15,13 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from analysis import catalog, policies
+from analysis.identifiers import partition_for_region
 from analysis.policies import Grant
 
 if TYPE_CHECKING:  # the frame functions import pandas when called: one event's advice needs none
     import pandas as pd
 
-    from analysis.options import Options
+    from analysis.model import Options
 
 KINDS = ("investigate", "org_policy", "review_deny", "cross_account_role", "permission_set", "grant")
 GRANTABLE_REASONS = frozenset({"no_identity_allow", "unknown"})
@@ -205,7 +206,7 @@ def _present(value: Any) -> bool:
 
 def _partition(finding: dict[str, Any]) -> str:
     regions = finding.get("regions") or []
-    return catalog.partition_for_region(regions[0] if regions else None)
+    return partition_for_region(regions[0] if regions else None)
 
 
 def _action_notes(context: _Context, action: dict[str, Any], rule: str) -> list[str]:

@@ -12,13 +12,13 @@ import pandas as pd
 
 from analysis import findings as findings_module
 from analysis import remedies
+from analysis.model import Window
 from analysis.redact import map_strings, mask_secrets
-from analysis.sources.base import Window
 from analysis.timeline import denial_timeline
 from analysis.times import iso
 
 if TYPE_CHECKING:
-    from analysis.options import Options
+    from analysis.model import Options
 
 SCHEMA_VERSION = "1"
 

@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from analysis.config import DeliveryConfig
     from analysis.delivery import Clients, DeliveryError, DeliveryResult
     from analysis.ledger import Ledger
-    from analysis.options import Options
-    from analysis.sources.base import ReadOptions, Source, Window
+    from analysis.model import Options, Window
+    from analysis.sources.base import ReadOptions, Source
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ class Run:
 
 
 def advice_options(settings: Settings) -> Options:
-    from analysis.options import Options
+    from analysis.model import Options
 
     return Options(
         service=settings.service,
@@ -185,8 +185,8 @@ def deadline_of(time_left: TimeLeft | None, clock: Callable[[], float] = time.mo
 
 def report_window(request: WindowRequest, specs: Sequence[str], now: datetime) -> Window:
     """``--day`` (UTC), ``--since``/``--until``, or for AWS sources without either the last 24 hours."""
+    from analysis.model import Window
     from analysis.sources import AWS_PREFIXES
-    from analysis.sources.base import Window
 
     if request.day is not None:
         if request.since is not None or request.until is not None:

@@ -35,7 +35,8 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from analysis.config import TOPIC_ARN, ConfigError, invalid_accounts
+from analysis.config import TOPIC_ARN, ConfigError
+from analysis.identifiers import invalid_accounts, split_list
 
 _ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 _SERVICE = re.compile(r"^(all|[a-z0-9-]{2,64})$")
@@ -51,7 +52,7 @@ def _setting(default: Any, variable: str, **constraints: Any) -> Any:
 
 def _split(value: Any) -> Any:
     if isinstance(value, str):
-        return tuple(part.strip() for part in value.split(",") if part.strip())
+        return tuple(split_list(value))
     return tuple(value) if value is not None else ()
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.sources.base import Window
+from analysis.model import Window
 from analysis.times import iso
 
 # The finest unit that keeps a chart short: (unit, longest span it is used for), and each unit's step.

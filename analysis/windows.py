@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from analysis.sources.base import Window
+from analysis.model import Window
 from analysis.times import iso
 
 DEFAULT_TIME_ZONE = "UTC"

@@ -419,8 +419,9 @@ def measure_decompress_parallel(root: Path) -> dict[str, Any]:
 def measure_scan(root: Path) -> dict[str, Any]:
     """Files to findings, as ``apprunner-audit report --source ROOT --day 2026-11-28`` reads them."""
     from analysis.findings import findings
+    from analysis.model import Window
     from analysis.pipeline import Options, collect
-    from analysis.sources import ReadOptions, Window, sources_from_spec
+    from analysis.sources import ReadOptions, sources_from_spec
 
     window = Window(DAY, DAY + timedelta(days=1))
     frame, statuses = collect(sources_from_spec(str(root), window, ReadOptions(service="apprunner")), window, Options())
@@ -431,8 +432,9 @@ def measure_scan(root: Path) -> dict[str, Any]:
 
 def measure_report(root: Path) -> dict[str, Any]:
     """The same, on to the whole report (remedies, policies, the contract's JSON)."""
+    from analysis.model import Window
     from analysis.pipeline import Options, analyse
-    from analysis.sources import ReadOptions, Window, sources_from_spec
+    from analysis.sources import ReadOptions, sources_from_spec
 
     window = Window(DAY, DAY + timedelta(days=1))
     result = analyse(sources_from_spec(str(root), window, ReadOptions(service="apprunner")), window, Options())

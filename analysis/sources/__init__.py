@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analysis.sources.base import ReadOptions, Source, SourceError, Window
+from analysis.identifiers import AWS_PREFIXES
+from analysis.model import Window
+from analysis.sources.base import ReadOptions, Source, SourceError
 from analysis.sources.files import FileSource, sample_source
-
-AWS_PREFIXES = ("lookup:", "s3://", "athena:", "lake:")
 
 
 def source_from_spec(spec: str, window: Window, options: ReadOptions | None = None) -> Source:
@@ -32,4 +32,4 @@ def sources_from_spec(spec: str, window: Window, options: ReadOptions | None = N
     return [FileSource(Path(spec), service=options.service)]
 
 
-__all__ = ["ReadOptions", "Source", "SourceError", "Window", "source_from_spec", "sources_from_spec"]
+__all__ = ["AWS_PREFIXES", "ReadOptions", "Source", "SourceError", "Window", "source_from_spec", "sources_from_spec"]

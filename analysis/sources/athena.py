@@ -29,8 +29,10 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from analysis import sql
+from analysis.identifiers import ACCOUNT_ID, REGION
+from analysis.model import Window
 from analysis.records import RecordOrProblem
-from analysis.sources.base import SourceError, Window
+from analysis.sources.base import SourceError
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +42,6 @@ DEFAULT_PROJECTION_START = "2020/01/01"
 RESULT_PAGE_SIZE = 1000  # Athena's maximum for GetQueryResults
 FOLDER_FORMAT = "%Y/%m/%d"
 _INSTANT = timedelta(microseconds=1)  # the window's end is exclusive
-_ACCOUNT = re.compile(r"^\d{12}$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX = re.compile(r"^[A-Za-z0-9._/-]*$")
@@ -147,7 +147,7 @@ def _output_location(value: str | None) -> str | None:
 
 def split_accounts(value: str) -> tuple[str, ...]:
     accounts = tuple(sorted({a.strip() for a in value.split(",") if a.strip()}))
-    bad = [a for a in accounts if not _ACCOUNT.match(a)]
+    bad = [a for a in accounts if not ACCOUNT_ID.match(a)]
     if bad:
         raise ValueError(f"not a 12-digit AWS account ID: {', '.join(bad)}")
     return accounts
@@ -155,7 +155,7 @@ def split_accounts(value: str) -> tuple[str, ...]:
 
 def split_regions(value: str) -> tuple[str, ...]:
     regions = tuple(sorted({r.strip() for r in value.split(",") if r.strip()}))
-    bad = [r for r in regions if not _REGION.match(r)]
+    bad = [r for r in regions if not REGION.match(r)]
     if bad:
         raise ValueError(f"not an AWS region: {', '.join(bad)}")
     return regions

@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from analysis.identifiers import AWS_PREFIXES
+from analysis.model import DEFAULT_SERVICE, Window
 from analysis.records import RecordOrProblem
-from analysis.sources.base import ReadOptions, Source, SourceError, Window
+from analysis.sources.base import ReadOptions, Source, SourceError
 
-AWS_PREFIXES = ("lookup:", "s3://", "athena:", "lake:")
-DEFAULT_LOOKUP_SERVICE = "apprunner"  # LookupEvents needs an event source; --service all reads every event
+DEFAULT_LOOKUP_SERVICE = DEFAULT_SERVICE  # LookupEvents needs an event source; --service all reads every event
 
 
 def aws_sources(spec: str, window: Window, options: ReadOptions | None = None) -> list[Source]:

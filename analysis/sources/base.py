@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Protocol
 
 from analysis.records import RecordOrProblem
@@ -12,14 +11,6 @@ from analysis.records import RecordOrProblem
 
 class SourceError(Exception):
     """A source that cannot be read at all (bad argument, missing path, AWS refused)."""
-
-
-@dataclass(frozen=True)
-class Window:
-    """The reporting window, ``[start, end)`` on ``eventTime``; None means unbounded."""
-
-    start: datetime | None = None
-    end: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,10 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from analysis import sql
+from analysis.model import Window
 from analysis.records import RecordOrProblem, Skipped
 from analysis.sources.athena import Backoff, record_from_row
-from analysis.sources.base import SourceError, Window
+from analysis.sources.base import SourceError
 
 log = logging.getLogger(__name__)
 

@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from analysis import catalog
 from analysis.fastscan import mapped_event_sources
+from analysis.identifiers import partition_for_region
+from analysis.model import Window
 from analysis.records import RecordOrProblem, unwrap
-from analysis.sources.base import Source, SourceError, Window
+from analysis.sources.base import Source, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -271,7 +272,7 @@ def parse_regions(spec: str) -> tuple[str, ...]:
 
 def role_arn(account: str, role_name: str, region: str) -> str:
     """The role to assume in ``account``; ``role_name`` may carry a path (``audit/ReadOnly``)."""
-    return f"arn:{catalog.partition_for_region(region)}:iam::{account}:role/{role_name.strip('/')}"
+    return f"arn:{partition_for_region(region)}:iam::{account}:role/{role_name.strip('/')}"
 
 
 def organization_accounts(client: Any) -> list[str]:

@@ -28,15 +28,15 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from analysis import fastscan
+from analysis.identifiers import ACCOUNT_ID, REGION
+from analysis.model import Window
 from analysis.records import Loaded, Malformed, RecordOrProblem, load_bytes, parse_loaded
-from analysis.sources.base import SourceError, Window
+from analysis.sources.base import SourceError
 
 DEFAULT_LATE_MARGIN = timedelta(hours=6)
 DEFAULT_WORKERS = 8
 TRAIL_SUFFIXES = (".json.gz", ".json")
-_ACCOUNT = re.compile(r"^\d{12}$")
 _ORG = re.compile(r"^o-[a-z0-9]{10,32}$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _DELIVERED = re.compile(r"_(\d{8}T\d{4}Z)_[^/]*$")
 _OPTIONS = frozenset({"accounts", "regions", "margin_hours", "workers", "region"})
 
@@ -78,8 +78,8 @@ def parse_spec(spec: str) -> S3Spec:
         bucket=bucket,
         prefix=prefix,
         organization=organization,
-        accounts=tuple(accounts or _listed(spec, options.get("accounts", ""), _ACCOUNT, "account")),
-        regions=tuple(regions or _listed(spec, options.get("regions", ""), _REGION, "region")),
+        accounts=tuple(accounts or _listed(spec, options.get("accounts", ""), ACCOUNT_ID, "account")),
+        regions=tuple(regions or _listed(spec, options.get("regions", ""), REGION, "region")),
         margin=timedelta(hours=_number(spec, options, "margin_hours", 6, float)),
         workers=max(1, int(_number(spec, options, "workers", DEFAULT_WORKERS, int))),
         client_region=options.get("region") or None,
@@ -103,10 +103,10 @@ def _split_path(spec: str, path: str) -> tuple[str, str | None, list[str], list[
     prefix = "/".join(parts[:at]) + "/" if at else ""
     rest = parts[at + 1 :]
     organization = rest.pop(0) if rest and _ORG.match(rest[0]) else None
-    accounts = [rest.pop(0)] if rest and _ACCOUNT.match(rest[0]) else []
+    accounts = [rest.pop(0)] if rest and ACCOUNT_ID.match(rest[0]) else []
     if rest and rest[0] == "CloudTrail":
         rest.pop(0)
-    regions = [rest.pop(0)] if accounts and rest and _REGION.match(rest[0]) else []
+    regions = [rest.pop(0)] if accounts and rest and REGION.match(rest[0]) else []
     if rest:
         raise SourceError(
             f"{spec}: expected …/AWSLogs/[o-ID/]ACCOUNT/CloudTrail/REGION/ at most, found {'/'.join(rest)}"
@@ -202,7 +202,7 @@ class S3TrailSource:
     def locations(self) -> Iterator[Location]:
         for base, accounts in self._bases():
             for account in self.spec.accounts or accounts:
-                regions = self.spec.regions or _matching(self._children(f"{base}{account}/CloudTrail/"), _REGION)
+                regions = self.spec.regions or _matching(self._children(f"{base}{account}/CloudTrail/"), REGION)
                 for region in regions:
                     yield Location(base, account, region)
 
@@ -211,12 +211,12 @@ class S3TrailSource:
         root = f"{self.spec.prefix}AWSLogs/"
         if self.spec.organization:
             base = f"{root}{self.spec.organization}/"
-            return [(base, [] if self.spec.accounts else _matching(self._children(base), _ACCOUNT))]
+            return [(base, [] if self.spec.accounts else _matching(self._children(base), ACCOUNT_ID))]
         names = self._children(root)
-        bases = [(root, _matching(names, _ACCOUNT))]
+        bases = [(root, _matching(names, ACCOUNT_ID))]
         for organization in _matching(names, _ORG):
             base = f"{root}{organization}/"
-            bases.append((base, [] if self.spec.accounts else _matching(self._children(base), _ACCOUNT)))
+            bases.append((base, [] if self.spec.accounts else _matching(self._children(base), ACCOUNT_ID)))
         return bases
 
     def _children(self, prefix: str) -> list[str]:

@@ -17,10 +17,11 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from sqlglot import exp
 
 from analysis import cli
+from analysis.model import Window
 from analysis.pipeline import Options, analyse
 from analysis.sources import athena
 from analysis.sources.athena import AthenaSource, Backoff, athena_source, create_table_ddl, parse_spec
-from analysis.sources.base import SourceError, Window
+from analysis.sources.base import SourceError
 from analysis.sources.files import FileSource
 from tests import factories as f
 from tests.integration.test_sql_on_duckdb import (

@@ -9,10 +9,11 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
+from analysis.model import Window
 from analysis.pipeline import Options, analyse
 from analysis.sources import lake
 from analysis.sources.athena import Backoff
-from analysis.sources.base import SourceError, Window
+from analysis.sources.base import SourceError
 from analysis.sources.files import FileSource
 from analysis.sources.lake import LakeSource, lake_source, parse_spec
 from tests import factories as f

@@ -17,9 +17,10 @@ import pytest
 from botocore.stub import Stubber
 
 from analysis import cli
+from analysis.model import Window
 from analysis.pipeline import Options, analyse
 from analysis.records import Malformed
-from analysis.sources import ReadOptions, SourceError, Window, sources_from_spec
+from analysis.sources import ReadOptions, SourceError, sources_from_spec
 from analysis.sources import lookup as lookup_module
 from analysis.sources.lookup import (
     PAGE_SIZE,

@@ -14,9 +14,10 @@ import pytest
 from moto import mock_aws
 
 from analysis import cli
+from analysis.model import Window
 from analysis.pipeline import Options, analyse
 from analysis.records import Malformed, Skipped
-from analysis.sources import SourceError, Window, source_from_spec
+from analysis.sources import SourceError, source_from_spec
 from analysis.sources.s3trail import S3TrailSource, delivered_at, parse_spec, s3_source
 from tests import factories as f
 

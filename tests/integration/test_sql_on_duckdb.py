@@ -26,11 +26,11 @@ import pytest
 import sqlglot
 
 from analysis.denials import audits_service, is_denial
+from analysis.model import Window
 from analysis.pipeline import Options, analyse
 from analysis.records import RecordOrProblem
 from analysis.sources import athena, lake
 from analysis.sources.athena import record_from_row
-from analysis.sources.base import Window
 from analysis.sources.files import FileSource
 from tests import factories as f
 

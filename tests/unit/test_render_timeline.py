@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from analysis.findings import denial_frame
-from analysis.sources.base import Window
+from analysis.model import Window
 from analysis.timeline import denial_timeline
 
 DAY = Window(datetime(2026, 11, 28, tzinfo=UTC), datetime(2026, 11, 29, tzinfo=UTC))

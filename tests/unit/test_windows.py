@@ -5,7 +5,7 @@ from itertools import pairwise
 
 import pytest
 
-from analysis.sources.base import Window
+from analysis.model import Window
 from analysis.windows import (
     DEFAULT_LOOKBACK,
     daily_window,

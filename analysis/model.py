@@ -1,15 +1,26 @@
-"""The advice settings every layer shares (a leaf module: it imports nothing of the project)."""
+"""The types every layer shares: the reporting window, the advice settings (a leaf: imports nothing of ours)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+
+DEFAULT_SERVICE = "apprunner"
+
+
+@dataclass(frozen=True)
+class Window:
+    """The reporting window, ``[start, end)`` on ``eventTime``; None means unbounded."""
+
+    start: datetime | None = None
+    end: datetime | None = None
 
 
 @dataclass
 class Options:
     """The audited service and what the remedy rules need to know about the organization."""
 
-    service: str = "apprunner"
+    service: str = DEFAULT_SERVICE
     trusted_accounts: frozenset[str] = frozenset()
     organization_accounts: frozenset[str] = frozenset()
     organization_id: str | None = None
