@@ -20,7 +20,7 @@ from typing import IO, Any
 
 import orjson
 
-from analysis import fastscan
+from analysis import fastscan, scanpool
 
 try:  # python-isal decompresses gzip several times faster than zlib
     from isal import igzip as gzip
@@ -235,13 +235,13 @@ def read_files(
 ) -> Iterator[RecordOrProblem]:
     """Every file's records, in order, the next files loaded by workers meanwhile.
 
-    Workers are threads, or processes when the files are many and large (:func:`fastscan.use_processes`):
+    Workers are threads, or processes when the files are many and large (:func:`scanpool.use_processes`):
     scanning holds the GIL, so only processes put a second core to work on it.
     """
     paths = list(paths)
-    processes = fastscan.use_processes(sum(_size(p) for p in paths), len(paths))
+    processes = scanpool.use_processes(sum(_size(p) for p in paths), len(paths))
     load = partial(load_file, service=service)
-    for loaded in fastscan.ordered_map(load, paths, fastscan.read_workers(workers), processes=processes):
+    for loaded in scanpool.ordered_map(load, paths, scanpool.read_workers(workers), processes=processes):
         yield from parse_loaded(loaded)
 
 

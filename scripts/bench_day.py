@@ -408,11 +408,11 @@ def decompressed_size(path: Path) -> int:
 
 def measure_decompress_parallel(root: Path) -> dict[str, Any]:
     """The floor with the scan's workers: the same gunzip in as many threads (isal releases the GIL)."""
-    from analysis import fastscan
+    from analysis import scanpool
 
     files = trail_files(root)
-    workers = fastscan.read_workers()
-    sizes = fastscan.ordered_map(decompressed_size, files, workers)
+    workers = scanpool.read_workers()
+    sizes = scanpool.ordered_map(decompressed_size, files, workers)
     return {"bytes": sum(sizes), "workers": workers}
 
 

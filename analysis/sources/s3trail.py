@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
-from analysis import fastscan
+from analysis import scanpool
 from analysis.identifiers import ACCOUNT_ID, REGION
 from analysis.model import Window
 from analysis.records import Loaded, Malformed, RecordOrProblem, load_bytes, parse_loaded
@@ -187,7 +187,7 @@ class S3TrailSource:
         self.first, self.last = delivery_span(self.window, self.spec.margin, self.now)
 
     def read(self) -> Iterator[RecordOrProblem]:
-        for loaded in fastscan.ordered_map(self._fetch, self.keys(), self.spec.workers):
+        for loaded in scanpool.ordered_map(self._fetch, self.keys(), self.spec.workers):
             yield from parse_loaded(loaded)
 
     def keys(self) -> Iterator[str]:

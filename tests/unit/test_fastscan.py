@@ -12,7 +12,6 @@ import importlib.util
 import json
 import random
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -344,41 +343,6 @@ def test_a_generated_day_reads_the_same_and_parses_only_possible_denials(monkeyp
 
 
 # --- many files at once -------------------------------------------------------------------------
-
-
-def test_ordered_map_keeps_the_order_and_reads_ahead_in_threads():
-    seen: set[str] = set()
-
-    def work(n: int) -> int:
-        seen.add(threading.current_thread().name)
-        return n * n
-
-    assert list(fastscan.ordered_map(work, range(50), workers=3)) == [n * n for n in range(50)]
-    assert any(name.startswith("apprunner-audit-read") for name in seen)
-    assert list(fastscan.ordered_map(work, range(5), workers=1)) == [0, 1, 4, 9, 16]
-
-
-def test_ordered_map_raises_the_first_error_in_order_and_stops():
-    started: list[int] = []
-
-    def work(n: int) -> int:
-        started.append(n)
-        if n == 3:
-            raise ValueError("three")
-        return n
-
-    results = fastscan.ordered_map(work, range(1000), workers=2, ahead=4)
-    assert [next(results) for _ in range(3)] == [0, 1, 2]
-    with pytest.raises(ValueError, match="three"):
-        next(results)
-    assert len(started) < 20, "no more than the read-ahead is started"
-
-
-def test_read_workers_come_from_the_environment(monkeypatch):
-    monkeypatch.setenv("APPRUNNER_AUDIT_READ_WORKERS", "3")
-    assert fastscan.read_workers() == 3
-    monkeypatch.setenv("APPRUNNER_AUDIT_READ_WORKERS", "zero")
-    assert fastscan.read_workers(5) == 5
 
 
 def test_a_folder_of_trail_files_reads_like_file_by_file(tmp_path):

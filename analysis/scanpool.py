@@ -1,0 +1,110 @@
+"""Worker pools that load files ahead of the parser, and their settings.
+
+Loading (a read or an S3 GET, gunzip, the byte scan of :mod:`analysis.fastscan`) runs in threads, or in
+processes when the files are many and large; results come back in the order of the inputs.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from functools import partial
+from itertools import islice
+from typing import TypeVar
+
+PROCESS_MIN_FILES = 16
+PROCESS_BATCH = 8  # files per task sent to a worker process
+PROCESS_MIN_BYTES = 64 * 1024 * 1024  # on disk: below this, starting processes costs more than it saves
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def read_workers(default: int | None = None) -> int:
+    """Workers that load files ahead of the parser (``APPRUNNER_AUDIT_READ_WORKERS``; default: the cores)."""
+    configured = os.environ.get("APPRUNNER_AUDIT_READ_WORKERS", "")
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    return default if default is not None else max(2, min(8, os.cpu_count() or 2))
+
+
+def use_processes(total_bytes: int, files: int) -> bool:
+    """Whether loading is worth worker processes: many large files, unless switched off or on.
+
+    ``APPRUNNER_AUDIT_READ_PROCESSES=0`` keeps threads, ``=1`` always takes processes.
+    """
+    configured = os.environ.get("APPRUNNER_AUDIT_READ_PROCESSES", "")
+    if configured in {"0", "1"}:
+        return configured == "1"
+    return files >= PROCESS_MIN_FILES and total_bytes >= PROCESS_MIN_BYTES and (os.cpu_count() or 1) > 1
+
+
+def ordered_map(
+    function: Callable[[T], R], items: Iterable[T], workers: int, ahead: int | None = None, *, processes: bool = False
+) -> Iterator[R]:
+    """``map(function, items)`` computed by ``workers`` threads (or processes), ``ahead`` tasks ahead, in order.
+
+    Threads suit I/O and gzip (python-isal, file reads and AWS calls release the GIL); processes also
+    run the byte scans and parsing, which hold it, on other cores (``function``, the items and the
+    results must pickle; items go ``PROCESS_BATCH`` to a task). Where processes cannot start (AWS
+    Lambda has no ``/dev/shm``), threads do the work. An exception raised by ``function`` is raised
+    here, in order.
+    """
+    if workers <= 1:
+        yield from map(function, items)
+        return
+    pool = _process_pool(workers) if processes else None
+    if pool is None:
+        yield from _pooled(ThreadPoolExecutor(workers, "apprunner-audit-read"), function, items, ahead or 2 * workers)
+        return
+    batches = _batched(items, PROCESS_BATCH)
+    for results in _pooled(pool, partial(_apply_each, function), batches, ahead or 2 * workers):
+        yield from results
+
+
+def _pooled(pool: Executor, function: Callable[[T], R], items: Iterable[T], ahead: int) -> Iterator[R]:
+    pending: deque[Future[R]] = deque()
+    try:
+        for item in items:
+            pending.append(pool.submit(function, item))
+            if len(pending) >= ahead:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _apply_each(function: Callable[[T], R], batch: list[T]) -> list[R]:
+    return [function(item) for item in batch]
+
+
+def _process_pool(workers: int) -> Executor | None:
+    try:
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(_start_method()))
+    except (OSError, NotImplementedError, ImportError, ValueError) as error:  # AWS Lambda: no semaphores
+        log.info("worker processes unavailable (%s): reading with threads", error)
+        return None
+
+
+def _start_method() -> str:
+    """``fork`` while this process runs one thread (workers start at once, nothing re-imported), else
+    ``forkserver`` (safe beside threads), else ``spawn``."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
