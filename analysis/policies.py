@@ -9,6 +9,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from policy_sentry.util.arns import get_service_from_arn
+
 from analysis import catalog
 
 POLICY_VERSION = "2012-10-17"
@@ -36,9 +38,12 @@ class ScopedResources:
 
 
 def scope_resources(
-    action: str, stated: Iterable[str], *, account: str | None, partition: str = "aws", principal_arn: str | None = None
+    action: str, stated: Iterable[str], *, account: str | None, partition: str, principal_arn: str | None = None
 ) -> ScopedResources:
-    """Keep only resources that the catalog says the action takes; '*' only where it takes no resource."""
+    """Keep only resources that the catalog says the action takes; '*' only where it takes no resource.
+
+    ``partition`` is that of the finding's region (an IAM resource named in the message becomes an ARN in it).
+    """
     scoped = ScopedResources()
     if catalog.takes_only_star(action):
         scoped.resources = ["*"]
@@ -48,7 +53,7 @@ def scope_resources(
         if arn:
             scoped.notes.append(f"{action}: the message names '{resource}'; the policy uses {arn} (default path /).")
             resource = arn
-        if resource == principal_arn and ":sts:" in resource:
+        if resource == principal_arn and _is_sts_session(resource):
             continue
         if resource != "*" and catalog.matching_resource_type(action, resource):
             scoped.resources.append(resource)
@@ -61,11 +66,20 @@ def scope_resources(
 
 
 def _iam_named_resource_arn(resource: str, account: str | None, partition: str) -> str | None:
+    """'role Deploy' (as a message names it) -> the role's ARN in the catalog's format."""
     match = _IAM_NAMED_RESOURCE.match(resource.strip())
     if not match or not account:
         return None
     kind = match.group("kind").replace("instance profile", "instance-profile")
-    return f"arn:{partition}:iam::{account}:{kind}/{match.group('name')}"
+    return catalog.named_resource_arn("iam", kind, match.group("name"), account=account, partition=partition)
+
+
+def _is_sts_session(arn: str) -> bool:
+    """The caller's own STS identity (a session, not a resource a policy can name)."""
+    try:
+        return get_service_from_arn(arn) == "sts"
+    except Exception:  # policy_sentry's ARN parser raises a bare Exception for what is not an ARN
+        return False
 
 
 def _without_subsumed(resources: list[str]) -> list[str]:
@@ -211,8 +225,6 @@ def catalog_problems(policy: Mapping[str, Any]) -> list[str]:
 
 
 def _resource_problems(action: str, resources: list[str]) -> list[str]:
-    if action == "sts:AssumeRole" and all(":role/" in r for r in resources):
-        return []
     problems = []
     for resource in resources:
         if resource == "*":
