@@ -7,20 +7,19 @@ Shapes: trail files ``{"Records": [...]}``, JSON arrays, JSON Lines, saved ``loo
 Readers yield either a record (a dict) or a :class:`Malformed` naming what could not be read, so the
 caller counts and reports it and goes on. Trail files in the layout AWS writes take the fast path
 of :mod:`analysis.fastscan`: records that cannot be denials are counted (:class:`Skipped`), not parsed.
+Everything here works on bytes and streams; reading local files and folders is :mod:`analysis.sources.files`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
-from functools import partial
-from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
-from analysis import fastscan, scanpool
+from analysis import fastscan
 
 try:  # python-isal decompresses gzip several times faster than zlib
     from isal import igzip as gzip
@@ -30,9 +29,8 @@ except ImportError:  # pragma: no cover - isal is a declared dependency
 
     IsalError = OSError  # type: ignore[misc,assignment]
 
-READABLE_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz")
 GZIP_MAGIC = b"\x1f\x8b"
-WHOLE_FILE_LIMIT = 64 * 1024 * 1024  # bytes on disk; larger files are streamed
+READ_ERRORS = (OSError, EOFError, ValueError, IsalError)  # what reading or gunzipping a stream raises
 
 
 @dataclass(frozen=True)
@@ -177,14 +175,13 @@ class Loaded:
     """One file fetched, decompressed and scanned, ready to yield its records (picklable).
 
     ``scan`` when the fast path took it; else ``content`` to parse in full; ``problem`` when it could
-    not be read; only ``path`` for a local file too large to hold, streamed when parsed.
+    not be read.
     """
 
     origin: str
     scan: fastscan.TrailScan | None = None
     content: bytes | None = None
     problem: Malformed | None = None
-    path: Path | None = None
 
 
 def load_bytes(data: bytes, origin: str, service: str | None = None) -> Loaded:
@@ -201,18 +198,6 @@ def load_bytes(data: bytes, origin: str, service: str | None = None) -> Loaded:
     return Loaded(origin, scan=scan) if scan is not None else Loaded(origin, content=data)
 
 
-def load_file(path: Path, service: str | None = None) -> Loaded:
-    """Read one local file whole and load it (:func:`load_bytes`)."""
-    origin = str(path)
-    try:
-        if path.stat().st_size > WHOLE_FILE_LIMIT:
-            return Loaded(origin, path=path)
-        data = path.read_bytes()
-    except OSError as error:
-        return Loaded(origin, problem=Malformed(origin, f"cannot read file ({error})"))
-    return load_bytes(data, origin, service)
-
-
 def parse_loaded(loaded: Loaded) -> Iterator[RecordOrProblem]:
     """The records of a loaded file: those the fast path kept, or a full parse of its content."""
     if loaded.problem is not None:
@@ -221,49 +206,22 @@ def parse_loaded(loaded: Loaded) -> Iterator[RecordOrProblem]:
         yield from _scanned(loaded.scan, loaded.origin)
     elif loaded.content is not None:
         yield from _parse_plain(loaded.content, loaded.origin)
-    elif loaded.path is not None:
-        yield from _stream_file(loaded.path)
 
 
-def read_file(path: Path) -> Iterator[RecordOrProblem]:
-    """One file's records. Trail files take the fast path; JSON Lines stream line by line."""
-    yield from parse_loaded(load_file(path))
-
-
-def read_files(
-    paths: Iterable[Path], workers: int | None = None, service: str | None = None
-) -> Iterator[RecordOrProblem]:
-    """Every file's records, in order, the next files loaded by workers meanwhile.
-
-    Workers are threads, or processes when the files are many and large (:func:`scanpool.use_processes`):
-    scanning holds the GIL, so only processes put a second core to work on it.
-    """
-    paths = list(paths)
-    processes = scanpool.use_processes(sum(_size(p) for p in paths), len(paths))
-    load = partial(load_file, service=service)
-    for loaded in scanpool.ordered_map(load, paths, scanpool.read_workers(workers), processes=processes):
-        yield from parse_loaded(loaded)
-
-
-def _size(path: Path) -> int:
+def parse_stream(raw: IO[bytes], origin: str) -> Iterator[RecordOrProblem]:
+    """Records in a stream too large to hold (gzip detected by its magic bytes): JSON Lines line by line,
+    a JSON document read whole."""
     try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
-def _stream_file(path: Path) -> Iterator[RecordOrProblem]:
-    """A file too large to hold: JSON Lines stream line by line; a JSON document is read whole."""
-    origin = str(path)
-    try:
-        with _open(path) as stream:
+        magic = raw.read(2)
+        raw.seek(0)
+        with gzip.open(raw, "rb") if magic == GZIP_MAGIC else nullcontext(raw) as stream:
             first = stream.readline()
             rest_start = stream.readline()
             if rest_start and _is_complete_json(first):
                 yield from _json_lines(_chain([first, rest_start], stream), origin)
                 return
             data = first + rest_start + stream.read()
-    except (OSError, EOFError, ValueError, IsalError) as error:
+    except READ_ERRORS as error:
         yield Malformed(origin, f"cannot read file ({error})")
         return
     yield from parse_content(data, origin)
@@ -276,12 +234,6 @@ def _damaged_document(data: bytes, origin: str, error: Exception) -> Iterator[Re
         yield from items
     else:
         yield Malformed(origin, f"not valid JSON or JSON Lines ({error})")
-
-
-def _open(path: Path) -> IO[bytes]:
-    with open(path, "rb") as probe:
-        magic = probe.read(2)
-    return gzip.open(path, "rb") if magic == GZIP_MAGIC else open(path, "rb")
 
 
 def _is_complete_json(line: bytes) -> bool:
@@ -298,15 +250,3 @@ def _is_complete_json(line: bytes) -> bool:
 def _chain(first: list[bytes], rest: Iterable[bytes]) -> Iterator[bytes]:
     yield from first
     yield from rest
-
-
-def iter_paths(root: Path) -> Iterator[Path]:
-    """A file as given, or every readable file under a folder, recursively, in a stable order."""
-    if root.is_file():
-        yield root
-        return
-    for directory, folders, files in os.walk(root):
-        folders.sort()
-        for name in sorted(files):
-            if name.endswith(READABLE_SUFFIXES):
-                yield Path(directory) / name

@@ -1,13 +1,22 @@
-"""Local files and folders: trail files, arrays, JSON Lines, lookup-events output, EventBridge envelopes."""
+"""Local files and folders: trail files, arrays, JSON Lines, lookup-events output, EventBridge envelopes.
+
+Files are found here and read from disk; what their bytes hold is :mod:`analysis.records`' business.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-from analysis.records import Malformed, RecordOrProblem, iter_paths, read_files
+from analysis import scanpool
+from analysis.records import Loaded, Malformed, RecordOrProblem, load_bytes, parse_loaded, parse_stream
 from analysis.sources.base import SourceError
+
+READABLE_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz")
+WHOLE_FILE_LIMIT = 64 * 1024 * 1024  # bytes on disk; larger files are streamed
 
 
 @dataclass
@@ -29,6 +38,82 @@ class FileSource:
         yield from read_files(iter_paths(self.path), service=self.service)
 
 
+@dataclass(frozen=True)
+class LargeFile:
+    """A local file too large to hold in memory: streamed when its records are read (picklable)."""
+
+    path: Path
+
+
+def load_file(path: Path, service: str | None = None) -> Loaded | LargeFile:
+    """Read one local file whole and load it (:func:`analysis.records.load_bytes`), unless it is too large."""
+    origin = str(path)
+    try:
+        if path.stat().st_size > WHOLE_FILE_LIMIT:
+            return LargeFile(path)
+        data = path.read_bytes()
+    except OSError as error:
+        return Loaded(origin, problem=Malformed(origin, f"cannot read file ({error})"))
+    return load_bytes(data, origin, service)
+
+
+def read_file(path: Path) -> Iterator[RecordOrProblem]:
+    """One file's records. Trail files take the fast path; JSON Lines stream line by line."""
+    yield from _records(load_file(path))
+
+
+def read_files(
+    paths: Iterable[Path], workers: int | None = None, service: str | None = None
+) -> Iterator[RecordOrProblem]:
+    """Every file's records, in order, the next files loaded by workers meanwhile.
+
+    Workers are threads, or processes when the files are many and large (:func:`scanpool.use_processes`):
+    scanning holds the GIL, so only processes put a second core to work on it.
+    """
+    paths = list(paths)
+    processes = scanpool.use_processes(sum(_size(p) for p in paths), len(paths))
+    load = partial(load_file, service=service)
+    for loaded in scanpool.ordered_map(load, paths, scanpool.read_workers(workers), processes=processes):
+        yield from _records(loaded)
+
+
+def _records(loaded: Loaded | LargeFile) -> Iterator[RecordOrProblem]:
+    if isinstance(loaded, LargeFile):
+        yield from _stream_file(loaded.path)
+    else:
+        yield from parse_loaded(loaded)
+
+
+def _stream_file(path: Path) -> Iterator[RecordOrProblem]:
+    origin = str(path)
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 - closed below, once the generator is done with it
+    except OSError as error:
+        yield Malformed(origin, f"cannot read file ({error})")
+        return
+    with stream:
+        yield from parse_stream(stream, origin)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def iter_paths(root: Path) -> Iterator[Path]:
+    """A file as given, or every readable file under a folder, recursively, in a stable order."""
+    if root.is_file():
+        yield root
+        return
+    for directory, folders, files in os.walk(root):
+        folders.sort()
+        for name in sorted(files):
+            if name.endswith(READABLE_SUFFIXES):
+                yield Path(directory) / name
+
+
 def bundled_sample_path() -> Path:
     return Path(__file__).resolve().parent.parent / "data" / "sample"
 
@@ -40,4 +125,13 @@ def sample_source(service: str | None = None) -> FileSource:
     return FileSource(path, name="sample", service=service)
 
 
-__all__ = ["FileSource", "Malformed", "bundled_sample_path", "sample_source"]
+__all__ = [
+    "FileSource",
+    "LargeFile",
+    "bundled_sample_path",
+    "iter_paths",
+    "load_file",
+    "read_file",
+    "read_files",
+    "sample_source",
+]

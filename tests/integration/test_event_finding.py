@@ -8,7 +8,7 @@ from analysis.denials import is_denial
 from analysis.event_finding import event_finding
 from analysis.explain import explain_record
 from analysis.pipeline import Options
-from analysis.records import read_files
+from analysis.sources.files import read_files
 from tests.conftest import REAL
 
 OPTIONS = Options(

@@ -26,8 +26,9 @@ from moto import mock_aws
 from analysis.daily import daily_report
 from analysis.ledger import DynamoDBLedger, EventKey, FileLedger, Ledger
 from analysis.pipeline import Options
-from analysis.records import RecordOrProblem, read_file
+from analysis.records import RecordOrProblem
 from analysis.report import validate
+from analysis.sources.files import read_file
 from analysis.windows import daily_window, local_midnight
 from tests import factories as f
 

@@ -22,6 +22,7 @@ import pytest
 from analysis import fastscan, records
 from analysis.denials import DENIAL_ERROR_CODES, is_denial
 from analysis.records import Malformed, Skipped
+from analysis.sources import files
 from tests import factories as f
 from tests.conftest import REAL
 
@@ -69,7 +70,7 @@ def real_records() -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for path in sorted(REAL.iterdir()):
         if path.suffix in {".json", ".jsonl"}:
-            found.extend(i for i in records.read_file(path) if isinstance(i, dict))
+            found.extend(i for i in files.read_file(path) if isinstance(i, dict))
     return found
 
 
@@ -170,9 +171,9 @@ def test_each_real_file_reads_the_same_with_and_without_the_fast_path(path, monk
 def test_gzip_trail_files_from_disk_take_the_fast_path(tmp_path, monkeypatch):
     path = tmp_path / "111122223333_CloudTrail_us-east-1_20261128T0005Z_x.json.gz"
     path.write_bytes(gzip.compress(trail_bytes(mixed_records())))
-    loaded = records.load_file(path)
+    loaded = files.load_file(path)
     assert loaded.scan is not None and loaded.content is None
-    items = list(records.read_file(path))
+    items = list(files.read_file(path))
     assert items[0] == Skipped(3) and len(items) == 5
     fast, full = both_ways(path.read_bytes(), monkeypatch)
     assert fast == full
@@ -350,8 +351,8 @@ def test_a_folder_of_trail_files_reads_like_file_by_file(tmp_path):
         path = tmp_path / f"f{index:02}.json.gz"
         path.write_bytes(gzip.compress(trail_bytes(mixed_records()[index % 7 :])))
     (tmp_path / "broken.json.gz").write_bytes(b"\x1f\x8b not gzip")
-    one_by_one = [item for path in sorted(tmp_path.iterdir()) for item in records.read_file(path)]
-    together = list(records.read_files(records.iter_paths(tmp_path), workers=3))
+    one_by_one = [item for path in sorted(tmp_path.iterdir()) for item in files.read_file(path)]
+    together = list(files.read_files(files.iter_paths(tmp_path), workers=3))
     assert summary(iter(together)) == summary(iter(one_by_one))
     problems = summary(iter(together))[2]
     assert len(problems) == 1 and problems[0].startswith(f"{tmp_path / 'broken.json.gz'}: cannot decompress gzip (")

@@ -3,7 +3,9 @@
 import gzip
 import json
 
-from analysis.records import Malformed, iter_paths, parse_bytes, read_file
+from analysis.records import Malformed, parse_bytes
+from analysis.sources import files
+from analysis.sources.files import iter_paths, read_file
 from tests import factories as f
 
 
@@ -99,3 +101,22 @@ def test_folders_are_read_recursively_for_the_documented_suffixes_only(tmp_path)
         (deep / name).write_text("{}")
     found = sorted(p.name for p in iter_paths(tmp_path))
     assert found == ["a.json", "b.json.gz", "c.jsonl", "d.jsonl.gz"]
+
+
+def test_files_too_large_to_hold_are_streamed_and_read_like_small_ones(tmp_path, monkeypatch):
+    rec = f.record()
+    shapes = {
+        "lines.jsonl.gz": gzip.compress(("\n".join(json.dumps(r) for r in [rec, rec, rec]) + "\n{broken\n").encode()),
+        "trail.json": json.dumps(f.trail_file([rec, rec])).encode(),
+        "trunc.json.gz": gzip.compress(json.dumps(f.trail_file([rec])).encode())[:30],
+    }
+    for name, data in shapes.items():
+        (tmp_path / name).write_bytes(data)
+    held = {name: list(read_file(tmp_path / name)) for name in shapes}
+    monkeypatch.setattr(files, "WHOLE_FILE_LIMIT", 10)
+    assert all(isinstance(files.load_file(tmp_path / name), files.LargeFile) for name in shapes)
+    streamed = {name: list(read_file(tmp_path / name)) for name in shapes}
+    assert [len(_records(streamed[name])) for name in shapes] == [3, 2, 0]
+    assert [p.origin for p in _problems(streamed["lines.jsonl.gz"])] == [f"{tmp_path / 'lines.jsonl.gz'}:4"]
+    assert _problems(streamed["trunc.json.gz"])[0].error.startswith("cannot read file (")
+    assert streamed["lines.jsonl.gz"] == held["lines.jsonl.gz"] and streamed["trail.json"] == held["trail.json"]
