@@ -31,7 +31,15 @@ class ResourceType:
 
     @property
     def arn_pattern(self) -> re.Pattern[str]:
+        """The template's format as a regex (any partition, region and account; a name may hold '/')."""
         return _arn_template_regex(self.arn_template)
+
+    def matches(self, arn: str) -> bool:
+        """The ARN has this type's format, and policy_sentry takes it for this type (a bucket name holds no
+        '/', a table ARN names no index or stream): neither check alone is exact."""
+        from policy_sentry.util.arns import does_arn_match
+
+        return bool(self.arn_pattern.fullmatch(arn)) and does_arn_match(arn, self.arn_template)
 
 
 @cache
@@ -90,13 +98,13 @@ def takes_only_star(action: str) -> bool:
 
 def matching_resource_type(action: str, arn: str) -> ResourceType | None:
     for resource_type in resource_types(action):
-        if resource_type.arn_pattern.fullmatch(arn):
+        if resource_type.matches(arn):
             return resource_type
     return None
 
 
-# Not policy_sentry's util.arns.does_arn_match: it compares only the fixed words of the resource part,
-# so it takes '/apikeys/abc' for the '/apikeys' type and refuses names holding '/' (e.g. S3 keys).
+# policy_sentry's util.arns.does_arn_match alone compares only the fixed words of the resource part (it
+# takes '/apikeys/abc' for the '/apikeys' type and ignores the region and account fields): hence the regex.
 @cache
 def _arn_template_regex(template: str) -> re.Pattern[str]:
     pattern = ""
