@@ -14,6 +14,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from policy_sentry.util.arns import does_arn_match  # ARN parsing only: does not load the database
+
 from analysis.identifiers import partition_for_region
 
 _VERSIONED_NAME = re.compile(r"^([A-Za-z]+?)(?:\d{8}(?:v\d+)?|\d{4}_\d{2}_\d{2}|V\d+)$")
@@ -37,8 +39,6 @@ class ResourceType:
     def matches(self, arn: str) -> bool:
         """The ARN has this type's format, and policy_sentry takes it for this type (a bucket name holds no
         '/', a table ARN names no index or stream): neither check alone is exact."""
-        from policy_sentry.util.arns import does_arn_match
-
         return bool(self.arn_pattern.fullmatch(arn)) and does_arn_match(arn, self.arn_template)
 
 
