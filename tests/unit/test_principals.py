@@ -1,9 +1,12 @@
 """Every userIdentity type is canonicalised as CONTRACT.md says."""
 
+import json
+
 import pytest
 
 from analysis.principals import identity_center_permission_set, principal_from_identity
 from tests import factories as f
+from tests.analysed import findings_of
 
 
 @pytest.mark.parametrize(
@@ -31,7 +34,78 @@ from tests import factories as f
 def test_canonical_principal(identity, arn, kind, account, session):
     principal = principal_from_identity(identity)
     assert (principal.arn, principal.type, principal.account_id, principal.session) == (arn, kind, account, session)
-    assert principal.key, "every principal has a grouping key, even without an ARN"
+    if arn:
+        assert principal.key == arn, "a principal with a canonical ARN is grouped by it"
+
+
+# Principals without an ARN: the value of userIdentity that tells one of them from another of the same type.
+DISTINGUISHED_BY = [
+    (f.aws_account, "AROAEXAMPLEPARTNER12", lambda: f.aws_account() | {"principalId": "AROAOTHERPARTNER9999:s"}),
+    (f.aws_service, "apprunner.amazonaws.com", lambda: f.aws_service("ecs.amazonaws.com")),
+    (
+        f.identity_center_user,
+        "94482488-3041-7026-18f3-be45837cd0e4",
+        lambda: f.identity_center_user("c4e8a4d8-1061-70a2-3b55-fe1a2b3c4d5e"),
+    ),
+    (f.saml_user, "SamlExample", lambda: f.saml_user("OtherSamlUser")),
+    (f.web_identity_user, "amzn1.account.AF6RHO7KZU5XRVQJGXK6HEXAMPLE", lambda: f.web_identity_user("amzn1.x.OTHER")),
+]
+
+
+@pytest.mark.parametrize(("make", "identifier", "make_other"), DISTINGUISHED_BY)
+def test_principals_without_an_arn_are_keyed_by_who_they_are(make, identifier, make_other):
+    one, again, other = (principal_from_identity(identity) for identity in (make(), make(), make_other()))
+    assert identifier in one.key
+    assert one.key == again.key, "the same principal twice is one principal"
+    assert one.key != other.key, "two principals of the same type are not merged"
+
+
+def test_each_identity_center_user_is_a_finding_of_its_own():
+    """Identity Center users (``onBehalfOf.userId``) are people: two are never one principal."""
+    users = ["94482488-3041-7026-18f3-be45837cd0e4", "c4e8a4d8-1061-70a2-3b55-fe1a2b3c4d5e"]
+    records = [
+        f.record(identity=f.identity_center_user(user), error_message="Access Denied")
+        for user in users
+        for _ in range(2)
+    ]
+    findings = findings_of(records)
+    assert sorted(finding["denials"] for finding in findings) == [2, 2]
+    assert len({finding["principal"]["key"] for finding in findings}) == 2
+    assert all(finding["principal"]["type"] == "IdentityCenterUser" for finding in findings)
+
+
+def test_users_of_one_permission_set_are_its_role_with_every_session_kept():
+    """DESIGN.md: a session is grouped under its role, keeping the session names; the fix is the permission set."""
+    records = [
+        f.record(identity=f.identity_center_role("Developer_Access", user))
+        for user in ("jane@example.com", "joe@example.com")
+    ]
+    [finding] = findings_of(records)
+    role = (
+        "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_Access_0a1b2c3d4e5f6789"
+    )
+    assert finding["principal"]["arn"] == role
+    assert finding["principal"]["sessions"] == ["jane@example.com", "joe@example.com"]
+    assert finding["principal"]["permission_set"] == "Developer_Access"
+    assert finding["denials"] == 2
+
+
+def test_the_same_permission_set_in_two_accounts_is_two_roles():
+    """Identity Center provisions one role per account: its users in different accounts are not one principal."""
+    there = f.identity_center_role("Developer_Access", "joe@example.com")
+    there = json.loads(json.dumps(there).replace(f.ACCOUNT, f.OTHER_ACCOUNT))
+    records = [
+        f.record(identity=f.identity_center_role("Developer_Access", "jane@example.com")),
+        f.record(identity=there, recipient=f.OTHER_ACCOUNT),
+    ]
+    findings = findings_of(records)
+    assert sorted(finding["principal"]["account_id"] for finding in findings) == [f.ACCOUNT, f.OTHER_ACCOUNT]
+    assert [
+        finding["principal"]["sessions"] for finding in sorted(findings, key=lambda x: x["principal"]["account_id"])
+    ] == [
+        ["jane@example.com"],
+        ["joe@example.com"],
+    ]
 
 
 def test_assumed_role_without_issuer_falls_back_to_the_role_in_the_session_arn():
