@@ -299,7 +299,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _athena_ddl(args: argparse.Namespace) -> int:
-    from analysis.sources.athena import create_table_ddl
+    from analysis.sql.ddl import create_table_ddl
 
     try:
         ddl = create_table_ddl(

@@ -44,12 +44,13 @@ def aws_sources(spec: str, window: Window, options: ReadOptions | None = None) -
 
         return [s3_source(spec, window, session=session, service=options.service)]
     if spec.startswith("athena:"):
-        from analysis.sources.athena import athena_source, backoff_until
+        from analysis.sources.athena import athena_source
+        from analysis.sources.query import backoff_until
 
         return [athena_source(spec, window, session=session, service=narrowed, backoff=backoff_until(options.deadline))]
     if spec.startswith("lake:"):
-        from analysis.sources.athena import backoff_until
         from analysis.sources.lake import lake_source
+        from analysis.sources.query import backoff_until
 
         return [lake_source(spec, window, session=session, service=narrowed, backoff=backoff_until(options.deadline))]
     raise SourceError(f"{spec}: not an AWS source (expected one of {', '.join(AWS_PREFIXES)})")

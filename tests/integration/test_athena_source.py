@@ -20,9 +20,12 @@ from analysis import cli
 from analysis.model import Window
 from analysis.pipeline import Options, analyse
 from analysis.sources import athena
-from analysis.sources.athena import AthenaSource, Backoff, athena_source, create_table_ddl, parse_spec
+from analysis.sources.athena import AthenaSource, athena_source, parse_spec
 from analysis.sources.base import SourceError
 from analysis.sources.files import FileSource
+from analysis.sources.query import Backoff
+from analysis.sources.rows import record_from_row
+from analysis.sql.ddl import create_table_ddl
 from tests import factories as f
 from tests.integration.test_sql_on_duckdb import (
     ACCOUNTS,
@@ -354,7 +357,7 @@ def test_rows_become_records_the_engine_reads_like_the_originals():
         "requestparameters": '{"serviceName": "api", "tags": [{"key": "a"}]}',
         "resource_arns": '["arn:aws:apprunner:us-east-1:111122223333:service/api/1"]',
     }
-    record = athena.record_from_row(row)
+    record = record_from_row(row)
     assert record["userIdentity"] == {
         "type": "AssumedRole",
         "arn": f"arn:aws:sts::{f.ACCOUNT}:assumed-role/Deploy/ci",
@@ -365,7 +368,7 @@ def test_rows_become_records_the_engine_reads_like_the_originals():
     assert record["requestParameters"] == {"serviceName": "api", "tags": [{"key": "a"}]}
     assert record["resources"] == [{"ARN": "arn:aws:apprunner:us-east-1:111122223333:service/api/1"}]
     assert "errorMessage" not in record
-    empty = athena.record_from_row({"eventid": "e-2", "requestparameters": None, "resource_arns": None})
+    empty = record_from_row({"eventid": "e-2", "requestparameters": None, "resource_arns": None})
     assert empty == {"eventID": "e-2"}
 
 

@@ -12,10 +12,11 @@ from botocore.stub import ANY, Stubber
 from analysis.model import Window
 from analysis.pipeline import Options, analyse
 from analysis.sources import lake
-from analysis.sources.athena import Backoff
 from analysis.sources.base import SourceError
 from analysis.sources.files import FileSource
 from analysis.sources.lake import LakeSource, lake_source, parse_spec
+from analysis.sources.query import Backoff
+from analysis.sources.rows import normalise_event_time, record_from_row
 from tests import factories as f
 from tests.integration.test_sql_on_duckdb import (
     LAKE_STORE,
@@ -163,8 +164,6 @@ def test_lake_source_from_a_session_uses_the_arns_region():
 
 
 def test_lake_times_and_maps_come_back_as_cloudtrail_writes_them():
-    from analysis.sources.athena import normalise_event_time, record_from_row
-
     assert normalise_event_time("2026-11-28 09:15:00.000") == "2026-11-28T09:15:00Z"
     assert normalise_event_time("2026-11-28 09:15:00.250") == "2026-11-28T09:15:00.25Z"
     assert normalise_event_time("2026-11-28T09:15:00Z") == "2026-11-28T09:15:00Z"

@@ -30,8 +30,9 @@ from analysis.model import Window
 from analysis.pipeline import Options, analyse
 from analysis.records import RecordOrProblem
 from analysis.sources import athena, lake
-from analysis.sources.athena import record_from_row
 from analysis.sources.files import FileSource
+from analysis.sources.rows import record_from_row
+from analysis.sql.columns import RECORD_COLUMNS
 from tests import factories as f
 
 ORG_ID = "o-a1b2c3d4e5"
@@ -441,3 +442,14 @@ def test_lake_sql_returns_exactly_the_windows_denials_and_the_same_findings(trai
     in_process = analyse([FileSource(root)], WINDOW, options)
     assert sorted_frame(from_sql.frame) == sorted_frame(in_process.frame)
     assert comparable(from_sql.report) == comparable(in_process.report)
+
+
+def test_athena_and_lake_select_one_column_list_the_rows_are_read_by():
+    def selected(query: str) -> list[str]:
+        return [column.alias_or_name for column in sqlglot.parse_one(query, read="athena").expressions]
+
+    from_athena = selected(athena.denial_query(athena.qualified_table(DATABASE, TABLE), WINDOW))
+    from_lake = selected(lake.denial_query(LAKE_STORE, WINDOW))
+    assert from_athena == from_lake
+    assert set(from_athena) == {*RECORD_COLUMNS, "requestparameters", "resource_arns"}
+    assert len(from_athena) == len(set(from_athena)) == 25
