@@ -126,6 +126,13 @@ def iam_prefix_for_event_source(event_source: str) -> str:
     return special.get(event_source, event_source.split(".", 1)[0])
 
 
+@cache
+def mapped_event_sources(prefix: str) -> tuple[str, ...]:
+    """Event sources whose IAM prefix is ``prefix`` though their name says otherwise (monitoring -> cloudwatch)."""
+    special = _event_action_table()["event_source_prefixes"]
+    return tuple(sorted(source for source, mapped in special.items() if mapped == prefix))
+
+
 def action_for_event(event_source: str, event_name: str) -> str:
     """The IAM action a CloudTrail event stands for, spelled as the catalog spells it where known.
 

@@ -33,16 +33,15 @@ pysimdjson there is no proof of the record count, and every document is parsed i
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from typing import Any
 
 import orjson
+
+from analysis import catalog
 
 try:
     import stringzilla as _sz
@@ -105,18 +104,8 @@ def service_needles(service: str | None) -> tuple[bytes, ...] | None:
     return (
         f'"{service}.'.encode(),
         f'"{service}"'.encode(),
-        *(f'"{s}"'.encode() for s in mapped_event_sources(service)),
+        *(f'"{s}"'.encode() for s in catalog.mapped_event_sources(service)),
     )
-
-
-@cache
-def mapped_event_sources(service: str) -> tuple[str, ...]:
-    """Event sources the catalog maps to ``service`` though their name says otherwise (monitoring -> cloudwatch)."""
-    from analysis import catalog
-
-    text = resources.files("analysis.data").joinpath("event_actions.json").read_text()
-    special = json.loads(text)["event_source_prefixes"]
-    return tuple(sorted(s for s in special if catalog.iam_prefix_for_event_source(s) == service))
 
 
 def scan_trail(data: bytes, service: str | None = None) -> TrailScan | None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from analysis.fastscan import mapped_event_sources
+from analysis.catalog import mapped_event_sources
 from analysis.identifiers import partition_for_region
 from analysis.model import Window
 from analysis.records import RecordOrProblem, unwrap

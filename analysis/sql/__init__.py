@@ -6,13 +6,14 @@ Templates hold the query text; values reach them only through :func:`literal` an
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 
 import jinja2
+
+from analysis import catalog
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SERVICE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -64,18 +65,11 @@ def service_condition(service: str | None, column: str = "eventsource") -> str |
         return None
     if not _SERVICE.match(service):
         raise ValueError(f"not a service prefix: {service!r}")
-    mapped = sorted(source for source, prefix in _event_source_prefixes().items() if prefix == service)
+    mapped = catalog.mapped_event_sources(service)
     condition = f"{column} = {literal(service)} OR {column} LIKE {literal(service + '.%')}"
     if mapped:
         condition += f" OR {column} IN ({literals(mapped)})"
     return f"({condition})"
-
-
-@cache
-def _event_source_prefixes() -> dict[str, str]:
-    """Event sources whose IAM prefix differs from their first label (``analysis/data/event_actions.json``)."""
-    text = resources.files("analysis.data").joinpath("event_actions.json").read_text(encoding="utf-8")
-    return json.loads(text)["event_source_prefixes"]
 
 
 DENIAL_CONDITION_TEMPLATE = "({column} LIKE 'AccessDenied%' OR {column} LIKE '%UnauthorizedOperation')"
