@@ -14,7 +14,7 @@ from typing import Any
 
 from analysis.config import ConfigError
 from analysis.identifiers import InvalidIdentifier, parse_accounts
-from analysis.ledger import FileLedger
+from analysis.ledger_stores import FileLedger
 from analysis.model import Options
 from analysis.settings import ENVIRONMENT, Settings, load_settings
 from analysis.sources import SourceError

@@ -298,7 +298,7 @@ def dynamodb_ledger(table_name: str, session: Any = None) -> Ledger:
     """The ledger in the service's state table (partition key ``id``, shared with delivery's idempotency)."""
     import boto3
 
-    from analysis.ledger import DynamoDBLedger
+    from analysis.ledger_stores import DynamoDBLedger
 
     resource = (session or boto3.session.Session()).resource("dynamodb")
     return DynamoDBLedger(resource.Table(table_name), key="id")

@@ -24,7 +24,8 @@ import pytest
 from moto import mock_aws
 
 from analysis.daily import daily_report
-from analysis.ledger import DynamoDBLedger, EventKey, FileLedger, Ledger
+from analysis.ledger import EventKey, Ledger
+from analysis.ledger_stores import DynamoDBLedger, FileLedger
 from analysis.pipeline import Options
 from analysis.records import RecordOrProblem
 from analysis.report import validate

@@ -13,7 +13,7 @@ from moto.ses.models import ses_backends
 
 from analysis.config import DeliveryConfig
 from analysis.delivery import Clients
-from analysis.ledger import FileLedger
+from analysis.ledger_stores import FileLedger
 from analysis.service import (
     AllSourcesFailed,
     DailyRequest,

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from analysis.daily import daily_report
-from analysis.ledger import FileLedger, Split, claims, event_key, split
+from analysis.ledger import Split, claims, event_key, split
+from analysis.ledger_stores import FileLedger
 from analysis.pipeline import Options
 from analysis.report import validate
 from analysis.sources.files import FileSource
