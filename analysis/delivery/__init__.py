@@ -22,7 +22,7 @@ from typing import Any
 
 from analysis.config import DeliveryConfig
 from analysis.delivery import email, events, s3, sns
-from analysis.delivery.idempotency import DynamoGuard, Guard, Unguarded, window_key
+from analysis.delivery.idempotency import DynamoGuard, Guard, Unguarded, delivery_key
 from analysis.delivery.s3 import Link, Location
 from analysis.redact import map_strings, mask_secrets
 from analysis.render import render
@@ -178,7 +178,7 @@ def _deliver_once(
     guarded = not isinstance(guard, Unguarded)
     if channel != "events" and not report.get("findings") and not config.send_empty:
         return Outcome(channel, "skipped", detail="no denials, and sending empty reports is off", at=at)
-    claim = guard.claim(window_key(report, channel), force=force, now=now)
+    claim = guard.claim(delivery_key(report, channel), force=force, now=now)
     if not claim.granted:
         return _not_again(channel, claim.previous, at)
     try:

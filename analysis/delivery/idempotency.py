@@ -16,10 +16,13 @@ import contextlib
 import json
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Protocol
 
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from analysis.times import iso
@@ -28,6 +31,7 @@ log = logging.getLogger(__name__)
 KEY_ATTRIBUTE = "id"
 IN_PROGRESS, SENT, FAILED = "in_progress", "sent", "failed"
 RECORD_DAYS = 400  # kept a little over a year: re-running an old day still finds what was sent
+_SERIALIZER, _DESERIALIZER = TypeSerializer(), TypeDeserializer()
 
 
 @dataclass(frozen=True)
@@ -72,21 +76,18 @@ class DynamoGuard:
     def claim(self, key: str, *, force: bool = False, now: datetime | None = None) -> Claim:
         now = now or datetime.now(UTC)
         token = uuid.uuid4().hex
-        request = {
-            "TableName": self.table,
-            "Key": {KEY_ATTRIBUTE: {"S": key}},
+        values: dict[str, Any] = {
+            ":in_progress": IN_PROGRESS,
+            ":token": token,
+            ":now": iso(now),
+            ":lease_until": int((now + self.lease).timestamp()),
+            ":expires_at": int((now + timedelta(days=RECORD_DAYS)).timestamp()),
+            ":forced": force,
+            ":one": 1,
+        }
+        request: dict[str, Any] = {
             "UpdateExpression": "SET #status = :in_progress, #token = :token, claimed_at = :now, "
             "lease_until = :lease_until, expires_at = :expires_at, forced = :forced ADD attempts :one",
-            "ExpressionAttributeNames": {"#status": "status", "#token": "token"},
-            "ExpressionAttributeValues": {
-                ":in_progress": {"S": IN_PROGRESS},
-                ":token": {"S": token},
-                ":now": {"S": iso(now)},
-                ":lease_until": {"N": str(int((now + self.lease).timestamp()))},
-                ":expires_at": {"N": str(int((now + timedelta(days=RECORD_DAYS)).timestamp()))},
-                ":forced": {"BOOL": force},
-                ":one": {"N": "1"},
-            },
             "ReturnValues": "ALL_OLD",
         }
         if not force:
@@ -94,13 +95,10 @@ class DynamoGuard:
                 f"attribute_not_exists({KEY_ATTRIBUTE}) OR #status = :failed "
                 "OR (#status = :in_progress AND lease_until < :epoch)"
             )
-            request["ExpressionAttributeValues"] |= {
-                ":failed": {"S": FAILED},
-                ":epoch": {"N": str(int(now.timestamp()))},
-            }
+            values |= {":failed": FAILED, ":epoch": int(now.timestamp())}
             request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         try:
-            answer = self.client.update_item(**request)
+            answer = self._update(key, {"#status": "status", "#token": "token"}, values, **request)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
@@ -108,38 +106,41 @@ class DynamoGuard:
         return Claim(key=key, granted=True, token=token, previous=_plain(answer.get("Attributes", {})))
 
     def complete(self, claim: Claim, result: dict[str, Any], now: datetime | None = None) -> None:
-        self._finish(
-            claim,
-            SENT,
-            {
-                "sent_at": {"S": iso(now or datetime.now(UTC))},
-                "result": {"S": json.dumps(result, sort_keys=True, default=str)},
-            },
-        )
+        sent_at = iso(now or datetime.now(UTC))
+        self._finish(claim, SENT, {"sent_at": sent_at, "result": json.dumps(result, sort_keys=True, default=str)})
 
     def release(self, claim: Claim, error: str, now: datetime | None = None) -> None:
-        self._finish(claim, FAILED, {"failed_at": {"S": iso(now or datetime.now(UTC))}, "error": {"S": error[:1000]}})
+        self._finish(claim, FAILED, {"failed_at": iso(now or datetime.now(UTC)), "error": error[:1000]})
 
-    def _finish(self, claim: Claim, status: str, attributes: dict[str, dict[str, str]]) -> None:
+    def _finish(self, claim: Claim, status: str, attributes: dict[str, str]) -> None:
         names = {f"#a{index}": name for index, name in enumerate(attributes)}
         sets = ", ".join(f"#a{index} = :a{index}" for index in range(len(attributes)))
         values = {f":a{index}": value for index, value in enumerate(attributes.values())}
         try:
-            self.client.update_item(
-                TableName=self.table,
-                Key={KEY_ATTRIBUTE: {"S": claim.key}},
+            self._update(
+                claim.key,
+                {"#status": "status", "#token": "token", **names},
+                {":status": status, ":token": claim.token or "", **values},
                 UpdateExpression=f"SET #status = :status, {sets}",
                 ConditionExpression="#token = :token",  # only the run holding the claim finishes it
-                ExpressionAttributeNames={"#status": "status", "#token": "token", **names},
-                ExpressionAttributeValues={":status": {"S": status}, ":token": {"S": claim.token or ""}, **values},
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
             log.warning("idempotency record %s was taken over by another run; not marking it %s", claim.key, status)
 
+    def _update(self, key: str, names: dict[str, str], values: dict[str, Any], **request: Any) -> dict[str, Any]:
+        """UpdateItem on the record of ``key``, with plain ``values`` (serialized by boto3)."""
+        return self.client.update_item(
+            TableName=self.table,
+            Key=_typed({KEY_ATTRIBUTE: key}),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=_typed(values),
+            **request,
+        )
 
-def window_key(report: dict[str, Any], channel: str) -> str:
+
+def delivery_key(report: dict[str, Any], channel: str) -> str:
     """The idempotency key of one report window and channel, e.g. ``apprunner#2026-11-28#email``."""
     service = report.get("service") or "apprunner"
     daily = report.get("daily") or {}
@@ -151,12 +152,15 @@ def window_key(report: dict[str, Any], channel: str) -> str:
     return f"report#{service}#{window}#{channel}"
 
 
-def _plain(item: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """A DynamoDB item as plain values (S, N, BOOL only: what these records hold)."""
-    plain: dict[str, Any] = {}
-    for name, typed in item.items():
-        ((kind, value),) = typed.items()
-        plain[name] = int(value) if kind == "N" else value
+def _typed(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Plain values as DynamoDB attribute values."""
+    return {name: _SERIALIZER.serialize(value) for name, value in values.items()}
+
+
+def _plain(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A DynamoDB item as plain values; its numbers are whole (ints) and its ``result`` JSON, decoded."""
+    plain = {name: _DESERIALIZER.deserialize(typed) for name, typed in item.items()}
+    plain = {name: int(value) if isinstance(value, Decimal) else value for name, value in plain.items()}
     if isinstance(plain.get("result"), str):
         with contextlib.suppress(ValueError):
             plain["result"] = json.loads(plain["result"])

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from analysis.delivery import summary
-from analysis.delivery.idempotency import window_key
+from analysis.delivery.idempotency import delivery_key
 from analysis.delivery.s3 import Link, Location
 from analysis.render import common
 
@@ -34,7 +34,7 @@ def publish(
     request: dict[str, Any] = {"TopicArn": topic_arn, "Subject": summary.subject(report), "Message": message}
     if topic_arn.endswith(".fifo"):
         request["MessageGroupId"] = "reports"
-        request["MessageDeduplicationId"] = re.sub(r"[^A-Za-z0-9]", "-", window_key(report, "sns"))[:128]
+        request["MessageDeduplicationId"] = re.sub(r"[^A-Za-z0-9]", "-", delivery_key(report, "sns"))[:128]
     return sns.publish(**request)["MessageId"]
 
 
@@ -54,7 +54,7 @@ def chatbot_message(report: dict[str, Any], link: Link | None, location: Locatio
     notification = {
         "version": "1.0",
         "source": "custom",
-        "id": window_key(report, "chatbot"),
+        "id": delivery_key(report, "chatbot"),
         "content": {
             "textType": "client-markdown",
             "title": summary.title(report),

@@ -21,7 +21,7 @@ from moto.ses.models import ses_backends
 from analysis.config import DeliveryConfig
 from analysis.delivery import Clients, DeliveryError, deliver
 from analysis.delivery.events import DETAIL_TYPE
-from analysis.delivery.idempotency import DynamoGuard, window_key
+from analysis.delivery.idempotency import DynamoGuard, delivery_key
 from analysis.delivery.sns import chatbot_message
 from tests import reports as r
 
@@ -276,7 +276,7 @@ def test_a_claim_left_in_progress_blocks_until_its_lease_ends(aws):
     report = r.every_kind()
     guard = DynamoGuard(aws.clients.dynamodb, TABLE, lease=timedelta(minutes=15))
     crashed_at = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
-    assert guard.claim(window_key(report, "email"), now=crashed_at).granted  # a run that died before sending
+    assert guard.claim(delivery_key(report, "email"), now=crashed_at).granted  # a run that died before sending
 
     during = deliver(report, None, aws.clients, aws.config(), now=crashed_at + timedelta(minutes=5))
     assert during.outcome("email").status == "in_progress" and aws.emails() == []
@@ -313,3 +313,32 @@ def test_channels_not_configured_are_not_used(aws):
     assert result.outcomes == [] and aws.emails() == []
     md = aws.clients.s3.get_object(Bucket=BUCKET, Key="reports/2026/11/28/report.md")["Body"].read()
     assert md == b"given"  # what the caller rendered is what is stored
+
+
+def test_the_guard_reads_back_what_it_wrote_as_plain_values(aws):
+    guard = DynamoGuard(aws.clients.dynamodb, TABLE)
+    key, at = "report#apprunner#2026-11-28@UTC#email", datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
+    first = guard.claim(key, now=at)
+    assert first.granted and first.previous == {}
+    guard.complete(first, {"message_id": "m-1", "detail": None, "forced": False}, now=at)
+
+    again = guard.claim(key, now=at + timedelta(hours=1))
+    assert not again.granted
+    assert again.previous == {
+        "id": key,
+        "status": "sent",
+        "token": first.token,
+        "claimed_at": "2026-11-29T06:00:00Z",
+        "sent_at": "2026-11-29T06:00:00Z",
+        "lease_until": int((at + timedelta(minutes=15)).timestamp()),
+        "expires_at": int((at + timedelta(days=400)).timestamp()),
+        "forced": False,
+        "attempts": 1,
+        "result": {"message_id": "m-1", "detail": None, "forced": False},
+    }
+    forced = guard.claim(key, force=True, now=at + timedelta(hours=2))
+    assert forced.granted and forced.previous["attempts"] == 1 and type(forced.previous["attempts"]) is int
+    guard.release(forced, "MessageRejected: address is not verified", now=at + timedelta(hours=2))
+    retried = guard.claim(key, now=at + timedelta(hours=3))
+    assert retried.granted and retried.previous["status"] == "failed" and retried.previous["attempts"] == 2
+    assert retried.previous["error"] == "MessageRejected: address is not verified"
