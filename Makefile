@@ -16,7 +16,8 @@ LAMBDA_WHEELS := --only-binary=:all: --implementation cp --python-version $(LAMB
 BUILD := out/lambda
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: setup demo test lint unit integration e2e browser sample bench clean tools template-check build lambda-artifact deploy
+.PHONY: setup demo test lint unit integration e2e browser sample bench clean tools template-check build lambda-artifact deploy \
+	fuzz mutants
 
 setup: $(STAMP)
 
@@ -42,6 +43,10 @@ integration: $(STAMP)
 
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -q -m e2e
+
+# Property tests with longer, fresh random exploration (tests/conftest.py: CI=true derandomises them instead).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit/test_messages_properties.py
 
 # Debian's chromium, for the HTML report's headless-browser test (tests/e2e/test_html_browser.py skips without it).
 browser:

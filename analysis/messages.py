@@ -14,6 +14,10 @@ from functools import cache
 from importlib import resources
 
 TRUNCATION_LENGTH = 1000  # AWS cuts messages at about 1,024 characters and appends "..."
+TRUNCATION_MARKER = "..."
+# Where a policy ARN ends. IAM names may end in ".", and no documented form puts a period after the ARN, except
+# the EC2 form's sentence end before "Encoded authorization failure message": only that "." is not the ARN's.
+_ARN_END = r"(?=\.\s+Encoded authorization failure message|\s|$)"
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ def _patterns() -> dict:
         "explicit": re.compile(
             rf"with an explicit deny in (?:an? |the )?(?P<type>{alternatives})"
             rf"(?:\s+transitively through (?:an? |the )?(?P<through>{alternatives}))?"
-            r"(?::\s*(?P<policy>arn:[^\s]+))?",
+            rf"(?::\s*(?P<policy>arn:\S+?){_ARN_END})?",
             re.IGNORECASE,
         ),
         "explicit_bare": re.compile(r"with an explicit deny\b(?!\s+in\b)", re.IGNORECASE),
@@ -53,8 +57,7 @@ _PRINCIPAL = re.compile(r"User:\s*(?P<arn>arn:[^\s]+|[^\s]+)\s+is not authorized
 _ACTION = re.compile(r"is not authorized to perform:\s*(?P<action>[A-Za-z0-9-]+:[A-Za-z0-9*_-]+)")
 _RESOURCE = re.compile(
     r"\son resource:\s*(?P<resource>.*?)"
-    r"(?=\s+because no\s|\s+with an explicit deny\b|\.\s+Encoded authorization failure message|"
-    r"\s*\.\.\.$|\s*$)",
+    r"(?=\s+because no\s|\s+with an explicit deny\b|\.\s+Encoded authorization failure message|\s*$)",
     re.DOTALL,
 )
 _SPECIFIED_RESOURCE = re.compile(r"\son the specified resource\b")
@@ -65,7 +68,9 @@ def parse_message(message: str | None) -> ParsedMessage:
     if not message:
         return ParsedMessage()
     text = message.strip()
-    truncated = len(text) >= TRUNCATION_LENGTH and text.endswith("...")
+    truncated = len(text) >= TRUNCATION_LENGTH and text.endswith(TRUNCATION_MARKER)
+    if truncated:  # read as far as AWS wrote it: the marker is no part of a name or ARN
+        text = text.removesuffix(TRUNCATION_MARKER)
     encoded = _ENCODED.search(text)
     action = _ACTION.search(text)
     principal = _PRINCIPAL.search(text)
@@ -79,7 +84,7 @@ def parse_message(message: str | None) -> ParsedMessage:
         reason=reason,
         policy_arn=policy_arn,
         principal_arn=principal.group("arn") if principal else None,
-        encoded_message=encoded.group("encoded").rstrip(".") if encoded else None,
+        encoded_message=encoded.group("encoded") if encoded else None,
         truncated=truncated,
         non_iam_failure=non_iam,
     )
@@ -100,8 +105,7 @@ def _reason(text: str) -> tuple[str, str | None]:
     explicit = patterns["explicit"].search(text)
     if explicit:
         policy_type = (explicit.group("through") or explicit.group("type")).lower()
-        policy = explicit.group("policy")
-        return patterns["policy_types"][policy_type]["deny"], policy.rstrip(".") if policy else None
+        return patterns["policy_types"][policy_type]["deny"], explicit.group("policy")
     no_allow = patterns["no_allow"].search(text)
     if no_allow:
         return patterns["policy_types"][no_allow.group("type").lower()]["no_allow"], None

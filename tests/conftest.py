@@ -14,6 +14,13 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.pop("AWS_PROFILE", None)
 
 import moto  # noqa: F401  (before any boto3 client)
+from hypothesis import settings
+
+# Hypothesis: random in local runs; in CI (CI=true) derandomised, so a rare case found by chance never flakes a run
+# (the seed is derived from each test). HYPOTHESIS_PROFILE picks one by name (`make fuzz` explores longer).
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("fuzz", max_examples=2000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "default"))
 
 DATA = Path(__file__).parent / "data"
 REAL = DATA / "real"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from analysis.messages import parse_message
+from analysis.messages import TRUNCATION_LENGTH, parse_message
 
 USER = "arn:aws:iam::777788889999:user/MaryMajor"
 SCP_ARN = "arn:aws:organizations::987654321098:policy/o-qv5af4abcd/service_control_policy/p-2kgnabcd"
@@ -232,9 +232,81 @@ def test_a_message_cut_at_1024_characters_is_flagged_and_parsed_as_far_as_it_goe
     text = (head + "x" * 1100)[:1021] + "..."
     parsed = parse_message(text)
     assert parsed.truncated
-    assert parsed.action == "apprunner:UpdateService"
-    assert parsed.reason == "scp"
+    assert (parsed.action, parsed.reason, parsed.policy_arn) == ("apprunner:UpdateService", "scp", SCP_ARN)
+    assert parsed.resource == "arn:aws:apprunner:us-east-1:777788889999:service/web/abc"
     assert not parse_message(FORMS[0][0]).truncated
+
+
+def cut(message: str, length: int = 1024) -> str:
+    """The message as AWS logs one that is too long: its first characters, then "..." (1,024 in all)."""
+    return message[: length - 3] + "..."
+
+
+def test_a_cut_resource_or_policy_is_read_without_the_marker():
+    head = f"User: {USER} is not authorized to perform: apprunner:UpdateService on resource: "
+    message = cut(head + "arn:aws:apprunner:us-east-1:777788889999:service/" + "w" * 1100)
+    parsed = parse_message(message)
+    assert parsed.truncated
+    assert parsed.resource == message[len(head) : -len("...")]
+    head = (
+        f"User: {USER} is not authorized to perform: s3:GetObject with an explicit deny in an identity-based policy: "
+    )
+    message = cut(head + "arn:aws:iam::777788889999:policy/" + "p" * 1100)
+    assert parse_message(message).policy_arn == message[len(head) : -len("...")]
+
+
+def test_a_message_cut_inside_its_encoded_part_keeps_what_was_written():
+    head = "You are not authorized to perform this operation. Encoded authorization failure message: "
+    message = cut(head + "Ab9_-" * 300)
+    parsed = parse_message(message)
+    assert parsed.truncated
+    assert parsed.encoded_message == message[len(head) : -len("...")]
+
+
+def test_truncation_needs_both_the_length_and_the_marker():
+    base = f"User: {USER} is not authorized to perform: iam:GetRole on resource: role Build..."
+    padded = base.replace("role Build", "role Build" + "d" * (TRUNCATION_LENGTH - len(base)))
+    assert len(padded) == TRUNCATION_LENGTH
+    assert parse_message(padded).truncated, "as long as a cut message and ending in the marker"
+    assert not parse_message(padded[1:]).truncated, "one character shorter: not cut"
+    assert not parse_message(padded[:-3] + "xyz").truncated, "as long, but not ending in the marker"
+
+
+@pytest.mark.parametrize(
+    ("message", "resource", "policy"),
+    [
+        # IAM names may end in "." (and in "..."): in a message that is not cut, a final "." is the name's.
+        (
+            f"User: {USER} is not authorized to perform: iam:GetRole on resource: role Build...",
+            "role Build...",
+            None,
+        ),
+        (
+            f"User: {USER} is not authorized to perform: s3:GetObject with an explicit deny in an identity-based "
+            "policy: arn:aws:iam::777788889999:policy/Deny.",
+            None,
+            "arn:aws:iam::777788889999:policy/Deny.",
+        ),
+        # The EC2 form ends the sentence with "." before the encoded message: that "." is not the ARN's.
+        (
+            f"You are not authorized to perform this operation. User: {USER} is not authorized to perform: "
+            "ec2:RunInstances on resource: arn:aws:ec2:us-east-1:777788889999:instance/* with an explicit deny in a "
+            f"service control policy: {SCP_ARN}. Encoded authorization failure message: AbCdEf-123_x",
+            "arn:aws:ec2:us-east-1:777788889999:instance/*",
+            SCP_ARN,
+        ),
+        (
+            f"You are not authorized to perform this operation. User: {USER} is not authorized to perform: "
+            "ec2:RunInstances with an explicit deny in an identity-based policy: "
+            "arn:aws:iam::777788889999:policy/Deny.. Encoded authorization failure message: AbCdEf-123_x",
+            None,
+            "arn:aws:iam::777788889999:policy/Deny.",
+        ),
+    ],
+)
+def test_a_final_period_belongs_to_the_name_unless_a_sentence_follows(message, resource, policy):
+    parsed = parse_message(message)
+    assert (parsed.resource, parsed.policy_arn, parsed.truncated) == (resource, policy, False)
 
 
 def test_non_iam_failures_are_named_not_mistaken_for_missing_permissions():
