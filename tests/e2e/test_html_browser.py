@@ -1,6 +1,7 @@
 """The HTML report opened in a real headless browser (Debian's chromium): no script runs, the findings'
 tables are there, and a screenshot is written under the test output folder (out/test/, or
-$TEST_OUTPUT_DIR). `make browser` (run by .ci/run) installs chromium; without it only these tests skip."""
+$TEST_OUTPUT_DIR). `make browser` (run by .ci/run) installs chromium; without it these tests skip locally and
+fail under CI=true, where a skipped browser test would hide that the HTML report was never opened."""
 
 from __future__ import annotations
 
@@ -29,10 +30,15 @@ FLAGS = [
 ]
 PNG = b"\x89PNG\r\n\x1a\n"
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="chromium is not installed: run `make browser` (apt-get install chromium) to run the headless-browser tests",
-)
+MISSING = "chromium is not installed: run `make browser` (apt-get install chromium) to run the headless-browser tests"
+
+
+@pytest.fixture(autouse=True)
+def _needs_chromium() -> None:
+    if CHROMIUM is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{MISSING} (CI=true: these tests must run, not skip)", pytrace=False)
+        pytest.skip(MISSING)
 
 
 def chromium(page: Path, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
