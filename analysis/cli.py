@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.config import ConfigError
+from analysis.contract import Report
 from analysis.identifiers import InvalidIdentifier, parse_accounts
 from analysis.ledger_stores import FileLedger
 from analysis.model import Options
@@ -253,7 +254,7 @@ def _deliver(run: Any, *, force: bool) -> Any:
     return run
 
 
-def _render(report: dict[str, Any], fmt: str) -> str:
+def _render(report: Report, fmt: str) -> str:
     from analysis import render
 
     return render.render(report, fmt)
@@ -276,7 +277,7 @@ def _explain(args: argparse.Namespace) -> int:
     except ExplainError as error:
         raise UsageError(str(error)) from error
     if args.format == "json":
-        sys.stdout.write(json.dumps(finding, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(finding.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n")
     else:
         from analysis.render.text import finding_text
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import pandas as pd
 
+from analysis.contract import Daily, DayWindow, LateArrivals, LedgerCounts, Report
 from analysis.ledger import EventKey, Ledger, claims, event_key, split
 from analysis.pipeline import Options, collect
 from analysis.report import build_report
@@ -38,8 +38,8 @@ def daily_report(
     tz: str = DEFAULT_TIME_ZONE,
     lookback: timedelta = DEFAULT_LOOKBACK,
     now: datetime | None = None,
-) -> dict[str, Any]:
-    """The report of ``day`` in ``tz`` (the contract's JSON plus ``late_arrivals`` and ``ledger``)."""
+) -> Report:
+    """The report of ``day`` in ``tz``, with its ``daily``, ``late_arrivals`` and ``ledger`` sections."""
     options = options or Options()
     now = now or datetime.now(UTC)
     window = daily_window(day, tz, lookback)
@@ -59,17 +59,17 @@ def daily_report(
         options=options,
     )
     late_frame = frame.loc[late]
-    report["daily"] = _daily_section(window)
-    report["late_arrivals"] = late_sections(late_frame, homes.loc[late], window, now, options)
-    report["totals"]["late_denials"] = len(late_frame)
-    report["ledger"] = {
-        "window": window.key,
-        "counted": int((this_day & keys.notna()).sum()),
-        "untracked_without_event_id": int((this_day & keys.isna()).sum()),
-        "late_arrivals": len(late_frame),
-        "already_reported": len(decided.already),
-    }
-    ledger.save_report(window.key, report)
+    report.daily = _daily_section(window)
+    report.late_arrivals = late_sections(late_frame, homes.loc[late], window, now, options)
+    report.totals.late_denials = len(late_frame)
+    report.ledger = LedgerCounts(
+        window=window.key,
+        counted=int((this_day & keys.notna()).sum()),
+        untracked_without_event_id=int((this_day & keys.isna()).sum()),
+        late_arrivals=len(late_frame),
+        already_reported=len(decided.already),
+    )
+    ledger.save_report(window.key, report.document())
     return report
 
 
@@ -103,27 +103,29 @@ def select_rows(
 
 def late_sections(
     late: pd.DataFrame, homes: pd.Series, window: DailyWindow, now: datetime, options: Options
-) -> list[dict[str, Any]]:
+) -> list[LateArrivals]:
     """One section per original day, oldest first: that day's window and its late findings."""
     sections = []
     for home, rows in late.groupby(homes, sort=True):
         original = daily_window(str(home), window.tz, window.lookback)
         built = build_report(frame=rows, sources=[], window=original.window, generated_at=now, options=options)
         sections.append(
-            {
-                "window": original.as_dict(),
-                "denials": len(rows),
-                "principals": built["totals"]["principals"],
-                "findings": built["findings"],
-            }
+            LateArrivals(
+                window=DayWindow.model_validate(original.as_dict()),
+                denials=len(rows),
+                principals=built.totals.principals,
+                findings=built.findings,
+            )
         )
     return sections
 
 
-def _daily_section(window: DailyWindow) -> dict[str, Any]:
+def _daily_section(window: DailyWindow) -> Daily:
     read = window.read_window
-    return {
-        **window.as_dict(),
-        "lookback_hours": window.lookback.total_seconds() / 3600,
-        "read_window": {"start": iso(read.start), "end": iso(read.end)},
-    }
+    return Daily.model_validate(
+        {
+            **window.as_dict(),
+            "lookback_hours": window.lookback.total_seconds() / 3600,
+            "read_window": {"start": iso(read.start), "end": iso(read.end)},
+        }
+    )

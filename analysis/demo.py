@@ -6,6 +6,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from analysis.contract import Report
 from analysis.model import Window
 from analysis.pipeline import Options, analyse
 from analysis.render import render
@@ -16,7 +17,7 @@ DEMO_TRUSTED_ACCOUNTS = frozenset({"123456789012"})
 DEMO_ORGANIZATION = frozenset({"111122223333", "444455556666", "777788889999", "210987654321"})
 
 
-def run_demo(out: Path) -> dict:
+def run_demo(out: Path) -> Report:
     """Report the sample day; print the Markdown and write every format into ``out``."""
     options = Options(
         trusted_accounts=DEMO_TRUSTED_ACCOUNTS,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from analysis.contract import Finding
 from analysis.model import Window
 from analysis.pipeline import Options, analyse
 from analysis.records import Malformed, Skipped, parse_bytes
@@ -14,7 +15,7 @@ class ExplainError(Exception):
     """The input is not exactly one readable denial record."""
 
 
-def explain_bytes(data: bytes, origin: str = "<input>", options: Options | None = None) -> dict[str, Any]:
+def explain_bytes(data: bytes, origin: str = "<input>", options: Options | None = None) -> Finding:
     """The finding for the one record a file holds (gzip, bare, ``{"Records": [...]}`` or an envelope)."""
     items = list(parse_bytes(data, origin))
     problems = [item for item in items if isinstance(item, Malformed)]
@@ -29,11 +30,11 @@ def explain_bytes(data: bytes, origin: str = "<input>", options: Options | None 
     return explain_record(records[0], origin, options)
 
 
-def explain_record(record: dict[str, Any], origin: str = "<input>", options: Options | None = None) -> dict[str, Any]:
+def explain_record(record: dict[str, Any], origin: str = "<input>", options: Options | None = None) -> Finding:
     options = options or Options()
     options = Options(**{**options.__dict__, "service": "all"})
     result = analyse([RecordsSource([record], origin)], Window(), options)
-    found = result.report["findings"]
+    found = result.report.findings
     if not found:
         code = record.get("errorCode")
         raise ExplainError(f"{origin}: not a denial (errorCode {code!r})")

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from analysis import findings as findings_module
+from analysis.contract import Report
 from analysis.denials import audits_service, denial_row, is_denial
 from analysis.model import Options, Window
 from analysis.records import Malformed, Skipped
@@ -45,7 +46,7 @@ class SourceStatus:
 class Analysis:
     """Everything a run produced: the report (the contract) and the frame behind it."""
 
-    report: dict[str, Any]
+    report: Report
     frame: pd.DataFrame
     sources: list[SourceStatus]
 

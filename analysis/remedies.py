@@ -49,17 +49,18 @@ class _Context:
         return self.finding["principal"]
 
 
-def advise(findings: list[dict[str, Any]], frame: pd.DataFrame, options: Options) -> None:
-    """Fill ``remedy`` of every finding in place."""
+def advise(findings: list[dict[str, Any]], frame: pd.DataFrame, options: Options) -> list[dict[str, Any]]:
+    """Each finding's remedy, in the findings' order (``frame`` holds their denial rows)."""
     if not findings:
-        return
+        return []
     suspects = reconnaissance_principals(frame, options.recon_distinct_actions, options.recon_window_minutes)
     rows_by_finding = dict(iter(frame.groupby(["principal_key", "target_account_id"], sort=False, dropna=False)))
+    advice = []
     for finding in findings:
         key = (finding["principal"]["key"], finding["target_account_id"] or "unknown")
         rows = rows_by_finding[key][list(_ROW_FIELDS)].to_dict("records")
-        context = _Context(finding, rows, options, finding["principal"]["key"] in suspects)
-        finding["remedy"] = remedy_for(context)
+        advice.append(remedy_for(_Context(finding, rows, options, finding["principal"]["key"] in suspects)))
+    return advice
 
 
 _ROW_FIELDS = ("action", "event_source", "event_name", "truncated", "encoded_message")

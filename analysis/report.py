@@ -1,4 +1,5 @@
-"""The report contract (CONTRACT.md, schema version 1): building it, and checking it against its schema."""
+"""Building the report (the contract in ``analysis.contract``) from a run's denials: findings, then
+their remedies, then the report around them."""
 
 from __future__ import annotations
 
@@ -6,21 +7,28 @@ import json
 from datetime import datetime
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from analysis import findings as findings_module
 from analysis import remedies
-from analysis.model import Window
+from analysis.contract import SCHEMA_VERSION, Finding, Report
+from analysis.model import Options, Window
 from analysis.redact import map_strings, mask_secrets
 from analysis.timeline import denial_timeline
 from analysis.times import iso
 
-if TYPE_CHECKING:
-    from analysis.model import Options
+__all__ = ["SCHEMA_VERSION", "build_report", "dumps", "schema", "validate"]
 
-SCHEMA_VERSION = "1"
+
+def build_findings(frame: pd.DataFrame, options: Options) -> list[Finding]:
+    """One finding per principal and owning account, each with its remedy."""
+    found = findings_module.findings(frame)
+    advice = remedies.advise(found, frame, options)
+    return [
+        Finding.model_validate({**finding, "remedy": remedy}) for finding, remedy in zip(found, advice, strict=True)
+    ]
 
 
 def build_report(
@@ -30,9 +38,8 @@ def build_report(
     window: Window,
     generated_at: datetime,
     options: Options,
-) -> dict[str, Any]:
-    found = findings_module.findings(frame)
-    remedies.advise(found, frame, options)
+) -> Report:
+    found = build_findings(frame, options)
     report = {
         "schema_version": SCHEMA_VERSION,
         "generated_at": iso(generated_at),
@@ -42,28 +49,29 @@ def build_report(
         "totals": {
             "records_read": sum(s["records_read"] for s in sources),
             "denials": len(frame),
-            "principals": len({f["principal"]["key"] for f in found}),
+            "principals": len({f.principal.key for f in found}),
             "malformed_records": sum(s["malformed_records"] for s in sources),
             "findings": len(found),
         },
-        "findings": found,
+        "findings": [f.model_dump(mode="json") for f in found],
         "timeline": denial_timeline(frame, window),
     }
-    return map_strings(report, mask_secrets)
+    return Report.model_validate(map_strings(report, mask_secrets))
 
 
 @cache
 def schema() -> dict[str, Any]:
+    """The committed JSON Schema (generated from ``analysis.contract``; a test keeps them equal)."""
     text = resources.files("analysis.schema").joinpath("report-v1.schema.json").read_text()
     return json.loads(text)
 
 
-def validate(report: dict[str, Any]) -> None:
+def validate(report: dict[str, Any] | Report) -> None:
     """Raise ``jsonschema.ValidationError`` when a report breaks the contract (needs the dev extra)."""
     import jsonschema
 
-    jsonschema.validate(report, schema())
+    jsonschema.validate(report.document() if isinstance(report, Report) else report, schema())
 
 
-def dumps(report: dict[str, Any]) -> str:
-    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+def dumps(report: Report) -> str:
+    return report.dumps()

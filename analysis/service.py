@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from analysis.contract import Finding, Report, SourceStatus
 from analysis.settings import Settings
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ class RequestError(ServiceError):
 class AllSourcesFailed(ServiceError):
     """Every source failed: there is no report to trust. ``statuses``: the sources' statuses."""
 
-    def __init__(self, message: str, statuses: Sequence[Mapping[str, Any]] = ()) -> None:
+    def __init__(self, message: str, statuses: Sequence[SourceStatus] = ()) -> None:
         super().__init__(message)
         self.statuses = list(statuses)
 
@@ -94,42 +95,42 @@ class DailyRequest:
 
 @dataclass
 class Run:
-    """What a run produced: the report (the contract's JSON) and, when delivered, what went out."""
+    """What a run produced: the report and, when delivered, what went out."""
 
-    report: dict[str, Any]
+    report: Report
     delivery: DeliveryResult | None = None
     delivery_error: DeliveryError | None = None
 
     def warnings(self) -> list[str]:
         """Problems to tell the operator: unreadable files or records, failed sources."""
-        return source_warnings(self.report["sources"])
+        return source_warnings(self.report.sources)
 
     def metrics(self) -> dict[str, int]:
         """Counts for CloudWatch: records read, denials, findings, failed sources, failed channels."""
-        totals = self.report["totals"]
+        totals = self.report.totals
         failed_channels = len(self.delivery_error.result.failed) if self.delivery_error else 0
         return {
-            "RecordsRead": int(totals["records_read"]),
-            "MalformedRecords": int(totals["malformed_records"]),
-            "Denials": int(totals["denials"]),
-            "LateDenials": int(totals.get("late_denials", 0)),
-            "Findings": len(self.report["findings"]),
-            "SourcesFailed": sum(1 for s in self.report["sources"] if s["status"] == "failed"),
+            "RecordsRead": totals.records_read,
+            "MalformedRecords": totals.malformed_records,
+            "Denials": totals.denials,
+            "LateDenials": totals.late_denials or 0,
+            "Findings": len(self.report.findings),
+            "SourcesFailed": sum(1 for s in self.report.sources if s.status == "failed"),
             "DeliveryFailures": failed_channels,
         }
 
     def summary(self) -> dict[str, Any]:
         """A small JSON summary (what the daily function returns)."""
-        daily = self.report.get("daily") or {}
+        report = self.report
         delivery = self.delivery_error.result if self.delivery_error else self.delivery
         return {
-            "window": self.report["window"],
-            "day": daily.get("key"),
-            "time_zone": daily.get("time_zone"),
-            "denials": self.report["totals"]["denials"],
-            "late_denials": self.report["totals"].get("late_denials", 0),
-            "findings": len(self.report["findings"]),
-            "sources": [{"name": s["name"], "status": s["status"]} for s in self.report["sources"]],
+            "window": report.window.model_dump(),
+            "day": report.daily.key if report.daily else None,
+            "time_zone": report.daily.time_zone if report.daily else None,
+            "denials": report.totals.denials,
+            "late_denials": report.totals.late_denials or 0,
+            "findings": len(report.findings),
+            "sources": [{"name": s.name, "status": s.status} for s in report.sources],
             "delivered": {o.channel: o.status for o in delivery.outcomes} if delivery else {},
             "objects": {fmt: loc.uri for fmt, loc in delivery.locations.items()} if delivery else {},
         }
@@ -258,15 +259,15 @@ def run_daily(
     return _finished(report, settings)
 
 
-def _finished(report: dict[str, Any], settings: Settings) -> Run:
-    statuses = report["sources"]
-    if statuses and all(status["status"] == "failed" for status in statuses):
-        failed = "; ".join(f"{status['name']}: {status['error']}" for status in statuses)
+def _finished(report: Report, settings: Settings) -> Run:
+    statuses = report.sources
+    if statuses and all(status.status == "failed" for status in statuses):
+        failed = "; ".join(f"{status.name}: {status.error}" for status in statuses)
         raise AllSourcesFailed(f"every source failed ({failed})", statuses)
     if settings.redact:
         from analysis.redact import redact_report
 
-        report = redact_report(report)
+        report = Report.model_validate(redact_report(report.document()))
     return Run(report)
 
 
@@ -290,8 +291,9 @@ def deliver_run(
         result = deliver(run.report, clients=clients, config=config, force=force, now=now)
     except DeliveryError as error:
         log.error("delivery failed: %s", error)
-        return Run({**run.report, "delivery": delivery_record(error.result)}, error.result, error)
-    return Run({**run.report, "delivery": delivery_record(result)}, result)
+        delivered = run.report.model_copy(update={"delivery": delivery_record(error.result)})
+        return Run(delivered, error.result, error)
+    return Run(run.report.model_copy(update={"delivery": delivery_record(result)}), result)
 
 
 def dynamodb_ledger(table_name: str, session: Any = None) -> Ledger:
@@ -336,7 +338,7 @@ class AlertRun:
 
     records: int = 0
     denials: int = 0
-    findings: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
     published: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -383,11 +385,12 @@ def alert_on_event(event: Any, settings: Settings, sns: Any = None) -> AlertRun:
         if not (is_denial(item) and audits_service(item, settings.service)):
             continue
         run.denials += 1
-        finding = event_finding(item, options)
+        finding = Finding.model_validate(event_finding(item, options))
         if settings.redact:
             from analysis.redact import redact_report
 
-            finding = redact_report({"findings": [finding]})["findings"][0]
+            redacted = redact_report({"findings": [finding.model_dump(mode="json")]})
+            finding = Finding.model_validate(redacted["findings"][0])
         run.findings.append(finding)
         if sns is not None and settings.alert_topic_arn:
             message = _alert_message(finding, settings.service)
@@ -400,18 +403,17 @@ def alert_on_event(event: Any, settings: Settings, sns: Any = None) -> AlertRun:
     return run
 
 
-def _alert_message(finding: dict[str, Any], service: str) -> dict[str, Any]:
+def _alert_message(finding: Finding, service: str) -> dict[str, Any]:
     from analysis.redact import map_strings, mask_secrets
 
-    action = finding["actions"][0]
-    who = finding["principal"]["arn"] or finding["principal"]["type"]
-    subject = f"{service} access denied: {action['action']} for {who}"
+    who = finding.principal.arn or finding.principal.type
+    subject = f"{service} access denied: {finding.actions[0].action} for {who}"
     subject = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in subject)
     return map_strings(
         {
             "subject": subject if len(subject) < 100 else subject[:96] + "...",
             "service": service,
-            "finding": finding,
+            "finding": finding.model_dump(mode="json"),
         },
         mask_secrets,
     )
@@ -420,7 +422,7 @@ def _alert_message(finding: dict[str, Any], service: str) -> dict[str, Any]:
 # --- telling the operator ----------------------------------------------------------------------
 
 
-def source_warnings(statuses: Sequence[Mapping[str, Any]]) -> list[str]:
-    warnings = [str(problem) for status in statuses for problem in status.get("problems", [])]
-    warnings += [f"{s['name']}: {s['error']}" for s in statuses if s.get("error") and s["status"] == "failed"]
+def source_warnings(statuses: Sequence[SourceStatus]) -> list[str]:
+    warnings = [problem for status in statuses for problem in status.problems]
+    warnings += [f"{s.name}: {s.error}" for s in statuses if s.error and s.status == "failed"]
     return warnings

@@ -408,6 +408,8 @@ def daily_with_late_arrivals() -> dict[str, Any]:
             "time_zone": "Europe/Paris",
             "start": "2026-11-27T23:00:00Z",
             "end": "2026-11-28T23:00:00Z",
+            "lookback_hours": 48.0,
+            "read_window": {"start": "2026-11-25T23:00:00Z", "end": "2026-11-28T23:00:00Z"},
         },
         late_arrivals=[
             {

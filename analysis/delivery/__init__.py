@@ -15,12 +15,13 @@ then sends only what did not go out).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from analysis.config import DeliveryConfig
+from analysis.contract import Delivery, Report, as_report
 from analysis.delivery import email, events, s3, sns
 from analysis.delivery.idempotency import DynamoGuard, Guard, Unguarded, delivery_key
 from analysis.delivery.s3 import Link, Location
@@ -48,14 +49,15 @@ def default_clients(session: Any = None) -> Clients:
     import boto3
     from botocore.config import Config
 
+    from analysis.aws_clients import client
+
     session = session or boto3.session.Session()
-    retries = Config(retries={"mode": "adaptive", "max_attempts": 8})
     return Clients(
-        s3=session.client("s3", config=retries.merge(Config(signature_version="s3v4"))),
-        sesv2=session.client("sesv2", config=retries),
-        sns=session.client("sns", config=retries),
-        events=session.client("events", config=retries),
-        dynamodb=session.client("dynamodb", config=retries),
+        s3=client(session, "s3", config=Config(signature_version="s3v4")),
+        sesv2=client(session, "sesv2"),
+        sns=client(session, "sns"),
+        events=client(session, "events"),
+        dynamodb=client(session, "dynamodb"),
     )
 
 
@@ -103,7 +105,7 @@ class DeliveryError(RuntimeError):
 
 
 def deliver(
-    report: dict[str, Any],
+    report: Report | Mapping[str, Any],
     rendered: dict[str, str] | None = None,
     clients: Clients | None = None,
     config: DeliveryConfig | None = None,
@@ -112,6 +114,7 @@ def deliver(
     now: datetime | None = None,
 ) -> DeliveryResult:
     """Store the report in S3 and send it through every configured channel, once per window."""
+    report = as_report(report)
     clients = clients or Clients()
     config = config or DeliveryConfig.from_env()
     now = now or datetime.now(UTC)
@@ -126,23 +129,23 @@ def deliver(
     for channel, send in _channels(report, rendered, clients, config, result):
         result.outcomes.append(_deliver_once(channel, send, report, config, guard, force=force, now=now))
     if result.locations:
-        stored = {**report, "delivery": delivery_record(result)}
+        stored = report.model_copy(update={"delivery": delivery_record(result)})
         s3.put_text(clients.s3, result.locations["json"], render(stored, "json"), "json", config.kms_key_id)
     if result.failed:
         raise DeliveryError(result)
     return result
 
 
-def delivery_record(result: DeliveryResult) -> dict[str, Any]:
+def delivery_record(result: DeliveryResult) -> Delivery:
     """What was sent, as stored in the report; a presigned link is kept without its signature (which names
     the signer's access key ID), so the report still never holds one."""
     record = result.as_dict()
     if record["link"] and record["link"]["expires_in_seconds"] is not None:
         record["link"]["url"] = record["link"]["url"].split("?", 1)[0]
-    return map_strings(record, mask_secrets)
+    return Delivery.model_validate(map_strings(record, mask_secrets))
 
 
-def complete(report: dict[str, Any], rendered: dict[str, str] | None) -> dict[str, str]:
+def complete(report: Report, rendered: dict[str, str] | None) -> dict[str, str]:
     """Every format of the report: those given, the others rendered here (rendering is pure)."""
     rendered = rendered or {}
     return {fmt: rendered[fmt] if fmt in rendered else render(report, fmt) for fmt in FORMATS}
@@ -152,7 +155,7 @@ Send = Callable[[], tuple[str, str | None]]  # returns (message id, detail)
 
 
 def _channels(
-    report: dict[str, Any], rendered: dict[str, str], clients: Clients, config: DeliveryConfig, result: DeliveryResult
+    report: Report, rendered: dict[str, str], clients: Clients, config: DeliveryConfig, result: DeliveryResult
 ) -> list[tuple[str, Send]]:
     channels: list[tuple[str, Send]] = []
     if config.email_enabled and clients.sesv2:
@@ -167,7 +170,7 @@ def _channels(
 def _deliver_once(
     channel: str,
     send: Send,
-    report: dict[str, Any],
+    report: Report,
     config: DeliveryConfig,
     guard: Guard,
     *,
@@ -176,7 +179,7 @@ def _deliver_once(
 ) -> Outcome:
     at = iso(now)
     guarded = not isinstance(guard, Unguarded)
-    if channel != "events" and not report.get("findings") and not config.send_empty:
+    if channel != "events" and not report.findings and not config.send_empty:
         return Outcome(channel, "skipped", detail="no denials, and sending empty reports is off", at=at)
     claim = guard.claim(delivery_key(report, channel), force=force, now=now)
     if not claim.granted:
@@ -212,7 +215,7 @@ def _guard(clients: Clients, config: DeliveryConfig) -> Guard:
 
 
 def _send_email(
-    report: dict[str, Any], rendered: dict[str, str], clients: Clients, config: DeliveryConfig, link: Link | None
+    report: Report, rendered: dict[str, str], clients: Clients, config: DeliveryConfig, link: Link | None
 ) -> tuple[str, str | None]:
     message = email.build_email(
         report,
@@ -235,7 +238,7 @@ def _send_email(
 
 
 def _send_sns(
-    report: dict[str, Any], clients: Clients, config: DeliveryConfig, result: DeliveryResult
+    report: Report, clients: Clients, config: DeliveryConfig, result: DeliveryResult
 ) -> tuple[str, str | None]:
     message_id = sns.publish(
         clients.sns,
@@ -249,7 +252,7 @@ def _send_sns(
 
 
 def _send_event(
-    report: dict[str, Any], clients: Clients, config: DeliveryConfig, result: DeliveryResult
+    report: Report, clients: Clients, config: DeliveryConfig, result: DeliveryResult
 ) -> tuple[str, str | None]:
     entry = events.event_entry(report, result.locations, source=config.event_source, bus=config.event_bus or "")
     event_id = events.publish_event(clients.events, entry)

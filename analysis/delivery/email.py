@@ -15,6 +15,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from analysis.contract import Report
 from analysis.delivery import summary
 from analysis.delivery.s3 import Link
 from analysis.render.common import report_day
@@ -35,7 +36,7 @@ class Email:
 
 
 def build_email(
-    report: dict[str, Any],
+    report: Report,
     rendered: dict[str, str],
     *,
     sender: str,

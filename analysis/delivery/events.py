@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from analysis.contract import Report
 from analysis.delivery.s3 import Location
 from analysis.render import common
 
@@ -20,15 +21,15 @@ class EventError(RuntimeError):
     """EventBridge refused the entry (PutEvents reports failures per entry, not as an exception)."""
 
 
-def event_detail(report: dict[str, Any], locations: dict[str, Location]) -> dict[str, Any]:
+def event_detail(report: Report, locations: dict[str, Location]) -> dict[str, Any]:
     main = locations.get("json")
     return {
-        "schema_version": report.get("schema_version"),
-        "service": report.get("service"),
+        "schema_version": report.schema_version,
+        "service": report.service,
         "day": common.report_day(report),
-        "window": report.get("window"),
-        "generated_at": report.get("generated_at"),
-        "totals": report.get("totals", {}),
+        "window": report.window.model_dump(),
+        "generated_at": report.generated_at,
+        "totals": report.totals.model_dump(exclude_none=True),
         "findings_by_kind": common.kind_counts(report),
         "report": {
             "bucket": main.bucket if main else None,
@@ -39,7 +40,7 @@ def event_detail(report: dict[str, Any], locations: dict[str, Location]) -> dict
     }
 
 
-def event_entry(report: dict[str, Any], locations: dict[str, Location], *, source: str, bus: str) -> dict[str, Any]:
+def event_entry(report: Report, locations: dict[str, Location], *, source: str, bus: str) -> dict[str, Any]:
     detail = json.dumps(event_detail(report, locations), ensure_ascii=False)
     if len(detail.encode("utf-8")) > DETAIL_MAX_BYTES:
         raise EventError(f"the event detail is over EventBridge's {DETAIL_MAX_BYTES}-byte limit")

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from analysis.contract import Report
 from analysis.times import iso
 
 log = logging.getLogger(__name__)
@@ -140,15 +141,13 @@ class DynamoGuard:
         )
 
 
-def delivery_key(report: dict[str, Any], channel: str) -> str:
+def delivery_key(report: Report, channel: str) -> str:
     """The idempotency key of one report window and channel, e.g. ``apprunner#2026-11-28#email``."""
-    service = report.get("service") or "apprunner"
-    daily = report.get("daily") or {}
-    if daily.get("key"):
-        window = f"{daily['key']}@{daily.get('time_zone', 'UTC')}"
+    service = report.service or "apprunner"
+    if report.daily:
+        window = f"{report.daily.key}@{report.daily.time_zone}"
     else:
-        span = report.get("window") or {}
-        window = f"{span.get('start') or '-'}/{span.get('end') or '-'}"
+        window = f"{report.window.start or '-'}/{report.window.end or '-'}"
     return f"report#{service}#{window}#{channel}"
 
 

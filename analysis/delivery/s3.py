@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from analysis.contract import Report
 from analysis.render.common import report_day
 
 FORMATS = ("json", "html", "md", "csv")
@@ -40,7 +41,7 @@ class Link:
     words: str  # how a reader should understand the link, e.g. "valid for up to 24 hours"
 
 
-def report_prefix(report: dict[str, Any], prefix: str = "reports/") -> str:
+def report_prefix(report: Report, prefix: str = "reports/") -> str:
     """``reports/YYYY/MM/DD/`` for the day the report is about."""
     day = report_day(report)
     year, month, date = day[:4], day[5:7], day[8:10]
@@ -50,7 +51,7 @@ def report_prefix(report: dict[str, Any], prefix: str = "reports/") -> str:
 def put_reports(
     s3: Any,
     bucket: str,
-    report: dict[str, Any],
+    report: Report,
     rendered: dict[str, str],
     *,
     prefix: str = "reports/",

@@ -10,6 +10,7 @@ import json
 import re
 from typing import Any
 
+from analysis.contract import Report
 from analysis.delivery import summary
 from analysis.delivery.idempotency import delivery_key
 from analysis.delivery.s3 import Link, Location
@@ -23,7 +24,7 @@ _CHAT_UNSAFE = re.compile(r"[`*_~<>|\[\]\\]")  # chat markdown and Slack's contr
 def publish(
     sns: Any,
     topic_arn: str,
-    report: dict[str, Any],
+    report: Report,
     link: Link | None,
     *,
     fmt: str = "text",
@@ -38,16 +39,16 @@ def publish(
     return sns.publish(**request)["MessageId"]
 
 
-def text_message(report: dict[str, Any], link: Link | None) -> str:
+def text_message(report: Report, link: Link | None) -> str:
     return _fit(summary.text_summary(report, link), BODY_MAX_BYTES)
 
 
-def chatbot_message(report: dict[str, Any], link: Link | None, location: Location | None = None) -> str:
+def chatbot_message(report: Report, link: Link | None, location: Location | None = None) -> str:
     """AWS Chatbot custom notification (version 1.0, source custom), description in client markdown."""
     description = [summary.numbers_line(report)]
     kinds = summary.kinds_line(report)
     description += [kinds] if kinds else []
-    if report.get("findings"):
+    if report.findings:
         description += ["*Most urgent:*", *(chat_safe(line) for line in summary.top_findings(report))]
     else:
         description.append(chat_safe(common.empty_sentence(report)))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
+from analysis.contract import Report
 from analysis.delivery.s3 import Link
 from analysis.render import common
 
@@ -12,56 +12,54 @@ TOP_FINDINGS = 5
 _NOT_SUBJECT = re.compile(r"[^\x20-\x7e]")  # SNS subjects: printable ASCII, no line breaks
 
 
-def title(report: dict[str, Any]) -> str:
-    return f"{common.service_name(report.get('service'))} access report {common.report_day(report)}"
+def title(report: Report) -> str:
+    return f"{common.service_name(report.service)} access report {common.report_day(report)}"
 
 
-def subject(report: dict[str, Any], limit: int = 99) -> str:
+def subject(report: Report, limit: int = 99) -> str:
     """A one-line ASCII subject under ``limit`` characters, e.g. 'App Runner access report 2026-11-28: 7 denials'."""
-    totals = report.get("totals", {})
-    denials = totals.get("denials", 0)
-    tail = f": {denials} denial(s), {totals.get('findings', len(report.get('findings', [])))} finding(s)"
+    denials = report.totals.denials
+    tail = f": {denials} denial(s), {len(report.findings)} finding(s)"
     text = _NOT_SUBJECT.sub("?", title(report) + (tail if denials else ": no denials"))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def numbers_line(report: dict[str, Any]) -> str:
-    totals = report.get("totals", {})
+def numbers_line(report: Report) -> str:
+    totals = report.totals
     return (
-        f"{totals.get('denials', 0)} denial(s) · {totals.get('principals', 0)} principal(s) · "
-        f"{totals.get('findings', 0)} finding(s) · {totals.get('records_read', 0)} record(s) read"
+        f"{totals.denials} denial(s) · {totals.principals} principal(s) · "
+        f"{totals.findings} finding(s) · {totals.records_read} record(s) read"
     )
 
 
-def kinds_line(report: dict[str, Any]) -> str | None:
+def kinds_line(report: Report) -> str | None:
     counts = common.kind_counts(report)
     if not counts:
         return None
     return "Advice: " + ", ".join(f"{count} × {common.KIND_SHORT[kind]}" for kind, count in counts.items())
 
 
-def top_findings(report: dict[str, Any], limit: int = TOP_FINDINGS) -> list[str]:
+def top_findings(report: Report, limit: int = TOP_FINDINGS) -> list[str]:
     """'1. <principal>: N denial(s): <advice>' for the most urgent findings (log strings cleaned, kept short)."""
     lines = []
-    for index, finding in enumerate(common.by_urgency(report.get("findings", []))[:limit], start=1):
-        principal = finding.get("principal") or {}
-        name = common.clean_text(str(principal.get("arn") or principal.get("key") or "unknown"), limit=200)
+    for index, finding in enumerate(common.by_urgency(report.findings)[:limit], start=1):
+        name = common.clean_text(common.principal_name(finding), limit=200)
         advice = common.REMEDY_WORDS.get(common.remedy_kind(finding) or "", "no advice yet")
-        lines.append(f"{index}. {name}: {finding.get('denials', 0)} denial(s): {advice}")
+        lines.append(f"{index}. {name}: {finding.denials} denial(s): {advice}")
     return lines
 
 
-def text_summary(report: dict[str, Any], link: Link | None) -> str:
+def text_summary(report: Report, link: Link | None) -> str:
     """A short plain-text summary with the link to the full report."""
     start, end = common.window_words(report)
     lines = [title(report), f"From {start} to {end}", "", numbers_line(report)]
-    if not report.get("findings"):
+    if not report.findings:
         lines += ["", common.empty_sentence(report)]
     else:
         kinds = kinds_line(report)
         lines += [kinds] if kinds else []
         lines += ["", "Most urgent:", *top_findings(report)]
-        more = len(report["findings"]) - TOP_FINDINGS
+        more = len(report.findings) - TOP_FINDINGS
         if more > 0:
             lines.append(f"... and {more} more in the full report.")
     if link:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from analysis.contract import Report, as_report
 
-def render(report: dict[str, Any], fmt: str) -> str:
+
+def render(report: Report | Mapping[str, Any], fmt: str) -> str:
+    report = as_report(report)
     if fmt == "json":
-        from analysis.report import dumps
-
-        return dumps(report)
+        return report.dumps()
     if fmt == "md":
         from analysis.render.markdown import render_markdown
 

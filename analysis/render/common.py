@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+from analysis.contract import DeniedAction, Finding, Policy, Remedy, Report
 from analysis.redact import mask_secrets
 
 REASON_WORDS = {
@@ -87,43 +88,39 @@ def service_name(service: str | None) -> str:
     return SERVICE_NAMES.get(service, service)
 
 
-def remedy_kind(finding: dict[str, Any]) -> str | None:
-    remedy = finding.get("remedy")
-    return remedy.get("kind") if isinstance(remedy, dict) else None
+def remedy_kind(finding: Finding) -> str | None:
+    return finding.remedy.kind if finding.remedy else None
 
 
-def by_urgency(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def by_urgency(findings: list[Finding]) -> list[Finding]:
     """Findings most urgent first (see URGENCY); the contract's order (denials) within a kind."""
     rank = {kind: index for index, kind in enumerate(URGENCY)}
-    return sorted(findings, key=lambda f: (rank.get(remedy_kind(f) or "", len(URGENCY)), -int(f.get("denials", 0))))
+    return sorted(findings, key=lambda f: (rank.get(remedy_kind(f) or "", len(URGENCY)), -f.denials))
 
 
-def kind_counts(report: dict[str, Any]) -> dict[str, int]:
+def kind_counts(report: Report) -> dict[str, int]:
     """How many findings of each remedy kind, in URGENCY order (kinds with none left out)."""
     counts = {kind: 0 for kind in URGENCY}
-    for finding in report.get("findings", []):
+    for finding in report.findings:
         kind = remedy_kind(finding)
         if kind in counts:
             counts[kind] += 1
     return {kind: count for kind, count in counts.items() if count}
 
 
-def window_words(report: dict[str, Any]) -> tuple[str, str]:
-    window = report.get("window") or {}
-    return window.get("start") or "the first record", window.get("end") or "the last record"
+def window_words(report: Report) -> tuple[str, str]:
+    return report.window.start or "the first record", report.window.end or "the last record"
 
 
-def empty_sentence(report: dict[str, Any]) -> str:
+def empty_sentence(report: Report) -> str:
     start, end = window_words(report)
-    return f"No {service_name(report.get('service'))} denials between {start} and {end}."
+    return f"No {service_name(report.service)} denials between {start} and {end}."
 
 
-def report_day(report: dict[str, Any]) -> str:
+def report_day(report: Report) -> str:
     """The day a report is about, YYYY-MM-DD: a daily report's local date, else its window's start (UTC),
     else the day it was generated."""
-    daily = report.get("daily") or {}
-    window = report.get("window") or {}
-    stamp = daily.get("key") or window.get("start") or report.get("generated_at") or ""
+    stamp = (report.daily.key if report.daily else None) or report.window.start or report.generated_at
     return stamp[:10]
 
 
@@ -132,20 +129,16 @@ def safe_url(url: Any) -> str | None:
     return url if isinstance(url, str) and SAFE_URL.match(url) else None
 
 
-def remedy_docs(remedy: dict[str, Any] | None) -> list[dict[str, str]]:
+def remedy_docs(remedy: Remedy | None) -> list[dict[str, str]]:
     """The remedy's documentation links whose URL is safe to link, as {"title", "url"}."""
-    docs = (remedy or {}).get("docs") or []
-    return [
-        {"title": str(doc.get("title") or doc.get("url")), "url": url}
-        for doc in docs
-        if isinstance(doc, dict) and (url := safe_url(doc.get("url")))
-    ]
+    docs = remedy.docs if remedy else []
+    return [{"title": doc.title or doc.url, "url": url} for doc in docs if (url := safe_url(doc.url))]
 
 
-def policy_actions(policy: dict[str, Any] | None) -> list[str]:
+def policy_actions(policy: Policy | None) -> list[str]:
     """The actions a policy document allows, in order of appearance."""
     actions: list[str] = []
-    for statement in (policy or {}).get("Statement", []):
+    for statement in policy.Statement if policy else []:
         if statement.get("Effect") != "Allow":
             continue
         listed = statement.get("Action", [])
@@ -153,15 +146,16 @@ def policy_actions(policy: dict[str, Any] | None) -> list[str]:
     return list(dict.fromkeys(actions))
 
 
-def policy_blocks(remedy: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The documents of a remedy to show, each with its title and the file name its commands use.
+def policy_blocks(remedy: Remedy | None) -> list[dict[str, Any]]:
+    """The documents of a remedy to show, each with its title and the file name its commands use
+    (``document`` is the policy as JSON data).
 
     Nothing is shown for ``investigate``: no policy is ever proposed for reconnaissance."""
-    if not remedy or remedy.get("kind") == "investigate":
+    if not remedy or remedy.kind == "investigate":
         return []
-    kind = remedy.get("kind", "grant")
+    kind = remedy.kind
     blocks = []
-    documents = [remedy.get("policy"), *(remedy.get("more_policies") or [])]
+    documents = [remedy.policy, *remedy.more_policies]
     for index, document in enumerate(d for d in documents if d):
         title = POLICY_TITLES.get(kind, POLICY_TITLES["grant"])
         name = "policy.json" if index == 0 else f"policy-{index + 1}.json"
@@ -169,44 +163,45 @@ def policy_blocks(remedy: dict[str, Any] | None) -> list[dict[str, Any]]:
             {
                 "title": title if index == 0 else f"{title} (part {index + 1})",
                 "file": name,
-                "document": document,
+                "document": document.model_dump(mode="json"),
                 "actions": policy_actions(document),
             }
         )
     for key, title in (("trust_policy", TRUST_TITLE), ("caller_policy", CALLER_TITLE)):
-        if remedy.get(key):
+        document = getattr(remedy, key)
+        if document:
             blocks.append(
                 {
                     "title": title,
                     "file": POLICY_FILES[key],
-                    "document": remedy[key],
-                    "actions": policy_actions(remedy[key]),
+                    "document": document.model_dump(mode="json"),
+                    "actions": policy_actions(document),
                 }
             )
     return blocks
 
 
-def remedy_commands(remedy: dict[str, Any] | None) -> list[str]:
+def remedy_commands(remedy: Remedy | None) -> list[str]:
     """The remedy's ready-to-run commands (built by remedies; none for reconnaissance)."""
-    if not remedy or remedy.get("kind") == "investigate":
+    if not remedy or remedy.kind == "investigate":
         return []
-    return [str(command) for command in remedy.get("commands") or []]
+    return list(remedy.commands)
 
 
-def action_notes(action: dict[str, Any]) -> list[str]:
+def action_notes(action: DeniedAction) -> list[str]:
     """What a reader should know about how an action's denial was read from the log."""
-    notes = [f"{failure} (not an IAM permission)" for failure in action.get("non_iam_failures") or []]
-    notes += [f"refusing policy: {arn}" for arn in action.get("policy_arns") or []]
-    if action.get("encoded_messages"):
-        notes.append(f"{action['encoded_messages']} encoded authorization message(s): decode to see more")
-    if action.get("truncated_messages"):
-        notes.append(f"{action['truncated_messages']} message(s) cut at about 1,024 characters")
-    origins = set(action.get("resource_origin") or [])
+    notes = [f"{failure} (not an IAM permission)" for failure in action.non_iam_failures]
+    notes += [f"refusing policy: {arn}" for arn in action.policy_arns]
+    if action.encoded_messages:
+        notes.append(f"{action.encoded_messages} encoded authorization message(s): decode to see more")
+    if action.truncated_messages:
+        notes.append(f"{action.truncated_messages} message(s) cut at about 1,024 characters")
+    origins = set(action.resource_origin)
     if origins & {"request", "record"}:
         notes.append("resource inferred from the request")
     if "none" in origins:
         notes.append("resource not named by the log")
-    if action.get("action_from_message") is False:
+    if not action.action_from_message:
         notes.append("action taken from the event name")
     return notes
 
@@ -220,20 +215,22 @@ def clean_text(text: str, limit: int = MAX_TEXT) -> str:
     return text
 
 
-def late_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+def principal_name(finding: Finding) -> str:
+    return finding.principal.arn or finding.principal.key or "unknown"
+
+
+def late_rows(report: Report) -> list[dict[str, Any]]:
     """Late arrivals of a daily report (denials of earlier days whose logs came after those days' reports),
     one row per original day and finding: {"day", "principal", "denials", "kind", "advice"}."""
     rows = []
-    for section in report.get("late_arrivals") or []:
-        day = ((section.get("window") or {}).get("key") or "")[:10]
-        for finding in by_urgency(section.get("findings") or []):
-            principal = finding.get("principal") or {}
+    for section in report.late_arrivals or []:
+        for finding in by_urgency(section.findings):
             kind = remedy_kind(finding)
             rows.append(
                 {
-                    "day": day,
-                    "principal": principal.get("arn") or principal.get("key") or "unknown",
-                    "denials": finding.get("denials", 0),
+                    "day": section.window.key,
+                    "principal": principal_name(finding),
+                    "denials": finding.denials,
                     "kind": kind,
                     "advice": REMEDY_WORDS.get(kind or "", "No advice yet"),
                 }

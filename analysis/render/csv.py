@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from analysis.contract import Finding, Report, as_report
 from analysis.render import common
 
 CELL_LIMIT = 32_000  # a spreadsheet cell holds 32,767 characters
@@ -22,32 +23,33 @@ SEPARATOR = "; "
 
 COLUMNS: tuple[tuple[str, Callable[[dict[str, Any], dict[str, Any], int | None], Any]], ...] = (
     ("finding", lambda f, a, i: i),
-    ("principal", lambda f, a, i: f["principal"].get("arn") or f["principal"].get("key")),
-    ("principal_type", lambda f, a, i: f["principal"].get("type")),
-    ("principal_account_id", lambda f, a, i: f["principal"].get("account_id")),
-    ("sessions", lambda f, a, i: f["principal"].get("sessions")),
-    ("permission_set", lambda f, a, i: f["principal"].get("permission_set")),
-    ("target_account_id", lambda f, a, i: f.get("target_account_id")),
-    ("cross_account", lambda f, a, i: "yes" if f.get("cross_account") else "no"),
-    ("action", lambda f, a, i: a.get("action")),
-    ("count", lambda f, a, i: a.get("count")),
-    ("first_seen", lambda f, a, i: a.get("first_seen")),
-    ("last_seen", lambda f, a, i: a.get("last_seen")),
-    ("resources", lambda f, a, i: a.get("resources")),
-    ("reasons", lambda f, a, i: a.get("reasons")),
-    ("why", lambda f, a, i: [common.reason_words(r) for r in a.get("reasons", [])]),
+    ("principal", lambda f, a, i: f.principal.arn or f.principal.key),
+    ("principal_type", lambda f, a, i: f.principal.type),
+    ("principal_account_id", lambda f, a, i: f.principal.account_id),
+    ("sessions", lambda f, a, i: f.principal.sessions),
+    ("permission_set", lambda f, a, i: f.principal.permission_set),
+    ("target_account_id", lambda f, a, i: f.target_account_id),
+    ("cross_account", lambda f, a, i: "yes" if f.cross_account else "no"),
+    ("action", lambda f, a, i: a.action),
+    ("count", lambda f, a, i: a.count),
+    ("first_seen", lambda f, a, i: a.first_seen),
+    ("last_seen", lambda f, a, i: a.last_seen),
+    ("resources", lambda f, a, i: a.resources),
+    ("reasons", lambda f, a, i: a.reasons),
+    ("why", lambda f, a, i: [common.reason_words(r) for r in a.reasons]),
     ("details", lambda f, a, i: common.action_notes(a)),
-    ("finding_denials", lambda f, a, i: f.get("denials")),
-    ("confidence", lambda f, a, i: f.get("confidence")),
+    ("finding_denials", lambda f, a, i: f.denials),
+    ("confidence", lambda f, a, i: f.confidence),
     ("remedy_kind", lambda f, a, i: common.remedy_kind(f)),
     ("advice", lambda f, a, i: common.REMEDY_WORDS.get(common.remedy_kind(f) or "", "")),
-    ("regions", lambda f, a, i: f.get("regions")),
-    ("source_ips", lambda f, a, i: f.get("source_ips")),
+    ("regions", lambda f, a, i: f.regions),
+    ("source_ips", lambda f, a, i: f.source_ips),
 )
 HEADER = ["day", *(name for name, _ in COLUMNS)]
 
 
-def render_csv(report: dict[str, Any]) -> str:
+def render_csv(report: Report | Mapping[str, Any]) -> str:
+    report = as_report(report)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(HEADER)
@@ -55,22 +57,22 @@ def render_csv(report: dict[str, Any]) -> str:
     return buffer.getvalue()
 
 
-def rows(report: dict[str, Any]) -> Iterable[list[Any]]:
+def rows(report: Report | Mapping[str, Any]) -> Iterable[list[Any]]:
     """The cells of each row, most urgent finding first (numbered as in the HTML report); then the late
     arrivals of a daily report (denials of earlier days), each under its own day and with no number."""
-    windowed = (report.get("daily") or {}).get("key") or (report.get("window") or {}).get("start")
+    report = as_report(report)
+    windowed = report.daily or report.window.start
     day = common.report_day(report) if windowed else None  # an open window: each row's own first day
-    for index, finding in enumerate(common.by_urgency(report.get("findings", [])), start=1):
+    for index, finding in enumerate(common.by_urgency(report.findings), start=1):
         yield from _finding_rows(day, finding, index)
-    for section in report.get("late_arrivals") or []:
-        late_day = ((section.get("window") or {}).get("key") or "")[:10]
-        for finding in common.by_urgency(section.get("findings") or []):
-            yield from _finding_rows(late_day, finding, None)
+    for section in report.late_arrivals or []:
+        for finding in common.by_urgency(section.findings):
+            yield from _finding_rows(section.window.key, finding, None)
 
 
-def _finding_rows(day: str | None, finding: dict[str, Any], index: int | None) -> Iterable[list[Any]]:
-    for action in finding.get("actions", []):
-        row_day = day or (action.get("first_seen") or "")[:10]
+def _finding_rows(day: str | None, finding: Finding, index: int | None) -> Iterable[list[Any]]:
+    for action in finding.actions:
+        row_day = day or (action.first_seen or "")[:10]
         yield [cell(row_day), *(cell(value(finding, action, index)) for _, value in COLUMNS)]
 
 

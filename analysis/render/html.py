@@ -7,12 +7,14 @@ and commands) are escaped here and passed as Markup, so they are shown whole.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
 import jinja2
 from markupsafe import Markup, escape
 
+from analysis.contract import DeniedAction, Finding, Report, as_report
 from analysis.redact import mask_secrets
 from analysis.render import common
 
@@ -68,16 +70,18 @@ STYLE = {
 }
 
 
-def render_html(report: dict[str, Any]) -> str:
+def render_html(report: Report | Mapping[str, Any]) -> str:
+    report = as_report(report)
     return _environment().get_template("report.html.j2").render(view=html_view(report), s=STYLE, colours=KIND_COLOURS)
 
 
-def html_view(report: dict[str, Any]) -> dict[str, Any]:
+def html_view(report: Report | Mapping[str, Any]) -> dict[str, Any]:
+    report = as_report(report)
     """What the template shows, prepared here so the template stays simple."""
-    findings = common.by_urgency(report.get("findings", []))
+    findings = common.by_urgency(report.findings)
     return {
         "report": report,
-        "service": common.service_name(report.get("service")),
+        "service": common.service_name(report.service),
         "day": common.report_day(report),
         "window": common.window_words(report),
         "empty": common.empty_sentence(report) if not findings else None,
@@ -86,14 +90,14 @@ def html_view(report: dict[str, Any]) -> dict[str, Any]:
         "chart": chart(report),
         "findings": [_finding_view(index, finding) for index, finding in enumerate(findings, start=1)],
         "late": common.late_rows(report),
-        "problems": [s for s in report.get("sources", []) if s.get("status") != "ok"],
+        "problems": [s for s in report.sources if s.status != "ok"],
         "banner_mark": Markup(BANNER_MARK),
         "csp": CSP,
     }
 
 
-def _numbers(report: dict[str, Any]) -> list[tuple[str, int]]:
-    totals = report.get("totals", {})
+def _numbers(report: Report) -> list[tuple[str, int]]:
+    totals = report.totals.model_dump(exclude_none=True)
     labels = (
         ("denials", "denials"),
         ("principals", "principals"),
@@ -105,17 +109,18 @@ def _numbers(report: dict[str, Any]) -> list[tuple[str, int]]:
     return [(label, totals.get(key, 0)) for key, label in labels if key in totals]
 
 
-def chart(report: dict[str, Any]) -> dict[str, Any]:
+def chart(report: Report | Mapping[str, Any]) -> dict[str, Any]:
+    report = as_report(report)
     """Bars for the chart: denials per hour/day/week when the report has a timeline, else per finding."""
-    timeline = report.get("timeline") or {}
-    if timeline.get("buckets"):
-        unit = timeline.get("unit", "hour")
-        starts = [b["start"] for b in timeline["buckets"]]
-        rows = list(zip(bucket_labels(starts, unit), (int(b["denials"]) for b in timeline["buckets"]), strict=True))
+    timeline = report.timeline
+    if timeline and timeline.buckets:
+        unit = timeline.unit
+        starts = [b.start for b in timeline.buckets]
+        rows = list(zip(bucket_labels(starts, unit), (b.denials for b in timeline.buckets), strict=True))
         title = f"Denials per {unit} (UTC)"
         rows = _fold(rows[::-1], "earlier")[::-1]  # a long timeline keeps its latest bars
     else:
-        rows = [(_principal_label(f), int(f["denials"])) for f in report.get("findings", [])]
+        rows = [(_principal_label(f), f.denials) for f in report.findings]
         title = "Denials per principal"
         rows = _fold(rows, "more")
     peak = max((count for _, count in rows), default=0)
@@ -150,27 +155,27 @@ def bucket_labels(starts: list[str], unit: str) -> list[str]:
     ]
 
 
-def _principal_label(finding: dict[str, Any], limit: int = 32) -> str:
+def _principal_label(finding: Finding, limit: int = 32) -> str:
     """The short name of a finding's principal for a chart label (the last part of its ARN, cut)."""
-    principal = finding.get("principal") or {}
-    name = principal.get("arn") or principal.get("key") or principal.get("type") or "unknown"
+    principal = finding.principal
+    name = principal.arn or principal.key or principal.type
     name = name.rsplit("/", 1)[-1] if "/" in name else name
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
-def _finding_view(index: int, finding: dict[str, Any]) -> dict[str, Any]:
-    remedy = finding.get("remedy") or None
+def _finding_view(index: int, finding: Finding) -> dict[str, Any]:
+    remedy = finding.remedy
     kind = common.remedy_kind(finding)
     return {
         "index": index,
         "finding": finding,
-        "principal": finding.get("principal") or {},
+        "principal": finding.principal,
         "kind": kind,
         "kind_words": common.REMEDY_WORDS.get(kind or "", "No advice yet"),
         "colour": KIND_COLOURS.get(kind or "", "#667085"),
         "warning": common.KIND_WARNINGS.get(kind or ""),
         "why": _why(finding),
-        "actions": [_action_view(action) for action in finding.get("actions", [])],
+        "actions": [_action_view(action) for action in finding.actions],
         "remedy": remedy,
         "no_fix": kind in common.NO_FIX_KINDS,
         "blocks": [dict(block, text=code_text(block["document"])) for block in common.policy_blocks(remedy)],
@@ -179,17 +184,17 @@ def _finding_view(index: int, finding: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _why(finding: dict[str, Any]) -> str:
+def _why(finding: Finding) -> str:
     """The reasons of all the finding's actions in plain words, as one sentence."""
-    reasons = [reason for action in finding.get("actions", []) for reason in action.get("reasons", [])]
+    reasons = [reason for action in finding.actions for reason in action.reasons]
     words = "; ".join(common.reason_words(reason) for reason in dict.fromkeys(reasons)) or "not stated"
     return f"{words[0].upper()}{words[1:]}."
 
 
-def _action_view(action: dict[str, Any]) -> dict[str, Any]:
+def _action_view(action: DeniedAction) -> dict[str, Any]:
     return {
         "action": action,
-        "why": [common.reason_words(reason) for reason in action.get("reasons", [])],
+        "why": [common.reason_words(reason) for reason in action.reasons],
         "notes": common.action_notes(action),
     }
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
 import jinja2
 
+from analysis.contract import Report, as_report
 from analysis.redact import mask_secrets
 from analysis.render import common
 from analysis.render.common import REMEDY_WORDS, fence, pretty_json, reason_words
@@ -91,13 +93,14 @@ def _environment() -> jinja2.Environment:
     return environment
 
 
-def render_markdown(report: dict[str, Any]) -> str:
+def render_markdown(report: Report | Mapping[str, Any]) -> str:
+    report = as_report(report)
     view = {
-        "service": common.service_name(report.get("service")),
-        "findings": common.by_urgency(report.get("findings", [])),
+        "service": common.service_name(report.service),
+        "findings": common.by_urgency(report.findings),
         "kinds": common.kind_counts(report),
         "empty": common.empty_sentence(report),
-        "redacted": bool(report.get("redacted")),
+        "redacted": bool(report.redacted),
         "late": common.late_rows(report),
     }
     return _environment().get_template("report.md.j2").render(report=report, view=view)

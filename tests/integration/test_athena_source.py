@@ -57,7 +57,7 @@ class FakeSession:
         self.client_made: list[tuple[str, str | None]] = []
         self._client = client
 
-    def client(self, service: str, region_name: str | None = None) -> Any:
+    def client(self, service: str, region_name: str | None = None, config: Any = None) -> Any:
         self.client_made.append((service, region_name))
         return self._client
 
@@ -251,7 +251,7 @@ def test_the_pipeline_reports_a_failed_query_and_goes_on_with_other_sources(stub
     failed, ok = result.sources
     assert (failed.status, ok.status) == ("failed", "ok")
     assert "HIVE_BAD_DATA: bad JSON" in failed.error
-    assert result.report["totals"]["denials"] == 1
+    assert result.report.document()["totals"]["denials"] == 1
 
 
 def test_a_query_that_outlives_the_timeout_is_stopped_and_reported(stubbed):

@@ -19,6 +19,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from analysis.config import DeliveryConfig
+from analysis.contract import as_report
 from analysis.delivery import Clients, DeliveryError, deliver
 from analysis.delivery.events import DETAIL_TYPE
 from analysis.delivery.idempotency import DynamoGuard, delivery_key
@@ -115,7 +116,7 @@ def test_s3_holds_every_format_encrypted_and_the_record_of_what_was_sent(aws):
     assert {head["ServerSideEncryption"] for head in objects.values()} == {"AES256"}
     assert objects["reports/2026/11/28/report.html"]["ContentType"] == "text/html; charset=utf-8"
     stored = aws.stored()
-    assert stored["findings"] == report["findings"]
+    assert stored["findings"] == as_report(report).document()["findings"]
     channels = {c["channel"]: c for c in stored["delivery"]["channels"]}
     assert {name: c["status"] for name, c in channels.items()} == {"email": "sent", "sns": "sent", "events": "sent"}
     assert channels["email"]["message_id"] == result.outcome("email").message_id
@@ -146,7 +147,7 @@ def test_the_email_has_text_html_and_both_attachments(aws):
     attachments = {part.get_filename(): part for part in mail.iter_attachments()}
     assert sorted(attachments) == ["apprunner-access-report-2026-11-28.csv", "apprunner-access-report-2026-11-28.json"]
     attached = json.loads(attachments["apprunner-access-report-2026-11-28.json"].get_content())
-    assert attached["findings"] == report["findings"]
+    assert attached["findings"] == as_report(report).document()["findings"]
     rows = list(csv.DictReader(io.StringIO(attachments["apprunner-access-report-2026-11-28.csv"].get_content())))
     assert len(rows) == sum(len(f["actions"]) for f in report["findings"])
 
@@ -198,7 +199,7 @@ def test_the_sns_notice_in_chatbot_format(aws):
 
 
 def test_chatbot_message_of_an_empty_day():
-    chat = json.loads(chatbot_message(r.empty_day(), None))
+    chat = json.loads(chatbot_message(as_report(r.empty_day()), None))
     assert "No App Runner denials between" in chat["content"]["description"]
     assert chat["content"]["nextSteps"] == []
 
@@ -276,7 +277,9 @@ def test_a_claim_left_in_progress_blocks_until_its_lease_ends(aws):
     report = r.every_kind()
     guard = DynamoGuard(aws.clients.dynamodb, TABLE, lease=timedelta(minutes=15))
     crashed_at = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
-    assert guard.claim(delivery_key(report, "email"), now=crashed_at).granted  # a run that died before sending
+    assert guard.claim(
+        delivery_key(as_report(report), "email"), now=crashed_at
+    ).granted  # a run that died before sending
 
     during = deliver(report, None, aws.clients, aws.config(), now=crashed_at + timedelta(minutes=5))
     assert during.outcome("email").status == "in_progress" and aws.emails() == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from analysis.contract import Finding
 from analysis.denials import is_denial
 from analysis.event_finding import event_finding
 from analysis.explain import explain_record
@@ -35,4 +36,4 @@ def test_the_corpus_has_its_320_denials():
 @pytest.mark.parametrize("index", range(len(DENIALS)))
 def test_one_event_gives_the_finding_the_frame_gives(index):
     record = DENIALS[index]
-    assert event_finding(record, OPTIONS) == explain_record(record, "corpus", OPTIONS)
+    assert Finding.model_validate(event_finding(record, OPTIONS)) == explain_record(record, "corpus", OPTIONS)

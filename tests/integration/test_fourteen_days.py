@@ -145,7 +145,7 @@ def run_fortnight(sim: Simulation, ledger: Ledger, tz: str) -> list[tuple[date, 
         since = daily_window(day, tz, LOOKBACK).read_window.start
         report = daily_report(
             [DeliveredSoFar(sim.files, now, since)], day, ledger, Options(), tz=tz, lookback=LOOKBACK, now=now
-        )
+        ).document()
         runs.append((day, now, report))
     return runs
 
@@ -198,7 +198,9 @@ def test_a_repeated_run_reproduces_its_report(tmp_path):
     runs = run_fortnight(sim, ledger, "UTC")
     day, now, first = runs[5]
     since = daily_window(day, "UTC", LOOKBACK).read_window.start
-    again = daily_report([DeliveredSoFar(sim.files, now, since)], day, ledger, Options(), lookback=LOOKBACK, now=now)
+    again = daily_report(
+        [DeliveredSoFar(sim.files, now, since)], day, ledger, Options(), lookback=LOOKBACK, now=now
+    ).document()
     assert again == {**first, "ledger": {**first["ledger"], "already_reported": again["ledger"]["already_reported"]}}
     assert ledger.load_report(day.isoformat()) == again
     check_exactly_once(sim, ledger, runs)

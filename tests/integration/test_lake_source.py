@@ -91,7 +91,7 @@ def test_lake_source_pages_rebuild_records_that_give_the_findings_of_the_file_pa
     assert sleeps == [1.0, 2.0]
     in_process = analyse([FileSource(tmp_path)], WINDOW, Options())
     assert comparable(result.report) == comparable(in_process.report)
-    assert result.report["totals"]["denials"] == len(rows)
+    assert result.report.document()["totals"]["denials"] == len(rows)
     assert result.sources[0].records_read == 5000  # the rows returned plus the events Lake scanned and filtered out
 
 

@@ -145,7 +145,7 @@ def test_every_page_is_followed_with_the_documented_parameters(stubbed):
 
     result = analyse([source_for({f.REGION: client}, fake)], WINDOW, Options())
 
-    assert result.report["sources"][0]["records_read"] == 120
+    assert result.report.document()["sources"][0]["records_read"] == 120
     assert len(result.frame) == len([e for e in events if "AccessDenied" in e["CloudTrailEvent"]]) == 18
     assert fake.sleeps == [0.5, 0.5], "three requests, 2 a second"
 
@@ -188,7 +188,7 @@ def test_a_request_throttled_past_the_attempts_fails_the_source(stubbed):
     for _ in range(lookup_module.MAX_ATTEMPTS):
         stubber.add_client_error("lookup_events", "ThrottlingException", "Rate exceeded", 400)
     result = analyse([source_for({f.REGION: client})], WINDOW, Options())
-    status = result.report["sources"][0]
+    status = result.report.document()["sources"][0]
     assert status["status"] == "failed" and "ThrottlingException" in status["error"] and f.REGION in status["error"]
 
 
@@ -217,7 +217,7 @@ def test_regions_are_read_concurrently_and_a_failing_one_leaves_the_other():
     )
     with east_stub, west_stub:
         result = analyse([source_for({"us-east-1": east, "eu-west-1": west})], WINDOW, Options())
-    status = result.report["sources"][0]
+    status = result.report.document()["sources"][0]
     assert status["records_read"] == 70 and status["status"] == "partial"
     assert status["error"].startswith("SourceError: eu-west-1: ") and "(AccessDeniedException)" in status["error"]
 
@@ -335,7 +335,7 @@ def test_an_account_whose_role_cannot_be_assumed_fails_alone(monkeypatch):
         )
         result = analyse(sources, WINDOW, Options())
 
-    by_name = {s["name"]: s for s in result.report["sources"]}
+    by_name = {s["name"]: s for s in result.report.document()["sources"]}
     assert by_name[f"lookup:us-east-1@{good}"]["status"] == "ok"
     assert by_name[f"lookup:us-east-1@{good}"]["records_read"] == 20
     failed = by_name[f"lookup:us-east-1@{bad}"]
@@ -386,7 +386,7 @@ def test_organizations_refusing_is_one_failed_source():
             now=NOW,
         )
     result = analyse(sources, WINDOW, Options())
-    status = result.report["sources"][0]
+    status = result.report.document()["sources"][0]
     assert status["name"] == "lookup:us-east-1@organization" and status["status"] == "failed"
     assert "cannot list the organization's accounts" in status["error"]
 

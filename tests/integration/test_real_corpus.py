@@ -33,7 +33,7 @@ def result():
 
 
 def test_every_record_read_none_malformed_every_denial_found(result):
-    totals = result.report["totals"]
+    totals = result.report.document()["totals"]
     assert totals["records_read"] == 1006
     assert totals["malformed_records"] == 0
     assert totals["denials"] == 320
@@ -42,7 +42,7 @@ def test_every_record_read_none_malformed_every_denial_found(result):
 
 def test_each_stated_action_is_reported_for_its_principal(result):
     actions_by_principal = collections.defaultdict(set)
-    for finding in result.report["findings"]:
+    for finding in result.report.document()["findings"]:
         for action in finding["actions"]:
             actions_by_principal[finding["principal"]["key"]].add(action["action"].lower())
     reported = set().union(*actions_by_principal.values())
@@ -57,7 +57,7 @@ def test_each_stated_action_is_reported_for_its_principal(result):
 
 def test_reason_counts_match_the_message_forms_of_messages_md(result):
     counts = collections.Counter()
-    for finding in result.report["findings"]:
+    for finding in result.report.document()["findings"]:
         for action in finding["actions"]:
             for reason in action["reasons"]:
                 counts[reason] += action["count"] if len(action["reasons"]) == 1 else 0
@@ -84,18 +84,24 @@ def test_encoded_only_messages_take_the_action_from_the_event(result):
 
 def test_scp_named_role_with_short_explicit_deny_form(result):
     [finding] = [
-        f for f in result.report["findings"] if f["principal"]["arn"] == "arn:aws:iam::123456789012:role/RscScpDisallow"
+        f
+        for f in result.report.document()["findings"]
+        if f["principal"]["arn"] == "arn:aws:iam::123456789012:role/RscScpDisallow"
     ]
     assert finding["actions"][0]["action"] == "lambda:ListFunctions"
     assert finding["actions"][0]["reasons"] == ["explicit_deny"]
 
 
 def test_identity_center_roles_are_recognised(result):
-    sets = {f["principal"]["permission_set"] for f in result.report["findings"] if f["principal"]["permission_set"]}
+    sets = {
+        f["principal"]["permission_set"]
+        for f in result.report.document()["findings"]
+        if f["principal"]["permission_set"]
+    }
     assert sets == {"AdministratorAccess", "ReadOnlyAccess"}
 
 
 def test_only_app_runner_by_default():
-    report = analyse([FileSource(REAL)]).report
+    report = analyse([FileSource(REAL)]).report.document()
     assert report["totals"]["records_read"] == 1006
     assert report["totals"]["denials"] == 0, "the corpus holds no App Runner denial"

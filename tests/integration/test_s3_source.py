@@ -136,7 +136,7 @@ def test_account_trail_with_a_prefix_lists_only_the_window_days_and_finds_a_late
     assert names == ["DeleteService", "PauseService", "UpdateService"], (
         "the late file is read, the one past the margin not"
     )
-    status = result.report["sources"][0]
+    status = result.report.document()["sources"][0]
     assert status["status"] == "ok" and status["records_read"] == 7  # every record of the 4 files read
     assert "DescribeService" not in names, "read (a straggler in the first file) but outside the window"
     assert delivered_at(late) == at(1, 1, 30) and delivered_at(too_late) == at(1, 9)
@@ -166,7 +166,7 @@ def test_organization_trail_lists_accounts_then_regions_then_days(s3):
         (f"{base}{f.OTHER_ACCOUNT}/CloudTrail/us-east-1/2026/11/28/", None),
     ]
     assert sorted(result.frame["recipient_account_id"]) == [f.ACCOUNT, f.OTHER_ACCOUNT]
-    assert result.report["sources"][0]["records_read"] == 3
+    assert result.report.document()["sources"][0]["records_read"] == 3
 
 
 def test_named_organization_account_and_regions_skip_discovery(s3):
@@ -217,7 +217,7 @@ def test_an_unreadable_object_is_reported_and_the_rest_read(s3):
 
     result = analyse([source(s3, f"s3://{BUCKET}", window)], window, Options())
 
-    status = result.report["sources"][0]
+    status = result.report.document()["sources"][0]
     assert status["status"] == "partial" and status["malformed_records"] == 1
     assert status["problems"][0].startswith(f"s3://{BUCKET}/{bad}: cannot decompress gzip")
     assert list(result.frame["event_name"]) == ["DescribeService"]
@@ -226,7 +226,7 @@ def test_an_unreadable_object_is_reported_and_the_rest_read(s3):
 def test_a_missing_bucket_is_a_failed_source_named_with_its_prefix(s3):
     failing = source(s3, "s3://no-such-bucket/logs")
     result = analyse([failing], WINDOW, Options())
-    status = result.report["sources"][0]
+    status = result.report.document()["sources"][0]
     assert status["status"] == "failed"
     assert "cannot list s3://no-such-bucket/logs/AWSLogs/" in status["error"] and "NoSuchBucket" in status["error"]
 

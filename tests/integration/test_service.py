@@ -56,7 +56,7 @@ def test_the_sample_day_gives_its_documented_figures():
         "SourcesFailed": 0,
         "DeliveryFailures": 0,
     }
-    assert run.report["generated_at"] == "2026-11-29T06:00:00Z"
+    assert run.report.document()["generated_at"] == "2026-11-29T06:00:00Z"
 
 
 def test_what_is_sent_with_redaction_is_redacted(aws):
@@ -68,7 +68,7 @@ def test_what_is_sent_with_redaction_is_redacted(aws):
     assert delivered.delivery_error is None
     stored = aws.client("s3").get_object(Bucket="reports", Key="reports/2026/11/28/report.json")["Body"].read()
     [mail] = ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages
-    for sent in (stored.decode(), mail.raw_data, delivered.report and json.dumps(delivered.report)):
+    for sent in (stored.decode(), mail.raw_data, delivered.report.dumps()):
         assert not [account for account in SAMPLE_ACCOUNTS if account in sent]
         assert "dev-alice" not in sent
     assert json.loads(stored)["redacted"] is True
@@ -77,7 +77,7 @@ def test_what_is_sent_with_redaction_is_redacted(aws):
 def test_every_source_failing_is_an_error_not_an_empty_report(aws):
     with pytest.raises(AllSourcesFailed, match="every source failed") as raised:
         run_window(WindowRequest(("s3://no-such-bucket",), day=SAMPLE_DAY), load_settings({}), session=aws, now=NOW)
-    assert raised.value.statuses[0]["status"] == "failed"
+    assert raised.value.statuses[0].status == "failed"
 
 
 def test_aws_sources_default_to_the_last_24_hours_and_files_to_everything():
@@ -122,10 +122,10 @@ def test_a_daily_run_without_a_day_reports_the_day_that_just_ended_in_its_zone(t
     # 2026-11-29 06:00 UTC is 2026-11-28 22:00 in Los Angeles: the day that just ended there is the 27th
     settings = load_settings({}, time_zone="America/Los_Angeles")
     run = run_daily(DailyRequest(sources=("sample",)), settings, FileLedger(tmp_path), now=NOW)
-    assert run.report["daily"]["key"] == "2026-11-27"
-    assert run.report["window"] == {"start": "2026-11-27T08:00:00Z", "end": "2026-11-28T08:00:00Z"}
+    assert run.report.document()["daily"]["key"] == "2026-11-27"
+    assert run.report.document()["window"] == {"start": "2026-11-27T08:00:00Z", "end": "2026-11-28T08:00:00Z"}
     utc = run_daily(DailyRequest(sources=("sample",)), load_settings({}), FileLedger(tmp_path / "utc"), now=NOW)
-    assert utc.report["daily"]["key"] == "2026-11-28" and utc.report["totals"]["denials"] == 82
+    assert utc.report.document()["daily"]["key"] == "2026-11-28" and utc.report.document()["totals"]["denials"] == 82
 
 
 # --- the alert path --------------------------------------------------------------------------------

@@ -94,11 +94,15 @@ def test_a_late_denial_is_listed_once_in_the_next_report_under_its_own_day(tmp_p
     on_time = f.record(event_time=_at(27, 10))
     late = f.record("ListServices", identity=f.assumed_role(), request={}, event_time=_at(27, 23))
     _write(bucket, "1.json", [on_time])
-    first = daily_report([FileSource(bucket)], "2026-11-27", ledger, now=datetime(2026, 11, 28, 1, tzinfo=UTC))
+    first = daily_report(
+        [FileSource(bucket)], "2026-11-27", ledger, now=datetime(2026, 11, 28, 1, tzinfo=UTC)
+    ).document()
     assert (first["totals"]["denials"], first["late_arrivals"]) == (1, [])
 
     _write(bucket, "2.json", [late, on_time, f.record(event_time=_at(28, 9))])  # the late log, a repeat, today's
-    second = daily_report([FileSource(bucket)], "2026-11-28", ledger, now=datetime(2026, 11, 29, 1, tzinfo=UTC))
+    second = daily_report(
+        [FileSource(bucket)], "2026-11-28", ledger, now=datetime(2026, 11, 29, 1, tzinfo=UTC)
+    ).document()
     assert second["totals"]["denials"] == 1
     assert second["totals"]["late_denials"] == 1
     [section] = second["late_arrivals"]
@@ -120,7 +124,9 @@ def test_a_late_denial_is_listed_once_in_the_next_report_under_its_own_day(tmp_p
     validate(second)
     assert ledger.load_report("2026-11-28") == second
 
-    third = daily_report([FileSource(bucket)], "2026-11-29", ledger, now=datetime(2026, 11, 30, 1, tzinfo=UTC))
+    third = daily_report(
+        [FileSource(bucket)], "2026-11-29", ledger, now=datetime(2026, 11, 30, 1, tzinfo=UTC)
+    ).document()
     assert (third["totals"]["denials"], third["totals"]["late_denials"]) == (0, 0)
 
 
@@ -131,8 +137,8 @@ def test_denials_without_an_event_id_count_only_in_their_own_days_report(tmp_pat
         "1.json",
         [f.record(event_id=None, event_time=_at(27, 23)), f.record(event_id=None, event_time=_at(28, 2))],
     )
-    day27 = daily_report([FileSource(bucket)], "2026-11-27", ledger)
-    day28 = daily_report([FileSource(bucket)], "2026-11-28", ledger)
+    day27 = daily_report([FileSource(bucket)], "2026-11-27", ledger).document()
+    day28 = daily_report([FileSource(bucket)], "2026-11-28", ledger).document()
     assert (day27["totals"]["denials"], day27["ledger"]["untracked_without_event_id"]) == (1, 1)
     assert (day28["totals"]["denials"], day28["totals"]["late_denials"]) == (1, 0)  # never "late": untrackable
     assert ledger.counted("2026-11-27") == {} and ledger.counted("2026-11-28") == {}
@@ -141,7 +147,7 @@ def test_denials_without_an_event_id_count_only_in_their_own_days_report(tmp_pat
 def test_a_denial_older_than_the_lookback_is_not_read(tmp_path):
     bucket, ledger = tmp_path / "bucket", FileLedger(tmp_path / "ledger")
     _write(bucket, "1.json", [f.record(event_time=_at(25, 23)), f.record(event_time=_at(26, 1))])
-    report = daily_report([FileSource(bucket)], "2026-11-28", ledger, lookback=timedelta(days=2))
+    report = daily_report([FileSource(bucket)], "2026-11-28", ledger, lookback=timedelta(days=2)).document()
     assert report["totals"]["late_denials"] == 1
     assert report["daily"]["read_window"] == {"start": _at(26, 0), "end": _at(29, 0)}
     assert report["daily"]["lookback_hours"] == 48
@@ -150,7 +156,7 @@ def test_a_denial_older_than_the_lookback_is_not_read(tmp_path):
 def test_daily_windows_follow_the_time_zone(tmp_path):
     bucket, ledger = tmp_path / "bucket", FileLedger(tmp_path / "ledger")
     _write(bucket, "1.json", [f.record(event_time=_at(28, 3)), f.record(event_time=_at(28, 6))])
-    report = daily_report([FileSource(bucket)], "2026-11-27", ledger, Options(), tz="America/New_York")
+    report = daily_report([FileSource(bucket)], "2026-11-27", ledger, Options(), tz="America/New_York").document()
     assert report["window"] == {"start": "2026-11-27T05:00:00Z", "end": "2026-11-28T05:00:00Z"}
     assert report["totals"]["denials"] == 1  # 03:00Z is 22:00 on the 27th in New York; 06:00Z is the 28th
     validate(report)

@@ -21,7 +21,7 @@ ORG = Options(
 
 
 def report(records, options=ORG):
-    result = analyse([f.MemorySource(records)], options=options).report
+    result = analyse([f.MemorySource(records)], options=options).report.document()
     for finding in result["findings"]:
         remedy = finding["remedy"]
         for policy in _policies(remedy):
@@ -401,6 +401,6 @@ def test_other_required_resource_types_are_named_not_granted():
     msg = f.message(user["arn"], "ec2:CreateImage", instance)
     rec = f.record("CreateImage", identity=user, event_source="ec2.amazonaws.com", error_message=msg, request={})
     # Not through one(): parliament rightly says the grant alone lacks image and snapshot; the note says so too.
-    [finding] = analyse([f.MemorySource([rec])], options=Options(service="all")).report["findings"]
+    [finding] = analyse([f.MemorySource([rec])], options=Options(service="all")).report.document()["findings"]
     assert finding["remedy"]["policy"]["Statement"][0]["Resource"] == instance
     assert any("also authorised against image, snapshot" in note for note in finding["remedy"]["notes"])

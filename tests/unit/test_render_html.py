@@ -7,6 +7,7 @@ import re
 
 import pytest
 from bs4 import BeautifulSoup
+from pydantic import ValidationError
 
 from analysis.pipeline import analyse
 from analysis.render import render
@@ -41,7 +42,7 @@ def test_dispatch_and_a_report_built_by_the_pipeline():
         f.record(event_time="2026-11-28T10:00:00Z"),
         f.record("ListServices", identity=f.aws_account()),
     ]
-    report = analyse([ListSource(records)]).report
+    report = analyse([ListSource(records)]).report.document()
     html = render(report, "html")
     page = BeautifulSoup(html, "html.parser")
     assert len(page.select("[data-finding]")) == len(report["findings"]) == 2
@@ -113,11 +114,13 @@ def test_reconnaissance_and_org_policy_have_no_fix_to_paste(kind):
     assert "Do not grant" in text and "What to do (nothing to grant)" in text
 
 
-def test_investigate_never_shows_a_policy_even_if_one_is_present():
+def test_investigate_never_shows_a_policy_and_a_report_proposing_one_is_refused():
     report = r.report([r.finding(kind="investigate")])
-    report["findings"][0]["remedy"]["policy"] = r.policy("apprunner:ListServices", "*")
     report["findings"][0]["remedy"]["commands"] = ["aws iam put-user-policy ..."]
     assert soup(report).select("pre") == []
+    report["findings"][0]["remedy"]["policy"] = r.policy("apprunner:ListServices", "*")
+    with pytest.raises(ValidationError, match="reconnaissance is never answered with a policy"):
+        render_html(report)
 
 
 def test_a_finding_without_remedy_says_so():

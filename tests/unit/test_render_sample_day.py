@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif(not bundled_sample_path().exists(), reason="the 
 @pytest.fixture(scope="module")
 def sample_report() -> dict:
     options = Options(trusted_accounts=DEMO_TRUSTED_ACCOUNTS, organization_accounts=DEMO_ORGANIZATION)
-    return analyse([sample_source()], options=options).report
+    return analyse([sample_source()], options=options).report.document()
 
 
 def test_html_has_a_section_per_finding_with_its_actions(sample_report):

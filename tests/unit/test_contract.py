@@ -1,0 +1,117 @@
+"""The report contract: the models, the committed JSON Schema generated from them, and CONTRACT.md's rules."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+from pydantic import ValidationError
+
+from analysis.contract import Finding, Remedy, Report, as_report, json_schema, schema_text
+from analysis.report import schema
+from tests import reports as r
+
+pytestmark = pytest.mark.unit
+
+HAND_WRITTEN = {
+    "every_kind": r.every_kind(),
+    "empty_day": r.empty_day(),
+    "daily_with_late_arrivals": r.daily_with_late_arrivals(),
+}
+
+
+def test_the_committed_schema_is_the_one_the_models_generate():
+    # Regenerate with: python -m analysis.contract > analysis/schema/report-v1.schema.json
+    assert schema() == json_schema()
+    assert json.loads(schema_text()) == schema()
+
+
+def test_the_schema_is_valid_draft_2020_12_and_keeps_the_contract_open_to_added_fields():
+    jsonschema.Draft202012Validator.check_schema(schema())
+    document = as_report(r.every_kind()).document()
+    document["a_field_of_a_later_version"] = {"anything": 1}
+    document["findings"][0]["another_new_field"] = True
+    jsonschema.validate(document, schema())
+
+
+@pytest.mark.parametrize("name", sorted(HAND_WRITTEN))
+def test_the_hand_written_test_reports_keep_the_contract(name):
+    document = HAND_WRITTEN[name]
+    jsonschema.validate(document, schema())
+    assert as_report(document).document() == json.loads(json.dumps(as_report(document).document()))
+
+
+def test_the_json_of_a_model_reads_back_to_an_equal_model():
+    report = as_report(r.daily_with_late_arrivals())
+    assert Report.model_validate_json(report.dumps()) == report
+    assert report.dumps().startswith('{\n  "schema_version": "1",\n  "generated_at": "2026-11-29T06:00:00Z"')
+
+
+def test_sections_a_run_did_not_produce_are_left_out_of_the_json():
+    document = as_report(r.every_kind()).document()
+    assert not {"daily", "late_arrivals", "ledger", "delivery", "redacted"} & set(document)
+    assert "late_denials" not in document["totals"]
+
+
+def _remedy(**changes):
+    return {"kind": "grant", "policy": None, "trust_policy": None, "caller_policy": None, "notes": [], **changes}
+
+
+ALLOW_LIST = {"Effect": "Allow", "Action": "apprunner:ListServices", "Resource": "*"}
+POLICY = {"Version": "2012-10-17", "Statement": [ALLOW_LIST]}
+
+
+@pytest.mark.parametrize(
+    ("remedy", "refusal"),
+    [
+        # CONTRACT.md rule 1: reconnaissance is never answered with a policy
+        (_remedy(kind="investigate", policy=POLICY), "reconnaissance"),
+        # only cross_account_role has a trust policy and a caller policy
+        (_remedy(kind="grant", trust_policy=POLICY), "only a cross-account role"),
+        (_remedy(kind="permission_set", caller_policy=POLICY), "only a cross-account role"),
+        # least privilege: no NotAction / NotResource
+        (_remedy(policy={**POLICY, "Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]}), "Not"),
+        (_remedy(policy={**POLICY, "Statement": [{"Effect": "Permit", "Action": "a:b", "Resource": "*"}]}), "Effect"),
+        (_remedy(policy={**POLICY, "Version": "2008-10-17"}), "2012-10-17"),
+        (_remedy(policy={**POLICY, "Statement": []}), "at least 1"),
+        (_remedy(kind="allow_everything"), "kind"),
+    ],
+)
+def test_remedies_that_break_the_contract_are_refused(remedy, refusal):
+    with pytest.raises(ValidationError, match=refusal):
+        Remedy.model_validate(remedy)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**as_report(r.every_kind()).document(), "findings": [_finding(remedy)]}, schema())
+
+
+def _finding(remedy):
+    finding = as_report(r.every_kind()).document()["findings"][0]
+    return {**finding, "remedy": remedy}
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("principal", "type"), "Robot"),  # CONTRACT.md's principal types only
+        (("principal", "account_id"), "12345"),  # 12 digits
+        (("principal", "arn"), "role/Dev"),  # an ARN or null
+        (("denials",), 0),  # a finding has at least one denial
+        (("actions",), []),
+        (("first_seen",), "2026-11-28 10:00:00"),  # ISO 8601 UTC, Z
+    ],
+)
+def test_findings_that_break_the_contract_are_refused(path, value):
+    finding = as_report(r.every_kind()).document()["findings"][0]
+    target = finding
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(ValidationError):
+        Finding.model_validate(finding)
+
+
+def test_a_misspelt_field_is_a_bug_not_an_extra():
+    finding = as_report(r.every_kind()).document()["findings"][0]
+    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+        Finding.model_validate({**finding, "denails": 3})
