@@ -1,4 +1,7 @@
-"""Event factories: CloudTrail records shaped like the ones AWS writes (see tests/data/real/)."""
+"""Event factories: CloudTrail records shaped like the ones AWS writes (see tests/data/real/).
+
+The userIdentity blocks and message wording come from scripts/sample_day/, which the sample day is made with.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +10,16 @@ import uuid
 from typing import Any
 
 from analysis.sources.base import RecordsSource
+from scripts.sample_day import identities
+from scripts.sample_day.messages import denied
 
 ACCOUNT = "111122223333"
 OTHER_ACCOUNT = "444455556666"
 REGION = "us-east-1"
 SERVICE_ID = "8fe1e10304f84fd2b0df550fe98a71fa"
+EXAMPLE_KEY = "AKIAIOSFODNN7EXAMPLE"
+EXAMPLE_SESSION_KEY = "ASIAEXAMPLETEMPKEY12"
+CREATED = "2026-11-28T08:00:00Z"
 _counter = itertools.count(1)
 
 
@@ -20,101 +28,64 @@ def service_arn(name: str = "web", account: str = ACCOUNT, region: str = REGION)
 
 
 def iam_user(name: str = "dev-alice", account: str = ACCOUNT) -> dict[str, Any]:
-    return {
-        "type": "IAMUser",
-        "principalId": "AIDAEXAMPLEUSERID1234",
-        "arn": f"arn:aws:iam::{account}:user/{name}",
-        "accountId": account,
-        "accessKeyId": "AKIAIOSFODNN7EXAMPLE",
-        "userName": name,
-    }
+    return identities.iam_user(account, name, principal_id="AIDAEXAMPLEUSERID1234", access_key_id=EXAMPLE_KEY)
 
 
 def assumed_role(role: str = "Deploy", session: str = "jane", account: str = ACCOUNT, path: str = "/") -> dict:
-    return {
-        "type": "AssumedRole",
-        "principalId": f"AROAEXAMPLEROLEID1234:{session}",
-        "arn": f"arn:aws:sts::{account}:assumed-role/{role}/{session}",
-        "accountId": account,
-        "accessKeyId": "ASIAEXAMPLETEMPKEY12",
-        "sessionContext": {
-            "sessionIssuer": {
-                "type": "Role",
-                "principalId": "AROAEXAMPLEROLEID1234",
-                "arn": f"arn:aws:iam::{account}:role{path}{role}",
-                "accountId": account,
-                "userName": role,
-            },
-            "webIdFederationData": {},
-            "attributes": {"creationDate": "2026-11-28T08:00:00Z", "mfaAuthenticated": "false"},
-        },
-    }
+    return identities.assumed_role(
+        account,
+        role,
+        session,
+        role_id="AROAEXAMPLEROLEID1234",
+        access_key_id=EXAMPLE_SESSION_KEY,
+        created=CREATED,
+        path=path,
+    )
 
 
 def identity_center_role(permission_set: str = "Developer_Access", session: str = "jane@example.com") -> dict:
-    role = f"AWSReservedSSO_{permission_set}_0a1b2c3d4e5f6789"
-    return assumed_role(role, session, path="/aws-reserved/sso.amazonaws.com/")
+    role = identities.sso_role_name(permission_set, "0a1b2c3d4e5f6789")
+    return assumed_role(role, session, path=identities.SSO_PATH)
 
 
 def root(account: str = ACCOUNT) -> dict[str, Any]:
-    return {"type": "Root", "principalId": account, "arn": f"arn:aws:iam::{account}:root", "accountId": account}
+    return identities.root(account)
 
 
 def federated_user(user: str = "bob", account: str = ACCOUNT) -> dict[str, Any]:
-    return {
-        "type": "FederatedUser",
-        "principalId": f"{account}:{user}",
-        "arn": f"arn:aws:sts::{account}:federated-user/{user}",
-        "accountId": account,
-        "sessionContext": {
-            "sessionIssuer": {
-                "type": "IAMUser",
-                "principalId": "AIDAEXAMPLEUSERID1234",
-                "arn": f"arn:aws:iam::{account}:user/{user}",
-                "accountId": account,
-                "userName": user,
-            },
-            "attributes": {"creationDate": "2026-11-28T08:00:00Z", "mfaAuthenticated": "false"},
-        },
-    }
+    return identities.federated_user(
+        account,
+        user,
+        issuer=user,
+        issuer_id="AIDAEXAMPLEUSERID1234",
+        access_key_id=EXAMPLE_SESSION_KEY,
+        created=CREATED,
+    )
 
 
 def aws_account(account: str = OTHER_ACCOUNT, session: str = "partner-session") -> dict[str, Any]:
-    return {"type": "AWSAccount", "principalId": f"AROAEXAMPLEPARTNER12:{session}", "accountId": account}
+    return identities.aws_account(account, f"AROAEXAMPLEPARTNER12:{session}")
 
 
 def aws_service(service: str = "apprunner.amazonaws.com") -> dict[str, Any]:
-    return {"type": "AWSService", "invokedBy": service}
+    return identities.aws_service(service)
 
 
 def identity_center_user(user_id: str = "94482488-3041-7026-18f3-be45837cd0e4") -> dict[str, Any]:
-    return {
-        "type": "IdentityCenterUser",
-        "accountId": ACCOUNT,
-        "onBehalfOf": {
-            "userId": user_id,
-            "identityStoreArn": "arn:aws:identitystore::111122223333:identitystore/d-1234567890",
-        },
-        "credentialId": "EXAMPLEcredentialId",
-    }
+    return identities.identity_center_user(
+        user_id,
+        account=ACCOUNT,
+        identity_store_arn="arn:aws:identitystore::111122223333:identitystore/d-1234567890",
+        credential_id="EXAMPLEcredentialId",
+    )
 
 
 def saml_user(name: str = "SamlExample") -> dict[str, Any]:
-    return {
-        "type": "SAMLUser",
-        "principalId": f"SampleUkh1i4+ExamplexL/jEvs=:{name}",
-        "userName": name,
-        "identityProvider": "bdGOnTesti4+ExamplexL/jEvs=",
-    }
+    return identities.saml_user(name, qualifier="SampleUkh1i4+ExamplexL/jEvs=", provider="bdGOnTesti4+ExamplexL/jEvs=")
 
 
 def web_identity_user(name: str = "amzn1.account.AF6RHO7KZU5XRVQJGXK6HEXAMPLE") -> dict[str, Any]:
-    return {
-        "type": "WebIdentityUser",
-        "principalId": f"www.amazon.com:{name}",
-        "userName": name,
-        "identityProvider": "www.amazon.com",
-    }
+    return identities.web_identity_user(name, "www.amazon.com")
 
 
 def message(
@@ -123,9 +94,7 @@ def message(
     resource: str | None = None,
     tail: str = "because no identity-based policy allows the {action} action",
 ) -> str:
-    on = f" on resource: {resource}" if resource else ""
-    text = f"User: {principal_arn} is not authorized to perform: {action}{on}"
-    return f"{text} {tail.format(action=action)}".rstrip()
+    return denied(principal_arn, action, resource or None, tail.format(action=action)).rstrip()
 
 
 def record(
