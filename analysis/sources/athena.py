@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 from typing import Any, ClassVar
 
-from analysis import sql
+from analysis import aws_clients, sql
 from analysis.model import Window
 from analysis.sources.base import SourceError
 from analysis.sources.query import Backoff, QuerySource, spec_options, time_bound
@@ -218,9 +218,5 @@ def athena_source(
     ``backoff`` sets the polling schedule and the time allowed (default: 30 minutes; less in a Lambda).
     """
     parsed = parse_spec(spec)
-    if session is None:
-        import boto3
-
-        session = boto3.Session()
-    client = session.client("athena", region_name=parsed.region) if parsed.region else session.client("athena")
+    client = aws_clients.client(session, "athena", parsed.region)
     return AthenaSource(client=client, spec=parsed, window=window, service=service, backoff=backoff or Backoff())

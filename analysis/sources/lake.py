@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from analysis import sql
+from analysis import aws_clients, sql
 from analysis.model import Window
 from analysis.records import RecordOrProblem, Skipped
 from analysis.sources.base import SourceError
@@ -136,9 +136,5 @@ def lake_source(
     ``backoff`` sets the polling schedule and the time allowed (default: 30 minutes; less in a Lambda).
     """
     parsed = parse_spec(spec)
-    if session is None:
-        import boto3
-
-        session = boto3.Session()
-    client = session.client("cloudtrail", region_name=parsed.region) if parsed.region else session.client("cloudtrail")
+    client = aws_clients.client(session, "cloudtrail", parsed.region)
     return LakeSource(client=client, spec=parsed, window=window, service=service, backoff=backoff or Backoff())

@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
-from analysis import scanpool
+from analysis import aws_clients, scanpool
 from analysis.identifiers import ACCOUNT_ID, REGION
 from analysis.model import Window
 from analysis.records import Loaded, Malformed, RecordOrProblem, load_bytes, parse_loaded
@@ -262,11 +262,5 @@ def s3_source(
     """The source for ``s3://BUCKET[/PREFIX][?…]``; ``client`` (an S3 client) wins over ``session``."""
     parsed = parse_spec(spec)
     if client is None:
-        if session is None:
-            import boto3
-
-            session = boto3.Session()
-        client = (
-            session.client("s3", region_name=parsed.client_region) if parsed.client_region else session.client("s3")
-        )
+        client = aws_clients.client(session, "s3", parsed.client_region)
     return S3TrailSource(client=client, spec=parsed, window=window, name=spec, service=service)
