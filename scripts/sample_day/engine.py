@@ -88,28 +88,28 @@ class Day:
         event = next(e for e in reversed(self.events) if e.record is rec)
         self.duplicates.append(replace(event, late=event.late + 1))
 
-    def cross_account_assume(
-        self, caller: Actor, when: datetime, role_arn: str, session: str, region: str = US_EAST
+    def assume_role(
+        self, caller: Actor, when: datetime, role_arn: str, session: str, key: str, region: str, **details: Any
     ) -> None:
-        """sts:AssumeRole into another account: one record in each account's log, one sharedEventID."""
-        owner, role = role_arn.split(":")[4], role_arn.rsplit("/", 1)[1]
-        shared = self.uuid4()
+        """An sts:AssumeRole record handing out credentials with access key ``key``."""
+        role = role_arn.rsplit("/", 1)[1]
+        request = {"roleArn": role_arn, "roleSessionName": session}
         response = {
-            "credentials": credentials(stable("ASIA", f"{owner}/{role}/{session}/{iso(when)}", 16), when),
-            "assumedRoleUser": assumed_role_user(owner, role, session),
+            "credentials": credentials(key, when),
+            "assumedRoleUser": assumed_role_user(role_arn.split(":")[4], role, session),
         }
-        request_id = self.uuid4()
+        resources = role_resource(role_arn)
+        sts = "sts.amazonaws.com"
+        self.call(
+            caller, when, sts, "AssumeRole", region, request=request, response=response, resources=resources, **details
+        )
+
+    def cross_account_assume(self, caller: Actor, when: datetime, role_arn: str, session: str) -> None:
+        """sts:AssumeRole into another account: one record in each account's log, one sharedEventID."""
+        owner = role_arn.split(":")[4]
+        shared, request_id = self.uuid4(), self.uuid4()
+        key = stable("ASIA", f"{owner}/{role_arn.rsplit('/', 1)[1]}/{session}/{iso(when)}", 16)
         for who, recipient in ((caller, caller.account), (seen_by_owner(caller), owner)):
-            self.call(
-                who,
-                when,
-                "sts.amazonaws.com",
-                "AssumeRole",
-                region,
-                recipient=recipient,
-                request={"roleArn": role_arn, "roleSessionName": session},
-                response=response,
-                resources=role_resource(role_arn),
-                shared=shared,
-                request_id=request_id,
+            self.assume_role(
+                who, when, role_arn, session, key, US_EAST, recipient=recipient, shared=shared, request_id=request_id
             )

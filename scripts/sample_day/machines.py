@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from .actors import Actor, aws_service, role_session
 from .ci import ci_run
 from .engine import Api, Day
-from .records import APPRUNNER, assumed_role_user, credentials, role_resource
+from .records import APPRUNNER
 from .world import (
     APP_SERVICES,
     BOTO_LAMBDA,
@@ -38,6 +39,8 @@ RUNTIME = {
 }
 EC2_SECURITY_GROUPS = {"securityGroupSet": {}, "securityGroupIdSet": {}, "filterSet": {}}
 EC2_INSTANCES = {"instancesSet": {}, "filterSet": {}}
+THROTTLED = ("ThrottlingException", "Rate exceeded")
+DELETED = ("ResourceNotFoundException", f"Service with the provided ARN doesn't exist: {DELETED_SERVICE_ARN}")
 LIST_BUCKETS = ("s3.amazonaws.com", "ListBuckets", US_EAST, {"Host": "s3.amazonaws.com"})
 
 
@@ -70,21 +73,9 @@ def app_runner_runtime(day: Day, name: str, account: str, region: str) -> None:
 
 def _assume_instance_role(day: Day, when: datetime, account: str, region: str, session: str) -> None:
     role_arn = f"arn:aws:iam::{account}:role/AppRunnerInstanceRole"
-    day.call(
-        aws_service("tasks.apprunner.amazonaws.com"),
-        when,
-        "sts.amazonaws.com",
-        "AssumeRole",
-        region,
-        recipient=account,
-        request={"roleArn": role_arn, "roleSessionName": session},
-        response={
-            "credentials": credentials(stable("ASIA", session, 16), when),
-            "assumedRoleUser": assumed_role_user(account, "AppRunnerInstanceRole", session),
-        },
-        resources=role_resource(role_arn),
-        shared=day.uuid4(),
-    )
+    key = stable("ASIA", session, 16)
+    tasks = aws_service("tasks.apprunner.amazonaws.com")
+    day.assume_role(tasks, when, role_arn, session, key, region, recipient=account, shared=day.uuid4())
 
 
 def _app_calls(day: Day, app: Actor, when: datetime, name: str, region: str) -> None:
@@ -104,7 +95,7 @@ def _app_calls(day: Day, app: Actor, when: datetime, name: str, region: str) -> 
             later = when + timedelta(seconds=1)
             day.call(app, later, "secretsmanager.amazonaws.com", "GetSecretValue", region, request={"secretId": secret})
         elif what == "parameters":
-            error = ("ThrottlingException", "Rate exceeded") if day.rng.random() < 0.04 else None
+            error = THROTTLED if day.rng.random() < 0.04 else None
             request = {"names": [parameter], "withDecryption": True}
             day.call(app, when, "ssm.amazonaws.com", "GetParameters", region, request=request, error=error)
         else:
@@ -119,7 +110,7 @@ def config_recorder(day: Day) -> None:
     for account, region, services in plans:
         for hour in range(24):
             when = day.jitter(at(hour, 22), 240)
-            actor = role_session(
+            config = role_session(
                 account,
                 "AWSServiceRoleForConfig",
                 "AWSConfig-Describe",
@@ -129,26 +120,19 @@ def config_recorder(day: Day) -> None:
                 path="/aws-service-role/config.amazonaws.com/",
                 invoked_by="config.amazonaws.com",
             )
-            last = day.burst(actor, when, _config_calls(region, services), (1, 4))
-            if account == PROD and region == US_EAST and hour < 6:
-                error = (
-                    "ResourceNotFoundException",
-                    f"Service with the provided ARN doesn't exist: {DELETED_SERVICE_ARN}",
-                )
-                request = {"serviceArn": DELETED_SERVICE_ARN}
-                day.call(actor, last, APPRUNNER, "DescribeService", region, request=request, error=error)
-            if hour % 7 == 3:
-                request = {"serviceArn": service_arn(services[0])}
-                error = ("ThrottlingException", "Rate exceeded")
-                day.call(
-                    actor,
-                    last + timedelta(seconds=1),
-                    APPRUNNER,
-                    "ListOperations",
-                    region,
-                    request=request,
-                    error=error,
-                )
+            last = day.burst(config, when, _config_calls(region, services), (1, 4))
+            _config_errors(day, config, last, hour, region, services[0])
+
+
+def _config_errors(day: Day, config: Actor, last: datetime, hour: int, region: str, service: str) -> None:
+    """Describing the deleted web-old fails until 06:00; a few hours are throttled."""
+    if config.account == PROD and region == US_EAST and hour < 6:
+        request = {"serviceArn": DELETED_SERVICE_ARN}
+        day.call(config, last, APPRUNNER, "DescribeService", region, request=request, error=DELETED)
+    if hour % 7 == 3:
+        request = {"serviceArn": service_arn(service)}
+        later = last + timedelta(seconds=1)
+        day.call(config, later, APPRUNNER, "ListOperations", region, request=request, error=THROTTLED)
 
 
 def _config_calls(region: str, services: list[str]) -> list[Api]:
@@ -226,17 +210,41 @@ def trail_bucket_checks(day: Day) -> None:
         )
 
 
-def _session_start(when: datetime, created: datetime, first: bool, lifetime: timedelta, lead: timedelta) -> datetime:
-    """When a scheduled job's current session began: renewed ``lead`` before a call once ``lifetime`` passed."""
-    return when - lead if first or when - created > lifetime else created
+@dataclass(frozen=True)
+class Schedule:
+    """A job run ``runs`` times, every ``every`` from ``offset`` past midnight, up to ``jitter`` seconds late.
+
+    Its session lasts ``lifetime`` and is renewed ``lead`` before the run that finds it expired.
+    """
+
+    runs: int
+    every: timedelta
+    offset: timedelta
+    jitter: int
+    lifetime: timedelta = timedelta(hours=1)
+    lead: timedelta = timedelta(seconds=1)
+
+    def times(self, day: Day) -> Iterator[tuple[int, datetime, datetime]]:
+        """(run number, when it runs, when its session began)."""
+        created = DAY
+        for step in range(self.runs):
+            when = day.jitter(DAY + self.offset + self.every * step, self.jitter)
+            if step == 0 or when - created > self.lifetime:
+                created = when - self.lead
+            yield step, when, created
+
+
+MINUTE = timedelta(minutes=1)
+INVOICE_EXPORTER = Schedule(96, every=15 * MINUTE, offset=3 * MINUTE, jitter=40)
+BUILD_AGENT = Schedule(
+    48, every=30 * MINUTE, offset=9 * MINUTE, jitter=120, lifetime=timedelta(hours=6), lead=2 * MINUTE
+)
+CACHE_WARMER = Schedule(72, every=20 * MINUTE, offset=11 * MINUTE, jitter=60)
 
 
 def invoice_exporter(day: Day) -> None:
     """A Lambda in prod every 15 minutes: DynamoDB, KMS and, hourly, a new log stream."""
-    created = DAY
-    for quarter in range(96):
-        when = day.jitter(DAY + timedelta(minutes=15 * quarter + 3), 40)
-        created = _session_start(when, created, quarter == 0, timedelta(hours=1), timedelta(seconds=1))
+    for quarter, when, created in INVOICE_EXPORTER.times(day):
         job = role_session(PROD, "invoice-exporter-role", "invoice-exporter", created, "44.211.17.90", BOTO_LAMBDA)
         table = "invoices" if quarter % 19 else "invoices-v1"
         error = None
@@ -258,10 +266,7 @@ def invoice_exporter(day: Day) -> None:
 def build_hosts(day: Day) -> None:
     """SSM agents on two CI build hosts every 30 minutes, and the builds they run."""
     for host, instance in (("10.20.1.17", "i-0a1b2c3d4e5f60718"), ("10.20.2.41", "i-0f9e8d7c6b5a40312")):
-        created = DAY
-        for step in range(48):
-            when = day.jitter(DAY + timedelta(minutes=30 * step + 9), 120)
-            created = _session_start(when, created, step == 0, timedelta(hours=6), timedelta(minutes=2))
+        for step, when, created in BUILD_AGENT.times(day):
             agent = role_session(CI, "BuildAgentRole", instance, created, host, SSM_AGENT)
             _agent_heartbeat(day, agent, when, instance, step)
             build = replace(agent, agent=CLI_OLD)
@@ -286,10 +291,7 @@ def _agent_heartbeat(day: Day, agent: Actor, when: datetime, instance: str, step
 
 def cache_warmer(day: Day) -> None:
     """A Lambda in staging every 20 minutes, sometimes throttled by DynamoDB's control plane."""
-    created = DAY
-    for step in range(72):
-        when = day.jitter(DAY + timedelta(minutes=20 * step + 11), 60)
-        created = _session_start(when, created, step == 0, timedelta(hours=1), timedelta(seconds=1))
+    for step, when, created in CACHE_WARMER.times(day):
         job = role_session(STAGING, "cache-warmer-role", "cache-warmer", created, "52.4.180.12", BOTO_LAMBDA)
         error = None
         if step % 23 == 5:
