@@ -7,17 +7,16 @@ events a page, newest first, the next page by ``NextToken``; 2 requests a second
 region, ``ThrottlingException`` past that. Each event's record is the JSON string
 ``CloudTrailEvent``.
 
-Regions are read at once, one thread each, each within its own rate and backing off adaptively
-when throttled. Several accounts (``accounts`` or every active account of AWS Organizations) are
-read by assuming a named read-only role in each; each account is its own source, so one whose
+Regions are read at once, one thread each, each paced to the API's rate; a throttled call is
+retried by botocore, whose adaptive mode also slows the client down (:mod:`analysis.aws_clients`).
+Several accounts (``accounts`` or every active account of AWS Organizations) are read by assuming
+a named read-only role in each; each account is its own source, so one whose
 role cannot be assumed is reported as a failed source while the others are read.
 """
 
 from __future__ import annotations
 
-import logging
 import queue
-import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -25,20 +24,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from analysis import aws_clients
 from analysis.catalog import mapped_event_sources
 from analysis.identifiers import partition_for_region
 from analysis.model import Window
 from analysis.records import RecordOrProblem, unwrap
 from analysis.sources.base import Source, SourceError
 
-log = logging.getLogger(__name__)
-
 RETENTION = timedelta(days=90)
 RETENTION_GRACE = timedelta(minutes=5)  # a window starting "90 days ago" a moment before the call
 PAGE_SIZE = 50  # the API's maximum
 REQUESTS_PER_SECOND = 2.0  # per account and region
-MAX_ATTEMPTS = 8
-THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
+CLIENT_CONNECTIONS = 4  # a region's client serves one thread
 SESSION_NAME = "apprunner-access-auditor"
 _QUEUE_PAGES = 64
 
@@ -49,21 +46,13 @@ Clients = Callable[[str], Any]  # region -> CloudTrail client
 
 
 @dataclass
-class RateLimiter:
-    """At most ``rate`` calls a second; a throttle halves the rate and backs off, successes win it back."""
+class Pacer:
+    """At most ``rate`` calls a second: the API's quota, kept so that calls are not throttled to begin with."""
 
     rate: float = REQUESTS_PER_SECOND
-    floor: float = 0.1
-    backoff_base: float = 0.5
-    backoff_cap: float = 20.0
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
-    jitter: Callable[[], float] = random.random
-    ceiling: float = field(init=False)
     _next: float = field(init=False, default=0.0)
-
-    def __post_init__(self) -> None:
-        self.ceiling = self.rate
 
     def wait(self) -> None:
         """Before each call: sleep until the next call is allowed."""
@@ -72,46 +61,6 @@ class RateLimiter:
             self.sleep(self._next - now)
             now = self._next
         self._next = now + 1.0 / self.rate
-
-    def throttled(self, attempt: int) -> None:
-        """After a throttling error: slow down for good, and wait an exponential, jittered delay."""
-        self.rate = max(self.floor, self.rate / 2)
-        delay = min(self.backoff_cap, self.backoff_base * 2**attempt)
-        self.sleep(delay * (0.5 + self.jitter() / 2))
-
-    def succeeded(self) -> None:
-        self.rate = min(self.ceiling, self.rate * 1.25)
-
-
-def is_retryable(error: Exception) -> bool:
-    """Throttling (the API's 2 requests a second), a 5xx, or a dropped connection: worth another try."""
-    from botocore.exceptions import ConnectionError as ConnectionFailure
-
-    if isinstance(error, ConnectionFailure):
-        return True
-    response = getattr(error, "response", None) or {}
-    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-    return response.get("Error", {}).get("Code") in THROTTLING_CODES or status >= 500
-
-
-def call_paced(call: Callable[..., dict[str, Any]], arguments: dict[str, Any], limiter: RateLimiter) -> dict[str, Any]:
-    """One API call within the limiter's rate, retried while throttled (``MAX_ATTEMPTS`` at most).
-
-    Clients made here leave retries to this loop (botocore's own would hide the throttling from it).
-    """
-    for attempt in range(MAX_ATTEMPTS):
-        limiter.wait()
-        try:
-            response = call(**arguments)
-        except Exception as error:
-            if not is_retryable(error) or attempt == MAX_ATTEMPTS - 1:
-                raise
-            log.info("throttled (attempt %d): %s", attempt + 1, error)
-            limiter.throttled(attempt)
-            continue
-        limiter.succeeded()
-        return response
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 # --- one region ---------------------------------------------------------------------------------
@@ -125,12 +74,13 @@ def lookup_arguments(event_source: str | None, start: datetime, end: datetime) -
 
 
 def event_pages(
-    client: Any, event_source: str | None, start: datetime, end: datetime, limiter: RateLimiter
+    client: Any, event_source: str | None, start: datetime, end: datetime, pacer: Pacer
 ) -> Iterator[list[dict[str, Any]]]:
     """Every page of events for one event source, following ``NextToken`` to the last page."""
     arguments = lookup_arguments(event_source, start, end)
     while True:
-        response = call_paced(client.lookup_events, arguments, limiter)
+        pacer.wait()
+        response = client.lookup_events(**arguments)
         yield response.get("Events", [])
         token = response.get("NextToken")
         if not token:
@@ -158,7 +108,7 @@ class LookupSource:
     start: datetime
     end: datetime
     event_sources: tuple[str | None, ...] = ("apprunner.amazonaws.com",)
-    limiter: Callable[[], RateLimiter] | None = None  # one per region; default RateLimiter()
+    pacer: Callable[[], Pacer] | None = None  # makes one per region; default Pacer()
 
     def read(self) -> Iterator[RecordOrProblem]:
         # Clients first, in this thread: an account whose role cannot be assumed fails here, once.
@@ -169,9 +119,9 @@ class LookupSource:
 
     def _region_reader(self, client: Any) -> Callable[[], Iterator[list[dict[str, Any]]]]:
         def pages() -> Iterator[list[dict[str, Any]]]:
-            limiter = (self.limiter or RateLimiter)()
+            pacer = (self.pacer or Pacer)()
             for event_source in self.event_sources:
-                yield from event_pages(client, event_source, self.start, self.end, limiter)
+                yield from event_pages(client, event_source, self.start, self.end, pacer)
 
         return pages
 
@@ -327,12 +277,8 @@ def boto_client_maker(session: Any) -> Callable[[dict[str, str] | None, str], An
         import boto3
         from botocore.config import Config
 
-        config = Config(retries={"mode": "standard", "max_attempts": 1}, max_pool_connections=4)
-        if credentials is None:
-            return session.client("cloudtrail", region_name=region, config=config)
-        return boto3.Session(botocore_session=_botocore_session(credentials)).client(
-            "cloudtrail", region_name=region, config=config
-        )
+        origin = session if credentials is None else boto3.Session(botocore_session=_botocore_session(credentials))
+        return aws_clients.client(origin, "cloudtrail", region, Config(max_pool_connections=CLIENT_CONNECTIONS))
 
     return make
 
@@ -419,11 +365,11 @@ def lookup_sources(
         )
     if accounts_from_organizations:
         try:
-            found = organization_accounts(organizations or session.client("organizations"))
+            found = organization_accounts(organizations or aws_clients.client(session, "organizations"))
         except Exception as error:
             return [FailedSource(f"{spec}@organization", f"cannot list the organization's accounts: {error}")]
         plan.accounts = sorted(set(plan.accounts) | set(found))
-    sts = sts or session.client("sts", region_name=regions[0])
+    sts = sts or aws_clients.client(session, "sts", regions[0])
     return [_account_source(plan, account, sts, make_client) for account in plan.accounts]
 
 

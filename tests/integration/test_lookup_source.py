@@ -7,16 +7,21 @@ each record in the ``CloudTrailEvent`` JSON string.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
+import botocore.endpoint
+import botocore.retries.bucket
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
 
-from analysis import cli
+from analysis import aws_clients, cli
 from analysis.model import Window
 from analysis.pipeline import Options, analyse
 from analysis.records import Malformed
@@ -25,7 +30,8 @@ from analysis.sources import lookup as lookup_module
 from analysis.sources.lookup import (
     PAGE_SIZE,
     LookupSource,
-    RateLimiter,
+    Pacer,
+    boto_client_maker,
     event_sources_for,
     lookup_sources,
     lookup_window,
@@ -115,14 +121,14 @@ class FakeTime:
         self.now += seconds
 
 
-def limiter_factory(fake: FakeTime) -> Callable[[], RateLimiter]:
-    return lambda: RateLimiter(clock=fake.clock, sleep=fake.sleep, jitter=lambda: 1.0)
+def pacer_factory(fake: FakeTime) -> Callable[[], Pacer]:
+    return lambda: Pacer(clock=fake.clock, sleep=fake.sleep)
 
 
 def source_for(clients: dict[str, Any], fake: FakeTime | None = None, name: str = "lookup:test") -> LookupSource:
     fake = fake or FakeTime()
     return LookupSource(
-        name, tuple(clients), clients.__getitem__, START, END, ("apprunner.amazonaws.com",), limiter_factory(fake)
+        name, tuple(clients), clients.__getitem__, START, END, ("apprunner.amazonaws.com",), pacer_factory(fake)
     )
 
 
@@ -159,50 +165,79 @@ def test_a_page_of_at_most_50_newest_first_comes_back_in_order(stubbed):
     assert len(items) == 50 and times == sorted(times, reverse=True)
 
 
-def test_throttling_is_retried_with_backoff_and_a_lower_rate(stubbed):
-    client, stubber = stubbed
-    events = day_of_events(60)
-    chunks = pages(events)
-    stubber.add_client_error("lookup_events", "ThrottlingException", "Rate exceeded", 400, expected_params=expected())
-    stubber.add_client_error("lookup_events", "ThrottlingException", "Rate exceeded", 400, expected_params=expected())
-    stubber.add_response("lookup_events", {"Events": chunks[0], "NextToken": "token-1"}, expected())
-    stubber.add_response("lookup_events", {"Events": chunks[1]}, expected("token-1"))
+# Stubber answers before botocore's retry handler runs, so retries are shown with answers given at the
+# HTTP layer ("before-send"): botocore parses each one and retries it or not, as it would AWS's.
+
+
+class Answer:
+    """A canned HTTP answer to one LookupEvents request: a status and a JSON body."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        self.status, self.data = status, json.dumps(body, default=lambda t: t.timestamp()).encode()
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self.data
+
+
+def throttled() -> Answer:
+    return Answer(400, {"__type": "ThrottlingException", "message": "Rate exceeded"})
+
+
+def answered(client: Any, answers: list[Answer]) -> list[int]:
+    """Answer the client's LookupEvents requests in order; returns the statuses answered so far."""
+    sent: list[int] = []
+
+    def answer(request: Any, **_: Any) -> AWSResponse:
+        given = answers[len(sent)]
+        sent.append(given.status)
+        return AWSResponse(request.url, given.status, {"Content-Type": "application/x-amz-json-1.1"}, given)
+
+    client.meta.events.register("before-send.cloudtrail.LookupEvents", answer)
+    return sent
+
+
+@pytest.fixture
+def real_client(monkeypatch: pytest.MonkeyPatch) -> tuple[Any, list[float]]:
+    """A CloudTrail client made as the source makes it (botocore's adaptive retries), and the backoff pauses
+    botocore takes, recorded instead of slept; the adaptive rate limiter's clock runs a minute a reading."""
+    pauses: list[float] = []
+    ticks = itertools.count(1_000_000, 60)
+    monkeypatch.setattr(botocore.endpoint, "time", SimpleNamespace(sleep=pauses.append))
+    monkeypatch.setattr(botocore.retries.bucket.Clock, "current_time", lambda self: next(ticks))
+    session = boto3.Session(region_name=f.REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto_client_maker(session)(None, f.REGION), pauses
+
+
+def test_throttling_is_retried_by_botocore_with_backoff(real_client):
+    client, pauses = real_client
+    chunks = pages(day_of_events(60))
+    first, last = Answer(200, {"Events": chunks[0], "NextToken": "t"}), Answer(200, {"Events": chunks[1]})
+    sent = answered(client, [throttled(), throttled(), first, last])
     fake = FakeTime()
-    limiters: list[RateLimiter] = []
-
-    def make() -> RateLimiter:
-        limiters.append(limiter_factory(fake)())
-        return limiters[-1]
-
-    source = LookupSource("lookup:us-east-1", (f.REGION,), {f.REGION: client}.__getitem__, START, END, limiter=make)
-    items = list(source.read())
-
-    assert len(items) == 60
-    backoffs = [s for s in fake.sleeps if s >= 0.5]
-    assert backoffs[:2] == [0.5, 1.0], "exponential backoff after each throttle"
-    assert limiters[0].rate < 2.0, "the rate stays below 2 a second after throttling"
+    assert len(list(source_for({f.REGION: client}, fake).read())) == 60
+    assert sent == [400, 400, 200, 200]
+    assert len(pauses) == 2 and 0 < pauses[0] <= 1 and 0 < pauses[1] <= 2, "exponential backoff, jittered"
+    assert fake.sleeps == [0.5], "the pacer spaces the pages; retries are botocore's"
+    assert client.meta.config.retries == {"mode": "adaptive", "total_max_attempts": 8}, "throttles lower the rate"
 
 
-def test_a_request_throttled_past_the_attempts_fails_the_source(stubbed):
-    client, stubber = stubbed
-    for _ in range(lookup_module.MAX_ATTEMPTS):
-        stubber.add_client_error("lookup_events", "ThrottlingException", "Rate exceeded", 400)
-    result = analyse([source_for({f.REGION: client})], WINDOW, Options())
-    status = result.report.document()["sources"][0]
-    assert status["status"] == "failed" and "ThrottlingException" in status["error"] and f.REGION in status["error"]
+def test_a_request_throttled_past_the_attempts_fails_the_source(real_client):
+    client, _ = real_client
+    sent = answered(client, [throttled() for _ in range(aws_clients.MAX_ATTEMPTS + 1)])
+    with pytest.raises(SourceError, match=rf"{f.REGION}: .*ThrottlingException.*Rate exceeded"):
+        list(source_for({f.REGION: client}).read())
+    assert len(sent) == aws_clients.MAX_ATTEMPTS == 8
 
 
-def test_the_limiter_keeps_two_requests_a_second_and_wins_back_its_rate():
+def test_the_pacer_keeps_two_requests_a_second():
     fake = FakeTime()
-    limiter = RateLimiter(clock=fake.clock, sleep=fake.sleep, jitter=lambda: 0.0)
+    pacer = Pacer(clock=fake.clock, sleep=fake.sleep)
     for _ in range(4):
-        limiter.wait()
+        pacer.wait()
     assert fake.sleeps == [0.5, 0.5, 0.5]
-    limiter.throttled(attempt=2)
-    assert limiter.rate == 1.0 and fake.sleeps[-1] == 1.0  # 0.5 * 2**2, jittered down to half
-    for _ in range(10):
-        limiter.succeeded()
-    assert limiter.rate == 2.0
+    fake.now += 10
+    pacer.wait()
+    assert fake.sleeps == [0.5, 0.5, 0.5], "no pause once the last call is long past"
 
 
 # --- regions, window, services -----------------------------------------------------------------------
@@ -265,7 +300,7 @@ def test_service_all_sends_no_lookup_attribute(stubbed):
     client, stubber = stubbed
     stub_pages(stubber, day_of_events(3), attributes=None)
     source = LookupSource(
-        "lookup:x", (f.REGION,), {f.REGION: client}.__getitem__, START, END, (None,), limiter_factory(FakeTime())
+        "lookup:x", (f.REGION,), {f.REGION: client}.__getitem__, START, END, (None,), pacer_factory(FakeTime())
     )
     assert len(list(source.read())) == 3
 
@@ -321,7 +356,7 @@ def test_an_account_whose_role_cannot_be_assumed_fails_alone(monkeypatch):
         made.append((credentials["AccessKeyId"], region))
         return client
 
-    monkeypatch.setattr(lookup_module, "RateLimiter", limiter_factory(FakeTime()))
+    monkeypatch.setattr(lookup_module, "Pacer", pacer_factory(FakeTime()))
     with sts_stubber, stubber:
         sources = lookup_sources(
             "lookup:us-east-1",
@@ -429,7 +464,7 @@ def test_the_command_line_passes_accounts_and_role_through(monkeypatch, capsys):
         )
 
     monkeypatch.setattr(lookup_module, "lookup_sources", with_stubs)
-    monkeypatch.setattr(lookup_module, "RateLimiter", limiter_factory(FakeTime()))
+    monkeypatch.setattr(lookup_module, "Pacer", pacer_factory(FakeTime()))
     with sts_stubber, stubber:
         code = cli.main(
             [
@@ -459,14 +494,15 @@ def test_the_command_line_passes_accounts_and_role_through(monkeypatch, capsys):
     assert f"lookup:us-east-1@{f.OTHER_ACCOUNT}" in captured.err
 
 
-def test_a_server_error_is_retried_and_a_refusal_is_not(stubbed):
-    client, stubber = stubbed
-    stubber.add_client_error("lookup_events", "InternalFailure", "try again", 500, expected_params=expected())
-    stub_pages(stubber, day_of_events(5))
+def test_a_server_error_is_retried_and_a_refusal_is_not(real_client):
+    client, _ = real_client
+    failure = Answer(500, {"__type": "InternalFailure", "message": "try again"})
+    refused = Answer(400, {"__type": "InvalidTimeRangeException", "message": "bad range"})
+    sent = answered(client, [failure, Answer(200, {"Events": day_of_events(5)}), refused, refused])
     assert len(list(source_for({f.REGION: client}).read())) == 5
-    stubber.add_client_error("lookup_events", "InvalidTimeRangeException", "bad range", 400)
     with pytest.raises(SourceError, match="InvalidTimeRangeException"):
         list(source_for({f.REGION: client}).read())
+    assert sent == [500, 200, 400]
 
 
 def test_assumed_role_credentials_are_renewed_before_they_expire():
