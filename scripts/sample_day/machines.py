@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from .actors import Actor, aws_service, role_session
 from .ci import ci_run
@@ -37,8 +38,8 @@ RUNTIME = {
     "worker": ("worker/queue-credentials", "/worker/config", 9),
     "web-staging": ("staging/web/session-key", "/web-staging/feature-flags", 10),
 }
-EC2_SECURITY_GROUPS = {"securityGroupSet": {}, "securityGroupIdSet": {}, "filterSet": {}}
-EC2_INSTANCES = {"instancesSet": {}, "filterSet": {}}
+EC2_SECURITY_GROUPS: dict[str, Any] = {"securityGroupSet": {}, "securityGroupIdSet": {}, "filterSet": {}}
+EC2_INSTANCES: dict[str, Any] = {"instancesSet": {}, "filterSet": {}}
 THROTTLED = ("ThrottlingException", "Rate exceeded")
 DELETED = ("ResourceNotFoundException", f"Service with the provided ARN doesn't exist: {DELETED_SERVICE_ARN}")
 LIST_BUCKETS = ("s3.amazonaws.com", "ListBuckets", US_EAST, {"Host": "s3.amazonaws.com"})
@@ -88,6 +89,7 @@ def _app_calls(day: Day, app: Actor, when: datetime, name: str, region: str) -> 
         if when >= END:  # the day ends here
             break
         if what == "secret":
+            request: dict[str, Any]
             context = {"SecretARN": f"arn:aws:secretsmanager:{region}:{account}:secret:{secret}-AbCdEf"}
             request = {"encryptionAlgorithm": "SYMMETRIC_DEFAULT", "encryptionContext": context}
             resources = [{"accountId": account or "", "type": "AWS::KMS::Key", "ARN": key_arn}]
@@ -275,7 +277,7 @@ def build_hosts(day: Day) -> None:
 
 
 def _agent_heartbeat(day: Day, agent: Actor, when: datetime, instance: str, step: int) -> None:
-    request = {
+    request: dict[str, Any] = {
         "instanceId": instance,
         "agentVersion": "3.3.1142.0",
         "agentStatus": "Active",
@@ -296,10 +298,10 @@ def cache_warmer(day: Day) -> None:
         error = None
         if step % 23 == 5:
             error = ("ThrottlingException", "Rate of requests exceeds the allowed throughput.")
-        request = {"tableName": "sessions"}
-        day.call(job, when, "dynamodb.amazonaws.com", "DescribeTable", US_EAST, request=request, error=error)
-        request = {"name": "/web-staging/cache/warm-list", "withDecryption": False}
-        day.call(job, when + timedelta(seconds=1), "ssm.amazonaws.com", "GetParameter", US_EAST, request=request)
+        table = {"tableName": "sessions"}
+        day.call(job, when, "dynamodb.amazonaws.com", "DescribeTable", US_EAST, request=table, error=error)
+        parameter = {"name": "/web-staging/cache/warm-list", "withDecryption": False}
+        day.call(job, when + timedelta(seconds=1), "ssm.amazonaws.com", "GetParameter", US_EAST, request=parameter)
 
 
 def ci_runs(day: Day) -> None:

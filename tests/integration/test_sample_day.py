@@ -116,7 +116,8 @@ def test_sample_day_md_is_rendered_from_the_scenarios(generated: Path) -> None:
 
 
 def _assert_same_tree(comparison: filecmp.dircmp[str]) -> None:
-    assert not comparison.left_only and not comparison.right_only and not comparison.diff_files, comparison.report()
+    differences = (comparison.left_only, comparison.right_only, comparison.diff_files)
+    assert differences == ([], [], []), (comparison.left, differences)
     _, mismatch, errors = filecmp.cmpfiles(comparison.left, comparison.right, comparison.common_files, shallow=False)
     assert not mismatch and not errors
     for sub in comparison.subdirs.values():
