@@ -16,7 +16,7 @@ LAMBDA_WHEELS := --only-binary=:all: --implementation cp --python-version $(LAMB
 BUILD := out/lambda
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: setup demo test lint unit integration e2e browser sample bench clean tools template-check build lambda-artifact deploy \
+.PHONY: setup demo test lint typecheck imports unit integration e2e browser sample bench clean tools template-check build lambda-artifact deploy \
 	fuzz mutants
 
 setup: $(STAMP)
@@ -30,10 +30,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/apprunner-audit demo --out out/demo
 
-test: $(STAMP) tools
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check analysis functions tests scripts
+test: lint typecheck imports tools
 	$(BIN)/python -m pytest -q
+
+# The type checker over the library and the handlers (settings in pyproject.toml's [tool.mypy]).
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+# The layers of analysis/: no module imports one above it (pyproject.toml's [tool.importlinter]).
+imports: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q -m unit

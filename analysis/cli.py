@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from analysis.config import ConfigError
 from analysis.contract import Report
@@ -31,7 +31,7 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse's own errors also exit 2, in one line
+    def error(self, message: str) -> NoReturn:  # argparse's own errors also exit 2, in one line
         raise UsageError(message)
 
 

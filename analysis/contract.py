@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.config import JsonDict
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 
 SCHEMA_VERSION = "1"
@@ -90,8 +91,9 @@ class Doc(Contract):
     url: str
 
 
-_CROSS_ACCOUNT_ONLY = {"properties": {"trust_policy": {"type": "null"}, "caller_policy": {"type": "null"}}}
-_NO_POLICY = {"properties": {"policy": {"type": "null"}, **_CROSS_ACCOUNT_ONLY["properties"]}}
+_NULL: JsonDict = {"type": "null"}
+_CROSS_ACCOUNT_ONLY: JsonDict = {"properties": {"trust_policy": _NULL, "caller_policy": _NULL}}
+_NO_POLICY: JsonDict = {"properties": {"policy": _NULL, "trust_policy": _NULL, "caller_policy": _NULL}}
 
 
 class Remedy(Contract):

@@ -168,7 +168,7 @@ def _resources_from_record(record: dict[str, Any], action: str) -> list[str]:
     listed = record.get("resources")
     if not isinstance(listed, list):
         return []
-    arns = [r.get("ARN") for r in listed if isinstance(r, dict) and isinstance(r.get("ARN"), str)]
+    arns = [arn for r in listed if isinstance(r, dict) and isinstance(arn := r.get("ARN"), str)]
     matching = [arn for arn in arns if catalog.matching_resource_type(action, arn)]
     return sorted(set(matching))
 

@@ -112,7 +112,8 @@ def _fallback_key(kind: str, identity: dict, account: str | None, principal_id: 
     if kind == "AWSService":
         return f"service:{identity.get('invokedBy') or 'unknown'}"
     role_id = principal_id.split(":", 1)[0] if principal_id else None
-    on_behalf_of = identity.get("onBehalfOf") if isinstance(identity.get("onBehalfOf"), dict) else {}
+    on_behalf_of = identity.get("onBehalfOf")
+    on_behalf_of = on_behalf_of if isinstance(on_behalf_of, dict) else {}
     candidates = (
         ("user", _str(on_behalf_of.get("userId"))),
         ("name", _str(identity.get("userName"))),

@@ -58,7 +58,7 @@ def advise(findings: list[dict[str, Any]], frame: pd.DataFrame, options: Options
     advice = []
     for finding in findings:
         key = (finding["principal"]["key"], finding["target_account_id"] or "unknown")
-        rows = rows_by_finding[key][list(_ROW_FIELDS)].to_dict("records")
+        rows: list[dict[str, Any]] = rows_by_finding[key][list(_ROW_FIELDS)].to_dict("records")  # type: ignore[assignment]
         advice.append(remedy_for(_Context(finding, rows, options, finding["principal"]["key"] in suspects)))
     return advice
 

@@ -194,13 +194,13 @@ def report_window(request: WindowRequest, specs: Sequence[str], now: datetime) -
             raise RequestError("--day cannot be combined with --since or --until")
         start = datetime.combine(request.day, datetime.min.time(), tzinfo=UTC)
         return Window(start, start + timedelta(days=1))
-    start, end = request.since, request.until
-    if start and end and start >= end:
+    since, until = request.since, request.until
+    if since and until and since >= until:
         raise RequestError("--since must be before --until")
-    if start is None and end is None and any(spec.startswith(AWS_PREFIXES) for spec in specs):
+    if since is None and until is None and any(spec.startswith(AWS_PREFIXES) for spec in specs):
         end = now.replace(microsecond=0)
-        start = end - DEFAULT_AWS_LOOKBACK
-    return Window(start, end)
+        return Window(end - DEFAULT_AWS_LOOKBACK, end)
+    return Window(since, until)
 
 
 def open_sources(specs: Sequence[str], window: Window, options: ReadOptions) -> list[Source]:
@@ -350,11 +350,14 @@ class AlertRun:
             "message_ids": self.published,
             "problems": self.problems,
             "findings": [
-                {"principal": f["principal"]["arn"], "actions": [a["action"] for a in f["actions"]],
-                 "kind": f["remedy"]["kind"]}
+                {
+                    "principal": f.principal.arn,
+                    "actions": [a.action for a in f.actions],
+                    "kind": f.remedy.kind if f.remedy else None,
+                }
                 for f in self.findings
             ],
-        }  # fmt: skip
+        }
 
     def metrics(self) -> dict[str, int]:
         return {"Denials": self.denials, "Alerts": len(self.published), "MalformedRecords": len(self.problems)}

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+@overload
+def iso(value: datetime) -> str: ...
+
+
+@overload
+def iso(value: datetime | None) -> str | None: ...
 
 
 def iso(value: datetime | None) -> str | None:

@@ -197,7 +197,8 @@ def _deliver_once(
 
 
 def _not_again(channel: str, previous: dict[str, Any], at: str) -> Outcome:
-    sent = previous.get("result") if isinstance(previous.get("result"), dict) else {}
+    result = previous.get("result")
+    sent = result if isinstance(result, dict) else {}
     if previous.get("status") == "sent":
         detail = f"already sent at {previous.get('sent_at')} for this window; not sent again (use force to resend)"
         return Outcome(channel, "already_sent", sent.get("message_id"), detail, at)

@@ -12,7 +12,7 @@ import io
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from analysis.contract import Finding, Report, as_report
+from analysis.contract import DeniedAction, Finding, Report, as_report
 from analysis.render import common
 
 CELL_LIMIT = 32_000  # a spreadsheet cell holds 32,767 characters
@@ -21,7 +21,7 @@ CELL_LIMIT = 32_000  # a spreadsheet cell holds 32,767 characters
 FORMULA_START = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
 SEPARATOR = "; "
 
-COLUMNS: tuple[tuple[str, Callable[[dict[str, Any], dict[str, Any], int | None], Any]], ...] = (
+COLUMNS: tuple[tuple[str, Callable[[Finding, DeniedAction, int | None], Any]], ...] = (
     ("finding", lambda f, a, i: i),
     ("principal", lambda f, a, i: f.principal.arn or f.principal.key),
     ("principal_type", lambda f, a, i: f.principal.type),
