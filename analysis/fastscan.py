@@ -50,7 +50,7 @@ except ImportError:  # pragma: no cover - a declared dependency; bytes methods g
 try:
     import simdjson as _simdjson
 except ImportError:  # pragma: no cover - a declared dependency; without it the fast path is off
-    _simdjson = None
+    _simdjson = None  # type: ignore[assignment]
 
 TRAIL_HEAD = b'{"Records":['
 FIRST_RECORD = b'{"Records":[{"eventVersion":"'

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import orjson
 
@@ -27,10 +27,11 @@ try:  # python-isal decompresses gzip several times faster than zlib
 except ImportError:  # pragma: no cover - isal is a declared dependency
     import gzip  # type: ignore[no-redef]
 
-    IsalError = OSError  # type: ignore[misc,assignment]
+    IsalError = OSError  # type: ignore[assignment]
 
 GZIP_MAGIC = b"\x1f\x8b"
-READ_ERRORS = (OSError, EOFError, ValueError, IsalError)  # what reading or gunzipping a stream raises
+# What reading or gunzipping a stream raises (isal's stub declares its error an instance: it is a class).
+READ_ERRORS = cast(tuple[type[Exception], ...], (OSError, EOFError, ValueError, IsalError))
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ def load_bytes(data: bytes, origin: str, service: str | None = None) -> Loaded:
     if data[:2] == GZIP_MAGIC:
         try:
             data = gzip.decompress(data)
-        except (OSError, EOFError, ValueError, IsalError) as error:
+        except READ_ERRORS as error:
             return Loaded(origin, problem=Malformed(origin, f"cannot decompress gzip ({error})"))
     scan = fastscan.scan_trail(data, service)
     return Loaded(origin, scan=scan) if scan is not None else Loaded(origin, content=data)

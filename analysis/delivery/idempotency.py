@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -103,7 +103,8 @@ class DynamoGuard:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
-            return Claim(key=key, granted=False, previous=_plain(error.response.get("Item", {})))
+            old = cast(dict[str, Any], error.response).get("Item", {})  # ALL_OLD on a failed condition
+            return Claim(key=key, granted=False, previous=_plain(old))
         return Claim(key=key, granted=True, token=token, previous=_plain(answer.get("Attributes", {})))
 
     def complete(self, claim: Claim, result: dict[str, Any], now: datetime | None = None) -> None:

@@ -285,17 +285,16 @@ def boto_client_maker(session: Any) -> Callable[[dict[str, str] | None, str], An
 
 def _botocore_session(credentials: Mapping[str, Any]) -> Any:
     """A botocore session whose credentials are ``credentials``, refreshed through ``renew`` when renewable."""
-    from botocore.credentials import Credentials, RefreshableCredentials
+    from botocore.credentials import RefreshableCredentials
     from botocore.session import get_session
 
     core = get_session()
     renew = getattr(credentials, "renew", None)
     if renew is None or not credentials.get("Expiration"):
-        core._credentials = Credentials(
-            credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials.get("SessionToken")
-        )
-    else:
-        core._credentials = RefreshableCredentials.create_from_metadata(
+        token = credentials.get("SessionToken")
+        core.set_credentials(credentials["AccessKeyId"], credentials["SecretAccessKey"], token)
+    else:  # botocore offers no public setter for refreshable credentials
+        core._credentials = RefreshableCredentials.create_from_metadata(  # type: ignore[attr-defined]
             metadata=credential_metadata(credentials),
             refresh_using=lambda: credential_metadata(renew()),
             method="sts-assume-role",

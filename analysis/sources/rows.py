@@ -21,8 +21,9 @@ def record_from_row(row: Row) -> dict[str, Any]:
     """A CloudTrail record rebuilt from one result row; columns without a value are left out."""
     record: dict[str, Any] = {}
     for column, path in RECORD_COLUMNS.items():
-        if row.get(column) is not None:
-            _put(record, path.split("."), row[column])
+        value = row.get(column)
+        if value is not None:
+            _put(record, path.split("."), value)
     if "eventTime" in record:
         record["eventTime"] = normalise_event_time(record["eventTime"])
     request = _request_parameters(row.get(REQUEST_PARAMETERS))

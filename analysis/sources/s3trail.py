@@ -221,7 +221,7 @@ class S3TrailSource:
 
     def _children(self, prefix: str) -> list[str]:
         """The folder names right under ``prefix`` (one delimiter listing)."""
-        names = []
+        names: list[str] = []
         for page in self._pages(Prefix=prefix, Delimiter="/"):
             names.extend(common["Prefix"][len(prefix) :].rstrip("/") for common in page.get("CommonPrefixes", []))
         return names
