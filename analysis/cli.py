@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 
 from analysis.config import ConfigError
 from analysis.contract import Report
-from analysis.identifiers import InvalidIdentifier, parse_accounts
+from analysis.identifiers import InvalidIdentifier, parse_accounts, split_list
 from analysis.ledger_stores import FileLedger
 from analysis.model import Options
 from analysis.settings import ENVIRONMENT, Settings, load_settings
@@ -308,8 +308,8 @@ def _athena_ddl(args: argparse.Namespace) -> int:
             prefix=args.prefix,
             org_id=args.org_id,
             table=args.table,
-            accounts=args.accounts.split(","),
-            regions=args.regions.split(","),
+            accounts=split_list(args.accounts),
+            regions=split_list(args.regions),
             projection_start=args.start,
         )
     except ValueError as error:
