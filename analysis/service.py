@@ -300,9 +300,10 @@ def dynamodb_ledger(table_name: str, session: Any = None) -> Ledger:
     """The ledger in the service's state table (partition key ``id``, shared with delivery's idempotency)."""
     import boto3
 
+    from analysis.aws_clients import RETRIES
     from analysis.ledger_stores import DynamoDBLedger
 
-    resource = (session or boto3.session.Session()).resource("dynamodb")
+    resource = (session or boto3.session.Session()).resource("dynamodb", config=RETRIES)
     return DynamoDBLedger(resource.Table(table_name), key="id")
 
 

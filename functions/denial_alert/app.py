@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from analysis.aws_clients import client
 from analysis.observability import add_counts, powertools
 from analysis.service import alert_on_event
 from analysis.settings import load_settings
 
 logger, metrics, tracer = powertools()
 SETTINGS = load_settings()
-SNS = boto3.client("sns")
+SNS = client(None, "sns")
 
 
 @logger.inject_lambda_context(log_event=False)
