@@ -77,7 +77,9 @@ def denial_row(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _principal(record: dict[str, Any], parsed: ParsedMessage) -> Principal:
-    principal = principal_from_identity(record.get("userIdentity"))
+    principal = principal_from_identity(
+        record.get("userIdentity"), partition_for_region(_text(record.get("awsRegion")))
+    )
     if principal.arn or not parsed.principal_arn or principal.type == "AWSService":
         return principal
     # The owner's log of a cross-account call often has only the caller's account; the message

@@ -53,7 +53,9 @@ def identity_center_permission_set(role_arn: str | None) -> str | None:
     return match.group("permission_set") if match else None
 
 
-def principal_from_identity(identity: Any) -> Principal:
+def principal_from_identity(identity: Any, partition: str = "aws") -> Principal:
+    """The canonical principal of a ``userIdentity``; ``partition`` (of the record's region) names the root
+    user when the log gives only its account."""
     if not isinstance(identity, dict):
         identity = {}
     kind = identity.get("type") or "Unknown"
@@ -63,7 +65,7 @@ def principal_from_identity(identity: Any) -> Principal:
     account = _str(identity.get("accountId")) or account_of_arn(raw_arn)
     issuer = (identity.get("sessionContext") or {}).get("sessionIssuer") or {}
     issuer_arn = _str(issuer.get("arn")) if isinstance(issuer, dict) else None
-    arn, session = _canonical(kind, raw_arn, issuer_arn, identity, account)
+    arn, session = _canonical(kind, raw_arn, issuer_arn, identity, account, partition)
     principal_id = _str(identity.get("principalId"))
     if session is None and principal_id and ":" in principal_id and kind in ("AssumedRole", "AWSAccount"):
         session = principal_id.split(":", 1)[1]
@@ -79,7 +81,7 @@ def principal_from_identity(identity: Any) -> Principal:
 
 
 def _canonical(
-    kind: str, raw_arn: str | None, issuer_arn: str | None, identity: dict, account: str | None
+    kind: str, raw_arn: str | None, issuer_arn: str | None, identity: dict, account: str | None, partition: str
 ) -> tuple[str | None, str | None]:
     """(canonical ARN, session name) as CONTRACT.md defines the canonical ARN."""
     assumed = _ASSUMED_ROLE_ARN.match(raw_arn or "")
@@ -98,7 +100,7 @@ def _canonical(
     if kind == "Root":
         if raw_arn and raw_arn.endswith(":root"):
             return raw_arn, None
-        return (f"arn:aws:iam::{account}:root" if account else None), None
+        return (f"arn:{partition}:iam::{account}:root" if account else None), None
     if kind == "AssumedRole" and issuer_arn:
         return issuer_arn, None
     if kind == "IAMUser" and raw_arn and ":user/" in raw_arn:

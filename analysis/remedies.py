@@ -390,7 +390,8 @@ def _resource_policy_alternative(finding: dict[str, Any]) -> list[str]:
     for action in finding["actions"]:
         prefix = action["action"].split(":", 1)[0]
         if prefix in services:
-            caller = finding["principal"]["arn"] or f"arn:aws:iam::{finding['principal']['account_id']}:root"
+            root = f"arn:{_partition(finding)}:iam::{finding['principal']['account_id']}:root"
+            caller = finding["principal"]["arn"] or root
             statement = {
                 "Effect": "Allow",
                 "Principal": {"AWS": caller},

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from analysis.contract import Report
+from analysis.identifiers import partition_for_region
 from analysis.render.common import report_day
 
 FORMATS = ("json", "html", "md", "csv")
@@ -22,6 +23,7 @@ CONTENT_TYPES = {
 class Location:
     bucket: str
     key: str
+    partition: str = "aws"  # of the bucket's region: aws-cn and aws-us-gov buckets have their own ARNs
 
     @property
     def uri(self) -> str:
@@ -29,7 +31,7 @@ class Location:
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:s3:::{self.bucket}/{self.key}"
+        return f"arn:{self.partition}:s3:::{self.bucket}/{self.key}"
 
 
 @dataclass(frozen=True)
@@ -59,10 +61,12 @@ def put_reports(
 ) -> dict[str, Location]:
     """Write every rendered format of the report; server-side encrypted (SSE-KMS with a key, else SSE-S3)."""
     folder = report_prefix(report, prefix)
+    partition = partition_for_region(s3.meta.region_name)
     locations = {}
     for fmt in FORMATS:
         if fmt in rendered:
-            locations[fmt] = put_text(s3, Location(bucket, f"{folder}report.{fmt}"), rendered[fmt], fmt, kms_key_id)
+            location = Location(bucket, f"{folder}report.{fmt}", partition)
+            locations[fmt] = put_text(s3, location, rendered[fmt], fmt, kms_key_id)
     return locations
 
 
