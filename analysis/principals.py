@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
-PRINCIPAL_TYPES = (
-    "IAMUser",
-    "AssumedRole",
-    "Root",
-    "FederatedUser",
-    "AWSAccount",
-    "AWSService",
-    "IdentityCenterUser",
-    "SAMLUser",
-    "WebIdentityUser",
-    "Unknown",
-)
+from analysis.contract import PrincipalType
+from analysis.identifiers import ACCOUNT_ID
+
+PRINCIPAL_TYPES: tuple[str, ...] = get_args(PrincipalType)
 
 # AWSReservedSSO_<PermissionSetName>_<16 hex>: the permission set name may itself contain "_".
 _IDENTITY_CENTER_ROLE = re.compile(r"^AWSReservedSSO_(?P<permission_set>.+)_(?P<hash>[0-9a-f]{16})$")
@@ -25,6 +17,7 @@ _ASSUMED_ROLE_ARN = re.compile(
     r"^arn:(?P<partition>[^:]+):sts::(?P<account>\d{12}):assumed-role/(?P<role>[^/]+)/(?P<session>.+)$"
 )
 _FEDERATED_ARN = re.compile(r"^arn:(?P<partition>[^:]+):sts::(?P<account>\d{12}):federated-user/(?P<user>.+)$")
+_ANY_ARN = re.compile(r"^arn:[a-z-]+:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:\S+$")
 _ACCOUNT_IN_ARN = re.compile(r"^arn:[^:]+:[^:]*:[^:]*:(?P<account>\d{12}):")
 
 
@@ -58,13 +51,13 @@ def principal_from_identity(identity: Any, partition: str = "aws") -> Principal:
     user when the log gives only its account."""
     if not isinstance(identity, dict):
         identity = {}
-    kind = identity.get("type") or "Unknown"
-    if kind not in PRINCIPAL_TYPES:
-        kind = str(kind)
-    raw_arn = _str(identity.get("arn"))
-    account = _str(identity.get("accountId")) or account_of_arn(raw_arn)
-    issuer = (identity.get("sessionContext") or {}).get("sessionIssuer") or {}
-    issuer_arn = _str(issuer.get("arn")) if isinstance(issuer, dict) else None
+    # A type AWS adds later, or garbage, is Unknown: the contract lists the types it knows.
+    kind = identity.get("type") if identity.get("type") in PRINCIPAL_TYPES else "Unknown"
+    raw_arn = _arn(identity.get("arn"))
+    account = _account(identity.get("accountId")) or account_of_arn(raw_arn)
+    context = identity.get("sessionContext")
+    issuer = (context.get("sessionIssuer") if isinstance(context, dict) else None) or {}
+    issuer_arn = _arn(issuer.get("arn")) if isinstance(issuer, dict) else None
     arn, session = _canonical(kind, raw_arn, issuer_arn, identity, account, partition)
     principal_id = _str(identity.get("principalId"))
     if session is None and principal_id and ":" in principal_id and kind in ("AssumedRole", "AWSAccount"):
@@ -129,3 +122,12 @@ def _fallback_key(kind: str, identity: dict, account: str | None, principal_id: 
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _arn(value: Any) -> str | None:
+    """An ARN as the log wrote it, or None for anything that is not one (a canonical ARN must be an ARN)."""
+    return value if isinstance(value, str) and _ANY_ARN.match(value) else None
+
+
+def _account(value: Any) -> str | None:
+    return value if isinstance(value, str) and ACCOUNT_ID.match(value) else None

@@ -10,7 +10,9 @@ from pydantic import ValidationError
 
 from analysis.contract import Finding, Remedy, Report, as_report, json_schema, schema_text
 from analysis.report import schema
+from tests import factories as f
 from tests import reports as r
+from tests.analysed import findings_of
 
 pytestmark = pytest.mark.unit
 
@@ -115,3 +117,43 @@ def test_a_misspelt_field_is_a_bug_not_an_extra():
     finding = as_report(r.every_kind()).document()["findings"][0]
     with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
         Finding.model_validate({**finding, "denails": 3})
+
+
+GARBAGE = ["", "x", "x:user/y", "123", "1234567890123", "Über", 5, [], {}, None]
+
+
+ROLE = f"arn:aws:iam::{f.ACCOUNT}:role/Deploy"
+# (type, canonical ARN, account) each odd field leaves: CONTRACT.md's canonical ARN of an assumed role is its
+# role's, from the session ARN when the issuer is unusable; the account comes from the ARN when accountId is odd.
+EXPECTED = {
+    "type": ("Unknown", ROLE, f.ACCOUNT),
+    "arn": ("AssumedRole", None, f.ACCOUNT),
+    "accountId": ("AssumedRole", ROLE, f.ACCOUNT),
+    "sessionIssuer": ("AssumedRole", ROLE, f.ACCOUNT),
+}
+
+
+@pytest.mark.parametrize("field", sorted(EXPECTED))
+@pytest.mark.parametrize("value", GARBAGE, ids=repr)
+def test_a_userIdentity_field_the_contract_cannot_hold_never_breaks_the_report(field, value):
+    # One odd record must not stop the run: an unlisted type reads as Unknown, an account that is not
+    # 12 digits or an "ARN" that is not one reads as not stated.
+    identity = {
+        "type": "AssumedRole",
+        "arn": f"arn:aws:sts::{f.ACCOUNT}:assumed-role/Deploy/jane",
+        "accountId": f.ACCOUNT,
+    }
+    if field == "sessionIssuer":
+        identity["sessionContext"] = {"sessionIssuer": {"type": "Role", "arn": value}}
+    else:
+        identity[field] = value
+    [finding] = findings_of([f.record(identity=identity, error_message=None)])
+    jsonschema.validate(finding, schema()["$defs"]["Finding"] | {"$defs": schema()["$defs"]})
+    principal = finding["principal"]
+    assert (principal["type"], principal["arn"], principal["account_id"]) == EXPECTED[field]
+
+
+def test_a_type_aws_adds_later_reads_as_unknown():
+    identity = {"type": "SomeFutureType", "accountId": f.ACCOUNT, "principalId": "AIDAFUTURE"}
+    [finding] = findings_of([f.record(identity=identity)])
+    assert finding["principal"]["type"] == "Unknown" and finding["denials"] == 1
