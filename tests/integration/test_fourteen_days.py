@@ -1,10 +1,11 @@
 """Fourteen consecutive daily runs over a trail whose files arrive late and sometimes twice.
 
 Each generated denial is delivered after a seeded random delay (minutes to about 20 hours), about
-5% of them twice (CloudTrail delivers at least once). Each day's run happens one hour after the day
-ends and reads every file delivered by then. Every denial must be reported exactly once across
-all daily reports and their late-arrival sections, none lost; a fifteenth run (a day with no events
-of its own) collects what arrived after the fourteenth day's run.
+5% of them twice (CloudTrail delivers at least once), into an organization trail's bucket (moto S3), named
+and filed by delivery time as CloudTrail does. Each day's run happens one hour after the day ends and reads
+the bucket through the S3 source (``s3://``), which holds every file delivered by then. Every denial must be
+reported exactly once across all daily reports and their late-arrival sections, none lost; a fifteenth run
+(a day with no events of its own) collects what arrived after the fourteenth day's run.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ import json
 import random
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import boto3
+import orjson
 import pytest
 from moto import mock_aws
 
@@ -27,13 +28,14 @@ from analysis.daily import daily_report
 from analysis.ledger import EventKey, Ledger
 from analysis.ledger_stores import DynamoDBLedger, FileLedger
 from analysis.pipeline import Options
-from analysis.records import RecordOrProblem
 from analysis.report import validate
-from analysis.sources.files import read_file
+from analysis.sources import source_from_spec
+from analysis.sources.base import ReadOptions
 from analysis.windows import daily_window, local_midnight
 from tests import factories as f
 
 ORG_ID = "o-a1b2c3d4e5"
+BUCKET = "org-trail"
 STREAMS = [(account, region) for account in (f.ACCOUNT, f.OTHER_ACCOUNT) for region in ("us-east-1", "eu-west-1")]
 FIRST_DAY = date(2026, 10, 26)  # New York leaves daylight saving time on 2026-11-01, inside the fortnight
 DAYS = 14
@@ -43,15 +45,25 @@ LOOKBACK = timedelta(days=2)
 
 @dataclass(frozen=True)
 class TrailFile:
-    path: Path
+    key: str
     delivered_at: datetime
+    body: bytes
 
 
 @dataclass
 class Simulation:
     files: list[TrailFile]
     denials: dict[EventKey, str]  # every generated App Runner denial -> its local day
+    first_delivered: dict[EventKey, datetime]  # when the first file holding the denial was delivered
     duplicated: int
+    delivered: set[str] = field(default_factory=set)  # the keys put in the bucket so far
+
+    def deliver_until(self, client: Any, now: datetime) -> None:
+        """Put in the bucket every file CloudTrail has delivered by ``now``."""
+        for trail_file in self.files:
+            if trail_file.delivered_at <= now and trail_file.key not in self.delivered:
+                client.put_object(Bucket=BUCKET, Key=trail_file.key, Body=trail_file.body)
+                self.delivered.add(trail_file.key)
 
 
 def _delay(rng: random.Random) -> timedelta:
@@ -85,73 +97,90 @@ def _records(rng: random.Random, account: str, region: str, at: str) -> list[dic
     return [denial, *rng.sample([ok, other], rng.randint(0, 2))]
 
 
-def simulate(root: Path, tz: str, seed: int) -> Simulation:
+def simulate(tz: str, seed: int) -> Simulation:
     rng = random.Random(seed)
     deliveries: dict[tuple[str, str, datetime], list[dict[str, Any]]] = {}
     denials: dict[EventKey, str] = {}
+    first_delivered: dict[EventKey, datetime] = {}
     duplicated = 0
     for offset in range(DAYS):
         day = FIRST_DAY + timedelta(days=offset)
         start, end = local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz)
         for account, region in STREAMS:
-            for _ in range(rng.randint(15, 25)):
+            for _ in range(rng.randint(6, 10)):
                 moment = start + timedelta(seconds=rng.randrange(int((end - start).total_seconds())))
                 for record in _records(rng, account, region, moment.strftime("%Y-%m-%dT%H:%M:%SZ")):
+                    key = (record["eventID"], account)
                     if record["eventSource"] == "apprunner.amazonaws.com" and "errorCode" in record:
-                        denials[(record["eventID"], account)] = day.isoformat()
+                        denials[key] = day.isoformat()
                     copies = 2 if rng.random() < 0.05 else 1
                     duplicated += copies - 1
                     for _ in range(copies):
                         delivered = moment + _delay(rng)
                         batch = delivered.replace(minute=delivered.minute - delivered.minute % 5, second=0)
                         deliveries.setdefault((account, region, batch), []).append(record)
+                        first_delivered[key] = min(batch, first_delivered.get(key, batch))
     files = [
-        _write(root, account, region, at, records, i)
+        _trail_file(account, region, at, records, i)
         for i, ((account, region, at), records) in enumerate(sorted(deliveries.items()))
     ]
-    return Simulation(files, denials, duplicated)
+    return Simulation(files, denials, {key: first_delivered[key] for key in denials}, duplicated)
 
 
-def _write(root: Path, account: str, region: str, at: datetime, records: list[dict], index: int) -> TrailFile:
-    folder = root / "AWSLogs" / ORG_ID / account / "CloudTrail" / region / at.strftime("%Y/%m/%d")
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{account}_CloudTrail_{region}_{at.strftime('%Y%m%dT%H%MZ')}_{index:05d}.json.gz"
-    path.write_bytes(gzip.compress(json.dumps({"Records": records}).encode()))
-    return TrailFile(path, at)
+def _trail_file(account: str, region: str, at: datetime, records: list[dict], index: int) -> TrailFile:
+    """A file as CloudTrail writes it: compact JSON, gzipped, named and filed by its delivery time (UTC)."""
+    folder = f"AWSLogs/{ORG_ID}/{account}/CloudTrail/{region}/{at:%Y/%m/%d}/"
+    key = f"{folder}{account}_CloudTrail_{region}_{at:%Y%m%dT%H%MZ}_{index:05d}.json.gz"
+    return TrailFile(key, at, gzip.compress(orjson.dumps({"Records": records})))
 
 
-@dataclass
-class DeliveredSoFar:
-    """The trail bucket as a run at ``now`` sees it: files already delivered, in the folders (delivery
-    dates) from ``since`` on, as an S3 or Athena source reads them."""
-
-    files: list[TrailFile]
-    now: datetime
-    since: datetime | None = None
-    name: str = "trail"
-
-    def read(self) -> Iterator[RecordOrProblem]:
-        first_folder = self.since.astimezone(UTC).date() if self.since else date.min
-        for trail_file in self.files:
-            if first_folder <= trail_file.delivered_at.date() and trail_file.delivered_at <= self.now:
-                yield from read_file(trail_file.path)
+@pytest.fixture
+def s3() -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
 
 
-def run_fortnight(sim: Simulation, ledger: Ledger, tz: str) -> list[tuple[date, datetime, dict[str, Any]]]:
+def run_day(sim: Simulation, s3: Any, day: date, ledger: Ledger, tz: str, now: datetime) -> dict[str, Any]:
+    """One day's run at ``now``, reading the trail bucket through the S3 source as the daily job does."""
+    sim.deliver_until(s3, now)
+    read_window = daily_window(day, tz, LOOKBACK).read_window
+    source = source_from_spec(
+        f"s3://{BUCKET}", read_window, ReadOptions(session=boto3.Session(region_name="us-east-1"))
+    )
+    return daily_report([source], day, ledger, Options(), tz=tz, lookback=LOOKBACK, now=now).document()
+
+
+def run_fortnight(
+    sim: Simulation, s3: Any, ledger: Ledger, tz: str, days: range = range(DAYS + 1)
+) -> list[tuple[date, datetime, dict[str, Any]]]:
     runs = []
-    for offset in range(DAYS + 1):
+    for offset in days:
         day = FIRST_DAY + timedelta(days=offset)
         now = local_midnight(day + timedelta(days=1), tz) + RUN_DELAY
-        since = daily_window(day, tz, LOOKBACK).read_window.start
-        report = daily_report(
-            [DeliveredSoFar(sim.files, now, since)], day, ledger, Options(), tz=tz, lookback=LOOKBACK, now=now
-        ).document()
-        runs.append((day, now, report))
+        runs.append((day, now, run_day(sim, s3, day, ledger, tz, now)))
     return runs
+
+
+def expected_counts(sim: Simulation, runs: list[tuple[date, datetime, dict[str, Any]]]) -> list[tuple[int, int]]:
+    """(on time, late) for each run, from the simulation alone: a denial counts in its own day's report when
+    its first copy was delivered by that day's run, else (late) in the first run after that delivery."""
+    counts = []
+    previous_run = datetime.min.replace(tzinfo=UTC)
+    for day, now, _ in runs:
+        homes = [(home, sim.first_delivered[key]) for key, home in sim.denials.items()]
+        on_time = sum(1 for home, first in homes if home == day.isoformat() and first <= now)
+        late = sum(1 for home, first in homes if home < day.isoformat() and previous_run < first <= now)
+        counts.append((on_time, late))
+        previous_run = now
+    return counts
 
 
 def check_exactly_once(sim: Simulation, ledger: Ledger, runs: list[tuple[date, datetime, dict[str, Any]]]) -> None:
     counted: Counter[EventKey] = Counter()
+    expected = expected_counts(sim, runs)
+    assert [(r["totals"]["denials"], r["totals"]["late_denials"]) for _, _, r in runs] == expected
     for day, _, report in runs:
         validate(report)  # a daily report is still a contract report
         claims = ledger.counted(day.isoformat())
@@ -173,17 +202,18 @@ def check_exactly_once(sim: Simulation, ledger: Ledger, runs: list[tuple[date, d
 
 
 @pytest.mark.parametrize("tz", ["UTC", "America/New_York"])
-def test_every_denial_is_reported_exactly_once_over_fourteen_days(tmp_path, tz):
-    sim = simulate(tmp_path / "bucket", tz, seed=2026)
+def test_every_denial_is_reported_exactly_once_over_fourteen_days(tmp_path, s3, tz):
+    sim = simulate(tz, seed=2026)
     ledger = FileLedger(tmp_path / "ledger")
-    runs = run_fortnight(sim, ledger, tz)
+    runs = run_fortnight(sim, s3, ledger, tz)
 
     check_exactly_once(sim, ledger, runs)
     # The simulation exercised what it claims to: late logs, repeats across runs, a DST day.
+    expected = expected_counts(sim, runs)
     assert sim.duplicated > 10
-    assert sum(report["totals"]["late_denials"] for _, _, report in runs) > 10
+    assert sum(late for _, late in expected) > 10
+    assert expected[-1][0] == 0 and expected[-1][1] > 0, "the fifteenth run has only late arrivals"
     assert sum(report["ledger"]["already_reported"] for _, _, report in runs) > 0
-    assert runs[-1][2]["totals"]["denials"] == 0 and runs[-1][2]["totals"]["late_denials"] > 0
     if tz == "America/New_York":
         fall_back = next(r for d, _, r in runs if d == date(2026, 11, 1))
         assert (fall_back["daily"]["start"], fall_back["daily"]["end"]) == (
@@ -192,17 +222,15 @@ def test_every_denial_is_reported_exactly_once_over_fourteen_days(tmp_path, tz):
         )
 
 
-def test_a_repeated_run_reproduces_its_report(tmp_path):
-    sim = simulate(tmp_path / "bucket", "UTC", seed=7)
+def test_a_repeated_run_reproduces_its_report(tmp_path, s3):
+    sim = simulate("UTC", seed=7)
     ledger = FileLedger(tmp_path / "ledger")
-    runs = run_fortnight(sim, ledger, "UTC")
+    runs = run_fortnight(sim, s3, ledger, "UTC", range(6))
     day, now, first = runs[5]
-    since = daily_window(day, "UTC", LOOKBACK).read_window.start
-    again = daily_report(
-        [DeliveredSoFar(sim.files, now, since)], day, ledger, Options(), lookback=LOOKBACK, now=now
-    ).document()
+    again = run_day(sim, s3, day, ledger, "UTC", now)  # retried over the same files: its claims are its own
     assert again == {**first, "ledger": {**first["ledger"], "already_reported": again["ledger"]["already_reported"]}}
     assert ledger.load_report(day.isoformat()) == again
+    runs += run_fortnight(sim, s3, ledger, "UTC", range(6, DAYS + 1))
     check_exactly_once(sim, ledger, runs)
 
 
@@ -215,12 +243,11 @@ def _table() -> Any:
     )
 
 
-@mock_aws
-def test_exactly_once_with_the_dynamodb_ledger(tmp_path):
+def test_exactly_once_with_the_dynamodb_ledger(s3):
     table = _table()
-    sim = simulate(tmp_path / "bucket", "UTC", seed=99)
+    sim = simulate("UTC", seed=99)
     ledger = DynamoDBLedger(table)
-    runs = run_fortnight(sim, ledger, "UTC")
+    runs = run_fortnight(sim, s3, ledger, "UTC")
     check_exactly_once(sim, ledger, runs)
     day, _, report = runs[3]
     assert ledger.load_report(day.isoformat()) == json.loads(json.dumps(report))
