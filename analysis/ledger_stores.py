@@ -9,6 +9,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -93,6 +94,13 @@ class FileLedger:
 MAX_REPORT_BYTES_IN_ITEM = 350_000  # DynamoDB items stop at 400 KB
 RECORD_DAYS = 400  # items carry ``expires_at`` (epoch seconds) for the table's TTL: kept past any lookback
 BATCH_GET_LIMIT = 100
+# BatchGetItem returns what it could not read under load as UnprocessedKeys; AWS asks callers to retry
+# those with exponential backoff (botocore does not: the call itself succeeded).
+UNPROCESSED_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4)
+
+
+class LedgerUnavailable(RuntimeError):
+    """DynamoDB kept some keys unprocessed after every retry: the ledger cannot say what was reported."""
 
 
 @dataclass
@@ -108,6 +116,7 @@ class DynamoDBLedger:
     table: Any
     key: str = "pk"
     clock: Any = None
+    sleep: Any = time.sleep
 
     def _now(self) -> str:
         return iso(self._moment())
@@ -139,10 +148,19 @@ class DynamoDBLedger:
                     "ExpressionAttributeNames": {"#k": self.key, "#run": "reported_in"},
                 }
             }
-            while request:
-                answer = client.batch_get_item(RequestItems=request)
-                yield from answer.get("Responses", {}).get(self.table.name, [])
-                request = answer.get("UnprocessedKeys") or {}
+            yield from self._read_all(client, request)
+
+    def _read_all(self, client: Any, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        for delay in (*UNPROCESSED_DELAYS, None):
+            answer = client.batch_get_item(RequestItems=request)
+            yield from answer.get("Responses", {}).get(self.table.name, [])
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                return
+            if delay is not None:
+                self.sleep(delay)
+        unread = len(request[self.table.name]["Keys"])
+        raise LedgerUnavailable(f"DynamoDB left {unread} key(s) unprocessed after {len(UNPROCESSED_DELAYS)} retries")
 
     def claim(self, run: str, entries: Mapping[EventKey, str]) -> frozenset[EventKey]:
         _checked_run(run)
