@@ -53,7 +53,7 @@ def daily_report(
 
     report = build_report(
         frame=frame.loc[this_day],
-        sources=[status.as_dict() for status in statuses],
+        sources=[status.as_status() for status in statuses],
         window=window.window,
         generated_at=now,
         options=options,

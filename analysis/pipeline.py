@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from analysis import findings as findings_module
-from analysis.contract import Report
+from analysis.contract import Report, SourceStatus
 from analysis.denials import audits_service, denial_row, is_denial
 from analysis.model import Options, Window
 from analysis.records import Malformed, Skipped
@@ -23,7 +23,9 @@ MAX_WARNINGS_PER_SOURCE = 20
 
 
 @dataclass
-class SourceStatus:
+class SourceTally:
+    """A source's counts while it is read (the report holds them as ``contract.SourceStatus``)."""
+
     name: str
     status: str = "ok"
     records_read: int = 0
@@ -31,15 +33,17 @@ class SourceStatus:
     error: str | None = None
     problems: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "status": self.status,
-            "records_read": self.records_read,
-            "malformed_records": self.malformed_records,
-            "error": self.error,
-            "problems": self.problems[:MAX_WARNINGS_PER_SOURCE],
-        }
+    def as_status(self) -> SourceStatus:
+        return SourceStatus.model_validate(
+            {
+                "name": self.name,
+                "status": self.status,
+                "records_read": self.records_read,
+                "malformed_records": self.malformed_records,
+                "error": self.error,
+                "problems": self.problems[:MAX_WARNINGS_PER_SOURCE],
+            }
+        )
 
 
 @dataclass
@@ -48,19 +52,19 @@ class Analysis:
 
     report: Report
     frame: pd.DataFrame
-    sources: list[SourceStatus]
+    sources: list[SourceTally]
 
 
 def collect(
     sources: Sequence[Source], window: Window | None = None, options: Options | None = None
-) -> tuple[pd.DataFrame, list[SourceStatus]]:
+) -> tuple[pd.DataFrame, list[SourceTally]]:
     """Read every source: the de-duplicated denials of the audited service in the window, and each source's status."""
     window = window or Window()
     options = options or Options()
-    statuses: list[SourceStatus] = []
+    statuses: list[SourceTally] = []
     rows: list[dict[str, Any]] = []
     for source in sources:
-        status = SourceStatus(name=source.name)
+        status = SourceTally(name=source.name)
         statuses.append(status)
         rows.extend(_denials(source, status, options.service))
     frame = findings_module.denial_frame(rows)
@@ -79,7 +83,7 @@ def analyse(
     frame, statuses = collect(sources, window, options)
     report = build_report(
         frame=frame,
-        sources=[s.as_dict() for s in statuses],
+        sources=[s.as_status() for s in statuses],
         window=window,
         generated_at=now or datetime.now(UTC),
         options=options,
@@ -87,7 +91,7 @@ def analyse(
     return Analysis(report=report, frame=frame, sources=statuses)
 
 
-def _denials(source: Source, status: SourceStatus, service: str) -> Iterator[dict[str, Any]]:
+def _denials(source: Source, status: SourceTally, service: str) -> Iterator[dict[str, Any]]:
     try:
         for item in source.read():
             if isinstance(item, Malformed):
@@ -109,7 +113,7 @@ def _denials(source: Source, status: SourceStatus, service: str) -> Iterator[dic
         status.error = status.error or f"{status.malformed_records} item(s) could not be read"
 
 
-def _malformed(status: SourceStatus, item: Malformed) -> None:
+def _malformed(status: SourceTally, item: Malformed) -> None:
     status.malformed_records += 1
     status.problems.append(str(item))
     log.warning("malformed input: %s", item)

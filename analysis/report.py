@@ -4,6 +4,7 @@ their remedies, then the report around them."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -13,7 +14,7 @@ import pandas as pd
 
 from analysis import findings as findings_module
 from analysis import remedies
-from analysis.contract import SCHEMA_VERSION, Finding, Report
+from analysis.contract import SCHEMA_VERSION, Finding, Report, SourceStatus
 from analysis.model import Options, Window
 from analysis.redact import map_strings, mask_secrets
 from analysis.timeline import denial_timeline
@@ -34,7 +35,7 @@ def build_findings(frame: pd.DataFrame, options: Options) -> list[Finding]:
 def build_report(
     *,
     frame: pd.DataFrame,
-    sources: list[dict[str, Any]],
+    sources: Sequence[SourceStatus],
     window: Window,
     generated_at: datetime,
     options: Options,
@@ -45,12 +46,12 @@ def build_report(
         "generated_at": iso(generated_at),
         "window": {"start": iso(window.start), "end": iso(window.end)},
         "service": options.service,
-        "sources": sources,
+        "sources": [s.model_dump() for s in sources],
         "totals": {
-            "records_read": sum(s["records_read"] for s in sources),
+            "records_read": sum(s.records_read for s in sources),
             "denials": len(frame),
             "principals": len({f.principal.key for f in found}),
-            "malformed_records": sum(s["malformed_records"] for s in sources),
+            "malformed_records": sum(s.malformed_records for s in sources),
             "findings": len(found),
         },
         "findings": [f.model_dump(mode="json") for f in found],
