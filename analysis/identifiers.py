@@ -7,6 +7,7 @@ from functools import cache
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+SERVICE_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")  # an IAM service prefix: apprunner, iam, s3, sso-directory…
 # The source specs that read AWS rather than local files.
 AWS_PREFIXES = ("lookup:", "s3://", "athena:", "lake:")
 

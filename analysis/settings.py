@@ -36,10 +36,9 @@ from typing import Any
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from analysis.config import TOPIC_ARN, ConfigError
-from analysis.identifiers import invalid_accounts, split_list
+from analysis.identifiers import SERVICE_PREFIX, invalid_accounts, split_list
 
 _ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
-_SERVICE = re.compile(r"^(all|[a-z0-9-]{2,64})$")
 _SOURCE_PREFIXES = ("lookup:", "s3://", "athena:", "lake:")
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 _TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
@@ -94,7 +93,7 @@ class Settings(BaseModel):
     @classmethod
     def _service(cls, value: Any) -> str:
         text = str(value).strip().lower()
-        if not _SERVICE.match(text):
+        if text != "all" and not SERVICE_PREFIX.match(text):
             raise ValueError(f"not an IAM service prefix or 'all': {value!r}")
         return text
 

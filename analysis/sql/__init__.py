@@ -14,9 +14,9 @@ from importlib import resources
 import jinja2
 
 from analysis import catalog
+from analysis.identifiers import SERVICE_PREFIX
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SERVICE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
 @cache
@@ -63,7 +63,7 @@ def service_condition(service: str | None, column: str = "eventsource") -> str |
     """
     if service is None or service == "all":
         return None
-    if not _SERVICE.match(service):
+    if not SERVICE_PREFIX.match(service):
         raise ValueError(f"not a service prefix: {service!r}")
     mapped = catalog.mapped_event_sources(service)
     condition = f"{column} = {literal(service)} OR {column} LIKE {literal(service + '.%')}"
