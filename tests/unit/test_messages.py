@@ -319,3 +319,17 @@ def test_non_iam_failures_are_named_not_mistaken_for_missing_permissions():
 
 def test_principal_named_by_the_message_is_read():
     assert parse_message(FORMS[0][0]).principal_arn == USER
+
+
+def test_an_empty_quoted_resource_is_no_resource():
+    assert parse_message(f'User: {USER} is not authorized to perform: s3:GetObject on resource: ""').resource is None
+    assert parse_message(f'User: {USER} is not authorized to perform: s3:GetObject on resource: "b"').resource == "b"
+
+
+def test_a_message_that_names_the_refused_action_is_an_iam_refusal_whatever_else_it_says():
+    text = (
+        f"User: {USER} is not authorized to perform: iam:PassRole on resource: role R because no identity-based "
+        "policy allows the iam:PassRole action. Cross-account pass role is not allowed."
+    )
+    parsed = parse_message(text)
+    assert (parsed.action, parsed.non_iam_failure) == ("iam:PassRole", None)

@@ -149,3 +149,93 @@ def test_identity_center_principal_keeps_user_session_and_permission_set():
     principal = principal_from_identity(f.identity_center_role("Developer_Access", "jane@example.com"))
     assert principal.permission_set == "Developer_Access"
     assert principal.session == "jane@example.com"
+
+
+# --- each rule of the canonical ARN on its own (CONTRACT.md, FINDING) ----------------------------------------
+
+
+def test_a_federated_user_without_its_issuer_has_no_canonical_arn_but_keeps_its_name():
+    identity = {k: v for k, v in f.federated_user("bob").items() if k != "sessionContext"}
+    principal = principal_from_identity(identity)
+    assert (principal.arn, principal.session) == (None, "bob")
+
+
+@pytest.mark.parametrize(
+    ("identity", "partition", "arn"),
+    [
+        (
+            {"type": "Root", "principalId": "111122223333", "accountId": "111122223333"},
+            "aws",
+            "arn:aws:iam::111122223333:root",
+        ),
+        ({"type": "Root", "accountId": "111122223333"}, "aws-cn", "arn:aws-cn:iam::111122223333:root"),
+        (
+            {"type": "Root", "arn": "arn:aws-us-gov:iam::111122223333:root"},
+            "aws-us-gov",
+            "arn:aws-us-gov:iam::111122223333:root",
+        ),
+        (
+            {"type": "Root", "arn": "arn:aws-cn:iam::111122223333:root", "accountId": "111122223333"},
+            "aws",
+            "arn:aws-cn:iam::111122223333:root",
+        ),
+        ({"type": "Root", "principalId": "111122223333"}, "aws", None),
+    ],
+)
+def test_the_root_user_is_its_accounts_root_arn(identity, partition, arn):
+    """The log's own root ARN wins; else the account's root in the record's partition; without an account, none."""
+    assert principal_from_identity(identity, partition).arn == arn
+
+
+def test_an_assumed_role_without_an_arn_is_its_issuing_role():
+    identity = {k: v for k, v in f.assumed_role("Deploy", "ci", path="/ci/").items() if k != "arn"}
+    principal = principal_from_identity(identity)
+    assert principal.arn == "arn:aws:iam::111122223333:role/ci/Deploy"
+    assert principal.session == "ci", "the session is still read from principalId (ROLEID:SESSION)"
+
+
+@pytest.mark.parametrize("kind", ["AWSService", "AWSAccount"])
+def test_a_service_or_another_account_never_takes_a_canonical_arn_from_the_identity(kind):
+    """The owner's log names another account's caller only through the message (denials.py), never as its own."""
+    identity = {"type": kind, "arn": "arn:aws:iam::444455556666:user/partner", "accountId": "444455556666"}
+    assert principal_from_identity(identity).arn is None
+
+
+@pytest.mark.parametrize(
+    ("identity", "arn"),
+    [
+        (
+            {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/dev", "accountId": "111122223333"},
+            "arn:aws:iam::111122223333:user/dev",
+        ),
+        ({"type": "IAMUser", "arn": "dev-alice", "accountId": "111122223333"}, None),
+        (
+            {"type": "Unknown", "arn": "arn:aws:iam::111122223333:role/Ops", "accountId": "111122223333"},
+            "arn:aws:iam::111122223333:role/Ops",
+        ),
+    ],
+)
+def test_an_identity_arn_is_kept_only_when_it_is_one(identity, arn):
+    assert principal_from_identity(identity).arn == arn
+
+
+def test_an_account_written_as_a_number_is_read_from_the_arn_instead():
+    identity = {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/dev", "accountId": 111122223333}
+    assert principal_from_identity(identity).account_id == "111122223333"
+
+
+def test_sessions_of_another_accounts_role_share_the_roles_key():
+    """An AWSAccount caller is known by principalId ROLEID:SESSION: its sessions are one principal."""
+    one = principal_from_identity(f.aws_account(session="first"))
+    two = principal_from_identity(f.aws_account(session="second"))
+    assert (one.session, two.session) == ("first", "second")
+    assert one.key == two.key
+    assert "partner" not in one.key and "first" not in one.key
+
+
+def test_the_same_user_id_in_two_accounts_is_two_principals():
+    """A principal without an ARN is known within its account (the key holds it), as an ARN would hold it."""
+    here = principal_from_identity(f.identity_center_user("u-1"))
+    there = principal_from_identity(f.identity_center_user("u-1") | {"accountId": f.OTHER_ACCOUNT})
+    assert here.key != there.key
+    assert f.ACCOUNT in here.key and f.OTHER_ACCOUNT in there.key

@@ -146,9 +146,13 @@ def s3_get(identity: dict[str, Any], tail: str = RCP_TAIL, recipient: str = f.AC
     message = f.message(identity["arn"], "s3:GetObject", f'"{OBJECT}"', tail=tail)
     request = {"bucketName": "reports-bucket", "key": "2026/summary.csv"}
     return f.record(
-        "GetObject", identity=identity, event_source="s3.amazonaws.com", request=request, error_message=message,
+        "GetObject",
+        identity=identity,
+        event_source="s3.amazonaws.com",
+        request=request,
+        error_message=message,
         recipient=recipient,
-    )  # fmt: skip
+    )
 
 
 def test_an_rcp_denial_is_an_organization_policy_and_grants_nothing():

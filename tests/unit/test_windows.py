@@ -1,5 +1,7 @@
 """Daily windows: local midnight to local midnight in UTC, daylight saving included, plus the lookback."""
 
+import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from itertools import pairwise
 
@@ -77,3 +79,35 @@ def test_bad_zones_days_and_lookbacks_are_refused():
         daily_window("2026-13-01")
     with pytest.raises(ValueError, match="lookback"):
         daily_window("2026-11-28", lookback=timedelta(hours=-1))
+
+
+def test_a_lookback_of_zero_reads_the_day_alone():
+    window = daily_window("2026-11-28", lookback=timedelta(0))
+    assert window.read_window == window.window
+    with pytest.raises(ValueError, match=r"^the lookback cannot be negative$"):
+        daily_window("2026-11-28", lookback=-timedelta(microseconds=1))
+
+
+@pytest.fixture
+def machine_in_los_angeles(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The machine's own zone must never leak in: set it far from UTC for the test."""
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_naive_moments_are_utc_whatever_the_machines_zone(machine_in_los_angeles):
+    assert day_of(datetime(2026, 11, 28, 23, 30)) == date(2026, 11, 28)  # 15:30 in Los Angeles, still the 28th
+
+
+def test_windows_are_in_utc_whatever_the_machines_zone(machine_in_los_angeles):
+    start = local_midnight(date(2026, 11, 28), "Europe/Paris")
+    assert (start, start.utcoffset()) == (datetime(2026, 11, 27, 23, tzinfo=UTC), timedelta(0))
+    assert daily_window("2026-11-28", "Europe/Paris").as_dict()["start"] == "2026-11-27T23:00:00Z"
+
+
+def test_the_window_key_of_a_moment_is_its_day_in_the_zone():
+    evening = datetime(2026, 11, 28, 20, tzinfo=UTC)
+    assert (window_key(evening), window_key(evening, "Asia/Tokyo")) == ("2026-11-28", "2026-11-29")
