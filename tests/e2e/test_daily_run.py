@@ -4,10 +4,13 @@ sent twice when run again."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
+import re
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import boto3
@@ -17,6 +20,7 @@ from moto.server import ThreadedMotoServer
 from moto.ses.models import ses_backends
 
 from analysis.sources.files import bundled_sample_path
+from scripts.sample_day.scenarios import SCENARIOS
 
 REGION = "us-east-1"
 TRAIL_BUCKET = "org-trail"
@@ -112,6 +116,17 @@ def _run(env, *args, tmp: Path):
     )
 
 
+def _sample_records() -> int:
+    """Records in the sample day's trail files; each file was delivered within the day's read window (the day, its
+    2-day lookback and 6-hour margin), as its name says, so the run reads every one."""
+    records = 0
+    for path in bundled_sample_path().rglob("*.json.gz"):
+        delivered = datetime.strptime(re.search(r"_(\d{8}T\d{4}Z)_", path.name).group(1), "%Y%m%dT%H%MZ")
+        assert datetime(2026, 11, 26) <= delivered <= datetime(2026, 11, 29, 6), path.name
+        records += len(json.loads(gzip.decompress(path.read_bytes()))["Records"])
+    return records
+
+
 def _messages(sqs, url):
     found = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
     return [m["Body"] for m in found]
@@ -124,8 +139,8 @@ def test_the_daily_job_reads_s3_counts_once_and_delivers_once(aws, tmp_path):
     first = _run(env, "--deliver", "--format", "json", tmp=tmp_path)
     assert first.returncode == 0, first.stderr
     report = json.loads(first.stdout)
-    assert report["totals"]["denials"] == 82
-    assert report["totals"]["records_read"] >= 4735
+    assert report["totals"]["denials"] == sum(scenario.count for scenario in SCENARIOS)  # the day's App Runner denials
+    assert report["totals"]["records_read"] == _sample_records()
     assert report["sources"][0]["status"] == "ok"
     assert {c["channel"]: c["status"] for c in report["delivery"]["channels"]} == {
         "email": "sent",
@@ -139,7 +154,7 @@ def test_the_daily_job_reads_s3_counts_once_and_delivers_once(aws, tmp_path):
     assert len(sent) == mailed + 1
     assert len(_messages(clients["sqs"], queues["sns-inbox"])) == 1
     [event] = [json.loads(b) for b in _messages(clients["sqs"], queues["events-inbox"])]
-    assert event["detail"]["totals"]["denials"] == 82
+    assert event["detail"]["totals"]["denials"] == report["totals"]["denials"]
 
     again = _run(env, "--deliver", "--format", "json", tmp=tmp_path)
     assert again.returncode == 0, again.stderr
@@ -150,7 +165,9 @@ def test_the_daily_job_reads_s3_counts_once_and_delivers_once(aws, tmp_path):
         "events": "already_sent",
     }
     assert len(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages) == mailed + 1, "not mailed twice"
-    assert rerun["totals"]["denials"] == 82, "a rerun rebuilds the same day from the ledger's claims"
+    assert rerun["totals"]["denials"] == report["totals"]["denials"], (
+        "a rerun rebuilds the same day from the ledger's claims"
+    )
 
 
 def test_a_missing_bucket_is_a_failed_source_and_exit_2(aws, tmp_path):

@@ -7,6 +7,9 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+# What each notebook saves, relative to the folder it runs in (a new notebook says what it writes here).
+WRITES = {"explore_denials.ipynb": ["out/denials-per-hour.png"]}
+PNG = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -16,4 +19,9 @@ def test_notebook_runs(path, tmp_path):
     NotebookClient(
         notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
     ).execute()
-    assert (tmp_path / "out" / "denials-per-hour.png").exists() or "per_hour" not in path.read_text()
+    for written in WRITES[path.name]:
+        assert (tmp_path / written).read_bytes().startswith(PNG), written
+
+
+def test_every_notebook_says_what_it_writes():
+    assert sorted(WRITES) == [path.name for path in NOTEBOOKS]

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
+from botocore.config import Config
 from bs4 import BeautifulSoup
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -84,7 +86,7 @@ def _queue(sqs: Any, name: str) -> tuple[str, str]:
 @pytest.fixture
 def aws():
     with mock_aws():
-        s3 = boto3.client("s3", region_name=REGION)
+        s3 = boto3.client("s3", region_name=REGION, config=Config(signature_version="s3v4"))  # as delivery makes it
         s3.create_bucket(Bucket=BUCKET)
         sesv2 = boto3.client("sesv2", region_name=REGION)
         sesv2.create_email_identity(EmailIdentity=SENDER)
@@ -171,7 +173,14 @@ def test_past_the_size_limit_the_email_links_instead_of_attaching(aws):
     assert len(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages[0].raw_data) <= 200_000
     assert "over the 200,000-byte limit" in result.outcome("email").detail
     stored_link = aws.stored()["delivery"]["link"]["url"]  # the record never keeps an access key ID
-    assert "AWSAccessKeyId=FOOBARKEY" in link or "X-Amz-Credential=" in link
+    # A SigV4 presigned URL (S3 API Reference, "Authenticating Requests: Using Query Parameters"): the credential
+    # scope names the signer's key, and the link lives for the configured 6 hours.
+    query = {name: values[0] for name, values in parse_qs(urlsplit(link).query).items()}
+    assert query["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256"
+    assert query["X-Amz-Credential"].startswith("FOOBARKEY/") and query["X-Amz-Credential"].endswith(
+        f"/{REGION}/s3/aws4_request"
+    )
+    assert query["X-Amz-Expires"] == str(6 * 3600)
     assert stored_link.split("?")[0] == link.split("?")[0] and "FOOBARKEY" not in json.dumps(aws.stored())
 
 
