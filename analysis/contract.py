@@ -23,6 +23,7 @@ Time = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+
 Account = Annotated[str, Field(pattern=r"^\d{12}$")]
 Count = Annotated[int, Field(ge=0)]
 Day = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+ACTION_PATTERN = r"^[A-Za-z0-9-]+:[A-Za-z0-9*_-]+$"  # prefix:Name, as IAM spells actions
 
 Reason = Literal[
     "no_identity_allow",
@@ -138,7 +139,7 @@ class Principal(Contract):
 
 
 class DeniedAction(Contract):
-    action: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]+:[A-Za-z0-9*_-]+$")]
+    action: Annotated[str, Field(pattern=ACTION_PATTERN)]
     count: Annotated[int, Field(ge=1)]
     resources: list[str]
     reasons: Annotated[list[Reason], Field(min_length=1)]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from analysis import catalog
+from analysis.contract import ACTION_PATTERN
 from analysis.identifiers import partition_for_region
 from analysis.messages import ParsedMessage, parse_message
 from analysis.principals import Principal, account_of_arn, principal_from_identity
@@ -14,6 +16,10 @@ DENIAL_ERROR_CODES = frozenset(
     {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Client.UnauthorizedOperation"}
 )
 _MAX_ARN_SEARCH_DEPTH = 4
+
+_ACTION = re.compile(ACTION_PATTERN)
+_NOT_IN_PREFIX = re.compile(r"[^A-Za-z0-9-]")
+_NOT_IN_NAME = re.compile(r"[^A-Za-z0-9*_-]")
 
 
 def is_denial(record: dict[str, Any]) -> bool:
@@ -34,6 +40,18 @@ def audits_service(record: dict[str, Any], service: str) -> bool:
     return source.split(".", 1)[0] == service or catalog.iam_prefix_for_event_source(source) == service
 
 
+def spelled_as_action(action: str) -> str:
+    """``prefix:Name`` as IAM spells actions, whatever the log held: a missing part reads ``unknown`` or
+    ``Unknown``, other characters ``-`` in the prefix and ``_`` in the name. Such an action is not in the
+    catalog, so it is never granted."""
+    if _ACTION.match(action):
+        return action
+    prefix, _, name = action.partition(":")
+    prefix = _NOT_IN_PREFIX.sub("-", prefix) or "unknown"
+    name = _NOT_IN_NAME.sub("_", name) or "Unknown"
+    return f"{prefix}:{name}"
+
+
 def denial_row(record: dict[str, Any]) -> dict[str, Any]:
     """The facts of one denial, flat, for one row of the findings frame."""
     parsed = parse_message(_text(record.get("errorMessage")))
@@ -41,7 +59,7 @@ def denial_row(record: dict[str, Any]) -> dict[str, Any]:
     event_action = catalog.action_for_event(
         _text(record.get("eventSource")) or "", _text(record.get("eventName")) or ""
     )
-    action = _message_action(parsed) or event_action
+    action = spelled_as_action(_message_action(parsed) or event_action)
     resources, resource_origin = _resources(record, action, parsed)
     target = _target_account(record, resources)
     return {

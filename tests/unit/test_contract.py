@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from analysis.contract import Finding, Remedy, Report, as_report, json_schema, schema_text
+from analysis.model import Options
 from analysis.report import schema
 from tests import factories as f
 from tests import reports as r
@@ -157,3 +158,26 @@ def test_a_type_aws_adds_later_reads_as_unknown():
     identity = {"type": "SomeFutureType", "accountId": f.ACCOUNT, "principalId": "AIDAFUTURE"}
     [finding] = findings_of([f.record(identity=identity)])
     assert finding["principal"]["type"] == "Unknown" and finding["denials"] == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "action"),
+    [
+        # With no action in the message, the action comes from eventSource and eventName (CONTRACT.md);
+        # whatever the log holds, it is spelled prefix:Name so the report stays valid.
+        ("eventName", None, "apprunner:Unknown"),
+        ("eventName", "", "apprunner:Unknown"),
+        ("eventName", "Describe.Service", "apprunner:Describe_Service"),
+        ("eventName", "List Services", "apprunner:List_Services"),
+        ("eventSource", None, "unknown:DescribeService"),
+        ("eventSource", "", "unknown:DescribeService"),
+        ("eventSource", "my service.amazonaws.com", "my-service:DescribeService"),
+    ],
+)
+def test_an_action_the_log_cannot_spell_never_breaks_the_report(field, value, action):
+    record = f.record(error_message=None)
+    record[field] = value
+    [finding] = findings_of([record], Options(service="all"))
+    assert [a["action"] for a in finding["actions"]] == [action]
+    assert finding["actions"][0]["action_in_catalog"] is False
+    assert finding["remedy"]["policy"] is None  # an action IAM does not have is never granted
