@@ -10,6 +10,7 @@ import pytest
 
 from analysis.denials import audits_service, denial_row, is_denial
 from tests import factories as f
+from tests.analysed import report_of
 
 PARTNER = "444455556666"
 
@@ -273,3 +274,13 @@ def test_the_owning_account_is_the_recipient_when_no_resource_names_one(caller, 
     )
     row = denial_row(record)
     assert (row["target_account_id"], row["cross_account"]) == (PARTNER, cross_account)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known bug (found by the record-shape property test): a denial without eventSource and eventName gets "
+    "the action ':', which the contract's action pattern refuses, so the whole report fails; analysis.denials "
+    "must give it an action the contract accepts, or leave it out as a problem",
+)
+def test_one_denial_without_source_or_name_does_not_stop_the_report():
+    assert report_of([f.record(), {"errorCode": "AccessDenied"}])["totals"]["denials"] == 2

@@ -11,7 +11,12 @@ from hypothesis import strategies as st
 
 from analysis.denials import denial_row
 from analysis.messages import parse_message
-from analysis.records import Malformed, parse_bytes
+from analysis.model import Options
+from analysis.principals import PRINCIPAL_TYPES
+from analysis.records import Malformed, Skipped, parse_bytes
+from analysis.report import validate
+from analysis.sources.base import RecordsSource
+from tests.analysed import analysed
 
 ACTIONS = st.tuples(
     st.sampled_from(["apprunner", "iam", "s3", "SNS", "ec2", "sts", "lambda"]),
@@ -84,9 +89,9 @@ def test_any_documented_message_parses_back_to_its_parts(action, resource, reaso
 @given(st.binary(max_size=2000))
 def test_no_bytes_make_the_reader_raise(data):
     for item in parse_bytes(data, "fuzz"):
-        assert isinstance(item, dict | Malformed) or type(item).__name__ == "Skipped"
+        assert isinstance(item, dict | Malformed | Skipped)
     for item in parse_bytes(gzip.compress(data), "fuzz.gz"):
-        assert isinstance(item, dict | Malformed) or type(item).__name__ == "Skipped"
+        assert isinstance(item, dict | Malformed | Skipped)
 
 
 JSON_VALUES = st.recursive(
@@ -96,31 +101,42 @@ JSON_VALUES = st.recursive(
 )
 
 
-@settings(max_examples=200)
-@given(
-    st.dictionaries(
-        st.sampled_from(
-            [
-                "eventID",
-                "eventTime",
-                "eventSource",
-                "eventName",
-                "awsRegion",
-                "errorCode",
-                "errorMessage",
-                "userIdentity",
-                "requestParameters",
-                "resources",
-                "recipientAccountId",
-                "sourceIPAddress",
-                "userAgent",
-            ]
-        ),
-        JSON_VALUES,
-    )
+RECORD_SHAPES = st.dictionaries(
+    st.sampled_from(
+        [
+            "eventID",
+            "eventTime",
+            "eventSource",
+            "eventName",
+            "awsRegion",
+            "errorCode",
+            "errorMessage",
+            "userIdentity",
+            "requestParameters",
+            "resources",
+            "recipientAccountId",
+            "sourceIPAddress",
+            "userAgent",
+        ]
+    ),
+    JSON_VALUES,
 )
-def test_any_record_shape_gives_a_row_without_raising(record):
-    record = {**record, "errorCode": "AccessDenied"}
-    row = denial_row(json.loads(json.dumps(record)))
-    assert row["principal_type"]
-    assert isinstance(row["resources"], list)
+EVENT_SOURCES = st.sampled_from(["apprunner.amazonaws.com", "iam.amazonaws.com", "monitoring.amazonaws.com"])
+EVENT_NAMES = st.from_regex(r"[A-Z][A-Za-z0-9]{0,30}", fullmatch=True)
+
+
+@settings(max_examples=200)
+@given(RECORD_SHAPES)
+def test_any_record_shape_gives_a_row(record):
+    row = denial_row(json.loads(json.dumps({**record, "errorCode": "AccessDenied"})))
+    assert row["principal_type"] in PRINCIPAL_TYPES
+    assert all(isinstance(resource, str) for resource in row["resources"])
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+@given(RECORD_SHAPES, EVENT_SOURCES, EVENT_NAMES)
+def test_any_record_shape_gives_a_report_that_keeps_the_contract(record, source, name):
+    record = json.loads(json.dumps({**record, "errorCode": "AccessDenied", "eventSource": source, "eventName": name}))
+    report = analysed([RecordsSource([record])], options=Options(service="all"))
+    validate(report)
+    assert report["totals"]["denials"] == 1
