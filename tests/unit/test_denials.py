@@ -53,6 +53,7 @@ def test_a_record_without_an_error_code_is_no_denial():
         ("apprunner.amazonaws.com", "apprunner", True),
         ("ec2.amazonaws.com", "apprunner", False),
         ("monitoring.amazonaws.com", "cloudwatch", True),  # CloudWatch logs as monitoring, its IAM prefix is cloudwatch
+        ("monitoring.amazonaws.com", "monitoring", True),  # --service PREFIX: the event source's prefix also names it
         ("apprunner.amazonaws.com", "cloudwatch", False),
         ("ec2.amazonaws.com", "all", True),
         (None, "apprunner", False),
@@ -243,6 +244,18 @@ def test_a_create_call_is_scoped_by_the_name_it_asked_for(region, arn):
     record = f.record("CreateService", request={"serviceName": "api"}, error_message=None) | {"awsRegion": region}
     row = denial_row(record)
     assert (row["resources"], row["resource_origin"]) == ([arn], "request")
+
+
+def test_a_create_call_without_the_owning_account_is_scoped_to_any_account():
+    record = f.record("CreateService", request={"serviceName": "api"}, error_message=None)
+    del record["recipientAccountId"]
+    assert denial_row(record)["resources"] == ["arn:aws:apprunner:us-east-1:*:service/api/*"]
+
+
+@pytest.mark.parametrize(("region", "partition"), [("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")])
+def test_the_root_user_known_only_by_account_is_named_in_the_records_partition(region, partition):
+    record = f.record(identity={"type": "Root", "accountId": f.ACCOUNT}, region=region, error_message="Access Denied")
+    assert denial_row(record)["principal_arn"] == f"arn:{partition}:iam::{f.ACCOUNT}:root"
 
 
 def test_a_call_that_is_no_create_needs_every_part_of_the_arn():

@@ -239,3 +239,31 @@ def test_the_same_user_id_in_two_accounts_is_two_principals():
     there = principal_from_identity(f.identity_center_user("u-1") | {"accountId": f.OTHER_ACCOUNT})
     assert here.key != there.key
     assert f.ACCOUNT in here.key and f.OTHER_ACCOUNT in there.key
+
+
+def test_without_a_partition_the_root_user_is_named_in_aws():
+    assert (
+        principal_from_identity({"type": "Root", "accountId": "111122223333"}).arn == "arn:aws:iam::111122223333:root"
+    )
+
+
+@pytest.mark.parametrize(
+    "identity",
+    [
+        {"type": "IAMUser", "arn": 5, "accountId": "111122223333", "principalId": 12345, "userName": 7},
+        {"type": "AssumedRole", "accountId": "111122223333", "sessionContext": {"sessionIssuer": "Deploy"}},
+        {"type": "AssumedRole", "accountId": "111122223333", "sessionContext": "Deploy"},
+    ],
+    ids=["numbers", "issuer-not-an-object", "context-not-an-object"],
+)
+def test_fields_of_the_wrong_type_are_not_stated(identity):
+    """Logs are data: an odd field is read as absent, never raises."""
+    principal = principal_from_identity(identity)
+    assert (principal.arn, principal.account_id, principal.session) == (None, "111122223333", None)
+    assert principal.key == f"{identity['type']}:111122223333"
+
+
+def test_principals_known_by_nothing_but_their_account_are_told_apart_by_it():
+    here = principal_from_identity({"type": "Unknown", "accountId": f.ACCOUNT})
+    there = principal_from_identity({"type": "Unknown", "accountId": f.OTHER_ACCOUNT})
+    assert here.key != there.key
