@@ -121,8 +121,6 @@ RECORD_SHAPES = st.dictionaries(
     ),
     JSON_VALUES,
 )
-EVENT_SOURCES = st.sampled_from(["apprunner.amazonaws.com", "iam.amazonaws.com", "monitoring.amazonaws.com"])
-EVENT_NAMES = st.from_regex(r"[A-Z][A-Za-z0-9]{0,30}", fullmatch=True)
 
 
 @settings(max_examples=200)
@@ -134,9 +132,9 @@ def test_any_record_shape_gives_a_row(record):
 
 
 @settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
-@given(RECORD_SHAPES, EVENT_SOURCES, EVENT_NAMES)
-def test_any_record_shape_gives_a_report_that_keeps_the_contract(record, source, name):
-    record = json.loads(json.dumps({**record, "errorCode": "AccessDenied", "eventSource": source, "eventName": name}))
+@given(RECORD_SHAPES)
+def test_any_record_shape_gives_a_report_that_keeps_the_contract(record):
+    record = json.loads(json.dumps({**record, "errorCode": "AccessDenied"}))
     report = analysed([RecordsSource([record])], options=Options(service="all"))
     validate(report)
     assert report["totals"]["denials"] == 1
