@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic.config import JsonDict
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 
@@ -53,11 +53,24 @@ RemedyKind = Literal["grant", "cross_account_role", "permission_set", "review_de
 SourceState = Literal["ok", "partial", "failed"]
 
 
-class Contract(BaseModel):
-    """Every section: unknown fields are refused when we build a report (a typo is a bug), while the
-    published schema still lets later versions add fields (see ``OpenSchema``)."""
+BUILDING = {"building": True}  # the validation context of reports this code builds
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+class Contract(BaseModel):
+    """Every section. A report this code builds (validated with ``context=BUILDING``) may hold no field the
+    models do not name: a typo is a bug. A report read back (a file, S3, a later version) keeps the fields
+    it adds, as CONTRACT.md allows, and the published schema says so (see ``OpenSchema``)."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_named_fields_when_building(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, dict) and info.context and info.context.get("building"):
+            unknown = sorted(set(data) - set(cls.model_fields))
+            if unknown:
+                raise ValueError(f"not a field of {cls.__name__}: {', '.join(unknown)}")
+        return data
 
 
 class Policy(Contract):
@@ -303,14 +316,14 @@ _OPTIONAL_SECTIONS = ("service", "timeline", "daily", "late_arrivals", "ledger",
 
 
 class OpenSchema(GenerateJsonSchema):
-    """The published schema: additions stay valid (no ``additionalProperties: false``), titles dropped."""
+    """The published schema: additions stay valid (no ``additionalProperties``), titles dropped."""
 
     def generate(self, schema: Any, mode: Any = "validation") -> JsonSchemaValue:
         generated = super().generate(schema, mode=mode)
         title = generated.get("title")
         _open(generated)
         return {
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$schema": DRAFT,
             "$id": SCHEMA_ID,
             "title": title,
             **generated,
@@ -319,7 +332,7 @@ class OpenSchema(GenerateJsonSchema):
 
 def _open(node: Any) -> None:
     if isinstance(node, dict):
-        node.pop("additionalProperties", None) if node.get("additionalProperties") is False else None
+        node.pop("additionalProperties", None) if isinstance(node.get("additionalProperties"), bool) else None
         node.pop("title", None) if isinstance(node.get("title"), str) else None
         for value in node.values():
             _open(value)

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 
-from analysis.contract import Daily, DayWindow, LateArrivals, LedgerCounts, Report
+from analysis.contract import BUILDING, Daily, DayWindow, LateArrivals, LedgerCounts, Report
 from analysis.ledger import EventKey, Ledger, claims, event_key, split
 from analysis.pipeline import Options, collect
 from analysis.report import build_report
@@ -111,7 +111,7 @@ def late_sections(
         built = build_report(frame=rows, sources=[], window=original.window, generated_at=now, options=options)
         sections.append(
             LateArrivals(
-                window=DayWindow.model_validate(original.as_dict()),
+                window=DayWindow.model_validate(original.as_dict(), context=BUILDING),
                 denials=len(rows),
                 principals=built.totals.principals,
                 findings=built.findings,
@@ -123,9 +123,10 @@ def late_sections(
 def _daily_section(window: DailyWindow) -> Daily:
     read = window.read_window
     return Daily.model_validate(
-        {
+        context=BUILDING,
+        obj={
             **window.as_dict(),
             "lookback_hours": window.lookback.total_seconds() / 3600,
             "read_window": {"start": iso(read.start), "end": iso(read.end)},
-        }
+        },
     )

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from analysis import findings as findings_module
-from analysis.contract import Report, SourceStatus
+from analysis.contract import BUILDING, Report, SourceStatus
 from analysis.denials import audits_service, denial_row, is_denial
 from analysis.model import Options, Window
 from analysis.records import Malformed, Skipped
@@ -35,14 +35,15 @@ class SourceTally:
 
     def as_status(self) -> SourceStatus:
         return SourceStatus.model_validate(
-            {
+            context=BUILDING,
+            obj={
                 "name": self.name,
                 "status": self.status,
                 "records_read": self.records_read,
                 "malformed_records": self.malformed_records,
                 "error": self.error,
                 "problems": self.problems[:MAX_WARNINGS_PER_SOURCE],
-            }
+            },
         )
 
 

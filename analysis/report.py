@@ -14,7 +14,7 @@ import pandas as pd
 
 from analysis import findings as findings_module
 from analysis import remedies
-from analysis.contract import SCHEMA_VERSION, Finding, Report, SourceStatus
+from analysis.contract import BUILDING, SCHEMA_VERSION, Finding, Report, SourceStatus
 from analysis.model import Options, Window
 from analysis.redact import map_strings, mask_secrets
 from analysis.timeline import denial_timeline
@@ -28,7 +28,8 @@ def build_findings(frame: pd.DataFrame, options: Options) -> list[Finding]:
     found = findings_module.findings(frame)
     advice = remedies.advise(found, frame, options)
     return [
-        Finding.model_validate({**finding, "remedy": remedy}) for finding, remedy in zip(found, advice, strict=True)
+        Finding.model_validate({**finding, "remedy": remedy}, context=BUILDING)
+        for finding, remedy in zip(found, advice, strict=True)
     ]
 
 
@@ -57,7 +58,7 @@ def build_report(
         "findings": [f.model_dump(mode="json") for f in found],
         "timeline": denial_timeline(frame, window),
     }
-    return Report.model_validate(map_strings(report, mask_secrets))
+    return Report.model_validate(map_strings(report, mask_secrets), context=BUILDING)
 
 
 @cache

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from analysis.contract import Finding, Report, SourceStatus
+from analysis.contract import BUILDING, Finding, Report, SourceStatus
 from analysis.settings import Settings
 
 if TYPE_CHECKING:
@@ -267,7 +267,7 @@ def _finished(report: Report, settings: Settings) -> Run:
     if settings.redact:
         from analysis.redact import redact_report
 
-        report = Report.model_validate(redact_report(report.document()))
+        report = Report.model_validate(redact_report(report.document()), context=BUILDING)
     return Run(report)
 
 
@@ -389,12 +389,12 @@ def alert_on_event(event: Any, settings: Settings, sns: Any = None) -> AlertRun:
         if not (is_denial(item) and audits_service(item, settings.service)):
             continue
         run.denials += 1
-        finding = Finding.model_validate(event_finding(item, options))
+        finding = Finding.model_validate(event_finding(item, options), context=BUILDING)
         if settings.redact:
             from analysis.redact import redact_report
 
             redacted = redact_report({"findings": [finding.model_dump(mode="json")]})
-            finding = Finding.model_validate(redacted["findings"][0])
+            finding = Finding.model_validate(redacted["findings"][0], context=BUILDING)
         run.findings.append(finding)
         if sns is not None and settings.alert_topic_arn:
             message = _alert_message(finding, settings.service)

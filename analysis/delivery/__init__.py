@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from analysis.config import DeliveryConfig
-from analysis.contract import Delivery, Report, as_report
+from analysis.contract import BUILDING, Delivery, Report, as_report
 from analysis.delivery import email, events, s3, sns
 from analysis.delivery.idempotency import DynamoGuard, Guard, Unguarded, delivery_key
 from analysis.delivery.s3 import Link, Location
@@ -142,7 +142,7 @@ def delivery_record(result: DeliveryResult) -> Delivery:
     record = result.as_dict()
     if record["link"] and record["link"]["expires_in_seconds"] is not None:
         record["link"]["url"] = record["link"]["url"].split("?", 1)[0]
-    return Delivery.model_validate(map_strings(record, mask_secrets))
+    return Delivery.model_validate(map_strings(record, mask_secrets), context=BUILDING)
 
 
 def complete(report: Report, rendered: dict[str, str] | None) -> dict[str, str]:
