@@ -54,6 +54,15 @@ e2e: $(STAMP)
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit/test_messages_properties.py
 
+# Mutation testing of the pure core (mutmut, configured in pyproject.toml): slow (about half an hour on two cores);
+# MODULES=messages runs one. Prints each module's score; tests/MUTATION.md has the last table and the equivalent mutants.
+MODULES ?= messages principals denials windows remedies policies ledger
+mutants: $(STAMP)
+	rm -rf mutants && mkdir mutants
+	CI=true $(BIN)/mutmut run $(foreach m,$(MODULES),'analysis.$(m).*') >mutants/run.log 2>&1 \
+		|| { tail -n 40 mutants/run.log; exit 1; }
+	$(BIN)/python scripts/mutation_score.py $(MODULES)
+
 # Debian's chromium, for the HTML report's headless-browser test (tests/e2e/test_html_browser.py skips without it).
 browser:
 	@if command -v chromium >/dev/null 2>&1; then echo "chromium: $$(command -v chromium)"; else \
