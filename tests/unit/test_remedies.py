@@ -382,9 +382,18 @@ def test_a_finding_past_the_limit_reports_more_policies():
         for name in ("DescribeService", "UpdateService", "PauseService")
     ]
     remedy = one(records)["remedy"]
-    assert remedy.get("more_policies"), "the grant is larger than one managed policy"
-    for policy in [remedy["policy"], *remedy["more_policies"]]:
-        assert policy_size(policy) <= MANAGED_POLICY_LIMIT
+    documents = [remedy["policy"], *remedy["more_policies"]]
+    assert len(documents) > 1, "70 service ARNs x 3 actions exceed one managed policy"
+    assert all(policy_size(policy) <= MANAGED_POLICY_LIMIT for policy in documents)
+    granted = {
+        (action, resource)
+        for policy in documents
+        for statement in policy["Statement"]
+        for action in _listed(statement["Action"])
+        for resource in _listed(statement["Resource"])
+    }
+    assert granted == {(f"apprunner:{r['eventName']}", r["requestParameters"]["serviceArn"]) for r in records}
+    assert f"attach all {len(documents)} documents" in " ".join(remedy["notes"])
 
 
 def test_non_arn_and_principal_resources_never_reach_a_policy():
