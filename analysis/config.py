@@ -8,19 +8,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from analysis.identifiers import ACCOUNT_ID, invalid_accounts
-
-__all__ = ["ACCOUNT_ID", "TOPIC_ARN", "DeliveryConfig", "invalid_accounts"]
-
+from analysis.identifiers import BUCKET, TABLE, split_list
 
 # --- delivery: where the report goes, validated once -------------------------------------------------
 
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 _EVENT_BUS = re.compile(r"^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/)?[A-Za-z0-9._/-]{1,256}$")
 _EVENT_SOURCE = re.compile(r"^(?!aws\.)[A-Za-z0-9._/-]{1,256}$")
-_TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$|^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table/[A-Za-z0-9_.-]{3,255}$")
 SES_MAX_MESSAGE_BYTES = 40_000_000  # SES v2: 40 MB per message, attachments and encoding included
 PRESIGN_MAX_SECONDS = 7 * 24 * 3600  # SigV4 query signing: at most 7 days
 SNS_FORMATS = ("text", "chatbot")
@@ -135,7 +130,7 @@ def _parse(name: str, variable: str, text: str) -> Any:
             raise ConfigError(f"{variable}: not true or false: {text!r}")
         return text.lower() in _TRUE
     if field_type == "tuple[str, ...]":
-        return tuple(part.strip() for part in text.split(",") if part.strip())
+        return tuple(split_list(text))
     return text
 
 
@@ -144,7 +139,7 @@ def _fail(name: str, message: str) -> ConfigError:
 
 
 def _check_storage(config: DeliveryConfig) -> None:
-    if config.bucket is not None and not _BUCKET.match(config.bucket):
+    if config.bucket is not None and not BUCKET.match(config.bucket):
         raise _fail("bucket", f"not an S3 bucket name: {config.bucket!r}")
     if config.prefix and (config.prefix.startswith("/") or not config.prefix.endswith("/")):
         raise _fail("prefix", f"must not start with '/' and must end with '/': {config.prefix!r}")
@@ -178,7 +173,7 @@ def _check_notifications(config: DeliveryConfig) -> None:
         raise _fail("event_bus", f"not an event bus name or ARN: {config.event_bus!r}")
     if not _EVENT_SOURCE.match(config.event_source):
         raise _fail("event_source", "letters, digits and . _ / - only, not starting with 'aws.'")
-    if config.idempotency_table and not _TABLE.match(config.idempotency_table):
+    if config.idempotency_table and not TABLE.match(config.idempotency_table):
         raise _fail("idempotency_table", f"not a DynamoDB table name or ARN: {config.idempotency_table!r}")
 
 

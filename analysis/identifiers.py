@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import cache
+from typing import Any
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# A DynamoDB table by name or by ARN (any partition).
+TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$|^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table/[A-Za-z0-9_.-]{3,255}$")
 SERVICE_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")  # an IAM service prefix: apprunner, iam, s3, sso-directory…
 # The source specs that read AWS rather than local files.
 AWS_PREFIXES = ("lookup:", "s3://", "athena:", "lake:")
@@ -31,13 +37,25 @@ def split_list(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
-def parse_accounts(value: str) -> frozenset[str]:
-    """``'111122223333, 444455556666'`` -> frozenset; anything that is not a 12-digit account is refused."""
-    accounts = frozenset(split_list(value))
-    bad = invalid_accounts(accounts)
+def parse_list(value: str | Iterable[Any], pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
+    """A comma-separated string (or the values given), each value once, in order; ``InvalidIdentifier``
+    names every value ``pattern`` refuses (``what``: e.g. "a 12-digit AWS account ID")."""
+    items = split_list(value) if isinstance(value, str) else [str(item).strip() for item in value]
+    unique = tuple(dict.fromkeys(item for item in items if item))
+    bad = [item for item in unique if not pattern.match(item)]
     if bad:
-        raise InvalidIdentifier(f"not a 12-digit AWS account ID: {', '.join(bad)}")
-    return accounts
+        raise InvalidIdentifier(f"not {what}: {', '.join(bad)}")
+    return unique
+
+
+def parse_accounts(value: str | Iterable[Any]) -> frozenset[str]:
+    """``'111122223333, 444455556666'`` -> frozenset; anything that is not a 12-digit account is refused."""
+    return frozenset(parse_list(value, ACCOUNT_ID, "a 12-digit AWS account ID"))
+
+
+def parse_regions(value: str | Iterable[Any]) -> tuple[str, ...]:
+    """``'us-east-1,eu-west-1'`` -> each region once, in order; anything that is not a region code is refused."""
+    return parse_list(value, REGION, "an AWS region")
 
 
 @cache

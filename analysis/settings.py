@@ -36,23 +36,14 @@ from typing import Any
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from analysis.config import TOPIC_ARN, ConfigError
-from analysis.identifiers import SERVICE_PREFIX, invalid_accounts, split_list
+from analysis.identifiers import AWS_PREFIXES, ORG_ID, SERVICE_PREFIX, TABLE, parse_accounts
 
-_ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
-_SOURCE_PREFIXES = ("lookup:", "s3://", "athena:", "lake:")
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
-_TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 
 
 def _setting(default: Any, variable: str, **constraints: Any) -> Any:
     """A field read from ``variable`` (or given by its own name)."""
     return Field(default, validation_alias=AliasChoices(variable), **constraints)
-
-
-def _split(value: Any) -> Any:
-    if isinstance(value, str):
-        return tuple(split_list(value))
-    return tuple(value) if value is not None else ()
 
 
 class Settings(BaseModel):
@@ -83,11 +74,7 @@ class Settings(BaseModel):
     @field_validator("trusted_accounts", "organization_accounts", "lookup_accounts", mode="before")
     @classmethod
     def _accounts(cls, value: Any) -> frozenset[str]:
-        accounts = frozenset(_split(value))
-        bad = invalid_accounts(accounts)
-        if bad:
-            raise ValueError(f"not a 12-digit AWS account ID: {', '.join(bad)}")
-        return accounts
+        return parse_accounts(() if value is None else value)
 
     @field_validator("service", mode="before")
     @classmethod
@@ -103,14 +90,14 @@ class Settings(BaseModel):
         if value is not None and not value.strip():
             return None
         scheme = value.split("://", 1)[0] if value and "://" in value else None
-        if scheme is not None and f"{scheme}://" not in _SOURCE_PREFIXES:
-            raise ValueError(f"not a source spec ({', '.join(_SOURCE_PREFIXES)}, a path or 'sample'): {value!r}")
+        if scheme is not None and f"{scheme}://" not in AWS_PREFIXES:
+            raise ValueError(f"not a source spec ({', '.join(AWS_PREFIXES)}, a path or 'sample'): {value!r}")
         return value
 
     @field_validator("organization_id")
     @classmethod
     def _organization(cls, value: str | None) -> str | None:
-        if value and not _ORG_ID.match(value):
+        if value and not ORG_ID.match(value):
             raise ValueError(f"not an organization id (o-…): {value!r}")
         return value or None
 
@@ -125,7 +112,7 @@ class Settings(BaseModel):
     @field_validator("state_table")
     @classmethod
     def _table(cls, value: str | None) -> str | None:
-        if value and not _TABLE.match(value):
+        if value and not TABLE.match(value):
             raise ValueError(f"not a DynamoDB table name: {value!r}")
         return value or None
 

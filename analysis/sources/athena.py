@@ -23,11 +23,12 @@ from datetime import UTC, date, timedelta
 from typing import Any, ClassVar
 
 from analysis import aws_clients, sql
+from analysis.identifiers import parse_accounts, parse_regions
 from analysis.model import Window
 from analysis.sources.base import SourceError
 from analysis.sources.query import Backoff, QuerySource, spec_options, time_bound
 from analysis.sql.columns import select_list
-from analysis.sql.ddl import FOLDER_FORMAT, sorted_accounts, sorted_regions
+from analysis.sql.ddl import FOLDER_FORMAT
 
 DEFAULT_DELIVERY_MARGIN = timedelta(hours=24)
 RESULT_PAGE_SIZE = 1000  # Athena's maximum for GetQueryResults
@@ -69,8 +70,8 @@ def parse_spec(spec: str) -> AthenaSpec:
             output_location=_output_location(options.get("output")),
             catalog=options.get("catalog") or None,
             region=options.get("region") or None,
-            accounts=sorted_accounts(options.get("accounts", "")),
-            regions=sorted_regions(options.get("regions", "")),
+            accounts=tuple(sorted(parse_accounts(options.get("accounts", "")))),
+            regions=tuple(sorted(parse_regions(options.get("regions", "")))),
             service=(options.get("service") or "").lower() or None,
             margin=timedelta(hours=float(options.get("margin_hours", DEFAULT_DELIVERY_MARGIN.total_seconds() / 3600))),
         )

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from analysis import aws_clients
+from analysis import aws_clients, identifiers
 from analysis.catalog import mapped_event_sources
 from analysis.identifiers import partition_for_region
 from analysis.model import Window
@@ -211,12 +211,12 @@ def lookup_window(window: Window, now: datetime) -> tuple[datetime, datetime]:
 
 
 def parse_regions(spec: str) -> tuple[str, ...]:
-    regions = tuple(dict.fromkeys(part.strip() for part in spec[len("lookup:") :].split(",") if part.strip()))
+    try:
+        regions = identifiers.parse_regions(spec[len("lookup:") :])
+    except identifiers.InvalidIdentifier as error:
+        raise SourceError(f"{spec}: {error}") from error
     if not regions:
         raise SourceError(f"{spec}: name at least one region, e.g. lookup:us-east-1,eu-west-1")
-    bad = [r for r in regions if not r.replace("-", "").isalnum() or "-" not in r]
-    if bad:
-        raise SourceError(f"{spec}: not a region: {', '.join(bad)}")
     return regions
 
 

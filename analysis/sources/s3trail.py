@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from analysis import aws_clients, scanpool
-from analysis.identifiers import ACCOUNT_ID, REGION
+from analysis.identifiers import ACCOUNT_ID, ORG_ID, REGION, InvalidIdentifier, parse_list
 from analysis.model import Window
 from analysis.records import Loaded, Malformed, RecordOrProblem, load_bytes, parse_loaded
 from analysis.sources.base import SourceError
@@ -36,7 +36,6 @@ from analysis.sources.base import SourceError
 DEFAULT_LATE_MARGIN = timedelta(hours=6)
 DEFAULT_WORKERS = 8
 TRAIL_SUFFIXES = (".json.gz", ".json")
-_ORG = re.compile(r"^o-[a-z0-9]{10,32}$")
 _DELIVERED = re.compile(r"_(\d{8}T\d{4}Z)_[^/]*$")
 _OPTIONS = frozenset({"accounts", "regions", "margin_hours", "workers", "region"})
 
@@ -78,8 +77,8 @@ def parse_spec(spec: str) -> S3Spec:
         bucket=bucket,
         prefix=prefix,
         organization=organization,
-        accounts=tuple(accounts or _listed(spec, options.get("accounts", ""), ACCOUNT_ID, "account")),
-        regions=tuple(regions or _listed(spec, options.get("regions", ""), REGION, "region")),
+        accounts=tuple(accounts) or _listed(spec, options.get("accounts", ""), ACCOUNT_ID, "a 12-digit AWS account ID"),
+        regions=tuple(regions) or _listed(spec, options.get("regions", ""), REGION, "an AWS region"),
         margin=timedelta(hours=_number(spec, options, "margin_hours", 6, float)),
         workers=max(1, int(_number(spec, options, "workers", DEFAULT_WORKERS, int))),
         client_region=options.get("region") or None,
@@ -102,7 +101,7 @@ def _split_path(spec: str, path: str) -> tuple[str, str | None, list[str], list[
     at = parts.index("AWSLogs")
     prefix = "/".join(parts[:at]) + "/" if at else ""
     rest = parts[at + 1 :]
-    organization = rest.pop(0) if rest and _ORG.match(rest[0]) else None
+    organization = rest.pop(0) if rest and ORG_ID.match(rest[0]) else None
     accounts = [rest.pop(0)] if rest and ACCOUNT_ID.match(rest[0]) else []
     if rest and rest[0] == "CloudTrail":
         rest.pop(0)
@@ -114,12 +113,11 @@ def _split_path(spec: str, path: str) -> tuple[str, str | None, list[str], list[
     return prefix, organization, accounts, regions
 
 
-def _listed(spec: str, value: str, pattern: re.Pattern[str], what: str) -> list[str]:
-    items = [item.strip() for item in value.split(",") if item.strip()]
-    bad = [item for item in items if not pattern.match(item)]
-    if bad:
-        raise SourceError(f"{spec}: not an AWS {what}: {', '.join(bad)}")
-    return items
+def _listed(spec: str, value: str, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
+    try:
+        return parse_list(value, pattern, what)
+    except InvalidIdentifier as error:
+        raise SourceError(f"{spec}: {error}") from error
 
 
 def _number(spec: str, options: dict[str, str], key: str, default: float, kind: type) -> float:
@@ -214,7 +212,7 @@ class S3TrailSource:
             return [(base, [] if self.spec.accounts else _matching(self._children(base), ACCOUNT_ID))]
         names = self._children(root)
         bases = [(root, _matching(names, ACCOUNT_ID))]
-        for organization in _matching(names, _ORG):
+        for organization in _matching(names, ORG_ID):
             base = f"{root}{organization}/"
             bases.append((base, [] if self.spec.accounts else _matching(self._children(base), ACCOUNT_ID)))
         return bases

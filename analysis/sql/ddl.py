@@ -7,32 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from analysis import sql
-from analysis.identifiers import invalid_accounts, invalid_regions, split_list
+from analysis.identifiers import BUCKET, ORG_ID, parse_accounts, parse_regions
 
 DEFAULT_TABLE = "cloudtrail_logs"
 DEFAULT_PROJECTION_START = "2020/01/01"
 FOLDER_FORMAT = "%Y/%m/%d"  # the delivery-date folders, projected as the ``timestamp`` partition
-_ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX = re.compile(r"^[A-Za-z0-9._/-]*$")
-
-
-def sorted_accounts(value: str) -> tuple[str, ...]:
-    """Comma-separated account IDs, sorted, each once; anything but 12 digits is a ValueError."""
-    accounts = tuple(sorted(set(split_list(value))))
-    bad = invalid_accounts(accounts)
-    if bad:
-        raise ValueError(f"not a 12-digit AWS account ID: {', '.join(bad)}")
-    return accounts
-
-
-def sorted_regions(value: str) -> tuple[str, ...]:
-    """Comma-separated region codes, sorted, each once; anything else is a ValueError."""
-    regions = tuple(sorted(set(split_list(value))))
-    bad = invalid_regions(regions)
-    if bad:
-        raise ValueError(f"not an AWS region: {', '.join(bad)}")
-    return regions
 
 
 def default_regions() -> tuple[str, ...]:
@@ -57,15 +37,15 @@ def create_table_ddl(
     Without ``accounts`` the account key is ``injected``: every query must then name its accounts
     (``athena:DB.TABLE?accounts=A,B``). Without ``regions``, every CloudTrail region is enumerated.
     """
-    if not _BUCKET.match(bucket):
+    if not BUCKET.match(bucket):
         raise ValueError(f"not an S3 bucket name: {bucket!r}")
     if not _PREFIX.match(prefix):
         raise ValueError(f"not an S3 key prefix this DDL accepts (letters, digits, . _ - /): {prefix!r}")
-    if org_id is not None and not _ORG_ID.match(org_id):
+    if org_id is not None and not ORG_ID.match(org_id):
         raise ValueError(f"not an organization ID (o-…): {org_id!r}")
     datetime.strptime(projection_start, FOLDER_FORMAT)  # ValueError unless yyyy/MM/dd
-    accounts = sorted_accounts(",".join(accounts))
-    regions = sorted_regions(",".join(regions)) or default_regions()
+    accounts = tuple(sorted(parse_accounts(accounts)))
+    regions = tuple(sorted(parse_regions(regions))) or default_regions()
     root = "/".join(part for part in (f"s3://{bucket}", prefix.strip("/"), "AWSLogs", org_id) if part)
     ddl = sql.render(
         "athena_ddl.sql",
