@@ -19,6 +19,14 @@ CONTENT_TYPES = {
 }
 
 
+# The AWS Management Console of each partition with a public one.
+CONSOLES = {
+    "aws": "https://s3.console.aws.amazon.com",
+    "aws-cn": "https://console.amazonaws.cn",
+    "aws-us-gov": "https://console.amazonaws-us-gov.com",
+}
+
+
 @dataclass(frozen=True)
 class Location:
     bucket: str
@@ -102,10 +110,10 @@ def link_to(s3: Any, location: Location, mode: str, expiry_seconds: int) -> Link
         )
         return Link(url, expiry_seconds, words)
     region = s3.meta.region_name or "us-east-1"
-    url = (
-        f"https://s3.console.aws.amazon.com/s3/object/{quote(location.bucket)}"
-        f"?region={quote(region)}&prefix={quote(location.key, safe='')}"
-    )
+    console = CONSOLES.get(partition_for_region(region))
+    if console is None:  # the isolated partitions' consoles are not on the internet
+        return None
+    url = f"{console}/s3/object/{quote(location.bucket)}?region={quote(region)}&prefix={quote(location.key, safe='')}"
     return Link(url, None, f"opens {location.uri} in the S3 console; needs read access to the bucket")
 
 
