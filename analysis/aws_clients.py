@@ -3,7 +3,9 @@
 Botocore retries throttling, 5xx answers and dropped connections with exponential backoff and
 jitter, and in adaptive mode also slows a client's own sending rate after a throttle and wins it
 back as calls succeed. Every client the auditor makes comes from :func:`client`, so no module
-writes its own retry loop.
+writes its own retry loop. The one retry botocore cannot make: keys that DynamoDB's BatchGetItem
+returns as ``UnprocessedKeys`` (the call itself succeeded), which ``ledger_stores`` reads again after
+doubling pauses, as the DynamoDB API reference asks.
 """
 
 from __future__ import annotations

@@ -23,7 +23,8 @@ import pandas as pd
 
 from analysis.contract import BUILDING, Daily, DayWindow, LateArrivals, LedgerCounts, Report
 from analysis.ledger import EventKey, Ledger, claims, event_key, split
-from analysis.pipeline import Options, collect
+from analysis.model import Options
+from analysis.pipeline import collect
 from analysis.report import build_report
 from analysis.sources.base import Source
 from analysis.times import iso

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from analysis.contract import Report
-from analysis.model import Window
-from analysis.pipeline import Options, analyse
+from analysis.model import Options, Window
+from analysis.pipeline import analyse
 from analysis.render import render
 from analysis.sources.files import sample_source
 

@@ -198,7 +198,7 @@ def _target_account(record: dict[str, Any], resources: list[str]) -> str | None:
         account = account_of_arn(resource)
         if account:
             return account
-    return _text(record.get("recipientAccountId"))
+    return _text(record.get("recipientAccountId")) or None  # an empty account is not stated
 
 
 def _text(value: Any) -> str | None:

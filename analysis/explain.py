@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from analysis.contract import Finding
-from analysis.model import Window
-from analysis.pipeline import Options, analyse
+from analysis.model import Options, Window
+from analysis.pipeline import analyse
 from analysis.records import Malformed, Skipped, parse_bytes
 from analysis.sources.base import RecordsSource
 

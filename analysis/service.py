@@ -186,8 +186,8 @@ def deadline_of(time_left: TimeLeft | None, clock: Callable[[], float] = time.mo
 
 def report_window(request: WindowRequest, specs: Sequence[str], now: datetime) -> Window:
     """``--day`` (UTC), ``--since``/``--until``, or for AWS sources without either the last 24 hours."""
+    from analysis.identifiers import AWS_PREFIXES
     from analysis.model import Window
-    from analysis.sources import AWS_PREFIXES
 
     if request.day is not None:
         if request.since is not None or request.until is not None:

@@ -2,7 +2,7 @@
 
 ``denial_timeline(frame, window)`` gives ``{"unit": "hour" | "day" | "week", "buckets": [{"start", "denials"}]}``,
 every bucket of the window present (zero included) so a chart shows the quiet hours too. The report
-carries it as ``report["timeline"]`` (an added field: the contract allows them).
+carries it as ``Report.timeline`` (``analysis.contract.Timeline``).
 """
 
 from __future__ import annotations

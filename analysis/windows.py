@@ -82,11 +82,6 @@ def day_of(moment: datetime, tz: str = DEFAULT_TIME_ZONE) -> date:
     return moment.astimezone(zone(tz)).date()
 
 
-def window_key(moment: datetime, tz: str = DEFAULT_TIME_ZONE) -> str:
-    """The key of the daily window holding ``moment``."""
-    return day_of(moment, tz).isoformat()
-
-
 def last_complete_day(now: datetime, tz: str = DEFAULT_TIME_ZONE) -> date:
     """The most recent day that has ended in ``tz`` at ``now``: what a scheduled run reports."""
     return day_of(now, tz) - timedelta(days=1)

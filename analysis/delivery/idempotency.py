@@ -143,7 +143,7 @@ class DynamoGuard:
 
 
 def delivery_key(report: Report, channel: str) -> str:
-    """The idempotency key of one report window and channel, e.g. ``apprunner#2026-11-28#email``."""
+    """The idempotency key of one report window and channel, e.g. ``report#apprunner#2026-11-28@UTC#email``."""
     service = report.service or "apprunner"
     if report.daily:
         window = f"{report.daily.key}@{report.daily.time_zone}"

@@ -16,8 +16,7 @@ from analysis.delivery.idempotency import delivery_key
 from analysis.delivery.s3 import Link, Location
 from analysis.render import common
 
-SNS_MAX_BYTES = 256 * 1024  # SNS message size limit
-BODY_MAX_BYTES = 8 * 1024  # "short", well under SNS_MAX_BYTES: email and chat subscribers read it whole
+BODY_MAX_BYTES = 8 * 1024  # "short", well under SNS's 256 KB: email and chat subscribers read it whole
 _CHAT_UNSAFE = re.compile(r"[`*_~<>|\[\]\\]")  # chat markdown and Slack's control characters
 
 

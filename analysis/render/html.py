@@ -76,8 +76,8 @@ def render_html(report: Report | Mapping[str, Any]) -> str:
 
 
 def html_view(report: Report | Mapping[str, Any]) -> dict[str, Any]:
-    report = as_report(report)
     """What the template shows, prepared here so the template stays simple."""
+    report = as_report(report)
     findings = common.by_urgency(report.findings)
     return {
         "report": report,
@@ -110,8 +110,8 @@ def _numbers(report: Report) -> list[tuple[str, int]]:
 
 
 def chart(report: Report | Mapping[str, Any]) -> dict[str, Any]:
-    report = as_report(report)
     """Bars for the chart: denials per hour/day/week when the report has a timeline, else per finding."""
+    report = as_report(report)
     timeline = report.timeline
     if timeline and timeline.buckets:
         unit = timeline.unit

@@ -195,3 +195,10 @@ def test_an_action_the_log_cannot_spell_never_breaks_the_report(field, value, ac
     assert [a["action"] for a in finding["actions"]] == [action]
     assert finding["actions"][0]["action_in_catalog"] is False
     assert finding["remedy"]["policy"] is None  # an action IAM does not have is never granted
+
+
+def test_an_empty_recipient_account_reads_as_not_stated():
+    # Found by the record-shape property test: '' grouped apart from the frame's "unknown" owner.
+    record = f.record(recipient="", error_message=None, request={})
+    [finding] = findings_of([record])
+    assert (finding["target_account_id"], finding["denials"], finding["remedy"]["kind"]) == (None, 1, "grant")

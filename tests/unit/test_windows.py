@@ -14,7 +14,6 @@ from analysis.windows import (
     day_of,
     last_complete_day,
     local_midnight,
-    window_key,
 )
 
 
@@ -61,7 +60,7 @@ def test_the_day_of_a_moment_depends_on_the_zone():
     moment = datetime(2026, 11, 28, 3, 30, tzinfo=UTC)
     assert day_of(moment) == date(2026, 11, 28)
     assert day_of(moment, "America/Los_Angeles") == date(2026, 11, 27)
-    assert window_key(moment, "Asia/Tokyo") == "2026-11-28"
+    assert day_of(moment, "Asia/Tokyo") == date(2026, 11, 28)
     assert day_of(datetime(2026, 11, 28, 3, 30)) == date(2026, 11, 28)  # naive means UTC
     assert day_of(datetime(2026, 11, 28, 3, 30, tzinfo=timezone(timedelta(hours=5)))) == date(2026, 11, 27)
 
@@ -108,6 +107,6 @@ def test_windows_are_in_utc_whatever_the_machines_zone(machine_in_los_angeles):
     assert daily_window("2026-11-28", "Europe/Paris").as_dict()["start"] == "2026-11-27T23:00:00Z"
 
 
-def test_the_window_key_of_a_moment_is_its_day_in_the_zone():
-    evening = datetime(2026, 11, 28, 20, tzinfo=UTC)
-    assert (window_key(evening), window_key(evening, "Asia/Tokyo")) == ("2026-11-28", "2026-11-29")
+def test_the_day_of_an_evening_moment_is_the_next_day_further_east():
+    evening = datetime(2026, 11, 28, 20, tzinfo=UTC)  # 05:00 on the 29th in Tokyo (UTC+9)
+    assert (day_of(evening), day_of(evening, "Asia/Tokyo")) == (date(2026, 11, 28), date(2026, 11, 29))
