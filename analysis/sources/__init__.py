@@ -32,4 +32,4 @@ def sources_from_spec(spec: str, window: Window, options: ReadOptions | None = N
     return [FileSource(Path(spec), service=options.service)]
 
 
-__all__ = ["AWS_PREFIXES", "ReadOptions", "Source", "SourceError", "Window", "source_from_spec", "sources_from_spec"]
+__all__ = ["ReadOptions", "Source", "SourceError", "source_from_spec", "sources_from_spec"]
