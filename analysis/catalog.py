@@ -45,7 +45,8 @@ class ResourceType:
 @cache
 def _event_action_table() -> dict[str, Any]:
     text = resources.files("analysis.data").joinpath("event_actions.json").read_text()
-    return json.loads(text)
+    table: dict[str, Any] = json.loads(text)
+    return table
 
 
 @cache
@@ -123,7 +124,7 @@ def arn_template_variables(template: str) -> list[str]:
 
 def iam_prefix_for_event_source(event_source: str) -> str:
     special = _event_action_table()["event_source_prefixes"]
-    return special.get(event_source, event_source.split(".", 1)[0])
+    return str(special.get(event_source, event_source.split(".", 1)[0]))
 
 
 @cache

@@ -84,7 +84,8 @@ def home_windows(frame: pd.DataFrame, tz: str) -> pd.Series:
     """The daily-window key (local date, ``YYYY-MM-DD``) of each row's eventTime."""
     if frame.empty:
         return pd.Series([], index=frame.index, dtype=object)
-    return frame["event_time"].dt.tz_convert(tz).dt.strftime("%Y-%m-%d").astype(object)
+    days: pd.Series = frame["event_time"].dt.tz_convert(tz).dt.strftime("%Y-%m-%d").astype(object)
+    return days
 
 
 def select_rows(

@@ -48,11 +48,11 @@ def in_window(frame: pd.DataFrame, start: datetime | None, end: datetime | None)
     return frame.loc[mask]
 
 
-def _unique_sorted(values: pd.Series) -> list:
+def _unique_sorted(values: pd.Series) -> list[str]:
     return sorted({v for v in values if isinstance(v, str) and v})
 
 
-def _most_common(values: pd.Series, limit: int = 10) -> list:
+def _most_common(values: pd.Series, limit: int = 10) -> list[str]:
     return [v for v in values.dropna().value_counts().index[:limit] if isinstance(v, str) and v]
 
 

@@ -49,7 +49,8 @@ class FileLedger:
         path = self._path(run)
         if not path.exists():
             return {"window": run, "events": [], "report": None}
-        return json.loads(path.read_text(encoding="utf-8"))
+        document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return document
 
     def _runs(self) -> Iterator[str]:
         for path in sorted(self.folder.glob("*.json")):
@@ -228,4 +229,5 @@ class DynamoDBLedger:
         item = self.table.get_item(Key={self.key: f"report#{_checked_run(run)}"}).get("Item")
         if not item or "report" not in item:
             return None
-        return json.loads(item["report"])
+        report: dict[str, Any] = json.loads(item["report"])
+        return report

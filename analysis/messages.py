@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from typing import Any
 
 TRUNCATION_LENGTH = 1000  # AWS cuts messages at about 1,024 characters and appends "..."
 TRUNCATION_MARKER = "..."
@@ -34,7 +35,7 @@ class ParsedMessage:
 
 
 @cache
-def _patterns() -> dict:
+def _patterns() -> dict[str, Any]:
     text = resources.files("analysis.data").joinpath("message_patterns.json").read_text()
     table = json.loads(text)
     policy_types = sorted(table["policy_types"], key=len, reverse=True)

@@ -178,7 +178,9 @@ def _fitting_statements(statements: list[dict[str, Any]], limit: int) -> Iterabl
             yield from _fitting_statements([piece], limit)
 
 
-def trust_policy(principal: str, *, external_id: str | None = None, organization_id: str | None = None) -> dict:
+def trust_policy(
+    principal: str, *, external_id: str | None = None, organization_id: str | None = None
+) -> dict[str, Any]:
     """Who may assume the new role: the caller (a role or user ARN, or an account root)."""
     statement: dict[str, Any] = {
         "Sid": "AllowCallerToAssume",

@@ -74,7 +74,12 @@ def principal_from_identity(identity: Any, partition: str = "aws") -> Principal:
 
 
 def _canonical(
-    kind: str, raw_arn: str | None, issuer_arn: str | None, identity: dict, account: str | None, partition: str
+    kind: str,
+    raw_arn: str | None,
+    issuer_arn: str | None,
+    identity: dict[str, Any],
+    account: str | None,
+    partition: str,
 ) -> tuple[str | None, str | None]:
     """(canonical ARN, session name) as CONTRACT.md defines the canonical ARN."""
     assumed = _ASSUMED_ROLE_ARN.match(raw_arn or "")
@@ -103,7 +108,7 @@ def _canonical(
     return None, None
 
 
-def _fallback_key(kind: str, identity: dict, account: str | None, principal_id: str | None) -> str:
+def _fallback_key(kind: str, identity: dict[str, Any], account: str | None, principal_id: str | None) -> str:
     if kind == "AWSService":
         return f"service:{identity.get('invokedBy') or 'unknown'}"
     role_id = principal_id.split(":", 1)[0] if principal_id else None

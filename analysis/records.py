@@ -84,11 +84,11 @@ def _unwrap_element(element: Any, origin: str) -> Iterator[RecordOrProblem]:
         yield element
 
 
-def _looks_like_lookup(events: list) -> bool:
+def _looks_like_lookup(events: list[Any]) -> bool:
     return not events or (isinstance(events[0], dict) and "CloudTrailEvent" in events[0])
 
 
-def _lookup_event(element: dict, origin: str) -> Iterator[RecordOrProblem]:
+def _lookup_event(element: dict[str, Any], origin: str) -> Iterator[RecordOrProblem]:
     payload = element["CloudTrailEvent"]
     if isinstance(payload, dict):
         yield payload

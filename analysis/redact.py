@@ -10,7 +10,9 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, cast
+
+T = TypeVar("T")
 
 _ACCESS_KEY = re.compile(r"\b(AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{12,}\b")
 _ARN = re.compile(
@@ -26,14 +28,18 @@ def mask_secrets(text: str) -> str:
     return _ACCESS_KEY.sub(lambda m: m.group(1) + "************", text)
 
 
-def map_strings(value: Any, change: Callable[[str], str]) -> Any:
+def map_strings(value: T, change: Callable[[str], str]) -> T:
     """The same structure with every string (keys included) passed through ``change``."""
+    return cast(T, _mapped(value, change))
+
+
+def _mapped(value: Any, change: Callable[[str], str]) -> Any:
     if isinstance(value, str):
         return change(value)
     if isinstance(value, dict):
-        return {map_strings(k, change): map_strings(v, change) for k, v in value.items()}
+        return {_mapped(k, change): _mapped(v, change) for k, v in value.items()}
     if isinstance(value, list):
-        return [map_strings(v, change) for v in value]
+        return [_mapped(v, change) for v in value]
     return value
 
 

@@ -34,7 +34,8 @@ _EXTERNAL_ID_NAMESPACE = uuid.UUID("6f1c2a52-5d0e-4a4b-9a57-2f3c1f0e8a11")
 
 @cache
 def _texts() -> dict[str, Any]:
-    return json.loads(resources.files("analysis.data").joinpath("remedy_texts.json").read_text())
+    texts: dict[str, Any] = json.loads(resources.files("analysis.data").joinpath("remedy_texts.json").read_text())
+    return texts
 
 
 @dataclass
@@ -46,7 +47,8 @@ class _Context:
 
     @property
     def principal(self) -> dict[str, Any]:
-        return self.finding["principal"]
+        principal: dict[str, Any] = self.finding["principal"]
+        return principal
 
 
 def advise(findings: list[dict[str, Any]], frame: pd.DataFrame, options: Options) -> list[dict[str, Any]]:
@@ -439,7 +441,9 @@ def _attach_commands(context: _Context, remedy: dict[str, Any], kind: str) -> li
     return commands
 
 
-def _cross_account_commands(context: _Context, remedy: dict[str, Any], role_arn: str, external_id: str | None) -> list:
+def _cross_account_commands(
+    context: _Context, remedy: dict[str, Any], role_arn: str, external_id: str | None
+) -> list[str]:
     role_name = remedy["role_name"]
     commands = [
         f"# in account {context.finding['target_account_id']} (owner of the resources):",

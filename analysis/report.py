@@ -65,7 +65,8 @@ def build_report(
 def schema() -> dict[str, Any]:
     """The committed JSON Schema (generated from ``analysis.contract``; a test keeps them equal)."""
     text = resources.files("analysis.schema").joinpath("report-v1.schema.json").read_text()
-    return json.loads(text)
+    document: dict[str, Any] = json.loads(text)
+    return document
 
 
 def validate(report: dict[str, Any] | Report) -> None:

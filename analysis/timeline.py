@@ -58,9 +58,11 @@ def _floor(value: pd.Timestamp, unit: str) -> pd.Timestamp:
 
 def _floor_series(times: pd.Series, unit: str) -> pd.Series:
     if unit == "week":
-        days = times.dt.floor("D")
-        return days - pd.to_timedelta(days.dt.day_of_week, unit="D")
-    return times.dt.floor("h" if unit == "hour" else "D")
+        days: pd.Series = times.dt.floor("D")
+        weeks: pd.Series = days - pd.to_timedelta(days.dt.day_of_week, unit="D")
+        return weeks
+    floored: pd.Series = times.dt.floor("h" if unit == "hour" else "D")
+    return floored
 
 
 def _utc(value: pd.Timestamp) -> pd.Timestamp:

@@ -80,7 +80,7 @@ def send_email(
     }
     if configuration_set:
         request["ConfigurationSetName"] = configuration_set
-    return sesv2.send_email(**request)["MessageId"]
+    return str(sesv2.send_email(**request)["MessageId"])
 
 
 def _message(

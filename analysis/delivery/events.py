@@ -60,4 +60,4 @@ def publish_event(events: Any, entry: dict[str, Any]) -> str:
     result = answer["Entries"][0]
     if answer.get("FailedEntryCount") or "EventId" not in result:
         raise EventError(f"{result.get('ErrorCode')}: {result.get('ErrorMessage')}")
-    return result["EventId"]
+    return str(result["EventId"])

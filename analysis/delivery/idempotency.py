@@ -133,13 +133,14 @@ class DynamoGuard:
 
     def _update(self, key: str, names: dict[str, str], values: dict[str, Any], **request: Any) -> dict[str, Any]:
         """UpdateItem on the record of ``key``, with plain ``values`` (serialized by boto3)."""
-        return self.client.update_item(
+        answer: dict[str, Any] = self.client.update_item(
             TableName=self.table,
             Key=_typed({KEY_ATTRIBUTE: key}),
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=_typed(values),
             **request,
         )
+        return answer
 
 
 def delivery_key(report: Report, channel: str) -> str:

@@ -35,7 +35,7 @@ def publish(
     if topic_arn.endswith(".fifo"):
         request["MessageGroupId"] = "reports"
         request["MessageDeduplicationId"] = re.sub(r"[^A-Za-z0-9]", "-", delivery_key(report, "sns"))[:128]
-    return sns.publish(**request)["MessageId"]
+    return str(sns.publish(**request)["MessageId"])
 
 
 def text_message(report: Report, link: Link | None) -> str:

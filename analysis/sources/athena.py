@@ -179,7 +179,7 @@ class AthenaSource(QuerySource):
             request["WorkGroup"] = self.spec.workgroup
         if self.spec.output_location:
             request["ResultConfiguration"] = {"OutputLocation": self.spec.output_location}
-        return self.client.start_query_execution(**request)["QueryExecutionId"]
+        return str(self.client.start_query_execution(**request)["QueryExecutionId"])
 
     def state(self, query_id: str) -> tuple[str | None, Mapping[str, Any]]:
         execution = self.client.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]

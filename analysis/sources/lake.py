@@ -90,7 +90,7 @@ class LakeSource(QuerySource):
         return denial_query(self.spec.event_data_store, self.window, service=self.service)
 
     def start(self) -> str:
-        return self.client.start_query(QueryStatement=self.query)["QueryId"]
+        return str(self.client.start_query(QueryStatement=self.query)["QueryId"])
 
     def state(self, query_id: str) -> tuple[str | None, Mapping[str, Any]]:
         described = self.client.describe_query(QueryId=query_id)

@@ -235,7 +235,7 @@ def organization_accounts(client: Any) -> list[str]:
     return sorted(accounts)
 
 
-class RenewableCredentials(dict):
+class RenewableCredentials(dict[str, Any]):
     """An ``sts:AssumeRole`` answer's ``Credentials`` that can be renewed: a run longer than the role's
     session (an hour by default) keeps reading, as clients made from it refresh them before they expire."""
 
@@ -266,7 +266,8 @@ class AssumedRoleClients:
             response = self.sts.assume_role(RoleArn=self.role_arn, RoleSessionName=SESSION_NAME)
         except Exception as error:
             raise SourceError(f"account {self.account}: cannot assume {self.role_arn}: {error}") from error
-        return response["Credentials"]
+        credentials: dict[str, str] = response["Credentials"]
+        return credentials
 
 
 def boto_client_maker(session: Any) -> Callable[[dict[str, str] | None, str], Any]:
