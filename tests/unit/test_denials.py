@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from analysis.denials import audits_service, denial_row, is_denial
+from analysis.denials import audits_service, denial_row, is_denial, spelled_as_action
 from analysis.model import Options
 from tests import factories as f
 from tests.analysed import report_of
@@ -294,3 +294,29 @@ def test_one_denial_without_source_or_name_does_not_stop_the_report():
     """Found by the record-shape property test: such a denial once made the typed report refuse the whole run."""
     report = report_of([f.record(), {"errorCode": "AccessDenied"}], Options(service="all"))
     assert report["totals"]["denials"] == 2
+
+
+@pytest.mark.parametrize(
+    ("written", "spelled"),
+    [
+        ("apprunner:DescribeService", "apprunner:DescribeService"),
+        (":", "unknown:Unknown"),
+        ("", "unknown:Unknown"),
+        ("apprunner:Describe Service", "apprunner:Describe_Service"),
+        ("my.service:Do", "my-service:Do"),
+        ("a:b:c", "a:b_c"),  # the first colon ends the prefix
+    ],
+)
+def test_an_action_is_spelled_as_iam_spells_actions(written, spelled):
+    assert spelled_as_action(written) == spelled
+
+
+@pytest.mark.parametrize(
+    ("record", "action"),
+    [
+        ({"errorCode": "AccessDenied", "eventName": "DescribeService"}, "unknown:DescribeService"),
+        ({"errorCode": "AccessDenied", "eventSource": "apprunner.amazonaws.com"}, "apprunner:Unknown"),
+    ],
+)
+def test_a_missing_event_source_or_name_reads_unknown(record, action):
+    assert denial_row(record)["action"] == action

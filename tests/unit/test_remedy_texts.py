@@ -204,10 +204,12 @@ def test_a_user_of_the_organization_is_held_to_the_organization():
     ]
     remedy = remedy_of(records)
     role = f"AppRunnerAccessFrom{f.OTHER_ACCOUNT}"
-    assert f"Account {f.OTHER_ACCOUNT} is in the organization o-a1b2c3d4e5: the trust policy also requires " in (
-        " ".join(remedy["notes"])
-    )
-    assert "aws:PrincipalOrgID." in remedy["notes"][1]
+    assert remedy["notes"][1:] == [
+        f"Account {f.OTHER_ACCOUNT} is in the organization o-a1b2c3d4e5: the trust policy also requires "
+        "aws:PrincipalOrgID.",
+        "Low confidence: 2 event(s); a one-off is not a pattern. Confirm the principal needs this access before "
+        "granting.",
+    ]
     assert remedy["commands"][4] == (
         f"aws iam put-user-policy --user-name analyst --policy-name Assume{role} --policy-document "
         "file://caller-policy.json"
@@ -529,3 +531,106 @@ def test_pass_role_is_passed_only_to_the_services_that_asked_for_it():
 def test_one_event_is_advised_as_the_report_advises_it(record):
     [finding] = findings_of([record], ORG)
     assert event_finding(record, ORG)["remedy"] == finding["remedy"]
+
+
+# --- the last details -------------------------------------------------------------------------------------
+
+
+def test_an_scp_note_names_the_account_and_the_missing_grant_beside_it_is_explained():
+    user = f.iam_user()
+    scp = f.message(
+        user["arn"],
+        "apprunner:DeleteService",
+        f.service_arn(),
+        tail="with an explicit deny in a service control policy",
+    )
+    plain = f.message(user["arn"], "apprunner:DeleteService", f.service_arn())
+    records = [f.record("DeleteService", error_message=message) for message in (scp, plain, plain)]
+    remedy = remedy_of(records)
+    assert remedy["kind"] == "org_policy"
+    assert remedy["notes"] == [
+        f"apprunner:DeleteService: no identity-based policy of {user['arn']} allows it; granting it is the fix.",
+        "apprunner:DeleteService: a service control policy of the organization refuses it in account "
+        f"{f.ACCOUNT}. Do not grant: an SCP cannot be overridden from the account. If the access is intended, the "
+        "organization's administrators must change the SCP (aws organizations list-policies-for-target --target-id "
+        f"{f.ACCOUNT} --filter SERVICE_CONTROL_POLICY).",
+    ]
+    assert links(remedy) == [DOCS["no_permissions"], DOCS["policy_evaluation"]]
+
+
+def test_a_resource_read_from_the_records_resources_is_said_to_be_inferred():
+    record = f.record(request={}, error_message="Access Denied")
+    record["resources"] = [{"ARN": f.service_arn("x"), "accountId": f.ACCOUNT, "type": "AWS::AppRunner::Service"}]
+    notes = remedy_of([record])["notes"]
+    assert "apprunner:DescribeService: the message names no resource; the resource was inferred from the request." in (
+        notes
+    )
+
+
+def test_the_caller_role_is_named_without_its_path_in_the_commands():
+    caller = f.assumed_role("Auditor", "s", account=CALLER, path="/audit/team/")
+    remedy = remedy_of(_called_from(caller, caller["arn"]))
+    assert remedy["commands"][4] == (
+        f"aws iam put-role-policy --role-name Auditor --policy-name AssumeAppRunnerAccessFrom{CALLER} "
+        "--policy-document file://caller-policy.json"
+    )
+
+
+def test_the_caller_user_is_named_without_its_path_in_the_commands():
+    caller = f.iam_user("analyst", CALLER) | {"arn": f"arn:aws:iam::{CALLER}:user/audit/analyst"}
+    remedy = remedy_of(_called_from(caller, caller["arn"]))
+    assert remedy["commands"][4] == (
+        f"aws iam put-user-policy --user-name analyst --policy-name AssumeAppRunnerAccessFrom{CALLER} "
+        "--policy-document file://caller-policy.json"
+    )
+
+
+def test_an_action_outside_the_catalog_is_not_in_the_grant():
+    unknown = f.record(error_message=f.message(f.iam_user()["arn"], "apprunner:DescribeWidget", f.service_arn()))
+    statements = remedy_of([unknown, f.record("ListOperations")])["policy"]["Statement"]
+    assert [s["Action"] for s in statements] == ["apprunner:ListOperations"]
+
+
+def test_a_pass_role_event_without_a_source_passes_to_no_service():
+    role = f.assumed_role("Deploy", "ci")
+    passed = "arn:aws:iam::111122223333:role/AppRunnerInstanceRole"
+    with_source = f.record(
+        "CreateService",
+        identity=role,
+        request={"serviceName": "api"},
+        error_message=f.pass_role_message(role["arn"], passed),
+    )
+    without = f.record(
+        "CreateService",
+        identity=role,
+        request={"serviceName": "api"},
+        error_message=f.pass_role_message(role["arn"], passed),
+    ) | {"eventSource": ""}
+    remedy = remedy_of([with_source, without], Options(service="all"))
+    [pass_role] = [s for s in remedy["policy"]["Statement"] if s["Action"] == "iam:PassRole"]
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "apprunner.amazonaws.com"}}
+
+
+def test_the_resource_policy_statement_names_any_resource_when_the_log_names_none():
+    record = f.record(
+        "GetObject",
+        identity=f.aws_account(CALLER),
+        event_source="s3.amazonaws.com",
+        request={},
+        error_message="Access Denied",
+    )
+    notes = remedy_of([record], Options(service="s3"))["notes"]
+    statement = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{CALLER}:root"}, "Action": "s3:GetObject"}
+    assert (
+        "s3 supports resource-based policies: instead of the role, this statement in the resource's policy would "
+        f"allow the caller directly: {json.dumps(statement | {'Resource': '*'})}"
+    ) in notes
+
+
+def test_an_action_outside_the_catalog_is_only_named():
+    message = f.message(f.iam_user()["arn"], "apprunner:DescribeWidget", f.service_arn())
+    remedy = remedy_of([f.record(error_message=message) for _ in range(3)])
+    assert (remedy["policy"], remedy["commands"]) == (None, [])
+    assert remedy["notes"] == [
+        "apprunner:DescribeWidget is not an action of the IAM catalog: no grant is proposed for it."
+    ]
