@@ -54,7 +54,7 @@ e2e: $(STAMP)
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit/test_messages_properties.py
 
-# Mutation testing of the pure core (mutmut, configured in pyproject.toml): slow (about half an hour on two cores);
+# Mutation testing of the pure core (mutmut, configured in pyproject.toml): slow (about 15 minutes on two free cores);
 # MODULES=messages runs one. Prints each module's score; tests/MUTATION.md has the last table and the equivalent mutants.
 MODULES ?= messages principals denials windows remedies policies ledger
 mutants: $(STAMP)
