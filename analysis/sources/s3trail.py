@@ -79,7 +79,9 @@ def parse_spec(spec: str) -> S3Spec:
         organization=organization,
         accounts=tuple(accounts) or _listed(spec, options.get("accounts", ""), ACCOUNT_ID, "a 12-digit AWS account ID"),
         regions=tuple(regions) or _listed(spec, options.get("regions", ""), REGION, "an AWS region"),
-        margin=timedelta(hours=_number(spec, options, "margin_hours", 6, float)),
+        margin=timedelta(
+            hours=_number(spec, options, "margin_hours", DEFAULT_LATE_MARGIN.total_seconds() / 3600, float)
+        ),
         workers=max(1, int(_number(spec, options, "workers", DEFAULT_WORKERS, int))),
         client_region=options.get("region") or None,
     )
