@@ -16,6 +16,23 @@ from scripts.sample_day.messages import denied
 ACCOUNT = "111122223333"
 OTHER_ACCOUNT = "444455556666"
 REGION = "us-east-1"
+# App Runner's read-only calls, in the order a reconnaissance sweep might make them.
+APPRUNNER_READ_EVENTS = (
+    "ListServices",
+    "ListConnections",
+    "ListAutoScalingConfigurations",
+    "ListObservabilityConfigurations",
+    "ListVpcConnectors",
+    "ListVpcIngressConnections",
+    "DescribeService",
+    "ListOperations",
+    "ListTagsForResource",
+    "DescribeCustomDomains",
+    "DescribeAutoScalingConfiguration",
+    "DescribeObservabilityConfiguration",
+    "DescribeVpcConnector",
+    "DescribeWebAclForService",
+)
 SERVICE_ID = "8fe1e10304f84fd2b0df550fe98a71fa"
 EXAMPLE_KEY = "AKIAIOSFODNN7EXAMPLE"
 EXAMPLE_SESSION_KEY = "ASIAEXAMPLETEMPKEY12"

@@ -275,22 +275,7 @@ def test_identity_center_role_gets_a_permission_set_change():
     assert actions == {"apprunner:UpdateService", "apprunner:ListServices"}
 
 
-RECON_ACTIONS = [
-    "ListServices",
-    "ListConnections",
-    "ListAutoScalingConfigurations",
-    "ListObservabilityConfigurations",
-    "ListVpcConnectors",
-    "ListVpcIngressConnections",
-    "DescribeService",
-    "ListOperations",
-    "ListTagsForResource",
-    "DescribeCustomDomains",
-    "DescribeAutoScalingConfiguration",
-    "DescribeObservabilityConfiguration",
-    "DescribeVpcConnector",
-    "DescribeWebAclForService",
-]
+RECON_ACTIONS = list(f.APPRUNNER_READ_EVENTS)
 
 
 def test_many_distinct_actions_in_minutes_is_reconnaissance_without_a_policy():

@@ -92,18 +92,7 @@ def test_an_iam_resource_named_in_the_message_is_granted_by_its_arn(event, named
 
 # --- reconnaissance: 10 distinct actions within a window of 10 minutes, [first, first + 10 min) -------------
 
-TEN_ACTIONS = [
-    "ListServices",
-    "ListConnections",
-    "ListAutoScalingConfigurations",
-    "ListObservabilityConfigurations",
-    "ListVpcConnectors",
-    "ListVpcIngressConnections",
-    "DescribeService",
-    "ListOperations",
-    "ListTagsForResource",
-    "DescribeCustomDomains",
-]
+TEN_ACTIONS = list(f.APPRUNNER_READ_EVENTS[:10])
 FIRST = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 
 

@@ -52,20 +52,7 @@ def times(count: int, start: datetime = datetime(2026, 11, 28, 3, tzinfo=UTC), s
 
 # --- investigate: reconnaissance ------------------------------------------------------------------------------
 
-PROBES = [
-    "ListServices",
-    "ListConnections",
-    "ListAutoScalingConfigurations",
-    "ListObservabilityConfigurations",
-    "ListVpcConnectors",
-    "ListVpcIngressConnections",
-    "DescribeService",
-    "ListOperations",
-    "ListTagsForResource",
-    "DescribeCustomDomains",
-    "DescribeAutoScalingConfiguration",
-    "DescribeObservabilityConfiguration",
-]
+PROBES = list(f.APPRUNNER_READ_EVENTS[:12])
 IPS = ["203.0.113.9", "203.0.113.1", "198.51.100.20", "198.51.100.3", "192.0.2.77", "192.0.2.5"]
 AGENTS = ["curl/8.5.0"] * 4 + ["aws-cli/2.17.32"] * 3 + ["python-requests/2.32"] * 2 + ["Go-http-client/1.1"]
 
