@@ -14,7 +14,7 @@ import pandas as pd
 
 from analysis import findings as findings_module
 from analysis import remedies
-from analysis.contract import BUILDING, SCHEMA_VERSION, Finding, Report, SourceStatus
+from analysis.contract import BUILDING, SCHEMA_VERSION, Report, SourceStatus
 from analysis.model import Options, Window
 from analysis.redact import map_strings, mask_secrets
 from analysis.timeline import denial_timeline
@@ -23,14 +23,11 @@ from analysis.times import iso
 __all__ = ["SCHEMA_VERSION", "build_report", "dumps", "schema", "validate"]
 
 
-def build_findings(frame: pd.DataFrame, options: Options) -> list[Finding]:
-    """One finding per principal and owning account, each with its remedy."""
+def findings_with_remedies(frame: pd.DataFrame, options: Options) -> list[dict[str, Any]]:
+    """One finding per principal and owning account, each with its remedy (validated once, in the report)."""
     found = findings_module.findings(frame)
     advice = remedies.advise(found, frame, options)
-    return [
-        Finding.model_validate({**finding, "remedy": remedy}, context=BUILDING)
-        for finding, remedy in zip(found, advice, strict=True)
-    ]
+    return [{**finding, "remedy": remedy} for finding, remedy in zip(found, advice, strict=True)]
 
 
 def build_report(
@@ -41,7 +38,7 @@ def build_report(
     generated_at: datetime,
     options: Options,
 ) -> Report:
-    found = build_findings(frame, options)
+    found = findings_with_remedies(frame, options)
     report = {
         "schema_version": SCHEMA_VERSION,
         "generated_at": iso(generated_at),
@@ -51,11 +48,11 @@ def build_report(
         "totals": {
             "records_read": sum(s.records_read for s in sources),
             "denials": len(frame),
-            "principals": len({f.principal.key for f in found}),
+            "principals": len({f["principal"]["key"] for f in found}),
             "malformed_records": sum(s.malformed_records for s in sources),
             "findings": len(found),
         },
-        "findings": [f.model_dump(mode="json") for f in found],
+        "findings": found,
         "timeline": denial_timeline(frame, window),
     }
     return Report.model_validate(map_strings(report, mask_secrets), context=BUILDING)
