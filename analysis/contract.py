@@ -23,6 +23,7 @@ Time = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+
 Account = Annotated[str, Field(pattern=r"^\d{12}$")]
 Count = Annotated[int, Field(ge=0)]
 Day = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+FINDING_ID_PATTERN = r"^f-[0-9a-f]{16}$"
 ACTION_PATTERN = r"^[A-Za-z0-9-]+:[A-Za-z0-9*_-]+$"  # prefix:Name, as IAM spells actions
 
 Reason = Literal[
@@ -166,11 +167,17 @@ class DeniedAction(Contract):
     encoded_messages: Count = 0
     truncated_messages: Count = 0
     non_iam_failures: list[str] = []
+    # True when every refusal of the action was an explicit Deny (of whichever policy type the reason names)
+    denied_explicitly: bool = False
+    # The request context the records imply, by condition key (iam:PassedToService: the services the
+    # role was passed to): what a proof of the remedy's policy evaluates the refused request with
+    context: dict[str, list[str]] = {}
 
 
 class Finding(Contract):
     """One principal and owning account."""
 
+    id: Annotated[str, Field(pattern=FINDING_ID_PATTERN)]  # the same principal and owning account: the same id
     principal: Principal
     target_account_id: str | None
     cross_account: bool

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from analysis import remedies
 from analysis.denials import denial_row
+from analysis.identifiers import finding_id
 from analysis.times import iso
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ def finding_of_row(row: dict[str, Any]) -> dict[str, Any]:
     """The finding of one denial row (``analysis.denials.denial_row``); ``remedy`` left empty."""
     when = _time(row["event_time"])
     return {
+        "id": finding_id(row["principal_key"], row["target_account_id"]),
         "principal": {
             "arn": row["principal_arn"],
             "type": row["principal_type"],

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.identifiers import finding_id
 from analysis.times import iso
 
 FRAME_COLUMNS = [
@@ -117,6 +118,7 @@ def findings(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def _finding(row: Any, actions: pd.DataFrame) -> dict[str, Any]:
     target = None if row.target_account_id == "unknown" else row.target_account_id
     return {
+        "id": finding_id(row.principal_key, target),
         "principal": {
             "arn": _none(row.principal_arn),
             "type": row.principal_type,

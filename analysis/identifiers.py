@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from functools import cache
@@ -72,3 +73,9 @@ def partition_for_region(region: str | None) -> str:
         return resolver.get_partition_for_region(region)
     except UnknownRegionError:  # a region newer than this botocore and outside every partition's pattern
         return "aws"
+
+
+def finding_id(principal_key: str, target_account_id: str | None) -> str:
+    """A finding's id, stable across runs: a digest of the principal's grouping key and the owning account."""
+    digest = hashlib.sha256(f"{principal_key}\n{target_account_id or 'unknown'}".encode()).hexdigest()
+    return f"f-{digest[:16]}"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from analysis.identifiers import finding_id
+
 ACCOUNT = "111122223333"
 PARTNER = "444455556666"
 SERVICE = f"arn:aws:apprunner:us-east-1:{ACCOUNT}:service/web/8fe1e10304f84fd2b0df550fe98a71fa"
@@ -102,6 +104,7 @@ def finding(
     actions = actions or [action()]
     denials = sum(a["count"] for a in actions)
     value = {
+        "id": finding_id(arn or f"account:{account}", target),
         "principal": {
             "arn": arn,
             "type": type_,

@@ -128,10 +128,10 @@ def test_a_report_read_back_keeps_the_fields_a_later_version_added():
     # CONTRACT.md: fields may be added. A report from a later version renders, and its JSON keeps them.
     document = as_report(r.every_kind()).document()
     document["severity_summary"] = {"critical": 1}
-    document["findings"][0]["id"] = "f-3b1c"
+    document["findings"][0]["ticket"] = "SEC-3b1c"
     report = as_report(document)
     assert json.loads(render(report, "json")) == document
-    assert "f-3b1c" not in render(report, "md")  # people-facing formats show what they know
+    assert "SEC-3b1c" not in render(report, "md")  # people-facing formats show what they know
 
 
 GARBAGE = ["", "x", "x:user/y", "123", "1234567890123", "Über", 5, [], {}, None]
