@@ -1,4 +1,4 @@
-"""The command line: ``apprunner-audit report | explain | demo`` (CONTRACT.md)."""
+"""The command line: ``apprunner-audit report | explain | demo | verify`` (CONTRACT.md)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
+from pydantic import ValidationError
+
 from analysis.config import ConfigError
 from analysis.contract import Report
 from analysis.identifiers import InvalidIdentifier, parse_accounts, split_list
@@ -23,6 +25,8 @@ from analysis.sources import SourceError
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_DELIVERY_FAILED = 1
+EXIT_NOT_PROVEN = 1
+VERIFY_EXTRA = "pip install 'apprunner-access-auditor[verify]'"
 FORMATS = ("json", "md", "html", "csv")
 
 
@@ -94,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="the whole pipeline on the bundled sample day")
     demo.add_argument("--out", type=Path, default=Path("out/demo"), metavar="DIR")
 
+    verify = commands.add_parser("verify", help="prove each proposed policy allows exactly what was refused")
+    verify.add_argument("report_file", metavar="REPORT.json")
+    verify.add_argument("--format", choices=("text", "json"), default="text")
+
     ddl = commands.add_parser("athena-ddl", help="print the Athena CREATE TABLE for a CloudTrail bucket")
     ddl.add_argument("--bucket", required=True, metavar="BUCKET")
     ddl.add_argument("--prefix", default="", metavar="PREFIX", help="the trail's S3 key prefix, if any")
@@ -159,7 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(message)s", stream=sys.stderr)
     try:
         args = build_parser().parse_args(argv)
-        return {"report": _report, "explain": _explain, "demo": _demo, "athena-ddl": _athena_ddl}[args.command](args)
+        commands = {"report": _report, "explain": _explain, "demo": _demo, "verify": _verify, "athena-ddl": _athena_ddl}
+        return commands[args.command](args)
     except (UsageError, SourceError) as error:
         print(f"apprunner-audit: error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -297,6 +306,28 @@ def _demo(args: argparse.Namespace) -> int:
 
     run_demo(args.out)
     return EXIT_OK
+
+
+def _verify(args: argparse.Namespace) -> int:
+    """The proof of every proposed policy (analysis.proof): exit 0 when each is proven, 1 when any is not."""
+    try:
+        from analysis import proof
+    except ModuleNotFoundError as error:
+        if (error.name or "").split(".")[0] not in ("iamprover", "z3"):
+            raise
+        raise UsageError(f"verify needs the IAM evaluator: {VERIFY_EXTRA}") from error
+    try:
+        report = Report.model_validate_json(_read_path(args.report_file))
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise UsageError(f"{args.report_file}: not a report: {where + ': ' if where else ''}{first['msg']}") from error
+    proofs = proof.prove_report(report)
+    if args.format == "json":
+        sys.stdout.write(json.dumps([p.as_json() for p in proofs], indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.writelines(proof.proof_line(p) + "\n" for p in proofs)
+    return EXIT_NOT_PROVEN if any(p.status == "not_proven" for p in proofs) else EXIT_OK
 
 
 def _athena_ddl(args: argparse.Namespace) -> int:
