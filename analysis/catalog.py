@@ -66,6 +66,20 @@ def action_exists(action: str) -> bool:
     return canonical_action(action) is not None
 
 
+@cache
+def access_level(action: str) -> str | None:
+    """The action's access level in the Service Authorization Reference: 'Read', 'List', 'Write',
+    'Permissions management' or 'Tagging'; None when the catalog does not know the action."""
+    from policy_sentry.querying.actions import get_privilege_info
+
+    canonical = canonical_action(action)
+    if not canonical:
+        return None
+    prefix, name = canonical.split(":", 1)
+    level = get_privilege_info(prefix, name).get("access_level")
+    return level if isinstance(level, str) else None
+
+
 def service_actions(prefix: str) -> list[str]:
     from policy_sentry.querying.actions import get_actions_for_service
 

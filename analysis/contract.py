@@ -52,6 +52,7 @@ PrincipalType = Literal[
 ]
 RemedyKind = Literal["grant", "cross_account_role", "permission_set", "review_deny", "org_policy", "investigate"]
 SourceState = Literal["ok", "partial", "failed"]
+Severity = Literal["critical", "high", "medium", "low"]
 
 
 BUILDING = {"building": True}  # the validation context of reports this code builds
@@ -174,6 +175,15 @@ class DeniedAction(Contract):
     context: dict[str, list[str]] = {}
 
 
+class Hazard(Contract):
+    """A refused action that is dangerous to grant (``analysis/data/hazardous_actions.json``): why, and who says so."""
+
+    action: Annotated[str, Field(pattern=ACTION_PATTERN)]
+    category: str  # privilege_escalation, defence_evasion, credential_access, …
+    why: str
+    source: Annotated[str, Field(pattern=r"^https://")]
+
+
 class Finding(Contract):
     """One principal and owning account."""
 
@@ -189,6 +199,8 @@ class Finding(Contract):
     source_ips: list[str] = []
     confidence: Literal["normal", "low"] = "normal"
     actions: Annotated[list[DeniedAction], Field(min_length=1)]
+    severity: Severity  # CONTRACT.md's rule, in analysis.severity
+    hazards: list[Hazard] = []  # refused actions dangerous to grant, each with why and its source
     remedy: Remedy | None
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from analysis import remedies
 from analysis.denials import denial_row
 from analysis.identifiers import finding_id
+from analysis.severity import with_severity
 from analysis.times import iso
 
 if TYPE_CHECKING:
@@ -19,11 +20,11 @@ if TYPE_CHECKING:
 
 
 def event_finding(record: dict[str, Any], options: Options) -> dict[str, Any]:
-    """The finding, with its remedy, of one denial record."""
+    """The finding, with its remedy, hazards and severity, of one denial record."""
     row = denial_row(record)
     finding = finding_of_row(row)
     finding["remedy"] = remedies.advise_one(finding, [row], options)
-    return finding
+    return with_severity(finding, options)
 
 
 def finding_of_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from analysis import remedies
 from analysis.contract import BUILDING, SCHEMA_VERSION, Report, SourceStatus
 from analysis.model import Options, Window
 from analysis.redact import map_strings, mask_secrets
+from analysis.severity import with_severity
 from analysis.timeline import denial_timeline
 from analysis.times import iso
 
@@ -24,10 +25,12 @@ __all__ = ["SCHEMA_VERSION", "build_report", "dumps", "schema", "validate"]
 
 
 def findings_with_remedies(frame: pd.DataFrame, options: Options) -> list[dict[str, Any]]:
-    """One finding per principal and owning account, each with its remedy (validated once, in the report)."""
+    """One finding per principal and owning account, each with its remedy, then its hazards and severity
+    (validated once, in the report)."""
     found = findings_module.findings(frame)
     advice = remedies.advise(found, frame, options)
-    return [{**finding, "remedy": remedy} for finding, remedy in zip(found, advice, strict=True)]
+    with_remedies = [{**finding, "remedy": remedy} for finding, remedy in zip(found, advice, strict=True)]
+    return [with_severity(finding, options) for finding in with_remedies]
 
 
 def build_report(

@@ -99,8 +99,11 @@ def finding(
     actions: list[dict[str, Any]] | None = None,
     sessions: list[str] | None = None,
     remedy: dict[str, Any] | None = None,
+    severity: str = "low",
     **extra: Any,
 ) -> dict[str, Any]:
+    """A finding; ``severity`` is chosen by hand from CONTRACT.md's rule (the default finding, a Read action
+    refused for want of a grant in the caller's own account, is ``low``)."""
     actions = actions or [action()]
     denials = sum(a["count"] for a in actions)
     value = {
@@ -123,10 +126,23 @@ def finding(
         "source_ips": ["198.51.100.7"],
         "confidence": "normal" if denials > 2 else "low",
         "actions": actions,
+        "severity": severity,
+        "hazards": [],
         "remedy": remedy if remedy is not None or kind is None else REMEDIES[kind](arn),
     }
     value.update(extra)
     return value
+
+
+def hazard(
+    name: str = "iam:PutUserPolicy",
+    *,
+    category: str = "privilege_escalation",
+    why: str = "A user who may write an inline policy on itself can grant itself any permission.",
+    source: str = "https://rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/",
+) -> dict[str, Any]:
+    """A hazard as a finding carries it (one entry of analysis/data/hazardous_actions.json)."""
+    return {"action": name, "category": category, "why": why, "source": source}
 
 
 def grant_remedy(arn: str | None) -> dict[str, Any]:
@@ -284,6 +300,7 @@ def every_kind() -> dict[str, Any]:
                 type_="AssumedRole",
                 account=PARTNER,
                 actions=[action("apprunner:ListServices", count=5, resources=["*"])],
+                severity="critical",  # a caller from an account neither trusted nor in the organization
             ),
             finding(
                 f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_Access_0a1b",
@@ -291,6 +308,7 @@ def every_kind() -> dict[str, Any]:
                 type_="AssumedRole",
                 sessions=["jane@example.com"],
                 actions=[action("apprunner:CreateService", count=2)],
+                severity="medium",  # CreateService is a Write action, refused for want of a grant
             ),
             finding(
                 f"arn:aws:iam::{ACCOUNT}:role/Ops",
@@ -304,12 +322,14 @@ def every_kind() -> dict[str, Any]:
                         policy_arns=[f"arn:aws:iam::{ACCOUNT}:policy/DenyDelete"],
                     )
                 ],
+                severity="high",  # an explicit deny refused DeleteService, a Write action
             ),
             finding(
                 f"arn:aws:iam::{ACCOUNT}:role/Builder",
                 kind="org_policy",
                 type_="AssumedRole",
                 actions=[action("apprunner:CreateService", count=6, reasons=["scp"])],
+                severity="high",  # a service control policy refused CreateService, a Write action
             ),
             finding(
                 f"arn:aws:iam::{ACCOUNT}:user/scanner",
@@ -331,6 +351,7 @@ def every_kind() -> dict[str, Any]:
                         "DescribeConnection",
                     )
                 ],
+                severity="critical",  # reconnaissance
             ),
             finding(
                 f"arn:aws:iam::{ACCOUNT}:user/new-hire",
@@ -403,6 +424,7 @@ def daily_with_late_arrivals() -> dict[str, Any]:
         kind="grant",
         type_="AssumedRole",
         actions=[action("apprunner:StartDeployment", count=2)],
+        severity="medium",  # StartDeployment is a Write action, refused for want of a grant
     )
     value = report(
         [finding()],

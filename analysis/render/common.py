@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, get_args
 
-from analysis.contract import DeniedAction, Finding, Policy, Remedy, Report
+from analysis.contract import DeniedAction, Finding, Hazard, Policy, Remedy, Report, Severity
 from analysis.redact import mask_secrets
 
 REASON_WORDS = {
@@ -49,8 +49,9 @@ def fence(text: str, language: str = "") -> str:
 # --- shared by the HTML, Markdown and CSV renderings and the delivery messages --------------------------
 
 SERVICE_NAMES = {"apprunner": "App Runner", "all": "AWS"}
-# Most urgent first: possible attack, then outsiders, then people blocked by a deny, then plain grants,
-# then guardrails working as intended. Within a kind, the most denials first.
+SEVERITIES: tuple[str, ...] = get_args(Severity)  # critical first, as the contract lists them
+# Between findings of the same severity and denials: possible attack, then outsiders, then people blocked by
+# a deny, then plain grants, then guardrails working as intended.
 URGENCY = ("investigate", "cross_account_role", "review_deny", "grant", "permission_set", "org_policy")
 KIND_SHORT = {
     "grant": "grant",
@@ -93,9 +94,32 @@ def remedy_kind(finding: Finding) -> str | None:
 
 
 def by_urgency(findings: list[Finding]) -> list[Finding]:
-    """Findings most urgent first (see URGENCY); the contract's order (denials) within a kind."""
+    """Findings most urgent first: by severity (critical first), then denials (most first), then remedy kind
+    (see URGENCY), then the contract's order."""
     rank = {kind: index for index, kind in enumerate(URGENCY)}
-    return sorted(findings, key=lambda f: (rank.get(remedy_kind(f) or "", len(URGENCY)), -f.denials))
+    return sorted(
+        findings,
+        key=lambda f: (SEVERITIES.index(f.severity), -f.denials, rank.get(remedy_kind(f) or "", len(URGENCY))),
+    )
+
+
+def severity_counts(report: Report) -> dict[str, int]:
+    """How many findings of each severity, critical first (severities with none left out)."""
+    counts = {severity: 0 for severity in SEVERITIES}
+    for finding in report.findings:
+        counts[finding.severity] += 1
+    return {severity: count for severity, count in counts.items() if count}
+
+
+def hazard_words(hazard: Hazard) -> str:
+    """'iam:PutUserPolicy (privilege escalation): why' for a reader."""
+    return f"{hazard.action} ({hazard.category.replace('_', ' ')}): {hazard.why}"
+
+
+def hazard_source(hazard: Hazard) -> dict[str, str] | None:
+    """The hazard's source as a link ({"title", "url"}), or None when its URL is not safe to link."""
+    url = safe_url(hazard.source)
+    return {"title": "source", "url": url} if url else None
 
 
 def kind_counts(report: Report) -> dict[str, int]:

@@ -23,6 +23,7 @@ SEPARATOR = "; "
 
 COLUMNS: tuple[tuple[str, Callable[[Finding, DeniedAction, int | None], Any]], ...] = (
     ("finding", lambda f, a, i: i),
+    ("severity", lambda f, a, i: f.severity),
     ("principal", lambda f, a, i: f.principal.arn or f.principal.key),
     ("principal_type", lambda f, a, i: f.principal.type),
     ("principal_account_id", lambda f, a, i: f.principal.account_id),
@@ -42,6 +43,7 @@ COLUMNS: tuple[tuple[str, Callable[[Finding, DeniedAction, int | None], Any]], .
     ("confidence", lambda f, a, i: f.confidence),
     ("remedy_kind", lambda f, a, i: common.remedy_kind(f)),
     ("advice", lambda f, a, i: common.REMEDY_WORDS.get(common.remedy_kind(f) or "", "")),
+    ("hazards", lambda f, a, i: [common.hazard_words(h) for h in f.hazards]),
     ("regions", lambda f, a, i: f.regions),
     ("source_ips", lambda f, a, i: f.source_ips),
 )
@@ -58,8 +60,8 @@ def render_csv(report: Report | Mapping[str, Any]) -> str:
 
 
 def rows(report: Report | Mapping[str, Any]) -> Iterable[list[Any]]:
-    """The cells of each row, most urgent finding first (numbered as in the HTML report); then the late
-    arrivals of a daily report (denials of earlier days), each under its own day and with no number."""
+    """The cells of each row, most urgent finding first (severity, then denials; numbered as in the HTML report);
+    then the late arrivals of a daily report (denials of earlier days), each under its own day and with no number."""
     report = as_report(report)
     windowed = report.daily or report.window.start
     day = common.report_day(report) if windowed else None  # an open window: each row's own first day

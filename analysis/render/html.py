@@ -31,6 +31,7 @@ KIND_COLOURS = {
     "permission_set": "#0e7090",
     "grant": "#067647",
 }
+SEVERITY_COLOURS = {"critical": "#b42318", "high": "#b54708", "medium": "#175cd3", "low": "#475467"}
 STYLE = {
     "body": "margin:0;padding:0;background:#f2f4f7;",
     "outer": "width:100%;background:#f2f4f7;",
@@ -59,6 +60,8 @@ STYLE = {
     "value": "padding:3px 0;vertical-align:top;word-break:break-word;overflow-wrap:anywhere;",
     "finding": "border-top:4px solid #d0d5dd;",
     "warning": "margin:8px 0;padding:8px 12px;background:#fef3f2;border-left:4px solid #b42318;color:#7a271a;",
+    "severity": "display:inline-block;margin:0 6px 4px 0;padding:1px 8px;color:#ffffff;font-size:12px;"
+    "font-weight:bold;text-transform:uppercase;",
     "notice": "margin:8px 0;padding:8px 12px;background:#eff8ff;border-left:4px solid #175cd3;color:#194185;",
     "pre": "margin:4px 0 10px 0;padding:10px;background:#f6f8fa;border:1px solid #d0d7de;"
     "font-family:Consolas,Menlo,'Courier New',monospace;font-size:12px;line-height:1.4;"
@@ -87,6 +90,7 @@ def html_view(report: Report | Mapping[str, Any]) -> dict[str, Any]:
         "empty": common.empty_sentence(report) if not findings else None,
         "numbers": _numbers(report),
         "kinds": [(common.KIND_SHORT[k], n, KIND_COLOURS[k]) for k, n in common.kind_counts(report).items()],
+        "severities": [(k, n, SEVERITY_COLOURS[k]) for k, n in common.severity_counts(report).items()],
         "chart": chart(report),
         "findings": [_finding_view(index, finding) for index, finding in enumerate(findings, start=1)],
         "late": common.late_rows(report),
@@ -172,6 +176,9 @@ def _finding_view(index: int, finding: Finding) -> dict[str, Any]:
         "principal": finding.principal,
         "kind": kind,
         "kind_words": common.REMEDY_WORDS.get(kind or "", "No advice yet"),
+        "severity": finding.severity,
+        "severity_colour": SEVERITY_COLOURS[finding.severity],
+        "hazards": [{"words": common.hazard_words(h), "source": common.hazard_source(h)} for h in finding.hazards],
         "colour": KIND_COLOURS.get(kind or "", "#667085"),
         "warning": common.KIND_WARNINGS.get(kind or ""),
         "why": _why(finding),

@@ -82,6 +82,8 @@ def _environment() -> jinja2.Environment:
         blocks=common.policy_blocks,
         docs=common.remedy_docs,
         action_notes=common.action_notes,
+        hazard=common.hazard_words,
+        source=common.hazard_source,
     )
     environment.globals.update(
         remedy_words=REMEDY_WORDS,
@@ -99,6 +101,7 @@ def render_markdown(report: Report | Mapping[str, Any]) -> str:
         "service": common.service_name(report.service),
         "findings": common.by_urgency(report.findings),
         "kinds": common.kind_counts(report),
+        "severities": common.severity_counts(report),
         "empty": common.empty_sentence(report),
         "redacted": bool(report.redacted),
         "late": common.late_rows(report),

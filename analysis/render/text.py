@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from analysis.contract import Finding, as_finding
-from analysis.render.common import REMEDY_WORDS, reason_words
+from analysis.render.common import REMEDY_WORDS, hazard_words, reason_words
 
 
 def finding_text(finding: Finding | Mapping[str, Any]) -> str:
@@ -15,6 +15,7 @@ def finding_text(finding: Finding | Mapping[str, Any]) -> str:
     principal = finding.principal
     lines = [
         f"Principal: {principal.arn or principal.key} ({principal.type})",
+        f"Severity: {finding.severity}",
         f"Owning account: {finding.target_account_id or 'unknown'}"
         + (f" (cross-account from {principal.account_id})" if finding.cross_account else ""),
     ]
@@ -24,6 +25,7 @@ def finding_text(finding: Finding | Mapping[str, Any]) -> str:
         resources = ", ".join(action.resources) or "not stated"
         reasons = "; ".join(reason_words(r) for r in action.reasons)
         lines.append(f"Refused: {action.action} on {resources} ({action.count}x): {reasons}")
+    lines.extend(f"Dangerous to grant: {hazard_words(hazard)} ({hazard.source})" for hazard in finding.hazards)
     remedy = finding.remedy
     if remedy:
         lines.append(f"Fix ({remedy.kind}): {REMEDY_WORDS.get(remedy.kind, remedy.kind)}")

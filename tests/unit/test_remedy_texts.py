@@ -6,6 +6,7 @@ records) and the wording the product promises; the links are the AWS documentati
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,6 +36,12 @@ DOCS = {
     "permission_sets": "https://docs.aws.amazon.com/singlesignon/latest/userguide/permissionsetsconcept.html",
     "policy_evaluation": "https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html",
 }
+
+
+def policy_name_of(principal_key: str, owner: str, day: str) -> str:
+    """CONTRACT.md's finding id worked out here (sha-256 of the key and the owning account), with the day."""
+    digest = hashlib.sha256(f"{principal_key}\n{owner}".encode()).hexdigest()[:16]
+    return f"AppRunnerAudit-f-{digest}-{day}"
 
 
 def remedy_of(records: list[dict[str, Any]], options: Options = ORG) -> dict[str, Any]:
@@ -122,6 +129,7 @@ def test_a_role_of_an_unknown_account_needs_an_external_id_agreed_with_its_owner
     [statement] = remedy["trust_policy"]["Statement"]
     external_id = statement["Condition"]["StringEquals"]["sts:ExternalId"]
     role = f"AppRunnerAccessFrom{CALLER}"
+    name = policy_name_of(f"arn:aws:iam::{CALLER}:role/Auditor", f.ACCOUNT, "20261128")
     assert remedy["role_name"] == role
     assert remedy["notes"] == [
         f"Access from account {CALLER} to account {f.ACCOUNT} goes through a role in {f.ACCOUNT} ({role}) that the "
@@ -129,13 +137,15 @@ def test_a_role_of_an_unknown_account_needs_an_external_id_agreed_with_its_owner
         f"Account {CALLER} is neither trusted (--trusted-accounts) nor in the organization: confirm who owns that "
         f"account before creating the role. The trust policy requires sts:ExternalId; replace {external_id} with the "
         "external ID agreed with that account's owner.",
+        "A role that requires sts:ExternalId cannot be used from the console's Switch Role: the caller must assume it "
+        "with the CLI or an SDK, passing --external-id.",
     ]
     assert remedy["commands"] == [
         f"# in account {f.ACCOUNT} (owner of the resources):",
         f"aws iam create-role --role-name {role} --assume-role-policy-document file://trust-policy.json",
-        f"aws iam put-role-policy --role-name {role} --policy-name AppRunnerAccess --policy-document file://policy.json",
+        f"aws iam put-role-policy --role-name {role} --policy-name {name} --policy-document file://policy.json",
         f"# in account {CALLER} (the caller):",
-        f"aws iam put-role-policy --role-name Auditor --policy-name Assume{role} --policy-document "
+        f"aws iam put-role-policy --role-name Auditor --policy-name {name}-AssumeRole --policy-document "
         "file://caller-policy.json",
         f"aws sts assume-role --role-arn arn:aws:iam::{f.ACCOUNT}:role/{role} --role-session-name app-runner-access "
         f"--external-id {external_id}",
@@ -197,15 +207,17 @@ def test_a_user_of_the_organization_is_held_to_the_organization():
         "Low confidence: 2 event(s); a one-off is not a pattern. Confirm the principal needs this access before "
         "granting.",
     ]
+    name = policy_name_of(caller["arn"], f.ACCOUNT, "20261128")  # the service's ARN names the owning account
+    assert role == remedy["role_name"]
     assert remedy["commands"][4] == (
-        f"aws iam put-user-policy --user-name analyst --policy-name Assume{role} --policy-document "
+        f"aws iam put-user-policy --user-name analyst --policy-name {name}-AssumeRole --policy-document "
         "file://caller-policy.json"
     )
 
 
 def test_a_cross_account_finding_with_nothing_to_scope_creates_the_role_without_permissions():
     caller = f.assumed_role("Auditor", "s", account=CALLER)
-    message = f.message(caller["arn"], "apprunner:DescribeService", "my-example-widget")
+    message = f.message(caller["arn"], "apprunner:DescribeService", "my example widget")
     remedy = remedy_of([f.record(identity=caller, error_message=message)])
     assert remedy["policy"] is None
     assert "No permission could be scoped from the log: add the role's permissions by hand." in remedy["notes"]
@@ -232,10 +244,11 @@ def test_a_service_with_resource_policies_gets_the_statement_that_would_allow_th
         f"Access from account {CALLER} to account {f.ACCOUNT} goes through a role in {f.ACCOUNT} ({role}) that the "
         "caller assumes."
     ) in remedy["notes"]
-    alternative = [n for n in remedy["notes"] if n.startswith("s3 supports resource-based policies")]
+    alternative = [n for n in remedy["notes"] if "takes a resource-based policy" in n]
+    # An object's access is set in its bucket's policy: the S3 user guide's "bucket policy" examples name objects.
     assert alternative == [
-        "s3 supports resource-based policies: instead of the role, this statement in the resource's policy would "
-        f"allow the caller directly: {json.dumps(statement | {'Resource': OBJECT})}"
+        "s3:GetObject: its resource (object) takes a resource-based policy: instead of the role, this statement in the "
+        f"resource's policy would allow the caller directly: {json.dumps(statement | {'Resource': OBJECT})}"
     ]
 
 
@@ -256,10 +269,12 @@ def test_a_hyphenated_service_prefix_names_the_role_in_camel_case():
 
 
 def test_a_grant_to_a_user_is_attached_as_an_inline_user_policy():
-    remedy = remedy_of([f.record(identity=f.iam_user("dev") | {"arn": f"arn:aws:iam::{f.ACCOUNT}:user/team/dev"})])
+    arn = f"arn:aws:iam::{f.ACCOUNT}:user/team/dev"
+    remedy = remedy_of([f.record(identity=f.iam_user("dev") | {"arn": arn})])
+    # Named by the finding and the day, so the next day's fix sits beside this one instead of replacing it.
     assert remedy["commands"] == [
-        "aws iam put-user-policy --user-name dev --policy-name AppRunnerAccessAuditorGrant --policy-document "
-        "file://policy.json"
+        f"aws iam put-user-policy --user-name dev --policy-name {policy_name_of(arn, f.ACCOUNT, '20261128')} "
+        "--policy-document file://policy.json"
     ]
     assert links(remedy) == [DOCS["no_permissions"], DOCS["delegate"]]
 
@@ -278,12 +293,21 @@ def test_a_grant_split_over_documents_is_attached_as_one_policy_each():
     remedy = remedy_of(records)
     count = 1 + len(remedy["more_policies"])
     assert count > 1
-    assert f"The grant exceeds IAM's 6144-character policy size: attach all {count} documents." in remedy["notes"]
-    assert remedy["commands"] == [
-        f"aws iam put-role-policy --role-name Deploy --policy-name AppRunnerAccessAuditorGrant{n} --policy-document "
-        f"file://{'policy.json' if n == 1 else f'policy-{n}.json'}"
-        for n in range(1, count + 1)
-    ]
+    assert (
+        f"The grant exceeds IAM's 6144-character policy size: it is split into {count} documents (policy and "
+        "more_policies); attach all of them."
+    ) in remedy["notes"]
+    # More than one document is more than a role's 10,240 inline characters: each becomes a managed policy,
+    # created and attached (IAM quotas: 6,144 characters per managed policy).
+    name = policy_name_of(f"arn:aws:iam::{f.ACCOUNT}:role/Deploy", f.ACCOUNT, "20261128")
+    expected = []
+    for n in range(1, count + 1):
+        expected += [
+            f"aws iam create-policy --policy-name {name}-{n} --policy-document "
+            f"file://{'policy.json' if n == 1 else f'policy-{n}.json'}",
+            f"aws iam attach-role-policy --role-name Deploy --policy-arn arn:aws:iam::{f.ACCOUNT}:policy/{name}-{n}",
+        ]
+    assert remedy["commands"] == expected
 
 
 def test_one_document_is_not_called_a_split():
@@ -293,15 +317,23 @@ def test_one_document_is_not_called_a_split():
 
 def test_a_permission_set_is_changed_through_identity_center():
     remedy = remedy_of([f.record("UpdateService", identity=f.identity_center_role("Data_Science", "jane@example.com"))])
+    region = "--region IDENTITY_CENTER_REGION"  # the factory's role path carries no Region
     assert remedy["commands"] == [
-        "aws sso-admin list-instances --query 'Instances[0].InstanceArn' --output text",
-        "aws sso-admin list-permission-sets --instance-arn INSTANCE_ARN  # find the ARN of permission set Data_Science",
-        "aws sso-admin get-inline-policy-for-permission-set --instance-arn INSTANCE_ARN --permission-set-arn "
-        "PERMISSION_SET_ARN  # merge policy.json into what is there: the next command replaces it",
-        "aws sso-admin put-inline-policy-to-permission-set --instance-arn INSTANCE_ARN --permission-set-arn "
-        "PERMISSION_SET_ARN --inline-policy file://policy.json",
-        "aws sso-admin provision-permission-set --instance-arn INSTANCE_ARN --permission-set-arn PERMISSION_SET_ARN "
-        "--target-type ALL_PROVISIONED_ACCOUNTS",
+        f"INSTANCE_ARN=$(aws sso-admin list-instances {region} --query 'Instances[0].InstanceArn' --output text)",
+        f"PERMISSION_SET_ARN=$(for ps in $(aws sso-admin list-permission-sets {region} --instance-arn \"$INSTANCE_ARN\" "
+        "--query 'PermissionSets[]' --output text); do aws sso-admin describe-permission-set "
+        f"{region} --instance-arn \"$INSTANCE_ARN\" --permission-set-arn \"$ps\" --query "
+        "'PermissionSet.[Name,PermissionSetArn]' --output text; done | awk -v name='Data_Science' "
+        "'$1 == name {print $2}')",
+        f"aws sso-admin list-accounts-for-provisioned-permission-set {region} --instance-arn \"$INSTANCE_ARN\" "
+        '--permission-set-arn "$PERMISSION_SET_ARN"  # every account a change to it reaches',
+        f"aws sso-admin get-inline-policy-for-permission-set {region} --instance-arn \"$INSTANCE_ARN\" "
+        '--permission-set-arn "$PERMISSION_SET_ARN"  # merge policy.json into what is there: the next command '
+        "replaces it",
+        f"aws sso-admin put-inline-policy-to-permission-set {region} --instance-arn \"$INSTANCE_ARN\" "
+        '--permission-set-arn "$PERMISSION_SET_ARN" --inline-policy file://policy.json',
+        f"aws sso-admin provision-permission-set {region} --instance-arn \"$INSTANCE_ARN\" "
+        '--permission-set-arn "$PERMISSION_SET_ARN" --target-type ALL_PROVISIONED_ACCOUNTS',
     ]
     assert links(remedy) == [DOCS["no_permissions"], DOCS["delegate"], DOCS["permission_sets"]]
 
@@ -351,7 +383,8 @@ def test_a_principal_without_an_arn_is_named_by_its_key():
     ]
     [finding] = findings_of(records, ORG)
     assert finding["remedy"]["notes"][0].startswith(
-        f"apprunner:DescribeService: the permissions boundary of {finding['principal']['key']} does not allow it."
+        f"apprunner:DescribeService: an explicit Deny in the permissions boundary of {finding['principal']['key']} "
+        "refuses it. A grant will not help: an Allow never outweighs a Deny."
     )
 
 
@@ -360,10 +393,13 @@ def test_a_missing_identity_grant_is_explained_only_where_a_grant_is_not_the_who
     assert remedy_of([f.record(error_message=message) for _ in range(3)])["notes"] == [], "a grant says it all"
     service = remedy_of([f.record(identity=f.aws_service(), error_message=message) for _ in range(3)])
     assert service["kind"] == "review_deny"
-    assert service["notes"] == [
-        "apprunner:DescribeService: no identity-based policy of service:apprunner.amazonaws.com allows it; granting "
-        "it is the fix."
-    ]
+    # An AWS service acting for the account is not granted anything: App Runner's guide puts its access in the
+    # instance role (trusted by tasks.apprunner.amazonaws.com) and the ECR access role (build.apprunner.amazonaws.com).
+    assert service["policy"] is None
+    [note] = service["notes"]
+    assert "Granting the service is not the fix" in note
+    assert "tasks.apprunner.amazonaws.com" in note and "build.apprunner.amazonaws.com" in note
+    assert "granting it is the fix" not in note
 
 
 def test_a_non_iam_failure_and_an_action_outside_the_catalog_are_named_not_granted():
@@ -467,7 +503,7 @@ def test_a_resource_policy_refusing_another_accounts_caller_gets_the_role_and_sa
 
 def test_an_unscopable_action_does_not_keep_the_next_one_out_of_the_grant():
     user = f.iam_user()
-    widget = f.message(user["arn"], "apprunner:DescribeService", "my-example-widget")
+    widget = f.message(user["arn"], "apprunner:DescribeService", "my example widget")
     records = [f.record(error_message=widget) for _ in range(3)] + [f.record("ListOperations")]
     statements = remedy_of(records)["policy"]["Statement"]
     assert [s["Action"] for s in statements] == ["apprunner:ListOperations"]
@@ -536,11 +572,15 @@ def test_an_scp_note_names_the_account_and_the_missing_grant_beside_it_is_explai
     remedy = remedy_of(records)
     assert remedy["kind"] == "org_policy"
     assert remedy["notes"] == [
-        f"apprunner:DeleteService: no identity-based policy of {user['arn']} allows it; granting it is the fix.",
+        f"apprunner:DeleteService: no identity-based policy of {user['arn']} allows it either: once the policy that "
+        "refuses it changes, a grant will be needed too.",
         "apprunner:DeleteService: a service control policy of the organization refuses it in account "
         f"{f.ACCOUNT}. Do not grant: an SCP cannot be overridden from the account. If the access is intended, the "
-        "organization's administrators must change the SCP (aws organizations list-policies-for-target --target-id "
-        f"{f.ACCOUNT} --filter SERVICE_CONTROL_POLICY).",
+        "organization's administrators must change the SCP. SCPs attached to the account's OUs and to the root "
+        "apply too, so list every level (in the management account): "
+        f"id={f.ACCOUNT}; while [ -n \"$id\" ]; do aws organizations list-policies-for-target --target-id \"$id\" "
+        "--filter SERVICE_CONTROL_POLICY --query 'Policies[].[Id,Name]' --output text; id=$(aws organizations "
+        "list-parents --child-id \"$id\" --query 'Parents[0].Id' --output text 2>/dev/null) || id=; done",
     ]
     assert links(remedy) == [DOCS["no_permissions"], DOCS["policy_evaluation"]]
 
@@ -554,12 +594,15 @@ def test_a_resource_read_from_the_records_resources_is_said_to_be_inferred():
     )
 
 
+ROLE_OF_CALLER = f"arn:aws:iam::{CALLER}:role/audit/team/Auditor"  # the canonical ARN: the session's role
+
+
 def test_the_caller_role_is_named_without_its_path_in_the_commands():
     caller = f.assumed_role("Auditor", "s", account=CALLER, path="/audit/team/")
     remedy = remedy_of(_called_from(caller, caller["arn"]))
     assert remedy["commands"][4] == (
-        f"aws iam put-role-policy --role-name Auditor --policy-name AssumeAppRunnerAccessFrom{CALLER} "
-        "--policy-document file://caller-policy.json"
+        f"aws iam put-role-policy --role-name Auditor --policy-name {policy_name_of(ROLE_OF_CALLER, f.ACCOUNT, '20261128')}"
+        "-AssumeRole --policy-document file://caller-policy.json"
     )
 
 
@@ -567,8 +610,8 @@ def test_the_caller_user_is_named_without_its_path_in_the_commands():
     caller = f.iam_user("analyst", CALLER) | {"arn": f"arn:aws:iam::{CALLER}:user/audit/analyst"}
     remedy = remedy_of(_called_from(caller, caller["arn"]))
     assert remedy["commands"][4] == (
-        f"aws iam put-user-policy --user-name analyst --policy-name AssumeAppRunnerAccessFrom{CALLER} "
-        "--policy-document file://caller-policy.json"
+        f"aws iam put-user-policy --user-name analyst --policy-name {policy_name_of(caller['arn'], f.ACCOUNT, '20261128')}"
+        "-AssumeRole --policy-document file://caller-policy.json"
     )
 
 
@@ -598,7 +641,7 @@ def test_a_pass_role_event_without_a_source_passes_to_no_service():
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "apprunner.amazonaws.com"}}
 
 
-def test_the_resource_policy_statement_names_any_resource_when_the_log_names_none():
+def test_no_resource_policy_statement_is_offered_when_the_log_names_no_resource():
     record = f.record(
         "GetObject",
         identity=f.aws_account(CALLER),
@@ -607,11 +650,8 @@ def test_the_resource_policy_statement_names_any_resource_when_the_log_names_non
         error_message="Access Denied",
     )
     notes = remedy_of([record], Options(service="s3"))["notes"]
-    statement = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{CALLER}:root"}, "Action": "s3:GetObject"}
-    assert (
-        "s3 supports resource-based policies: instead of the role, this statement in the resource's policy would "
-        f"allow the caller directly: {json.dumps(statement | {'Resource': '*'})}"
-    ) in notes
+    # No resource, no resource policy to put a statement in: the alternative is offered per resource, not per service.
+    assert not [n for n in notes if "resource-based policy: instead of the role" in n]
 
 
 def test_an_action_outside_the_catalog_is_only_named():

@@ -16,11 +16,22 @@ def table(report) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(render_csv(report), newline="")))
 
 
-def test_one_row_per_principal_and_action_most_urgent_first():
+def test_one_row_per_principal_and_action_most_severe_first():
     report = r.every_kind()
     rows = table(report)
     assert len(rows) == sum(len(f["actions"]) for f in report["findings"])
-    assert rows[0]["remedy_kind"] == "investigate" and rows[0]["finding"] == "1"
+    assert rows[0]["remedy_kind"] == "investigate" and rows[0]["finding"] == "1" and rows[0]["severity"] == "critical"
+    # by hand: one row per finding and action, findings by severity then denials (see test_render_html)
+    firsts = {row["finding"]: (row["severity"], row["remedy_kind"]) for row in reversed(rows)}
+    assert [firsts[str(n)] for n in range(1, 8)] == [
+        ("critical", "investigate"),
+        ("critical", "cross_account_role"),
+        ("high", "org_policy"),
+        ("high", "review_deny"),
+        ("medium", "permission_set"),
+        ("low", "grant"),
+        ("low", ""),
+    ]
     grant = next(row for row in rows if row["remedy_kind"] == "grant")
     assert grant["principal"] == f"arn:aws:iam::{r.ACCOUNT}:user/dev-alice"
     assert grant["action"] == "apprunner:DescribeService" and grant["count"] == "3"
@@ -110,3 +121,12 @@ def test_an_open_window_dates_each_row_by_its_first_denial():
     text = render_csv(analyse([f.MemorySource(records)]).report)
     days = sorted(line.split(",", 1)[0] for line in text.splitlines()[1:])
     assert days == ["2026-11-27", "2026-11-28"]
+
+
+def test_hazards_are_a_column_of_their_own():
+    rows = table(r.report([r.finding(severity="high", hazards=[r.hazard()])]))
+    assert rows[0]["severity"] == "high"
+    assert rows[0]["hazards"] == (
+        "iam:PutUserPolicy (privilege escalation): A user who may write an inline policy on itself can grant itself "
+        "any permission."
+    )

@@ -64,20 +64,56 @@ def test_no_scripts_svg_images_stylesheets_or_external_resources():
     assert all(element.get("style") for element in page.find_all(["h1", "h2", "h3", "pre", "th", "td", "table"]))
 
 
-def test_every_kind_is_shown_most_urgent_first_with_its_fix():
+def test_every_kind_is_shown_most_severe_first_then_most_denials():
     page = soup(r.every_kind())
-    kinds = [element["data-kind"] for element in page.select("[data-finding]")]
-    assert kinds == [
-        "investigate",
-        "cross_account_role",
-        "review_deny",
-        "grant",
-        "permission_set",
-        "org_policy",
-        "none",
+    shown = [(element["data-severity"], element["data-kind"]) for element in page.select("[data-finding]")]
+    # by hand: critical investigate (12 denials) and cross-account (5); high org_policy (6) and review_deny (4);
+    # medium permission_set (2); low grant (3) and the finding with no remedy (1)
+    assert shown == [
+        ("critical", "investigate"),
+        ("critical", "cross_account_role"),
+        ("high", "org_policy"),
+        ("high", "review_deny"),
+        ("medium", "permission_set"),
+        ("low", "grant"),
+        ("low", "none"),
     ]
     numbers = [element["data-finding"] for element in page.select("[data-finding]")]
     assert numbers == [str(n) for n in range(1, 8)]
+    summary = [[td.get_text() for td in tr.find_all("td")][:2] for tr in page.select("#summary tr")[1:]]
+    assert summary == [[str(n), severity] for n, (severity, _) in enumerate(shown, start=1)]
+    assert page.select_one("#severities").get_text(" ", strip=True) == "2 × critical 2 × high 1 × medium 2 × low"
+    assert [b.get_text() for b in page.select("[data-finding] .severity")] == [severity for severity, _ in shown]
+
+
+def test_the_root_user_comes_before_more_denials_of_a_lower_severity():
+    root = r.finding(f"arn:aws:iam::{r.ACCOUNT}:root", kind="org_policy", type_="Root", severity="critical")
+    busy = r.finding(actions=[r.action(count=40)])  # a Read refused 40 times: low
+    page = soup(r.report([busy, root]))
+    assert [element["data-severity"] for element in page.select("[data-finding]")] == ["critical", "low"]
+
+
+def test_within_a_severity_most_denials_first_then_the_remedy_kind():
+    review = r.finding(f"arn:aws:iam::{r.ACCOUNT}:role/A", kind="review_deny", type_="AssumedRole")
+    grant = r.finding(f"arn:aws:iam::{r.ACCOUNT}:role/B", kind="grant", type_="AssumedRole")
+    more = r.finding(f"arn:aws:iam::{r.ACCOUNT}:role/C", kind="grant", type_="AssumedRole", actions=[r.action(count=9)])
+    page = soup(r.report([grant, review, more]))
+    assert [element["data-kind"] for element in page.select("[data-finding]")] == ["grant", "review_deny", "grant"]
+    assert page.select("[data-finding] h2")[0].get_text().endswith("role/C")
+
+
+def test_hazards_are_shown_with_why_and_a_safe_link_to_their_source():
+    hostile = r.hazard(
+        "cloudtrail:StopLogging", why=f"why {r.SCRIPT}", source='https://attacker.example/x" onmouseover="alert(1)'
+    )
+    report = r.report([r.finding(severity="high", hazards=[r.hazard(), hostile])])
+    page = soup(report)
+    shown = [div.get_text(" ", strip=True) for div in page.select(".hazard")]
+    assert shown[0].startswith("Dangerous to grant: iam:PutUserPolicy (privilege escalation): A user who may write")
+    assert shown[0].endswith("( source )")
+    assert page.select(".hazard a")[0]["href"] == r.hazard()["source"]
+    assert r.SCRIPT in shown[1] and page.find("script") is None  # text, not markup
+    assert len(page.select(".hazard a")) == 1  # the unsafe source is not linked
 
 
 def test_grant_shows_the_policy_the_commands_and_the_docs():

@@ -17,10 +17,23 @@ def as_html(markdown: str) -> BeautifulSoup:
     return BeautifulSoup(MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown), "html.parser")
 
 
-def test_every_kind_most_urgent_first_with_fixes_commands_and_docs():
+def test_every_kind_most_severe_first_with_fixes_commands_and_docs():
     text = render_markdown(r.every_kind())
     headings = re.findall(r"^## \d+\. (\S+)", text, flags=re.MULTILINE)
-    assert headings[0].endswith("user/scanner") and headings[-1].endswith("user/new-hire")
+    # by hand: critical scanner (12 denials) and Partner (5); high Builder (6) and Ops (4); medium the permission
+    # set's role; low dev-alice (3) and new-hire (1)
+    assert [h.rsplit("/", 1)[-1] for h in headings] == [
+        "scanner",
+        "Partner",
+        "Builder",
+        "Ops",
+        "AWSReservedSSO\\_Developer\\_Access\\_0a1b",
+        "dev-alice",
+        "new-hire",
+    ]
+    severities = re.findall(r"^- \*\*Severity:\*\* (\w+)$", text, flags=re.MULTILINE)
+    assert severities == ["critical", "critical", "high", "high", "medium", "low", "low"]
+    assert "Severity: 2 × critical · 2 × high · 1 × medium · 2 × low" in text
     page = as_html(text)
     code = [block.get_text() for block in page.find_all("code")]
     assert any("aws iam create-role --role-name AppRunnerAccessFrom444455556666" in block for block in code)
@@ -89,3 +102,18 @@ def test_a_long_note_holding_a_command_is_shown_whole():
     command = "aws sts decode-authorization-message --encoded-message " + "Ab0Cd" * 1000
     report["findings"][0]["remedy"]["notes"] = [f"Decode it: {command}"]
     assert command in as_html(render_markdown(report)).get_text()
+
+
+def test_hazards_are_listed_with_why_and_their_source_and_stay_text():
+    hostile = r.hazard(
+        "cloudtrail:StopLogging", why=f"why {r.SCRIPT}", source='https://attacker.example/x" onmouseover="alert(1)'
+    )
+    page = as_html(render_markdown(r.report([r.finding(severity="high", hazards=[r.hazard(), hostile])])))
+    items = [li.get_text() for li in page.find_all("li") if li.get_text().startswith("Dangerous to grant")]
+    assert items[0] == (
+        "Dangerous to grant: iam:PutUserPolicy (privilege escalation): A user who may write an inline policy on "
+        "itself can grant itself any permission. (source)"
+    )
+    assert r.SCRIPT in items[1] and page.find("script") is None
+    hrefs = [a["href"] for a in page.find_all("a")]
+    assert r.hazard()["source"] in hrefs and not [h for h in hrefs if "attacker" in h]  # the unsafe one not linked

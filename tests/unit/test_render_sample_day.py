@@ -48,3 +48,23 @@ def test_markdown_names_every_principal(sample_report):
     for finding in sample_report["findings"]:
         name = finding["principal"]["arn"] or finding["principal"]["key"]
         assert name.replace("_", "\\_") in text
+
+
+def test_people_facing_formats_put_the_root_user_among_the_most_severe_first(sample_report):
+    # By hand from the scenarios: critical are the reconnaissance (svc-legacy), the caller from an account outside
+    # the organization (ExternalAuditor) and the root user; ordered by remedy kind alone, root came last.
+    critical = {"user/svc-legacy", "role/ExternalAuditor", "root"}
+    ranks = ["critical", "high", "medium", "low"]
+    page = BeautifulSoup(render(sample_report, "html"), "html.parser")
+    shown = [(s["data-severity"], s.select_one("h2").get_text()) for s in page.select("[data-finding]")]
+    assert [severity for severity, _ in shown] == sorted((s for s, _ in shown), key=ranks.index)
+    assert {title.rsplit(":", 1)[-1] for severity, title in shown[:3]} == critical
+    assert shown[3][0] != "critical"
+    markdown = render(sample_report, "md")
+    rows = list(csv.DictReader(io.StringIO(render(sample_report, "csv"), newline="")))
+    for name in ("root", "user/svc-legacy", "role/ExternalAuditor"):
+        number = next(n for n, (_, title) in enumerate(shown, start=1) if title.endswith(f":{name}"))
+        assert f"## {number}. " in markdown.split(f":{name} (")[0].rsplit("\n", 1)[-1]
+        assert {row["severity"] for row in rows if row["finding"] == str(number)} == {"critical"}
+    denials = [f["denials"] for f in sample_report["findings"]]
+    assert denials == sorted(denials, reverse=True)  # the JSON keeps the contract's order

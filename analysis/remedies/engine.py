@@ -1,0 +1,117 @@
+"""A finding's remedy: its kind from the rules, the policy from the grants, then notes and commands."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from analysis import policies
+from analysis.hazards import hazards_of
+from analysis.remedies.commands import attach_commands, policy_name
+from analysis.remedies.cross_account import cross_account
+from analysis.remedies.grants import grant_documents, grants
+from analysis.remedies.identity_center import permission_set_commands
+from analysis.remedies.notes import action_notes, finding_notes, hazard_note
+from analysis.remedies.reconnaissance import investigate_notes, reconnaissance_principals
+from analysis.remedies.rules import PASS_ROLE, action_rule, acts_in_callers_account, finding_kind, grant_fixes
+from analysis.remedies.situation import Situation, texts
+
+if TYPE_CHECKING:  # the frame functions import pandas when called: one event's advice needs none
+    import pandas as pd
+
+    from analysis.model import Options
+
+ROW_FIELDS = (
+    "action", "event_source", "event_name", "truncated", "encoded_message", "vpc_endpoint_id",
+    "vpc_endpoint_account_id",
+)  # fmt: skip
+_REFUSED_ELSEWHERE = ("review_deny", "org_policy")
+
+
+def advise(findings: list[dict[str, Any]], frame: pd.DataFrame, options: Options) -> list[dict[str, Any]]:
+    """Each finding's remedy, in the findings' order (``frame`` holds their denial rows)."""
+    if not findings:
+        return []
+    suspects = reconnaissance_principals(frame, options.recon_distinct_actions, options.recon_window_minutes)
+    rows_by_finding = dict(iter(frame.groupby(["principal_key", "target_account_id"], sort=False, dropna=False)))
+    advice = []
+    for finding in findings:
+        key = (finding["principal"]["key"], finding["target_account_id"] or "unknown")
+        rows: list[dict[str, Any]] = rows_by_finding[key][list(ROW_FIELDS)].to_dict("records")  # type: ignore[assignment]
+        advice.append(remedy_for(Situation(finding, rows, options, finding["principal"]["key"] in suspects)))
+    return advice
+
+
+def advise_one(finding: dict[str, Any], rows: list[dict[str, Any]], options: Options) -> dict[str, Any]:
+    """The remedy of a finding built from ``rows`` alone (one event, as the alert path sees it): no
+    reconnaissance is judged from so little, and pandas is not needed."""
+    return remedy_for(Situation(finding, rows, options, reconnaissance=False))
+
+
+def remedy_for(situation: Situation) -> dict[str, Any]:
+    finding = situation.finding
+    rules = {a["action"]: action_rule(situation, a) for a in finding["actions"]}
+    kind = finding_kind(rules, situation.reconnaissance)
+    remedy: dict[str, Any] = {
+        "kind": kind,
+        "policy": None,
+        "trust_policy": None,
+        "caller_policy": None,
+        "notes": [],
+        "more_policies": [],
+        "permission_set": finding["principal"].get("permission_set"),
+        "role_name": None,
+        "commands": [],
+        "docs": _docs(kind, finding),
+    }
+    if kind == "investigate":
+        remedy["notes"] = investigate_notes(situation)
+        return remedy
+    hazards = {hazard.action: hazard for hazard in hazards_of(finding)}
+    granted = [
+        action
+        for action in finding["actions"]
+        if grant_fixes(action, rules[action["action"]])
+        and not (kind in _REFUSED_ELSEWHERE and action["action"] in hazards)
+    ]
+    callers_own = [a for a in granted if kind == "cross_account_role" and acts_in_callers_account(a["action"])]
+    notes: list[str] = remedy["notes"]
+    documents = grant_documents(situation, [a for a in granted if a not in callers_own], notes)
+    remedy["policy"] = documents[0] if documents else None
+    remedy["more_policies"] = documents[1:]
+    granted_names = {a["action"] for a in granted}
+    for action in finding["actions"]:
+        notes.extend(action_notes(situation, action, rules[action["action"]], action["action"] in granted_names))
+    notes.extend(hazard_note(hazard, granted=name in granted_names) for name, hazard in hazards.items())
+    if kind == "cross_account_role":
+        cross_account(situation, remedy, policies.grant_policy(grants(situation, callers_own, notes)))
+    elif documents and not any(rules[a["action"]] == "cross_account_role" for a in granted):
+        commands, command_notes = _attach(situation, documents)
+        remedy["commands"] = commands
+        notes.extend(command_notes)
+    notes.extend(finding_notes(situation, kind))
+    remedy["notes"] = list(dict.fromkeys(notes))
+    return remedy
+
+
+def _attach(situation: Situation, documents: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    if situation.principal.get("permission_set"):
+        return permission_set_commands(situation, documents)
+    return attach_commands(
+        situation.principal.get("arn"), documents, policy_name(situation.finding), situation.partition
+    )
+
+
+def _docs(kind: str, finding: dict[str, Any]) -> list[dict[str, str]]:
+    docs = texts()["docs"]
+    chosen = [docs["no_permissions"]]
+    if any(a["action"] == PASS_ROLE for a in finding["actions"]):
+        chosen.append(docs["passrole"])
+    if kind == "cross_account_role":
+        chosen.append(docs["cross_account"])
+    if kind in ("grant", "permission_set"):
+        chosen.append(docs["delegate"])
+    if kind == "permission_set":
+        chosen.append(docs["permission_sets"])
+    if kind in ("org_policy", "review_deny"):
+        chosen.append(docs["policy_evaluation"])
+    return chosen

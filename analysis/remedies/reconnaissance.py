@@ -1,0 +1,62 @@
+"""Rule 1: a principal refused many distinct actions in a short time is probing, not missing a permission."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from analysis.remedies.situation import Situation, name_of
+
+if TYPE_CHECKING:  # the frame is the batch path's: one event's advice needs no pandas
+    import pandas as pd
+
+
+def reconnaissance_principals(frame: pd.DataFrame, distinct_actions: int, window_minutes: int) -> set[str]:
+    """Principals denied ``distinct_actions`` or more distinct actions within any ``window_minutes``."""
+    import numpy as np
+
+    suspects: set[str] = set()
+    timed = frame.dropna(subset=["event_time"])
+    counts = timed.groupby("principal_key")["action"].nunique()
+    window = np.timedelta64(window_minutes, "m")
+    for key in counts[counts >= distinct_actions].index:
+        rows = timed[timed["principal_key"] == key]
+        starts = np.sort(rows["event_time"].to_numpy(dtype="datetime64[ns]"))
+        present = np.zeros(len(starts), dtype=int)
+        for _, times in rows.groupby("action")["event_time"]:
+            ordered = np.sort(times.to_numpy(dtype="datetime64[ns]"))
+            first_at_or_after = np.searchsorted(ordered, starts, side="left")
+            first_after_window = np.searchsorted(ordered, starts + window, side="left")
+            present += first_after_window > first_at_or_after
+        if present.max() >= distinct_actions:
+            suspects.add(key)
+    return suspects
+
+
+def investigate_notes(situation: Situation) -> list[str]:
+    finding = situation.finding
+    options = situation.options
+    actions = len(finding["actions"])
+    notes = [
+        f"{actions} distinct actions were denied to this principal, at least {options.recon_distinct_actions} of "
+        f"them within {options.recon_window_minutes} minutes: this looks like reconnaissance, not a missing "
+        "permission. Do not grant.",
+        "Check who holds these credentials: source IPs "
+        + (", ".join(finding.get("source_ips", [])[:5]) or "unknown")
+        + "; user agents "
+        + ("; ".join(finding.get("user_agents", [])[:3]) or "unknown")
+        + ".",
+    ]
+    principal = situation.principal
+    user = name_of(principal.get("arn")) if principal["type"] == "IAMUser" else None
+    if user:
+        notes.append(
+            f"If the activity is not expected, deactivate the user's access keys (aws iam list-access-keys "
+            f"--user-name {user}; aws iam update-access-key --user-name {user} --access-key-id KEY "
+            "--status Inactive) and review CloudTrail for what succeeded."
+        )
+    elif principal["type"] == "AssumedRole":
+        notes.append(
+            "If the activity is not expected, revoke the role's active sessions (IAM console: Revoke active "
+            "sessions, which attaches an AWSRevokeOlderSessions deny) and review what succeeded."
+        )
+    return notes

@@ -1,0 +1,60 @@
+"""What every part of a remedy reads: the finding, its denial rows, the options, and the texts (data)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from analysis.identifiers import partition_for_region
+
+if TYPE_CHECKING:
+    from analysis.model import Options
+
+
+@cache
+def texts() -> dict[str, Any]:
+    """analysis/data/remedy_texts.json: wording, related permissions, resource-policy types, doc links."""
+    loaded: dict[str, Any] = json.loads(resources.files("analysis.data").joinpath("remedy_texts.json").read_text())
+    return loaded
+
+
+@dataclass
+class Situation:
+    finding: dict[str, Any]
+    rows: list[dict[str, Any]]  # the finding's denial rows (analysis.denials.denial_row)
+    options: Options
+    reconnaissance: bool
+
+    @property
+    def principal(self) -> dict[str, Any]:
+        principal: dict[str, Any] = self.finding["principal"]
+        return principal
+
+    @property
+    def partition(self) -> str:
+        regions = self.finding.get("regions") or []
+        return partition_for_region(regions[0] if regions else None)
+
+    @property
+    def who(self) -> str:
+        return self.principal.get("arn") or self.principal.get("key") or "the principal"
+
+    @property
+    def refused(self) -> set[str]:
+        return {action["action"] for action in self.finding["actions"]}
+
+    def rows_of(self, action: str) -> list[dict[str, Any]]:
+        return [row for row in self.rows if row.get("action") == action]
+
+
+def present(value: Any) -> bool:
+    """Not None, not NaN (pandas' missing value), not empty."""
+    return value is not None and value == value and value != ""
+
+
+def name_of(arn: str | None) -> str | None:
+    """The last part of an IAM ARN: a user's or role's name."""
+    return arn.rsplit("/", 1)[-1] if arn and "/" in arn else None
