@@ -268,6 +268,19 @@ def test_a_trust_policy_naming_the_callers_account_lets_the_caller_assume_the_ro
     assert prove_finding(cross_account(trust_policy=trust)).status == "proven"
 
 
+def test_an_action_without_a_resource_granted_where_the_caller_is_is_proven_in_the_caller_policy():
+    # CONTRACT.md rule 4: ListServices acts in the caller's own account, so the caller's policy grants it, beside
+    # sts:AssumeRole on the new role; the role itself grants DescribeService on the owner's service.
+    caller_policy = document(statement("sts:AssumeRole", ROLE), statement("apprunner:ListServices", "*"))
+    value = cross_account(policy=document(statement("apprunner:DescribeService", SERVICE)), caller_policy=caller_policy)
+    value["actions"] = [refused("apprunner:DescribeService", [SERVICE]), refused("apprunner:ListServices", ["*"])]
+    assert prove_finding(value).status == "proven"
+    value["actions"] = value["actions"][:1]  # ListServices never refused: granting it is excess
+    counterexample = only(prove_finding(value))
+    assert (counterexample.check, counterexample.document) == ("exactness", "caller_policy")
+    assert counterexample.action == "apprunner:listservices"
+
+
 def test_a_caller_policy_on_every_role_is_not_proven():
     counterexample = only(prove_finding(cross_account(caller_policy=document(statement("sts:AssumeRole", "*")))))
     assert (counterexample.check, counterexample.document) == ("exactness", "caller_policy")
