@@ -320,19 +320,19 @@ def test_a_permission_set_is_changed_through_identity_center():
     region = "--region IDENTITY_CENTER_REGION"  # the factory's role path carries no Region
     assert remedy["commands"] == [
         f"INSTANCE_ARN=$(aws sso-admin list-instances {region} --query 'Instances[0].InstanceArn' --output text)",
-        f"PERMISSION_SET_ARN=$(for ps in $(aws sso-admin list-permission-sets {region} --instance-arn \"$INSTANCE_ARN\" "
-        "--query 'PermissionSets[]' --output text); do aws sso-admin describe-permission-set "
-        f"{region} --instance-arn \"$INSTANCE_ARN\" --permission-set-arn \"$ps\" --query "
+        f"PERMISSION_SET_ARN=$(for ps in $(aws sso-admin list-permission-sets {region} "
+        "--instance-arn \"$INSTANCE_ARN\" --query 'PermissionSets[]' --output text); do aws sso-admin "
+        f'describe-permission-set {region} --instance-arn "$INSTANCE_ARN" --permission-set-arn "$ps" --query '
         "'PermissionSet.[Name,PermissionSetArn]' --output text; done | awk -v name='Data_Science' "
         "'$1 == name {print $2}')",
-        f"aws sso-admin list-accounts-for-provisioned-permission-set {region} --instance-arn \"$INSTANCE_ARN\" "
+        f'aws sso-admin list-accounts-for-provisioned-permission-set {region} --instance-arn "$INSTANCE_ARN" '
         '--permission-set-arn "$PERMISSION_SET_ARN"  # every account a change to it reaches',
-        f"aws sso-admin get-inline-policy-for-permission-set {region} --instance-arn \"$INSTANCE_ARN\" "
+        f'aws sso-admin get-inline-policy-for-permission-set {region} --instance-arn "$INSTANCE_ARN" '
         '--permission-set-arn "$PERMISSION_SET_ARN"  # merge policy.json into what is there: the next command '
         "replaces it",
-        f"aws sso-admin put-inline-policy-to-permission-set {region} --instance-arn \"$INSTANCE_ARN\" "
+        f'aws sso-admin put-inline-policy-to-permission-set {region} --instance-arn "$INSTANCE_ARN" '
         '--permission-set-arn "$PERMISSION_SET_ARN" --inline-policy file://policy.json',
-        f"aws sso-admin provision-permission-set {region} --instance-arn \"$INSTANCE_ARN\" "
+        f'aws sso-admin provision-permission-set {region} --instance-arn "$INSTANCE_ARN" '
         '--permission-set-arn "$PERMISSION_SET_ARN" --target-type ALL_PROVISIONED_ACCOUNTS',
     ]
     assert links(remedy) == [DOCS["no_permissions"], DOCS["delegate"], DOCS["permission_sets"]]
@@ -578,7 +578,7 @@ def test_an_scp_note_names_the_account_and_the_missing_grant_beside_it_is_explai
         f"{f.ACCOUNT}. Do not grant: an SCP cannot be overridden from the account. If the access is intended, the "
         "organization's administrators must change the SCP. SCPs attached to the account's OUs and to the root "
         "apply too, so list every level (in the management account): "
-        f"id={f.ACCOUNT}; while [ -n \"$id\" ]; do aws organizations list-policies-for-target --target-id \"$id\" "
+        f'id={f.ACCOUNT}; while [ -n "$id" ]; do aws organizations list-policies-for-target --target-id "$id" '
         "--filter SERVICE_CONTROL_POLICY --query 'Policies[].[Id,Name]' --output text; id=$(aws organizations "
         "list-parents --child-id \"$id\" --query 'Parents[0].Id' --output text 2>/dev/null) || id=; done",
     ]
@@ -601,8 +601,8 @@ def test_the_caller_role_is_named_without_its_path_in_the_commands():
     caller = f.assumed_role("Auditor", "s", account=CALLER, path="/audit/team/")
     remedy = remedy_of(_called_from(caller, caller["arn"]))
     assert remedy["commands"][4] == (
-        f"aws iam put-role-policy --role-name Auditor --policy-name {policy_name_of(ROLE_OF_CALLER, f.ACCOUNT, '20261128')}"
-        "-AssumeRole --policy-document file://caller-policy.json"
+        "aws iam put-role-policy --role-name Auditor --policy-name "
+        f"{policy_name_of(ROLE_OF_CALLER, f.ACCOUNT, '20261128')}-AssumeRole --policy-document file://caller-policy.json"
     )
 
 
@@ -610,8 +610,8 @@ def test_the_caller_user_is_named_without_its_path_in_the_commands():
     caller = f.iam_user("analyst", CALLER) | {"arn": f"arn:aws:iam::{CALLER}:user/audit/analyst"}
     remedy = remedy_of(_called_from(caller, caller["arn"]))
     assert remedy["commands"][4] == (
-        f"aws iam put-user-policy --user-name analyst --policy-name {policy_name_of(caller['arn'], f.ACCOUNT, '20261128')}"
-        "-AssumeRole --policy-document file://caller-policy.json"
+        "aws iam put-user-policy --user-name analyst --policy-name "
+        f"{policy_name_of(caller['arn'], f.ACCOUNT, '20261128')}-AssumeRole --policy-document file://caller-policy.json"
     )
 
 
