@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from analysis import catalog
-from analysis.remedies.rules import is_root, review_cause
+from analysis.remedies.rules import acts_in_callers_account, is_root, review_cause
 from analysis.remedies.situation import Situation, name_of, present, texts
 
 # Reasons that blame a policy the root user does not have: its notes say what can refuse root instead.
@@ -34,7 +34,15 @@ def action_notes(situation: Situation, action: dict[str, Any], rule: str, grante
             "the log names none, so none is granted: a later denial may name them."
         )
     for related_to in [name, *_event_actions(situation, name)]:
-        notes.extend(_related(related_to, situation.refused))
+        notes.extend(_related(related_to, situation.refused, granted))
+    if situation.finding["cross_account"] and acts_in_callers_account(name) and granted:
+        notes.append(
+            texts()["principals"]["callers_own_account"].format(
+                action=name,
+                caller_account=situation.principal.get("account_id"),
+                owner=situation.finding["target_account_id"],
+            )
+        )
     return notes
 
 
@@ -51,6 +59,10 @@ def _reason_notes(
         blocked = set(action["reasons"]) - {"no_identity_allow", "unknown"}
         if reason == "no_identity_allow" and not (rule in ("review_deny", "org_policy") and (granted or blocked)):
             continue
+        if reason == "vpc_endpoint_policy":
+            notes.append(_endpoint_note(situation, action))
+            if _without_endpoint_policies(action["action"]):
+                continue
         key = _reason_key(situation, action, rule, reason)
         if reason == "no_identity_allow" and not granted:
             key = "no_identity_allow_behind"
@@ -62,9 +74,11 @@ def _reason_notes(
                 service=_service_name(action["action"]),
             )
         )
-        if reason == "vpc_endpoint_policy":
-            notes.append(_endpoint_note(situation, action))
     return notes
+
+
+def _without_endpoint_policies(action: str) -> bool:
+    return action.split(":", 1)[0] in texts()["vpc_endpoints"]["without_endpoint_policies"]
 
 
 def _reason_key(situation: Situation, action: dict[str, Any], rule: str, reason: str) -> str:
@@ -80,9 +94,8 @@ def _reason_key(situation: Situation, action: dict[str, Any], rule: str, reason:
 
 def _endpoint_note(situation: Situation, action: dict[str, Any]) -> str:
     endpoints = texts()["vpc_endpoints"]
-    prefix = action["action"].split(":", 1)[0]
-    if prefix in endpoints["without_endpoint_policies"]:
-        return str(endpoints["no_policies"].format(action=action["action"], service=prefix))
+    if _without_endpoint_policies(action["action"]):
+        return str(endpoints["no_policies"].format(action=action["action"], service=_service_name(action["action"])))
     rows = [r for r in situation.rows_of(action["action"]) if present(r.get("vpc_endpoint_id"))]
     if not rows:
         return str(endpoints["unnamed"].format(action=action["action"]))
@@ -168,10 +181,15 @@ def _event_actions(situation: Situation, action: str) -> list[str]:
     return sorted(found - {action})
 
 
-def _related(action: str, refused: set[str]) -> list[str]:
-    """The permissions App Runner checks beside ``action``; a sentence about one that was refused is left out."""
+def _related(action: str, refused: set[str], granted: bool) -> list[str]:
+    """The permissions App Runner checks beside ``action``; a sentence about one that was refused is left out, and
+    one about how ``action`` is granted only stays when it is."""
     entries = texts()["related_permissions"].get(action, [])
-    return [entry["text"] for entry in entries if entry.get("unless_refused") not in refused]
+    return [
+        entry["text"]
+        for entry in entries
+        if entry.get("unless_refused") not in refused and (granted or not entry.get("only_if_granted"))
+    ]
 
 
 def finding_notes(situation: Situation, kind: str) -> list[str]:
@@ -183,6 +201,8 @@ def finding_notes(situation: Situation, kind: str) -> list[str]:
         reasons = {reason for action in finding["actions"] for reason in action["reasons"]}
         if reasons & _NOT_ROOTS:
             notes.append(principals["root_refusals"])
+        if finding["cross_account"]:
+            notes.append(principals["root_cross_account"].format(caller_account=finding["principal"]["account_id"]))
     if finding.get("confidence") == "low" and kind in ("grant", "permission_set", "cross_account_role"):
         notes.append(
             f"Low confidence: {finding['denials']} event(s); a one-off is not a pattern. Confirm the "
