@@ -217,3 +217,17 @@ def named_resource_arn(
     if len(specific) != 1:
         return None
     return build_arn(template, partition=partition, region=region, account=account, values={specific[0]: name})
+
+
+@cache
+def _passed_to_services() -> dict[str, Any]:
+    text = resources.files("analysis.data").joinpath("passed_to_services.json").read_text()
+    services: dict[str, Any] = json.loads(text)["services"]
+    return services
+
+
+def passed_to_service(event_source: str) -> str | None:
+    """The iam:PassedToService value of a role passed in a call to ``event_source`` (data/passed_to_services.json),
+    or None when the table does not list that service."""
+    entry = _passed_to_services().get(event_source)
+    return entry["passed_to"] if entry else None

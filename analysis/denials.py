@@ -62,11 +62,12 @@ def denial_row(record: dict[str, Any]) -> dict[str, Any]:
     action = spelled_as_action(_message_action(parsed) or event_action)
     resources, resource_origin = _resources(record, action, parsed)
     target = _target_account(record, resources)
+    event_source = _text(record.get("eventSource"))
     return {
         "event_id": _text(record.get("eventID")),
         "recipient_account_id": _text(record.get("recipientAccountId")),
         "event_time": _text(record.get("eventTime")),
-        "event_source": _text(record.get("eventSource")),
+        "event_source": event_source,
         "event_name": _text(record.get("eventName")),
         "region": _text(record.get("awsRegion")),
         "source_ip": _text(record.get("sourceIPAddress")),
@@ -85,13 +86,24 @@ def denial_row(record: dict[str, Any]) -> dict[str, Any]:
         "resources": resources,
         "resource_origin": resource_origin,
         "reason": parsed.reason,
+        "denied_explicitly": parsed.denied_explicitly,
         "policy_arn": parsed.policy_arn,
         "encoded_message": parsed.encoded_message,
         "truncated": parsed.truncated,
         "non_iam_failure": parsed.non_iam_failure,
         "target_account_id": target,
         "cross_account": bool(principal.account_id and target and principal.account_id != target),
+        "passed_to_service": _passed_to_service(action, event_source),
+        "vpc_endpoint_id": _text(record.get("vpcEndpointId")),
+        "vpc_endpoint_account_id": _text(record.get("vpcEndpointAccountId")),
     }
+
+
+def _passed_to_service(action: str, event_source: str | None) -> str | None:
+    """The iam:PassedToService of a refused iam:PassRole: the service principal that was to assume the role."""
+    if action != "iam:PassRole" or not event_source or event_source == "iam.amazonaws.com":
+        return None
+    return catalog.passed_to_service(event_source) or event_source
 
 
 def _principal(record: dict[str, Any], parsed: ParsedMessage) -> Principal:
@@ -123,10 +135,17 @@ def _message_action(parsed: ParsedMessage) -> str | None:
 
 def _resources(record: dict[str, Any], action: str, parsed: ParsedMessage) -> tuple[list[str], str]:
     """The resources refused, and where they came from: message, request, record, none or star."""
-    if parsed.resource:
-        return [parsed.resource], "message"
-    if catalog.takes_only_star(action):
+    if catalog.takes_only_star(action):  # IAM authorises it against "*", whatever the message names
         return ["*"], "star"
+    if parsed.resource:
+        iam_arn = _iam_named_arn(record, action, parsed.resource)
+        if iam_arn:
+            return [iam_arn], "message_iam_name"
+        if _is_bare_name(parsed.resource, action):
+            named = _resources_named(record, action, parsed.resource)
+            if named:
+                return named, "message_name"
+        return [parsed.resource], "message"
     from_request = _resources_from_request(record, action)
     if from_request:
         return from_request, "request"
@@ -136,11 +155,97 @@ def _resources(record: dict[str, Any], action: str, parsed: ParsedMessage) -> tu
     return [], "none"
 
 
+_IAM_NAMED = re.compile(r"^(?P<kind>user|role|group|policy|instance profile)\s+(?P<name>[\w+=,.@-]+)$")
+
+
+def _iam_named_arn(record: dict[str, Any], action: str, resource: str) -> str | None:
+    """IAM's ``on resource: role Deploy`` as the role's ARN in the owning account (default path /)."""
+    match = _IAM_NAMED.match(resource.strip())
+    account = _text(record.get("recipientAccountId"))
+    if not match or not action.startswith("iam:") or not account:
+        return None
+    kind = match.group("kind").replace("instance profile", "instance-profile")
+    return catalog.named_resource_arn(
+        "iam",
+        kind,
+        match.group("name"),
+        account=account,
+        partition=partition_for_region(_text(record.get("awsRegion"))),
+    )
+
+
+def _is_bare_name(resource: str, action: str) -> bool:
+    """A resource the message names by its name alone (``on resource: my-example-service``, as in App Runner's
+    troubleshooting page), not an ARN, not '*', and not IAM's ``role NAME`` form."""
+    return (
+        not resource.startswith("arn:")
+        and resource != "*"
+        and " " not in resource
+        and bool(catalog.resource_types(action))
+    )
+
+
+def _resources_named(record: dict[str, Any], action: str, name: str) -> list[str]:
+    """The request's ARN of a resource named ``name``, else its name-scoped ARN in the record's region and
+    owning account (``…:service/NAME/*``)."""
+    request = record.get("requestParameters")
+    arns = sorted(set(_arns_in(request))) if isinstance(request, dict) else []
+    for resource_type in catalog.resource_types(action):
+        variables = [v for v in catalog.arn_template_variables(resource_type.arn_template) if v not in _PLACES]
+        for arn in arns:
+            if resource_type.arn_pattern.fullmatch(arn) and _first_name_in(arn, resource_type.arn_template) == name:
+                return [arn]
+        region = _text(record.get("awsRegion"))
+        account = _text(record.get("recipientAccountId"))
+        if variables and region and account:
+            scoped = catalog.build_arn(
+                resource_type.arn_template,
+                region=region,
+                account=account,
+                values={variables[0]: name},
+                allow_trailing_wildcard=True,
+            )
+            if scoped:
+                return [scoped]
+    return []
+
+
+_PLACES = frozenset({"Partition", "Region", "Account"})
+
+
+def _first_name_in(arn: str, template: str) -> str | None:
+    """The value of the template's first resource variable in ``arn`` (the service name of a service ARN)."""
+    resource_part = arn.split(":", 5)[-1] if arn.count(":") >= 5 else ""
+    literal = template.split(":", 5)[-1].split("${", 1)[0]
+    if not resource_part.startswith(literal):
+        return None
+    return resource_part[len(literal) :].split("/", 1)[0] or None
+
+
+def _queue_arn(url: str) -> str | None:
+    """An SQS queue URL (``https://sqs.REGION.amazonaws.com/ACCOUNT/NAME``) as the queue's ARN."""
+    match = _QUEUE_URL.match(url)
+    if not match:
+        return None
+    region = match.group("region") or match.group("legacy")
+    return f"arn:{partition_for_region(region)}:sqs:{region}:{match.group('account')}:{match.group('name')}"
+
+
+_QUEUE_URL = re.compile(
+    r"^https://(?:sqs\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?|(?P<legacy>[a-z0-9-]+)\.queue\.amazonaws\.com)"
+    r"/(?P<account>\d{12})/(?P<name>[A-Za-z0-9_-]{1,80}(?:\.fifo)?)$"
+)
+
+
 def _resources_from_request(record: dict[str, Any], action: str) -> list[str]:
     request = record.get("requestParameters")
     if not isinstance(request, dict):
         return []
     arns = sorted(set(_arns_in(request)))
+    queue_url = request.get("queueUrl") or request.get("QueueUrl")
+    if isinstance(queue_url, str):
+        queue = _queue_arn(queue_url)
+        arns += [queue] if queue else []
     for resource_type in catalog.resource_types(action):
         matching = [arn for arn in arns if resource_type.arn_pattern.fullmatch(arn)]
         if matching:

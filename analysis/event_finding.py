@@ -65,6 +65,8 @@ def finding_of_row(row: dict[str, Any]) -> dict[str, Any]:
                 "encoded_messages": int(row["encoded_message"] is not None),
                 "truncated_messages": int(bool(row["truncated"])),
                 "non_iam_failures": _listed(row["non_iam_failure"]),
+                "denied_explicitly": bool(row["denied_explicitly"]),
+                "context": {"iam:PassedToService": [row["passed_to_service"]]} if row["passed_to_service"] else {},
             }
         ],
         "remedy": None,

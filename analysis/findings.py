@@ -17,6 +17,7 @@ FRAME_COLUMNS = [
     "principal_type", "principal_account_id", "session", "permission_set", "action",
     "action_from_message", "action_known", "resources", "resource_origin", "reason", "policy_arn",
     "encoded_message", "truncated", "non_iam_failure", "target_account_id", "cross_account",
+    "denied_explicitly", "passed_to_service", "vpc_endpoint_id", "vpc_endpoint_account_id",
 ]  # fmt: skip
 FINDING_KEY = ["principal_key", "target_account_id"]
 ACTION_KEY = [*FINDING_KEY, "action"]
@@ -73,6 +74,8 @@ def action_summary(frame: pd.DataFrame) -> pd.DataFrame:
         truncated_messages=("truncated", "sum"),
         action_from_message=("action_from_message", "all"),
         action_known=("action_known", "all"),
+        denied_explicitly=("denied_explicitly", "all"),
+        passed_to_services=("passed_to_service", _unique_sorted),
     )
     resources = frame[[*ACTION_KEY, "resources"]].explode("resources")
     summary["resources"] = resources.groupby(ACTION_KEY, sort=False, dropna=False)["resources"].agg(_unique_sorted)
@@ -157,7 +160,14 @@ def _action(row: Any) -> dict[str, Any]:
         "encoded_messages": int(row.encoded_messages),
         "truncated_messages": int(row.truncated_messages),
         "non_iam_failures": row.non_iam_failures,
+        "denied_explicitly": bool(row.denied_explicitly),
+        "context": request_context(row.passed_to_services),
     }
+
+
+def request_context(passed_to_services: list[str]) -> dict[str, list[str]]:
+    """The condition keys the records imply for the refused request (CONTRACT.md: DeniedAction.context)."""
+    return {"iam:PassedToService": passed_to_services} if passed_to_services else {}
 
 
 def _none(value: Any) -> Any:

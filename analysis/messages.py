@@ -32,6 +32,7 @@ class ParsedMessage:
     truncated: bool = False
     non_iam_failure: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    denied_explicitly: bool = False  # "with an explicit deny", whichever policy type it names
 
 
 @cache
@@ -88,6 +89,7 @@ def parse_message(message: str | None) -> ParsedMessage:
         encoded_message=encoded.group("encoded") if encoded else None,
         truncated=truncated,
         non_iam_failure=non_iam,
+        denied_explicitly=bool(_patterns()["explicit"].search(text) or _patterns()["explicit_bare"].search(text)),
     )
 
 

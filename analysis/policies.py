@@ -179,9 +179,14 @@ def _fitting_statements(statements: list[dict[str, Any]], limit: int) -> Iterabl
 
 
 def trust_policy(
-    principal: str, *, external_id: str | None = None, organization_id: str | None = None
+    principal: str,
+    *,
+    external_id: str | None = None,
+    organization_id: str | None = None,
+    principal_arn_like: str | None = None,
 ) -> dict[str, Any]:
-    """Who may assume the new role: the caller (a role or user ARN, or an account root)."""
+    """Who may assume the new role: the caller (a role or user ARN, or an account root, narrowed by
+    ``principal_arn_like`` to the roles whose ARN matches, such as an Identity Center role's every version)."""
     statement: dict[str, Any] = {
         "Sid": "AllowCallerToAssume",
         "Effect": "Allow",
@@ -193,18 +198,18 @@ def trust_policy(
         conditions.setdefault("StringEquals", {})["sts:ExternalId"] = external_id
     if organization_id:
         conditions.setdefault("StringEquals", {})["aws:PrincipalOrgID"] = organization_id
+    if principal_arn_like:
+        conditions["ArnLike"] = {"aws:PrincipalArn": principal_arn_like}
     if conditions:
         statement["Condition"] = conditions
     return {"Version": POLICY_VERSION, "Statement": [statement]}
 
 
-def assume_role_policy(role_arn: str) -> dict[str, Any]:
-    return {
-        "Version": POLICY_VERSION,
-        "Statement": [
-            {"Sid": "AllowAssumeTargetRole", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role_arn}
-        ],
-    }
+def assume_role_policy(role_arn: str, also: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The caller's permission to assume ``role_arn``, with the statements of ``also`` (actions that act in the
+    caller's own account, granted where the caller is)."""
+    statement = {"Sid": "AllowAssumeTargetRole", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role_arn}
+    return {"Version": POLICY_VERSION, "Statement": [statement, *((also or {}).get("Statement") or [])]}
 
 
 def catalog_problems(policy: Mapping[str, Any]) -> list[str]:

@@ -136,3 +136,20 @@ def _arn(value: Any) -> str | None:
 
 def _account(value: Any) -> str | None:
     return value if isinstance(value, str) and ACCOUNT_ID.match(value) else None
+
+
+_IDENTITY_CENTER_PATH = re.compile(
+    r":role/aws-reserved/sso\.amazonaws\.com/(?:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)/)?AWSReserved"
+)
+
+
+def is_service_linked_role(arn: str | None) -> bool:
+    """A role under ``/aws-service-role/``: AWS defines its permissions and they cannot be edited."""
+    return bool(arn) and ":role/aws-service-role/" in (arn or "")
+
+
+def identity_center_region(role_arn: str | None) -> str | None:
+    """The Region of the Identity Center instance that made an ``AWSReservedSSO_`` role, from the role's path
+    (``/aws-reserved/sso.amazonaws.com/REGION/``); None for roles whose path does not carry it."""
+    match = _IDENTITY_CENTER_PATH.search(role_arn or "")
+    return match.group("region") if match else None

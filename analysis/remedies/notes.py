@@ -160,6 +160,11 @@ def _origin_notes(action: dict[str, Any]) -> list[str]:
             f"{name}: the message names the resource by its name only; the policy uses the request's ARN of that "
             "name, or the name-scoped ARN in the record's Region and account."
         )
+    if "message_iam_name" in origins:
+        for arn in action["resources"]:
+            kind, _, path_and_name = arn.split(":", 5)[-1].partition("/")
+            named = f"{kind.replace('-', ' ')} {path_and_name.rsplit('/', 1)[-1]}"
+            notes.append(f"{name}: the message names '{named}'; the policy uses {arn} (default path /).")
     if "none" in origins:
         notes.append(f"{name}: neither the message nor the request names the resource.")
     if not action.get("action_from_message", True):

@@ -15,7 +15,6 @@ REVIEW_REASONS = frozenset(
     {"explicit_identity_deny", "explicit_deny", "permissions_boundary", "session_policy", "vpc_endpoint_policy"}
 )
 FEDERATION_ACTIONS = frozenset({"sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML"})
-FEDERATED_TYPES = frozenset({"WebIdentityUser", "SAMLUser"})
 PASS_ROLE = "iam:PassRole"
 
 
@@ -51,7 +50,7 @@ def review_cause(situation: Situation, action: dict[str, Any]) -> str | None:
         return "aws_service"
     if is_service_linked_role(principal.get("arn")):
         return "service_linked_role"
-    if action["action"] in FEDERATION_ACTIONS or principal["type"] in FEDERATED_TYPES:
+    if action["action"] in FEDERATION_ACTIONS:  # the role's trust policy decides, not a grant
         return "federation"
     if action["action"] == PASS_ROLE and foreign_roles(situation, action):
         return "foreign_pass_role"

@@ -114,6 +114,10 @@ def test_the_row_of_a_documented_denial_holds_every_fact_of_the_record():
         "non_iam_failure": None,
         "target_account_id": PARTNER,  # the account in the resource's ARN owns it
         "cross_account": True,
+        "denied_explicitly": True,  # "with an explicit deny in a service control policy"
+        "passed_to_service": None,  # not an iam:PassRole
+        "vpc_endpoint_id": None,
+        "vpc_endpoint_account_id": None,
     }
 
 
