@@ -101,6 +101,8 @@ def _canonical(
         return (f"arn:{partition}:iam::{account}:root" if account else None), None
     if kind == "AssumedRole" and issuer_arn:
         return issuer_arn, None
+    if kind == "FederatedUser" and issuer_arn and ":user/" in issuer_arn:
+        return issuer_arn, None  # CONTRACT.md: a federated user is the IAM user that issued the session
     if kind == "IAMUser" and raw_arn and ":user/" in raw_arn:
         return raw_arn, None
     if raw_arn and raw_arn.startswith("arn:") and kind not in ("AWSService", "AWSAccount"):

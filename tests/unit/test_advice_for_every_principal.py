@@ -305,3 +305,40 @@ def test_a_do_not_grant_finding_carries_no_policy_for_a_dangerous_action():
     assert finding["remedy"]["kind"] == "review_deny"
     assert "cloudtrail:StopLogging" not in json.dumps(finding["remedy"]["policy"])
     assert "cloudtrail:StopLogging is a defence evasion risk" in notes_of(finding)
+
+
+# --- property 3 of the proof: "do not grant" is right where the refusing policy is known ----------------------
+
+
+def test_where_the_refusing_scp_or_boundary_is_known_a_grant_would_not_help():
+    # The messages say an SCP and a boundary explicitly deny apprunner:DeleteService; written here as such
+    # (IAM policy evaluation logic: an explicit deny in an SCP or a boundary overrides any allow).
+    from analysis.proof import Request, allowed_with
+
+    deny_delete = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "apprunner:DeleteService", "Resource": "*"},
+        ],
+    }
+    for name, layer in (
+        ("scp_one_off", {"scps": [deny_delete]}),
+        ("boundary_explicit_deny", {"boundary": deny_delete}),
+    ):
+        finding = edge(name)
+        assert finding["remedy"]["kind"] in ("org_policy", "review_deny") and finding["remedy"]["policy"] is None
+        [action] = finding["actions"]
+        naive = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": action["action"], "Resource": action["resources"]}],
+        }
+        request = Request(action["action"], action["resources"][0])
+        assert allowed_with([naive], request) is True
+        assert allowed_with([naive], request, **layer) is False, name
+
+
+def test_an_explicit_deny_in_a_session_policy_is_removed_from_what_the_caller_passes():
+    notes = notes_of(edge("session_policy_explicit_deny"))
+    assert "an explicit Deny in the session policy" in notes and "remove or narrow that Deny" in notes
+    assert "does not allow it" not in notes

@@ -160,6 +160,13 @@ def test_a_federated_user_without_its_issuer_has_no_canonical_arn_but_keeps_its_
     assert (principal.arn, principal.session) == (None, "bob")
 
 
+def test_a_federated_user_without_its_own_arn_is_the_iam_user_that_issued_the_session():
+    # CONTRACT.md: "for a federated user the IAM user that issued the session" (its sessionIssuer).
+    identity = {k: v for k, v in f.federated_user("bob").items() if k != "arn"}
+    principal = principal_from_identity(identity)
+    assert principal.arn == f"arn:aws:iam::{f.ACCOUNT}:user/bob"
+
+
 @pytest.mark.parametrize(
     ("identity", "partition", "arn"),
     [
