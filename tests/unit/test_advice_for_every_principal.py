@@ -3,6 +3,7 @@ and each expectation is written from the AWS documentation cited beside it, not 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -342,3 +343,17 @@ def test_an_explicit_deny_in_a_session_policy_is_removed_from_what_the_caller_pa
     notes = notes_of(edge("session_policy_explicit_deny"))
     assert "an explicit Deny in the session policy" in notes and "remove or narrow that Deny" in notes
     assert "does not allow it" not in notes
+
+
+# --- the finding's id: the same principal and owning account give the same id on every run ---------------------
+
+
+def test_a_findings_id_is_stable_across_runs_and_differs_by_owner():
+    records = json.loads((EDGE / "root_no_identity_allow.json").read_text())["Records"]
+    first = findings_of(records, EVERYTHING)[0]["id"]
+    later = findings_of(list(reversed(records))[:2], EVERYTHING)[0]["id"]  # another run: fewer events, other order
+    # Worked out here: "f-" and the first 16 hex digits of sha-256("<canonical ARN>\n<owning account>").
+    expected = "f-" + hashlib.sha256(f"arn:aws:iam::{OWNER}:root\n{OWNER}".encode()).hexdigest()[:16]
+    assert first == later == expected
+    other_owner = edge("root_cross_account")
+    assert other_owner["id"] != expected
