@@ -192,12 +192,14 @@ def _resources_named(record: dict[str, Any], action: str, name: str) -> list[str
     arns = sorted(set(_arns_in(request))) if isinstance(request, dict) else []
     for resource_type in catalog.resource_types(action):
         variables = [v for v in catalog.arn_template_variables(resource_type.arn_template) if v not in _PLACES]
+        if not _scoped_by_one_name(resource_type.arn_template, variables):
+            continue
         for arn in arns:
             if resource_type.arn_pattern.fullmatch(arn) and _first_name_in(arn, resource_type.arn_template) == name:
                 return [arn]
         region = _text(record.get("awsRegion"))
         account = _text(record.get("recipientAccountId"))
-        if variables and region and account:
+        if region and account:
             scoped = catalog.build_arn(
                 resource_type.arn_template,
                 region=region,
@@ -211,6 +213,14 @@ def _resources_named(record: dict[str, Any], action: str, name: str) -> list[str
 
 
 _PLACES = frozenset({"Partition", "Region", "Account"})
+
+
+def _scoped_by_one_name(template: str, variables: list[str]) -> bool:
+    """Whether a bare name can stand for resources of this type: a regional ARN of the account whose first part is
+    the one name in it (``service/${ServiceName}/${ServiceId}``), not an id or a generated suffix
+    (``secret:${SecretId}``) nor one of two names (an S3 object's bucket or key)."""
+    names = [v for v in variables if v.endswith("Name")]
+    return ":${Region}:${Account}:" in template and names == variables[:1]
 
 
 def _first_name_in(arn: str, template: str) -> str | None:

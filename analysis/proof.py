@@ -358,8 +358,9 @@ def _role_arn(finding: Finding) -> str | None:
 
 def _trusted(finding: Finding, trust: dict[str, Any], role: str, queries: _Queries) -> Counterexample | None:
     """Some request of the caller (any ExternalId, MFA … the caller supplies) may assume the role."""
+    partition = role.split(":")[1]
     caller = finding.principal.arn or (
-        f"arn:aws:iam::{finding.principal.account_id}:root" if finding.principal.account_id else None
+        f"arn:{partition}:iam::{finding.principal.account_id}:root" if finding.principal.account_id else None
     )
     if caller is None:
         queries.problems.append("trust: the caller is not known")
@@ -367,7 +368,7 @@ def _trusted(finding: Finding, trust: dict[str, Any], role: str, queries: _Queri
     action, resource, ctx = _variables()
     trust_policy = [parse_policy_document("trust", trust)]
     # A trust policy may name the caller, its account's root or the account's ID: each stands for the caller.
-    names = [caller, *_account_names(finding.principal.account_id)]
+    names = [caller, *_account_names(finding.principal.account_id, partition)]
     request = Request(ASSUME_ROLE, role, {"aws:PrincipalArn": caller})
     may_assume = z3.Or(*[allowed(ParsedPrincipal(name, []), action, resource, ctx, trust_policy) for name in names])
     answer, _ = queries.solve("trust", *_pinned(action, resource, ctx, request), may_assume)
@@ -376,5 +377,5 @@ def _trusted(finding: Finding, trust: dict[str, Any], role: str, queries: _Queri
     return Counterexample("trust", request.action, role, dict(request.context), document="trust_policy")
 
 
-def _account_names(account: str | None) -> list[str]:
-    return [f"arn:aws:iam::{account}:root", account] if account else []
+def _account_names(account: str | None, partition: str) -> list[str]:
+    return [f"arn:{partition}:iam::{account}:root", account] if account else []

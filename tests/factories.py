@@ -5,6 +5,7 @@ The userIdentity blocks and message wording come from scripts/sample_day/, which
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import uuid
 from typing import Any
@@ -200,3 +201,13 @@ MemorySource = RecordsSource  # a source over records held in memory
 
 def pass_role_message(principal_arn: str, role_arn: str) -> str:
     return message(principal_arn, "iam:PassRole", role_arn)
+
+
+def finding_id_of(principal_key: str, owner: str) -> str:
+    """CONTRACT.md's finding id, worked out here: "f-" and 16 hex digits of sha-256("<principal key>\\n<owner>")."""
+    return "f-" + hashlib.sha256(f"{principal_key}\n{owner}".encode()).hexdigest()[:16]
+
+
+def cross_account_role_name(principal_key: str, caller: str, owner: str, service: str = "AppRunner") -> str:
+    """The role a cross-account remedy creates: one per finding, named by the caller's account and the finding."""
+    return f"{service}AccessFrom{caller}-{finding_id_of(principal_key, owner)[2:10]}"

@@ -30,7 +30,11 @@ def document_file(index: int) -> str:
 
 
 def attach_commands(
-    principal_arn: str | None, documents: list[dict[str, Any]], name: str, partition: str
+    principal_arn: str | None,
+    documents: list[dict[str, Any]],
+    name: str,
+    partition: str,
+    first_file: str = "policy.json",
 ) -> tuple[list[str], list[str]]:
     """(commands, notes) attaching every document to the IAM user or role ``principal_arn``."""
     arn = principal_arn or ""
@@ -42,14 +46,15 @@ def attach_commands(
     else:
         return [], []
     if len(documents) == 1 and policies.policy_size(documents[0]) <= limit:
-        command = f"aws iam put-{kind}-policy --{kind}-name {entity} --policy-name {name} --policy-document file://policy.json"
+        command = f"aws iam put-{kind}-policy --{kind}-name {entity} --policy-name {name} --policy-document file://{first_file}"
         return [command], []
     account = arn.split(":")[4]
     commands = []
     for index, _document in enumerate(documents, start=1):
         managed = name if len(documents) == 1 else f"{name}-{index}"
         commands += [
-            f"aws iam create-policy --policy-name {managed} --policy-document file://{document_file(index)}",
+            f"aws iam create-policy --policy-name {managed} --policy-document "
+            f"file://{first_file if index == 1 else document_file(index)}",
             f"aws iam attach-{kind}-policy --{kind}-name {entity} --policy-arn "
             f"arn:{partition}:iam::{account}:policy/{managed}",
         ]

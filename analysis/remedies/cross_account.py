@@ -15,14 +15,17 @@ from analysis.remedies.situation import Situation, texts
 _EXTERNAL_ID_NAMESPACE = uuid.UUID("6f1c2a52-5d0e-4a4b-9a57-2f3c1f0e8a11")
 
 
-def cross_account(situation: Situation, remedy: dict[str, Any], callers_own: dict[str, Any] | None) -> None:
+def cross_account(
+    situation: Situation, remedy: dict[str, Any], callers_own: dict[str, Any] | None, withheld: bool = False
+) -> None:
     """Fill the role's trust policy, the caller's policy (sts:AssumeRole, and ``callers_own``: the actions that act
-    in the caller's account), the notes and the commands."""
+    in the caller's account), the notes and the commands. ``withheld``: dangerous actions were left out."""
     finding = situation.finding
     target = finding["target_account_id"]
     caller_account = finding["principal"]["account_id"]
     service = _service_label(finding)
-    role_name = f"{service}AccessFrom{caller_account or 'Partner'}"
+    # One role per finding: two principals of one account must not share (and widen) each other's role.
+    role_name = f"{service}AccessFrom{caller_account or 'Partner'}-{finding['id'][2:10]}"
     role_arn = f"arn:{situation.partition}:iam::{target}:role/{role_name}"
     trusted = caller_account in situation.options.trusted_accounts
     in_organization = caller_account in situation.options.organization_accounts
@@ -45,7 +48,7 @@ def cross_account(situation: Situation, remedy: dict[str, Any], callers_own: dic
             "Actions that take no resource (only '*') act in the caller's own account: they are granted to the "
             "caller, in caller-policy.json, not to the role."
         )
-    if remedy["policy"] is None:
+    if remedy["policy"] is None and not withheld:
         notes.append("No permission could be scoped from the log: add the role's permissions by hand.")
     notes.extend(_resource_policy_alternative(situation))
     remedy["commands"] = _commands(situation, remedy, role_arn, external_id)
@@ -133,9 +136,12 @@ def _resource_policy_alternative(situation: Situation) -> list[str]:
             "Action": action["action"],
             "Resource": resources[0] if len(resources) == 1 else resources,
         }
+        callers_side = {"Effect": "Allow", "Action": action["action"], "Resource": statement["Resource"]}
         notes.append(
             f"{action['action']}: its resource ({resource_type}) takes a resource-based policy: instead of the role, "
-            f"this statement in the resource's policy would allow the caller directly: {json.dumps(statement)}"
+            f"this statement in the resource's policy would allow the caller: {json.dumps(statement)}. A request "
+            "from another account needs both sides, so the caller's own identity-based policy must allow it too: "
+            f"{json.dumps(callers_side)}"
         )
     return notes
 
@@ -153,20 +159,22 @@ def _commands(situation: Situation, remedy: dict[str, Any], role_arn: str, exter
         attach, notes = attach_commands(role_arn, documents, name, situation.partition)
         commands += attach
         remedy["notes"].extend(notes)
-    commands.append(f"# in account {situation.principal['account_id']} (the caller):")
     caller_arn = situation.principal.get("arn") or ""
     if situation.principal.get("permission_set"):
+        commands.append(
+            f"# for the caller's permission set (account {situation.principal['account_id']} is assigned it), in the "
+            "organization's management account or Identity Center's delegated administrator account:"
+        )
         caller_commands, notes = identity_center.caller_commands(situation)
         commands += caller_commands
         remedy["notes"].extend(notes)
-    elif ":role/" in caller_arn or ":user/" in caller_arn:
-        kind = "role" if ":role/" in caller_arn else "user"
-        commands.append(
-            f"aws iam put-{kind}-policy --{kind}-name {caller_arn.rsplit('/', 1)[-1]} --policy-name "
-            f"{name}-AssumeRole --policy-document file://caller-policy.json"
-        )
     else:
-        commands.append("# attach caller-policy.json to the principals that should assume the role")
+        commands.append(f"# in account {situation.principal['account_id']} (the caller):")
+        attach, notes = attach_commands(
+            caller_arn, [remedy["caller_policy"]], f"{name}-AssumeRole", situation.partition, "caller-policy.json"
+        )
+        commands += attach or ["# attach caller-policy.json to the principals that should assume the role"]
+        remedy["notes"].extend(notes)
     assume = f"aws sts assume-role --role-arn {role_arn} --role-session-name app-runner-access"
     commands.append(assume + (f" --external-id {external_id}" if external_id else ""))
     return commands

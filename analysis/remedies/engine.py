@@ -67,11 +67,11 @@ def remedy_for(situation: Situation) -> dict[str, Any]:
         remedy["notes"] = investigate_notes(situation)
         return remedy
     hazards = {hazard.action: hazard for hazard in hazards_of(finding)}
+    withheld = _withheld_because(situation, kind)
     granted = [
         action
         for action in finding["actions"]
-        if grant_fixes(action, rules[action["action"]])
-        and not (kind in _REFUSED_ELSEWHERE and action["action"] in hazards)
+        if _granted(action, rules[action["action"]], kind) and not (withheld and action["action"] in hazards)
     ]
     callers_own = [a for a in granted if kind == "cross_account_role" and acts_in_callers_account(a["action"])]
     notes: list[str] = remedy["notes"]
@@ -81,16 +81,41 @@ def remedy_for(situation: Situation) -> dict[str, Any]:
     granted_names = {a["action"] for a in granted}
     for action in finding["actions"]:
         notes.extend(action_notes(situation, action, rules[action["action"]], action["action"] in granted_names))
-    notes.extend(hazard_note(hazard, granted=name in granted_names) for name, hazard in hazards.items())
+    for action in finding["actions"]:
+        if rules[action["action"]] == "cross_account_role" and kind != "cross_account_role":
+            notes.append(
+                texts()["principals"]["cross_account_later"].format(
+                    action=action["action"], owner=finding["target_account_id"]
+                )
+            )
+    for name, hazard in hazards.items():
+        if name in granted_names or withheld:
+            notes.append(hazard_note(hazard, None if name in granted_names else withheld))
     if kind == "cross_account_role":
-        cross_account(situation, remedy, policies.grant_policy(grants(situation, callers_own, notes)))
-    elif documents and not any(rules[a["action"]] == "cross_account_role" for a in granted):
+        left_out = bool(withheld) and any(name not in granted_names for name in hazards)
+        cross_account(situation, remedy, policies.grant_policy(grants(situation, callers_own, notes)), left_out)
+    elif documents:
         commands, command_notes = _attach(situation, documents)
         remedy["commands"] = commands
         notes.extend(command_notes)
     notes.extend(finding_notes(situation, kind))
     remedy["notes"] = list(dict.fromkeys(notes))
     return remedy
+
+
+def _granted(action: dict[str, Any], rule: str, kind: str) -> bool:
+    """A grant fixes the action, and it can be attached: an action of another account's resource needs the role
+    that only a cross-account remedy builds."""
+    return grant_fixes(action, rule) and (rule != "cross_account_role" or kind == "cross_account_role")
+
+
+def _withheld_because(situation: Situation, kind: str) -> str | None:
+    """Why a dangerous action stays out of this finding's policy, or None when it may be granted with a warning."""
+    if kind in _REFUSED_ELSEWHERE:
+        return "this finding's advice is not to grant"
+    if kind == "cross_account_role" and situation.caller_untrusted:
+        return "the caller's account is neither trusted nor in the organization"
+    return None
 
 
 def _attach(situation: Situation, documents: list[dict[str, Any]]) -> tuple[list[str], list[str]]:

@@ -33,10 +33,10 @@ def permission_set_commands(situation: Situation, documents: list[dict[str, Any]
             f'aws sso-admin put-inline-policy-to-permission-set {region} --instance-arn "$INSTANCE_ARN" '
             '--permission-set-arn "$NEW_PERMISSION_SET_ARN" --inline-policy file://policy.json',
             f'aws sso-admin list-account-assignments {region} --instance-arn "$INSTANCE_ARN" --account-id {target} '
-            f'--permission-set-arn "$PERMISSION_SET_ARN"  # who holds {permission_set} in {target}: PRINCIPAL_ID below',
+            f'--permission-set-arn "$PERMISSION_SET_ARN"  # who holds {permission_set} in {target}',
             f'aws sso-admin create-account-assignment {region} --instance-arn "$INSTANCE_ARN" --target-id {target} '
-            '--target-type AWS_ACCOUNT --permission-set-arn "$NEW_PERMISSION_SET_ARN" --principal-type USER '
-            "--principal-id PRINCIPAL_ID",
+            '--target-type AWS_ACCOUNT --permission-set-arn "$NEW_PERMISSION_SET_ARN" --principal-type PRINCIPAL_TYPE '
+            "--principal-id PRINCIPAL_ID  # USER or GROUP and its id, from the list above",
         ]
         notes.append(
             f"{permission_set} is a broad permission set, usually provisioned to many accounts: widening it would "

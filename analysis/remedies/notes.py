@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from analysis import catalog
-from analysis.remedies.rules import acts_in_callers_account, is_root, review_cause
+from analysis.principals import account_of_arn
+from analysis.remedies.rules import GRANTABLE_REASONS, acts_in_callers_account, foreign_roles, is_root, review_cause
 from analysis.remedies.situation import Situation, name_of, present, texts
 
 # Reasons that blame a policy the root user does not have: its notes say what can refuse root instead.
@@ -33,6 +34,8 @@ def action_notes(situation: Situation, action: dict[str, Any], rule: str, grante
             f"{name} is also authorised against {', '.join(uncovered)} resources (the catalog marks them required); "
             "the log names none, so none is granted: a later denial may name them."
         )
+    if name == "iam:PassRole" and granted:
+        notes.extend(_passed_to_unknown(situation, name))
     for related_to in [name, *_event_actions(situation, name)]:
         notes.extend(_related(related_to, situation.refused, granted))
     if situation.finding["cross_account"] and acts_in_callers_account(name) and granted:
@@ -56,7 +59,7 @@ def _reason_notes(
             continue
         if cause in _PRINCIPAL_CAUSES and reason in ("no_identity_allow", "unknown"):
             continue
-        blocked = set(action["reasons"]) - {"no_identity_allow", "unknown"}
+        blocked = set(action["reasons"]) - GRANTABLE_REASONS
         if reason == "no_identity_allow" and not (rule in ("review_deny", "org_policy") and (granted or blocked)):
             continue
         if reason == "vpc_endpoint_policy":
@@ -70,11 +73,24 @@ def _reason_notes(
             reasons_text[key].format(
                 action=action["action"],
                 principal=situation.who,
-                account=situation.finding["target_account_id"],
+                account=_policy_account(situation, reason),
                 service=_service_name(action["action"]),
+                permission_set=situation.principal.get("permission_set"),
             )
         )
     return notes
+
+
+def _passed_to_unknown(situation: Situation, action: str) -> list[str]:
+    sources = {row["event_source"] for row in situation.rows_of(action) if present(row["event_source"])}
+    unknown = sorted(s for s in sources if s != "iam.amazonaws.com" and catalog.passed_to_service(s) is None)
+    return [texts()["passed_to_unknown"].format(source=source) for source in unknown]
+
+
+def _policy_account(situation: Situation, reason: str) -> str | None:
+    """The account whose organization policies to list: an SCP bounds the caller's account, an RCP the owner's."""
+    owner: str | None = situation.finding["target_account_id"]
+    return (situation.principal.get("account_id") or owner) if reason == "scp" else owner
 
 
 def _without_endpoint_policies(action: str) -> bool:
@@ -84,6 +100,9 @@ def _without_endpoint_policies(action: str) -> bool:
 def _reason_key(situation: Situation, action: dict[str, Any], rule: str, reason: str) -> str:
     if reason in ("permissions_boundary", "session_policy", "vpc_endpoint_policy") and action.get("denied_explicitly"):
         return f"{reason}_deny"
+    if reason in ("explicit_identity_deny", "permissions_boundary") and situation.principal.get("permission_set"):
+        explicit = reason == "permissions_boundary" and action.get("denied_explicitly")
+        return f"{reason}{'_deny' if explicit else ''}_permission_set"
     if reason == "resource_policy":
         if rule == "cross_account_role":
             return "resource_policy_cross_account"
@@ -125,10 +144,9 @@ def _cause_notes(situation: Situation, action: dict[str, Any], cause: str | None
         caller = situation.principal.get("account_id")
         return [
             principals["foreign_pass_role"].format(
-                resource=role, role_account=role.split(":")[4], caller_account=caller
+                resource=role, role_account=account_of_arn(role), caller_account=caller
             )
-            for role in action["resources"]
-            if role.split(":")[4:5] != [caller]
+            for role in foreign_roles(situation, action)
         ]
     return []
 
@@ -204,10 +222,14 @@ def finding_notes(situation: Situation, kind: str) -> list[str]:
         principals = texts()["principals"]
         notes.append(principals["root"].format(account=finding["principal"].get("account_id") or "?"))
         reasons = {reason for action in finding["actions"] for reason in action["reasons"]}
-        if reasons & _NOT_ROOTS:
-            notes.append(principals["root_refusals"])
         if finding["cross_account"]:
-            notes.append(principals["root_cross_account"].format(caller_account=finding["principal"]["account_id"]))
+            notes.append(
+                principals["root_cross_account"].format(
+                    caller_account=finding["principal"]["account_id"], owner=finding["target_account_id"]
+                )
+            )
+        elif reasons & _NOT_ROOTS:
+            notes.append(principals["root_refusals"])
     if finding.get("confidence") == "low" and kind in ("grant", "permission_set", "cross_account_role"):
         notes.append(
             f"Low confidence: {finding['denials']} event(s); a one-off is not a pattern. Confirm the "
@@ -229,14 +251,15 @@ def finding_notes(situation: Situation, kind: str) -> list[str]:
     return notes
 
 
-def hazard_note(hazard: Any, granted: bool) -> str:
+def hazard_note(hazard: Any, withheld_because: str | None) -> str:
+    """The warning on a dangerous action: granted with it, or left out of the policy (and why)."""
     category = hazard.category.replace("_", " ")
-    if granted:
+    if withheld_because is None:
         return (
             f"Warning: {hazard.action} is a {category} risk: {hazard.why} Grant it only after a person has "
             f"confirmed the need ({hazard.source})."
         )
     return (
-        f"{hazard.action} is a {category} risk and another policy already refuses this principal: it is not in "
-        f"the policy. {hazard.why} ({hazard.source})"
+        f"{hazard.action} is a {category} risk and is left out of the policy because {withheld_because}: "
+        f"{hazard.why} ({hazard.source})"
     )

@@ -43,6 +43,12 @@ class Situation:
         return self.principal.get("arn") or self.principal.get("key") or "the principal"
 
     @property
+    def caller_untrusted(self) -> bool:
+        """The caller's account is neither trusted nor in the organization (CONTRACT.md, rule 4)."""
+        account = self.principal.get("account_id")
+        return account not in self.options.trusted_accounts and account not in self.options.organization_accounts
+
+    @property
     def refused(self) -> set[str]:
         return {action["action"] for action in self.finding["actions"]}
 

@@ -8,6 +8,7 @@ from typing import Any, get_args
 
 from analysis.contract import DeniedAction, Finding, Hazard, Policy, Remedy, Report, Severity
 from analysis.redact import mask_secrets
+from analysis.remedies.commands import document_file
 
 REASON_WORDS = {
     "no_identity_allow": "no identity-based policy allows it",
@@ -182,7 +183,7 @@ def policy_blocks(remedy: Remedy | None) -> list[dict[str, Any]]:
     documents = [remedy.policy, *remedy.more_policies]
     for index, document in enumerate(d for d in documents if d):
         title = POLICY_TITLES.get(kind, POLICY_TITLES["grant"])
-        name = "policy.json" if index == 0 else f"policy-{index + 1}.json"
+        name = document_file(index + 1)
         blocks.append(
             {
                 "title": title if index == 0 else f"{title} (part {index + 1})",

@@ -75,7 +75,9 @@ def test_root_of_another_account_gets_no_role_it_could_not_assume():
     remedy = edge("root_cross_account")["remedy"]
     assert remedy["kind"] == "org_policy"
     assert (remedy["trust_policy"], remedy["caller_policy"], remedy["policy"]) == (None, None, None)
-    assert "The root user cannot assume an IAM role" in "\n".join(remedy["notes"])
+    notes = "\n".join(remedy["notes"])
+    assert "the root user cannot assume an IAM role" in notes
+    assert "App Runner has no resource-based policies" in notes  # nothing in the owner can allow it directly
 
 
 # --- principals whose permissions nobody edits ---------------------------------------------------------------
@@ -357,3 +359,69 @@ def test_a_findings_id_is_stable_across_runs_and_differs_by_owner():
     assert first == later == expected
     other_owner = edge("root_cross_account")
     assert other_owner["id"] != expected
+
+
+# --- the review's cases -------------------------------------------------------------------------------------------
+
+
+def test_another_accounts_action_in_a_do_not_grant_finding_gets_no_policy_that_fits_nowhere():
+    # App Runner has no resource-based policies: a grant to a caller of another account allows nothing there.
+    finding = edge("cross_account_with_a_deny")
+    remedy = finding["remedy"]
+    assert remedy["kind"] == "review_deny"
+    assert (remedy["policy"], remedy["trust_policy"], remedy["commands"]) == (None, None, [])
+    assert "access goes through a role in 111122223333 that the caller assumes" in notes_of(finding)
+
+
+def test_a_bare_name_is_not_put_into_an_arn_that_holds_an_id_or_a_suffix():
+    # Service Authorization Reference: secret ARNs end in ${SecretId} (the name and a random 6-character suffix).
+    finding = edge("bare_secret_name")
+    assert finding["actions"][0]["resources"] == ["prod/db-password"]
+    assert finding["remedy"]["policy"] is None
+
+
+def test_an_scp_refusing_a_caller_of_another_account_is_looked_up_in_the_callers_account():
+    # Organizations: an SCP bounds the principals of the account it applies to, here the caller's.
+    notes = notes_of(edge("scp_from_another_account"))
+    assert f"id={PARTNER};" in notes and f"id={OWNER};" not in notes
+
+
+def test_a_dangerous_action_is_not_handed_to_an_untrusted_account_and_is_warned_about_for_a_trusted_one():
+    untrusted = edge("hazard_from_an_untrusted_account")
+    assert untrusted["remedy"]["kind"] == "cross_account_role"
+    assert untrusted["remedy"]["policy"] is None
+    notes = notes_of(untrusted)
+    assert "left out of the policy because the caller's account is neither trusted nor in the organization" in notes
+    assert "No permission could be scoped" not in notes
+    trusted = edge("hazard_from_an_untrusted_account", PARTNER_TRUSTED)
+    [statement] = statements(trusted["remedy"]["policy"])
+    assert statement["Action"] == "cloudtrail:StopLogging"
+    assert "Warning: cloudtrail:StopLogging is a defence evasion risk" in notes_of(trusted)
+
+
+def test_an_identity_center_deny_is_changed_in_the_permission_set_not_on_the_role():
+    notes = notes_of(edge("identity_center_explicit_deny"))
+    assert "a policy of the permission set AppRunnerDeploy explicitly denies it" in notes
+    assert "get-inline-policy-for-permission-set" in notes
+    assert "list-attached-role-policies" not in notes
+
+
+def test_two_callers_of_one_account_get_a_role_each():
+    findings = findings_of(json.loads((EDGE / "two_callers_of_one_partner.json").read_text())["Records"], EVERYTHING)
+    names = {f["principal"]["arn"]: f["remedy"]["role_name"] for f in findings}
+    digests = {arn: hashlib.sha256((arn + "\n" + OWNER).encode()).hexdigest()[:8] for arn in names}
+    assert set(names) == {f"arn:aws:iam::{PARTNER}:role/Ops", f"arn:aws:iam::{PARTNER}:role/Audit"}
+    assert names == {arn: f"AppRunnerAccessFrom{PARTNER}-{digest}" for arn, digest in digests.items()}
+
+
+def test_a_pass_role_to_a_service_the_table_does_not_list_says_so():
+    finding = edge("pass_role_to_an_unlisted_service")
+    [statement] = statements(finding["remedy"]["policy"])
+    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "airflow.amazonaws.com"}}
+    assert "does not list airflow.amazonaws.com" in notes_of(finding)
+
+
+def test_the_callers_permission_set_commands_say_where_they_run():
+    commands = edge("identity_center_cross_account")["remedy"]["commands"]
+    header = next(i for i, c in enumerate(commands) if c.startswith("# for the caller's permission set"))
+    assert "management account" in commands[header] and "sso-admin" in commands[header + 1]

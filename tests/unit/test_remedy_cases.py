@@ -41,7 +41,8 @@ def test_the_cross_account_role_is_named_in_the_partition_of_the_region(region, 
 
     remedy = one([record])["remedy"]
 
-    role = f"arn:{partition}:iam::{f.ACCOUNT}:role/AppRunnerAccessFrom{CALLER}"
+    name = f.cross_account_role_name(f"arn:{partition}:iam::{CALLER}:role/Auditor", CALLER, f.ACCOUNT)
+    role = f"arn:{partition}:iam::{f.ACCOUNT}:role/{name}"
     assert remedy["kind"] == "cross_account_role"
     assert remedy["caller_policy"]["Statement"][0]["Resource"] == role
     assert remedy["trust_policy"]["Statement"][0]["Principal"] == {"AWS": f"arn:{partition}:iam::{CALLER}:role/Auditor"}
@@ -54,9 +55,8 @@ def test_a_caller_known_only_by_account_is_trusted_as_that_accounts_root_in_its_
     record = f.record(identity=f.aws_account(CALLER), region=region, error_message="Access Denied")
     remedy = one([record])["remedy"]
     assert remedy["trust_policy"]["Statement"][0]["Principal"] == {"AWS": f"arn:{partition}:iam::{CALLER}:root"}
-    assert remedy["caller_policy"]["Statement"][0]["Resource"] == (
-        f"arn:{partition}:iam::{f.ACCOUNT}:role/AppRunnerAccessFrom{CALLER}"
-    )
+    name = f.cross_account_role_name(f"AWSAccount:{CALLER}:id:AROAEXAMPLEPARTNER12", CALLER, f.ACCOUNT)
+    assert remedy["caller_policy"]["Statement"][0]["Resource"] == f"arn:{partition}:iam::{f.ACCOUNT}:role/{name}"
 
 
 # --- IAM resources a message names by kind and name ("on resource: role TrailDiscover-Role") ---------------

@@ -128,7 +128,7 @@ def test_a_role_of_an_unknown_account_needs_an_external_id_agreed_with_its_owner
     remedy = remedy_of(_called_from(caller, caller["arn"]))
     [statement] = remedy["trust_policy"]["Statement"]
     external_id = statement["Condition"]["StringEquals"]["sts:ExternalId"]
-    role = f"AppRunnerAccessFrom{CALLER}"
+    role = f.cross_account_role_name(f"arn:aws:iam::{CALLER}:role/Auditor", CALLER, f.ACCOUNT)
     name = policy_name_of(f"arn:aws:iam::{CALLER}:role/Auditor", f.ACCOUNT, "20261128")
     assert remedy["role_name"] == role
     assert remedy["notes"] == [
@@ -164,7 +164,7 @@ def test_the_external_id_is_stable_for_a_pair_of_accounts_and_differs_between_pa
 
 def test_a_trusted_account_known_only_by_number_is_trusted_as_an_account():
     remedy = remedy_of(_called_from(f.aws_account(TRUSTED, "partner")))
-    role = f"AppRunnerAccessFrom{TRUSTED}"
+    role = f.cross_account_role_name(f"AWSAccount:{TRUSTED}:id:AROAEXAMPLEPARTNER12", TRUSTED, f.ACCOUNT)
     assert remedy["notes"] == [
         "apprunner:DescribeService: the message does not say which policy refused it (older form, no message, or a "
         "plain 'Access Denied'); a missing grant is the likely cause, but check service control policies and "
@@ -200,7 +200,7 @@ def test_a_user_of_the_organization_is_held_to_the_organization():
         for a in ("apprunner:DescribeService", "apprunner:ListOperations")
     ]
     remedy = remedy_of(records)
-    role = f"AppRunnerAccessFrom{f.OTHER_ACCOUNT}"
+    role = f.cross_account_role_name(caller["arn"], f.OTHER_ACCOUNT, f.ACCOUNT)
     assert remedy["notes"][1:] == [
         f"Account {f.OTHER_ACCOUNT} is in the organization o-a1b2c3d4e5: the trust policy also requires "
         "aws:PrincipalOrgID.",
@@ -238,17 +238,22 @@ def test_a_service_with_resource_policies_gets_the_statement_that_would_allow_th
     record["resources"] = [{"ARN": OBJECT, "accountId": f.ACCOUNT, "type": "AWS::S3::Object"}]
     remedy = remedy_of([record], Options(service="s3"))
     statement = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{CALLER}:root"}, "Action": "s3:GetObject"}
-    assert remedy["role_name"] == f"S3AccessFrom{CALLER}"
-    role = f"S3AccessFrom{CALLER}"
+    role = f.cross_account_role_name(f"AWSAccount:{CALLER}:id:AROAEXAMPLEPARTNER12", CALLER, f.ACCOUNT, "S3")
+    assert remedy["role_name"] == role
     assert (
         f"Access from account {CALLER} to account {f.ACCOUNT} goes through a role in {f.ACCOUNT} ({role}) that the "
         "caller assumes."
     ) in remedy["notes"]
     alternative = [n for n in remedy["notes"] if "takes a resource-based policy" in n]
     # An object's access is set in its bucket's policy: the S3 user guide's "bucket policy" examples name objects.
+    # IAM User Guide, cross-account policy evaluation: the resource's policy and the caller's own policy must both
+    # allow a request from another account.
+    callers_side = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": OBJECT}
     assert alternative == [
         "s3:GetObject: its resource (object) takes a resource-based policy: instead of the role, this statement in the "
-        f"resource's policy would allow the caller directly: {json.dumps(statement | {'Resource': OBJECT})}"
+        f"resource's policy would allow the caller: {json.dumps(statement | {'Resource': OBJECT})}. A request from "
+        "another account needs both sides, so the caller's own identity-based policy must allow it too: "
+        f"{json.dumps(callers_side)}"
     ]
 
 
@@ -262,7 +267,8 @@ def test_a_hyphenated_service_prefix_names_the_role_in_camel_case():
         request={},
         error_message=f.message(caller["arn"], "execute-api:Invoke", api),
     )
-    assert remedy_of([record], Options(service="all"))["role_name"] == f"ExecuteApiAccessFrom{CALLER}"
+    role = f.cross_account_role_name(f"arn:aws:iam::{CALLER}:role/Auditor", CALLER, f.ACCOUNT, "ExecuteApi")
+    assert remedy_of([record], Options(service="all"))["role_name"] == role
 
 
 # --- attaching a grant ----------------------------------------------------------------------------------------
@@ -369,8 +375,9 @@ def test_an_explicit_deny_names_the_refusing_policy_and_the_principal():
     remedy = remedy_of(records)
     assert remedy["notes"] == [
         f"apprunner:DeleteService: an identity-based policy of {user['arn']} explicitly denies it. A grant will not "
-        "help: if the access is intended, remove or narrow that Deny statement (aws iam list-attached-role-policies "
-        "/ list-role-policies, or the user equivalents, show the candidates).",
+        "help: if the access is intended, remove or narrow that Deny statement (for a role aws iam "
+        "list-attached-role-policies / list-role-policies; for a user list-attached-user-policies / "
+        "list-user-policies, and its groups' policies: list-groups-for-user).",
         f"apprunner:DeleteService: the message names the refusing policy arn:aws:iam::{f.ACCOUNT}:policy/DenyDelete.",
     ]
     assert links(remedy) == [DOCS["no_permissions"], DOCS["policy_evaluation"]]
