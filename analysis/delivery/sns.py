@@ -48,7 +48,7 @@ def chatbot_message(report: Report, link: Link | None, location: Location | None
     kinds = summary.kinds_line(report)
     description += [kinds] if kinds else []
     if report.findings:
-        description += ["*Most urgent:*", *(chat_safe(line) for line in summary.top_findings(report))]
+        description += ["*Most severe:*", *(chat_safe(line) for line in summary.top_findings(report))]
     else:
         description.append(chat_safe(common.empty_sentence(report)))
     notification = {

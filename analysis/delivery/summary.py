@@ -40,12 +40,13 @@ def kinds_line(report: Report) -> str | None:
 
 
 def top_findings(report: Report, limit: int = TOP_FINDINGS) -> list[str]:
-    """'1. <principal>: N denial(s): <advice>' for the most urgent findings (log strings cleaned, kept short)."""
+    """'1. [severity] <principal>: N denial(s): <advice>' for the most severe findings (log strings cleaned, kept
+    short)."""
     lines = []
     for index, finding in enumerate(common.by_urgency(report.findings)[:limit], start=1):
         name = common.clean_text(common.principal_name(finding), limit=200)
         advice = common.REMEDY_WORDS.get(common.remedy_kind(finding) or "", "no advice yet")
-        lines.append(f"{index}. {name}: {finding.denials} denial(s): {advice}")
+        lines.append(f"{index}. [{finding.severity}] {name}: {finding.denials} denial(s): {advice}")
     return lines
 
 
@@ -58,7 +59,7 @@ def text_summary(report: Report, link: Link | None) -> str:
     else:
         kinds = kinds_line(report)
         lines += [kinds] if kinds else []
-        lines += ["", "Most urgent:", *top_findings(report)]
+        lines += ["", "Most severe:", *top_findings(report)]
         more = len(report.findings) - TOP_FINDINGS
         if more > 0:
             lines.append(f"... and {more} more in the full report.")

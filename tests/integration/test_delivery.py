@@ -191,7 +191,8 @@ def test_the_sns_notice_arrives_through_an_sqs_subscription(aws):
     body = notification["Message"]
     assert len(body.encode()) < 8 * 1024
     assert "33 denial(s) · 7 principal(s) · 7 finding(s)" in body
-    assert "1. arn:aws:iam::111122223333:user/scanner: 12 denial(s): Do not grant: investigate" in body
+    # Reconnaissance is critical (CONTRACT.md, severity) and the most denials among the critical ones.
+    assert "1. [critical] arn:aws:iam::111122223333:user/scanner: 12 denial(s): Do not grant: investigate" in body
     assert "Full report: https://s3.console.aws.amazon.com/s3/object/access-reports?" in body
     assert "needs read access to the bucket" in body
 
