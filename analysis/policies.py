@@ -16,7 +16,6 @@ from analysis import catalog
 POLICY_VERSION = "2012-10-17"
 MANAGED_POLICY_LIMIT = 6144  # characters, whitespace not counted (IAM quotas)
 PASS_ROLE = "iam:PassRole"
-_IAM_NAMED_RESOURCE = re.compile(r"^(?P<kind>user|role|group|policy|instance profile)\s+(?P<name>[\w+=,.@-]+)$")
 _SID_UNSAFE = re.compile(r"[^A-Za-z0-9]")
 
 
@@ -37,22 +36,14 @@ class ScopedResources:
     notes: list[str] = field(default_factory=list)
 
 
-def scope_resources(
-    action: str, stated: Iterable[str], *, account: str | None, partition: str, principal_arn: str | None = None
-) -> ScopedResources:
-    """Keep only resources that the catalog says the action takes; '*' only where it takes no resource.
-
-    ``partition`` is that of the finding's region (an IAM resource named in the message becomes an ARN in it).
-    """
+def scope_resources(action: str, stated: Iterable[str], *, principal_arn: str | None = None) -> ScopedResources:
+    """Keep only resources that the catalog says the action takes; '*' only where it takes no resource (the caller's
+    own session, ``principal_arn``, is never one)."""
     scoped = ScopedResources()
     if catalog.takes_only_star(action):
         scoped.resources = ["*"]
         return scoped
     for resource in stated:
-        arn = _iam_named_resource_arn(resource, account, partition) if action.startswith("iam:") else None
-        if arn:
-            scoped.notes.append(f"{action}: the message names '{resource}'; the policy uses {arn} (default path /).")
-            resource = arn
         if resource == principal_arn and _is_sts_session(resource):
             continue
         if resource != "*" and catalog.matching_resource_type(action, resource):
@@ -63,15 +54,6 @@ def scope_resources(
             scoped.notes.append(f"{action}: '{resource}' is not a resource this action takes; left out.")
     scoped.resources = _without_subsumed(sorted(set(scoped.resources)))
     return scoped
-
-
-def _iam_named_resource_arn(resource: str, account: str | None, partition: str) -> str | None:
-    """'role Deploy' (as a message names it) -> the role's ARN in the catalog's format."""
-    match = _IAM_NAMED_RESOURCE.match(resource.strip())
-    if not match or not account:
-        return None
-    kind = match.group("kind").replace("instance profile", "instance-profile")
-    return catalog.named_resource_arn("iam", kind, match.group("name"), account=account, partition=partition)
 
 
 def _is_sts_session(arn: str) -> bool:

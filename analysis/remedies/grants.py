@@ -15,11 +15,7 @@ def grants(situation: Situation, actions: list[dict[str, Any]], notes: list[str]
     found = []
     for action in actions:
         scoped = policies.scope_resources(
-            action["action"],
-            action["resources"],
-            account=finding["target_account_id"],
-            partition=situation.partition,
-            principal_arn=finding["principal"]["arn"],
+            action["action"], action["resources"], principal_arn=finding["principal"]["arn"]
         )
         notes.extend(scoped.notes)
         if not scoped.resources:

@@ -98,11 +98,13 @@ def _without_endpoint_policies(action: str) -> bool:
 
 
 def _reason_key(situation: Situation, action: dict[str, Any], rule: str, reason: str) -> str:
-    if reason in ("permissions_boundary", "session_policy", "vpc_endpoint_policy") and action.get("denied_explicitly"):
-        return f"{reason}_deny"
+    """The text for a reason: an explicit Deny is removed, not outweighed; an Identity Center role's policies and
+    boundary live in its permission set; a resource policy only where the resource's type takes one."""
+    explicit = "_deny" if action.get("denied_explicitly") else ""
     if reason in ("explicit_identity_deny", "permissions_boundary") and situation.principal.get("permission_set"):
-        explicit = reason == "permissions_boundary" and action.get("denied_explicitly")
-        return f"{reason}{'_deny' if explicit else ''}_permission_set"
+        return f"{reason}{explicit if reason == 'permissions_boundary' else ''}_permission_set"
+    if reason in ("permissions_boundary", "session_policy", "vpc_endpoint_policy"):
+        return f"{reason}{explicit}"
     if reason == "resource_policy":
         if rule == "cross_account_role":
             return "resource_policy_cross_account"

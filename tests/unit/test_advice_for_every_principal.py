@@ -425,3 +425,35 @@ def test_the_callers_permission_set_commands_say_where_they_run():
     commands = edge("identity_center_cross_account")["remedy"]["commands"]
     header = next(i for i, c in enumerate(commands) if c.startswith("# for the caller's permission set"))
     assert "management account" in commands[header] and "sso-admin" in commands[header + 1]
+
+
+def test_an_identity_center_boundary_is_changed_in_the_permission_set_and_its_deny_removed():
+    # Identity Center: a permission set carries the permissions boundary its roles get
+    # (PutPermissionsBoundaryToPermissionSet / GetPermissionsBoundaryForPermissionSet).
+    missing = notes_of(edge("identity_center_boundary"))
+    assert "the permissions boundary of the permission set AppRunnerDeploy does not allow it" in missing
+    assert "get-permissions-boundary-for-permission-set" in missing and "aws iam get-role" not in missing
+    denied = notes_of(edge("identity_center_boundary_deny"))
+    assert "an explicit Deny in the permissions boundary of the permission set AppRunnerDeploy refuses it" in denied
+    assert "remove or narrow that Deny in the boundary" in denied
+
+
+def test_an_explicit_deny_in_another_services_endpoint_policy_is_removed():
+    notes = notes_of(edge("vpc_endpoint_deny_on_s3"))
+    assert "an explicit Deny in the policy of the VPC endpoint the call went through refuses it" in notes
+    assert "--vpc-endpoint-ids vpce-0f1e2d3c4b5a69788" in notes
+
+
+def test_a_role_refused_by_its_trust_policy_points_at_the_trust_policy():
+    # IAM: a role's trust policy is the resource-based policy sts:AssumeRole is evaluated against.
+    finding = edge("assume_role_refused_by_trust_policy")
+    assert finding["remedy"]["kind"] == "review_deny"
+    assert "for sts:AssumeRole, the role's trust policy" in notes_of(finding)
+    assert "resources have none" not in notes_of(finding)
+
+
+def test_root_refused_by_a_resource_policy_is_told_to_change_that_policy():
+    # CONTRACT.md rule 2: root is org_policy "unless a resource-based policy refused it: rule 3".
+    finding = edge("root_refused_by_a_resource_policy")
+    assert finding["remedy"]["kind"] == "review_deny" and finding["remedy"]["policy"] is None
+    assert "change the resource's policy" in notes_of(finding)

@@ -324,3 +324,39 @@ def test_an_action_is_spelled_as_iam_spells_actions(written, spelled):
 )
 def test_a_missing_event_source_or_name_reads_unknown(record, action):
     assert denial_row(record)["action"] == action
+
+
+# --- IAM resources a message names by kind and name ("on resource: role Deploy") -------------------------------
+# IAM ARN format (IAM User Guide, IAM identifiers): arn:PARTITION:iam::ACCOUNT:role/NAME (default path /), and
+# instance-profile/NAME for an instance profile; the partition is the record's Region's.
+
+
+@pytest.mark.parametrize(("region", "partition"), [("us-east-1", "aws"), ("cn-north-1", "aws-cn")])
+def test_an_iam_role_named_in_the_message_becomes_its_arn_in_the_partition(region, partition):
+    message = (
+        "User: arn:aws:iam::111122223333:user/dev is not authorized to perform: iam:PassRole on resource: role Deploy"
+    )
+    row = denial_row(f.record("CreateService", error_message=message, region=region))
+    assert (row["resources"], row["resource_origin"]) == (
+        [f"arn:{partition}:iam::{f.ACCOUNT}:role/Deploy"],
+        "message_iam_name",
+    )
+
+
+def test_an_instance_profile_named_in_the_message():
+    message = (
+        "User: arn:aws:iam::111122223333:user/dev is not authorized to perform: iam:GetInstanceProfile on resource: "
+        "instance profile web-host"
+    )
+    row = denial_row(f.record("GetInstanceProfile", event_source="iam.amazonaws.com", error_message=message))
+    assert row["resources"] == [f"arn:aws:iam::{f.ACCOUNT}:instance-profile/web-host"]
+
+
+def test_a_named_iam_resource_stays_as_written_without_an_account_or_for_another_service():
+    message = (
+        "User: arn:aws:iam::111122223333:user/dev is not authorized to perform: iam:PassRole on resource: role Deploy"
+    )
+    no_account = f.record("CreateService", error_message=message) | {"recipientAccountId": None}
+    assert denial_row(no_account)["resources"] == ["role Deploy"]
+    other = message.replace("iam:PassRole", "apprunner:DescribeService")
+    assert denial_row(f.record(error_message=other))["resources"] != [f"arn:aws:iam::{f.ACCOUNT}:role/Deploy"]

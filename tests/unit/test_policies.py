@@ -11,40 +11,15 @@ from analysis.policies import assume_role_policy, catalog_problems, scope_resour
 ACCOUNT = "111122223333"
 
 
-@pytest.mark.parametrize("partition", ["aws", "aws-cn", "aws-us-gov"])
-def test_an_iam_role_named_in_the_message_becomes_its_arn_in_the_partition(partition):
-    scoped = scope_resources("iam:PassRole", ["role AppRunnerECRAccessRole"], account=ACCOUNT, partition=partition)
-    assert scoped.resources == [f"arn:{partition}:iam::{ACCOUNT}:role/AppRunnerECRAccessRole"]
-    assert scoped.notes == [
-        f"iam:PassRole: the message names 'role AppRunnerECRAccessRole'; the policy uses "
-        f"arn:{partition}:iam::{ACCOUNT}:role/AppRunnerECRAccessRole (default path /)."
-    ]
-
-
-def test_an_instance_profile_named_in_the_message():
-    scoped = scope_resources(
-        "iam:GetInstanceProfile", ["instance profile web-host"], account=ACCOUNT, partition="aws-cn"
-    )
-    assert scoped.resources == [f"arn:aws-cn:iam::{ACCOUNT}:instance-profile/web-host"]
-
-
-def test_a_named_role_without_a_target_account_is_left_out():
-    scoped = scope_resources("iam:PassRole", ["role Deploy"], account=None, partition="aws")
-    assert scoped.resources == []
-    assert scoped.notes == ["iam:PassRole: 'role Deploy' is not a resource this action takes; left out."]
-
-
 def test_the_callers_own_session_is_not_a_resource_to_grant():
     session = f"arn:aws-us-gov:sts::{ACCOUNT}:assumed-role/Deploy/jane"
-    scoped = scope_resources(
-        "sts:TagSession", [session], account=ACCOUNT, partition="aws-us-gov", principal_arn=session
-    )
+    scoped = scope_resources("sts:TagSession", [session], principal_arn=session)
     assert scoped.resources == [] and scoped.notes == []
 
 
 def test_resources_of_another_type_are_left_out_with_a_note():
     obj = "arn:aws-cn:s3:::reports/2026/11/report.json"
-    scoped = scope_resources("s3:ListBucket", [obj, "arn:aws-cn:s3:::reports"], account=ACCOUNT, partition="aws-cn")
+    scoped = scope_resources("s3:ListBucket", [obj, "arn:aws-cn:s3:::reports"])
     assert scoped.resources == ["arn:aws-cn:s3:::reports"]
     assert scoped.notes == [f"s3:ListBucket: '{obj}' is not a resource this action takes; left out."]
 

@@ -243,7 +243,7 @@ def test_the_catalog_check_names_what_is_not_least_privilege():
 
 
 def _scoped(action: str, *stated: str, principal_arn: str | None = None) -> tuple[list[str], list[str]]:
-    scoped = scope_resources(action, stated, account="111122223333", partition="aws", principal_arn=principal_arn)
+    scoped = scope_resources(action, stated, principal_arn=principal_arn)
     return scoped.resources, scoped.notes
 
 
