@@ -21,11 +21,11 @@ def action_notes(situation: Situation, action: dict[str, Any], rule: str, grante
     name = action["action"]
     cause = review_cause(situation, action)
     notes = [*_reason_notes(situation, action, rule, granted, cause), *_cause_notes(situation, action, cause)]
-    for policy_arn in action.get("policy_arns", []):
+    for policy_arn in action["policy_arns"]:
         notes.append(f"{name}: the message names the refusing policy {policy_arn}.")
     for failure in action["non_iam_failures"]:
         notes.append(f"{name}: {failure}. This is not a missing permission: no grant is proposed for it.")
-    if not action.get("action_in_catalog", True):
+    if not action["action_in_catalog"]:
         notes.append(f"{name} is not an action of the IAM catalog: no grant is proposed for it.")
     notes.extend(_origin_notes(action))
     uncovered = _uncovered_required_types(name, action["resources"])
@@ -172,7 +172,7 @@ def _service_name(action: str) -> str:
 def _origin_notes(action: dict[str, Any]) -> list[str]:
     name = action["action"]
     notes = []
-    origins = set(action.get("resource_origin", []))
+    origins = set(action["resource_origin"])
     if origins & {"request", "record"}:
         notes.append(f"{name}: the message names no resource; the resource was inferred from the request.")
     if "message_name" in origins:
@@ -181,13 +181,13 @@ def _origin_notes(action: dict[str, Any]) -> list[str]:
             "name, or the name-scoped ARN in the record's Region and account."
         )
     if "message_iam_name" in origins:
-        for arn in action["resources"]:
-            kind, _, path_and_name = arn.split(":", 5)[-1].partition("/")
-            named = f"{kind.replace('-', ' ')} {path_and_name.rsplit('/', 1)[-1]}"
+        for arn in action["resources"]:  # arn:PARTITION:iam::ACCOUNT:KIND/NAME, as the message named it
+            kind, _, resource_name = arn.rsplit(":", 1)[-1].partition("/")
+            named = f"{kind.replace('-', ' ')} {resource_name}"
             notes.append(f"{name}: the message names '{named}'; the policy uses {arn} (default path /).")
     if "none" in origins:
         notes.append(f"{name}: neither the message nor the request names the resource.")
-    if not action.get("action_from_message", True):
+    if not action["action_from_message"]:
         notes.append(f"{name}: the message names no action; the action was taken from the event name.")
     return notes
 

@@ -72,7 +72,7 @@ def foreign_roles(situation: Situation, action: dict[str, Any]) -> list[str]:
 
 def grant_fixes(action: dict[str, Any], rule: str) -> bool:
     """Whether a grant is (part of) the fix for this action."""
-    if action["non_iam_failures"] or not action.get("action_in_catalog", True):
+    if action["non_iam_failures"] or not action["action_in_catalog"]:
         return False
     return rule in ("cross_account_role", "permission_set", "grant")
 
