@@ -9,6 +9,7 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from analysis import policies
@@ -16,6 +17,12 @@ from analysis.remedies.situation import name_of
 
 USER_INLINE_LIMIT = 2048
 ROLE_INLINE_LIMIT = 10240
+
+
+def shell_word(value: object) -> str:
+    """A value from a log as one word of a command a person pastes: quoted unless it is plainly safe, so that a
+    principal named ``Deploy$(touch x)`` stays a name and never runs."""
+    return shlex.quote(str(value))
 
 
 def policy_name(finding: dict[str, Any]) -> str:
@@ -38,7 +45,7 @@ def attach_commands(
 ) -> tuple[list[str], list[str]]:
     """(commands, notes) attaching every document to the IAM user or role ``principal_arn``."""
     arn = principal_arn or ""
-    entity = name_of(arn)
+    entity = shell_word(name_of(arn) or "")
     if ":role/" in arn:
         kind, limit = "role", ROLE_INLINE_LIMIT
     elif ":user/" in arn:
@@ -48,7 +55,7 @@ def attach_commands(
     if len(documents) == 1 and policies.policy_size(documents[0]) <= limit:
         command = f"aws iam put-{kind}-policy --{kind}-name {entity} --policy-name {name} --policy-document file://{first_file}"
         return [command], []
-    account = arn.split(":")[4]
+    account = arn.split(":")[4]  # twelve digits: principals.py admits no other ARN
     commands = []
     for index, _document in enumerate(documents, start=1):
         managed = name if len(documents) == 1 else f"{name}-{index}"

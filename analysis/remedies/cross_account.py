@@ -8,7 +8,7 @@ from typing import Any
 
 from analysis import policies
 from analysis.remedies import identity_center
-from analysis.remedies.commands import attach_commands, policy_name
+from analysis.remedies.commands import attach_commands, policy_name, shell_word
 from analysis.remedies.notes import policy_resource_type
 from analysis.remedies.situation import Situation, texts
 
@@ -151,7 +151,7 @@ def _commands(situation: Situation, remedy: dict[str, Any], role_arn: str, exter
     role_name = remedy["role_name"]
     name = policy_name(finding)
     commands = [
-        f"# in account {finding['target_account_id']} (owner of the resources):",
+        f"# in account {shell_word(finding['target_account_id'])} (owner of the resources):",
         f"aws iam create-role --role-name {role_name} --assume-role-policy-document file://trust-policy.json",
     ]
     if remedy["policy"] is not None:
@@ -169,12 +169,12 @@ def _commands(situation: Situation, remedy: dict[str, Any], role_arn: str, exter
         commands += caller_commands
         remedy["notes"].extend(notes)
     else:
-        commands.append(f"# in account {situation.principal['account_id']} (the caller):")
+        commands.append(f"# in account {shell_word(situation.principal['account_id'])} (the caller):")
         attach, notes = attach_commands(
             caller_arn, [remedy["caller_policy"]], f"{name}-AssumeRole", situation.partition, "caller-policy.json"
         )
         commands += attach or ["# attach caller-policy.json to the principals that should assume the role"]
         remedy["notes"].extend(notes)
-    assume = f"aws sts assume-role --role-arn {role_arn} --role-session-name app-runner-access"
+    assume = f"aws sts assume-role --role-arn {shell_word(role_arn)} --role-session-name app-runner-access"
     commands.append(assume + (f" --external-id {external_id}" if external_id else ""))
     return commands

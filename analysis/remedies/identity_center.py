@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from analysis.principals import identity_center_region
+from analysis.remedies.commands import shell_word
 from analysis.remedies.situation import Situation, texts
 
-_LOOKUP = "awk -v name='{name}' '$1 == name {{print $2}}'"
+_LOOKUP = "awk -v name={name} '$1 == name {{print $2}}'"
 
 
 def permission_set_commands(situation: Situation, documents: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
@@ -21,7 +22,7 @@ def permission_set_commands(situation: Situation, documents: list[dict[str, Any]
     finding = situation.finding
     permission_set = situation.principal["permission_set"]
     region, commands, notes = _instance(situation)
-    target = finding["target_account_id"]
+    target = shell_word(finding["target_account_id"])
     if len(documents) > 1:
         notes.append("A permission set holds one inline policy: put the statements of every document in policy.json.")
     if permission_set in texts()["broad_permission_sets"]["names"]:
@@ -91,7 +92,9 @@ def _instance(situation: Situation) -> tuple[str, list[str], list[str]]:
         f"PERMISSION_SET_ARN=$(for ps in $(aws sso-admin list-permission-sets {region} --instance-arn "
         "\"$INSTANCE_ARN\" --query 'PermissionSets[]' --output text); do aws sso-admin describe-permission-set "
         f'{region} --instance-arn "$INSTANCE_ARN" --permission-set-arn "$ps" --query '
-        "'PermissionSet.[Name,PermissionSetArn]' --output text; done | " + _LOOKUP.format(name=permission_set) + ")",
+        "'PermissionSet.[Name,PermissionSetArn]' --output text; done | "
+        + _LOOKUP.format(name=shell_word(permission_set))
+        + ")",
         f'aws sso-admin list-accounts-for-provisioned-permission-set {region} --instance-arn "$INSTANCE_ARN" '
         '--permission-set-arn "$PERMISSION_SET_ARN"  # every account a change to it reaches',
     ]

@@ -6,6 +6,7 @@ from typing import Any
 
 from analysis import catalog
 from analysis.principals import account_of_arn
+from analysis.remedies.commands import shell_word
 from analysis.remedies.rules import GRANTABLE_REASONS, acts_in_callers_account, foreign_roles, is_root, review_cause
 from analysis.remedies.situation import Situation, name_of, present, texts
 
@@ -73,7 +74,7 @@ def _reason_notes(
             reasons_text[key].format(
                 action=action["action"],
                 principal=situation.who,
-                account=_policy_account(situation, reason),
+                account=shell_word(_policy_account(situation, reason)),
                 service=_service_name(action["action"]),
                 permission_set=situation.principal.get("permission_set"),
             )
@@ -124,7 +125,7 @@ def _endpoint_note(situation: Situation, action: dict[str, Any]) -> str:
     return str(
         endpoints["named"].format(
             action=action["action"],
-            endpoint=rows[0]["vpc_endpoint_id"],
+            endpoint=shell_word(rows[0]["vpc_endpoint_id"]),
             owner=owner if present(owner) else situation.finding["target_account_id"],
         )
     )
@@ -140,7 +141,7 @@ def _cause_notes(situation: Situation, action: dict[str, Any], cause: str | None
     if cause == "service_linked_role":
         return [principals["service_linked_role"].format(action=name, principal=situation.who)]
     if cause == "federation":
-        role_name = name_of(resource) or "ROLE_NAME"
+        role_name = shell_word(name_of(resource) or "ROLE_NAME")
         return [principals["federation"].format(action=name, resource=resource, role_name=role_name)]
     if cause == "foreign_pass_role":
         caller = situation.principal.get("account_id")
@@ -247,7 +248,7 @@ def finding_notes(situation: Situation, kind: str) -> list[str]:
     if encoded:
         notes.append(
             "Decode the authorization failure message (needs sts:DecodeAuthorizationMessage): aws sts "
-            f"decode-authorization-message --encoded-message {encoded[0]} --query DecodedMessage "
+            f"decode-authorization-message --encoded-message {shell_word(encoded[0])} --query DecodedMessage "
             "--output text"
         )
     return notes

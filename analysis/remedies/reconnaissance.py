@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from analysis.remedies.commands import shell_word
 from analysis.remedies.situation import Situation, name_of
 
 if TYPE_CHECKING:  # the frame is the batch path's: one event's advice needs no pandas
@@ -47,7 +48,8 @@ def investigate_notes(situation: Situation) -> list[str]:
         + ".",
     ]
     principal = situation.principal
-    user = name_of(principal.get("arn")) if principal["type"] == "IAMUser" else None
+    name = name_of(principal.get("arn")) if principal["type"] == "IAMUser" else None
+    user = shell_word(name) if name else None
     if user:
         notes.append(
             f"If the activity is not expected, deactivate the user's access keys (aws iam list-access-keys "

@@ -132,7 +132,7 @@ def test_permission_set_commands_carry_the_region_of_the_role_path_and_match_the
     assert remedy["kind"] == "permission_set"
     sso = [c for c in remedy["commands"] if "sso-admin" in c]
     assert sso and all("--region eu-west-1" in c for c in sso)
-    assert any("describe-permission-set" in c and "'AppRunnerDeploy'" in c for c in sso)
+    assert any("describe-permission-set" in c and "awk -v name=AppRunnerDeploy " in c for c in sso)
     assert not [c for c in remedy["commands"] if "put-role-policy" in c]
     assert "management account" in notes_of(finding) and "delegated administrator" in notes_of(finding)
 

@@ -6,6 +6,7 @@ get-inline-policy-for-permission-set, provision-permission-set)."""
 from __future__ import annotations
 
 import json
+import shlex
 from typing import Any
 
 from analysis.model import Options
@@ -30,9 +31,9 @@ def lookup(region: str, permission_set: str) -> list[str]:
         "--output text)",
         f"PERMISSION_SET_ARN=$(for ps in $(aws sso-admin list-permission-sets {flags} --query 'PermissionSets[]' "
         f'--output text); do aws sso-admin describe-permission-set {flags} --permission-set-arn "$ps" --query '
-        "'PermissionSet.[Name,PermissionSetArn]' --output text; done | awk -v name='"
-        + permission_set
-        + "' '$1 == name {print $2}')",
+        "'PermissionSet.[Name,PermissionSetArn]' --output text; done | awk -v name="
+        + shlex.quote(permission_set)  # a value from the log, one shell word whatever it holds
+        + " '$1 == name {print $2}')",
         f'aws sso-admin list-accounts-for-provisioned-permission-set {flags} --permission-set-arn "$PERMISSION_SET_ARN"'
         "  # every account a change to it reaches",
     ]

@@ -329,7 +329,7 @@ def test_a_permission_set_is_changed_through_identity_center():
         f"PERMISSION_SET_ARN=$(for ps in $(aws sso-admin list-permission-sets {region} "
         "--instance-arn \"$INSTANCE_ARN\" --query 'PermissionSets[]' --output text); do aws sso-admin "
         f'describe-permission-set {region} --instance-arn "$INSTANCE_ARN" --permission-set-arn "$ps" --query '
-        "'PermissionSet.[Name,PermissionSetArn]' --output text; done | awk -v name='Data_Science' "
+        "'PermissionSet.[Name,PermissionSetArn]' --output text; done | awk -v name=Data_Science "
         "'$1 == name {print $2}')",
         f'aws sso-admin list-accounts-for-provisioned-permission-set {region} --instance-arn "$INSTANCE_ARN" '
         '--permission-set-arn "$PERMISSION_SET_ARN"  # every account a change to it reaches',
