@@ -14,7 +14,10 @@ from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
 
-_ACCESS_KEY = re.compile(r"\b(AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{12,}\b")
+# No word boundaries: an ID glued to a word ("ci_AKIA…") is still a key. Access key IDs are upper-case letters and
+# digits; session tokens are base64 whose first bytes AWS STS always writes the same way.
+_ACCESS_KEY = re.compile(r"(?<![A-Z0-9])(AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{12,}(?![A-Z0-9])")
+_SESSION_TOKEN = re.compile(r"(IQoJb3JpZ2lu|FwoGZXIvYXdzE|FQoGZXIvYXdzE|AQoDYXdzE)[A-Za-z0-9+/=]{8,}")
 _ARN = re.compile(
     r"\barn:(?P<partition>aws[a-z-]*):(?P<service>[^:\s]*):(?P<region>[^:\s]*):"
     r"(?P<account>[^:\s]*):(?P<resource>[^\s\"',]+)"
@@ -25,7 +28,9 @@ _IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{1,4}
 
 
 def mask_secrets(text: str) -> str:
-    return _ACCESS_KEY.sub(lambda m: m.group(1) + "************", text)
+    """Access key IDs and session tokens, wherever they are in the text, cut to their prefix."""
+    text = _ACCESS_KEY.sub(lambda m: m.group(1) + "************", text)
+    return _SESSION_TOKEN.sub(lambda m: m.group(1) + "…(session token masked)", text)
 
 
 def map_strings(value: T, change: Callable[[str], str]) -> T:

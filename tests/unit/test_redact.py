@@ -2,8 +2,12 @@
 
 import json
 
+import pytest
+
 from analysis.pipeline import Options, analyse
 from analysis.redact import mask_secrets, redact_report
+from analysis.render import render
+from analysis.render.text import finding_text
 from tests import factories as f
 
 SECRETS = ["111122223333", "444455556666", "dev-alice", "GitHubActionsDeploy", "run-7", "198.51.100.7"]
@@ -60,3 +64,27 @@ def test_times_are_not_taken_for_ipv6_addresses_and_full_addresses_are_masked():
     assert redacted["generated_at"] == "2026-11-28T09:15:00Z"
     assert redacted["window"]["start"] == "2026-11-27T08:00:00Z"
     assert "2001:0db8" not in str(redacted["findings"])
+
+
+# A session token as AWS STS writes one (the AWS CLI user guide's example begins "IQoJb3JpZ2luX2Vj…").
+TOKEN = (
+    "IQoJb3JpZ2luX2VjEOz////////////////////wEaCXVzLWVhc3QtMSJHMEUCIDoKK3JH9uGQE1z0sINr5M4jk+Na"
+    "8KHDcCYRVjJCZEvOAiEA3OvJGtw1EcViOleS2vhs8VdCKFJQWPQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy"
+    "0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZb"
+    "qBAz+scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA=="
+)
+
+
+@pytest.mark.parametrize("form", ["json", "md", "html", "csv", "text"])
+def test_a_key_glued_to_a_word_and_a_session_token_are_masked_in_every_format(form):
+    record = f.record(error_message=f"Access Denied (token {TOKEN})")
+    record["userAgent"] = "ci_AKIAIOSFODNN7EXAMPLE deploy"
+    report = analyse([f.MemorySource([record])]).report
+    rendered = render(report, form) if form != "text" else finding_text(report.findings[0])
+    assert "IOSFODNN7EXAMPLE" not in rendered and TOKEN[:40] not in rendered
+
+
+def test_masking_keeps_the_prefix_and_leaves_other_words_alone():
+    assert mask_secrets("ci_AKIAIOSFODNN7EXAMPLE") == "ci_AKIA************"
+    assert mask_secrets(f"x {TOKEN} y") == "x IQoJb3JpZ2lu…(session token masked) y"
+    assert mask_secrets("XAKIAIOSFODNN7EXAMPLEX AROAEXAMPLEROLEID12") == "XAKIAIOSFODNN7EXAMPLEX AROAEXAMPLEROLEID12"
