@@ -70,6 +70,8 @@ def _unwrap_element(element: Any, origin: str) -> Iterator[RecordOrProblem]:
         return
     if isinstance(element.get("Records"), list):
         yield from unwrap(element["Records"], f"{origin}.Records")
+    elif "Records" in element:  # a trail file's container whose Records is no list: no record is in it
+        yield Malformed(origin, f"'Records' is {type(element['Records']).__name__}, not a list of records")
     elif isinstance(element.get("Events"), list) and _looks_like_lookup(element["Events"]):
         yield from unwrap(element["Events"], f"{origin}.Events")
     elif "CloudTrailEvent" in element:

@@ -120,3 +120,17 @@ def test_files_too_large_to_hold_are_streamed_and_read_like_small_ones(tmp_path,
     assert [p.origin for p in _problems(streamed["lines.jsonl.gz"])] == [f"{tmp_path / 'lines.jsonl.gz'}:4"]
     assert _problems(streamed["trunc.json.gz"])[0].error.startswith("cannot read file (")
     assert streamed["lines.jsonl.gz"] == held["lines.jsonl.gz"] and streamed["trail.json"] == held["trail.json"]
+
+
+def test_a_trail_container_whose_records_are_not_a_list_is_malformed_not_a_record(tmp_path):
+    # A trail file is {"Records": [...]} (CloudTrail log file examples): any other Records holds no record.
+    for name, body in (
+        ("five.json", '{"Records": 5}'),
+        ("none.json", '{"Records": null}'),
+        ("obj.json", '{"Records": {}}'),
+    ):
+        (tmp_path / name).write_text(body)
+        items = list(read_file(tmp_path / name))
+        assert _records(items) == [], name
+        [problem] = _problems(items)
+        assert problem.origin == str(tmp_path / name) and "'Records' is" in problem.error
