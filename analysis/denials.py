@@ -99,6 +99,11 @@ def denial_row(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def request_context(passed_to_services: list[str]) -> dict[str, list[str]]:
+    """The condition keys the records imply for the refused request (CONTRACT.md: DeniedAction.context)."""
+    return {"iam:PassedToService": passed_to_services} if passed_to_services else {}
+
+
 def _passed_to_service(action: str, event_source: str | None) -> str | None:
     """The iam:PassedToService of a refused iam:PassRole: the service principal that was to assume the role."""
     if action != "iam:PassRole" or not event_source or event_source == "iam.amazonaws.com":

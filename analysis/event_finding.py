@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from analysis import remedies
-from analysis.denials import denial_row
+from analysis.denials import denial_row, request_context
 from analysis.identifiers import finding_id
 from analysis.severity import with_severity
 from analysis.times import iso
@@ -66,7 +66,7 @@ def finding_of_row(row: dict[str, Any]) -> dict[str, Any]:
                 "truncated_messages": int(bool(row["truncated"])),
                 "non_iam_failures": _listed(row["non_iam_failure"]),
                 "denied_explicitly": bool(row["denied_explicitly"]),
-                "context": {"iam:PassedToService": [row["passed_to_service"]]} if row["passed_to_service"] else {},
+                "context": request_context(_listed(row["passed_to_service"])),
             }
         ],
         "remedy": None,

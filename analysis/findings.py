@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.denials import request_context
 from analysis.identifiers import finding_id
 from analysis.times import iso
 
@@ -163,11 +164,6 @@ def _action(row: Any) -> dict[str, Any]:
         "denied_explicitly": bool(row.denied_explicitly),
         "context": request_context(row.passed_to_services),
     }
-
-
-def request_context(passed_to_services: list[str]) -> dict[str, list[str]]:
-    """The condition keys the records imply for the refused request (CONTRACT.md: DeniedAction.context)."""
-    return {"iam:PassedToService": passed_to_services} if passed_to_services else {}
 
 
 def _none(value: Any) -> Any:
