@@ -14,7 +14,6 @@ import gzip
 import json
 import random
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -132,14 +131,6 @@ def _trail_file(account: str, region: str, at: datetime, records: list[dict], in
     folder = f"AWSLogs/{ORG_ID}/{account}/CloudTrail/{region}/{at:%Y/%m/%d}/"
     key = f"{folder}{account}_CloudTrail_{region}_{at:%Y%m%dT%H%MZ}_{index:05d}.json.gz"
     return TrailFile(key, at, gzip.compress(orjson.dumps({"Records": records})))
-
-
-@pytest.fixture
-def s3() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
 
 
 def run_day(sim: Simulation, s3: Any, day: date, ledger: Ledger, tz: str, now: datetime) -> dict[str, Any]:

@@ -9,14 +9,11 @@ and files delivered up to ``margin_hours`` (default 6) after the window's end (l
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import orjson
-import pytest
-from moto import mock_aws
 
 from analysis.model import Options, Window
 from analysis.sources import source_from_spec
@@ -26,14 +23,6 @@ from tests.analysed import analysed
 
 BUCKET = "trail-logs"
 DAY = datetime(2026, 11, 28, tzinfo=UTC)
-
-
-@pytest.fixture
-def s3() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
 
 
 def deliver(client: Any, delivered: datetime, *events: datetime) -> None:

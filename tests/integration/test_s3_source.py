@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import orjson
 import pytest
-from moto import mock_aws
 
 from analysis import cli
 from analysis.model import Window
@@ -26,14 +23,6 @@ ORG = "o-a1b2c3d4e5"
 DAY = datetime(2026, 11, 28, tzinfo=UTC)
 WINDOW = Window(DAY, DAY + timedelta(days=1))
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
-
-
-@pytest.fixture
-def s3() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
 
 
 def listed(client: Any) -> list[tuple[str, str | None]]:
