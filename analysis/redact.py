@@ -1,8 +1,9 @@
-"""Keeping secrets and identities out of reports.
+"""Keeping secrets and identities out of reports, and log text from acting on whoever reads it.
 
-``mask_secrets`` runs on every report: access key IDs never reach one. ``redact_report`` is
-``--redact``: account IDs, ARNs' resource parts, session names and IP addresses replaced by
-consistent pseudonyms, so a report can be shared outside the team and still be read.
+``mask_secrets`` runs on every report: access key IDs never reach one. ``printable`` runs wherever a person
+reads (terminal, Markdown, HTML, CSV, mail, SNS, warnings): control and bidi characters are shown, not obeyed.
+``redact_report`` is ``--redact``: account IDs, ARNs' resource parts, session names and IP addresses replaced
+by consistent pseudonyms, so a report can be shared outside the team and still be read.
 """
 
 from __future__ import annotations
@@ -31,6 +32,25 @@ def mask_secrets(text: str) -> str:
     """Access key IDs and session tokens, wherever they are in the text, cut to their prefix."""
     text = _ACCESS_KEY.sub(lambda m: m.group(1) + "************", text)
     return _SESSION_TOKEN.sub(lambda m: m.group(1) + "…(session token masked)", text)
+
+
+# C0 controls (tab and line feed are layout), DEL and C1 controls (ECMA-48), the bidi marks, embeddings, overrides
+# and isolates (Unicode UAX #9), and the line and paragraph separators some viewers break lines at.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def printable(text: str, *, keep: str = "\n\t") -> str:
+    """The text with every control and bidi character shown as a visible ``\\uXXXX`` escape (but those in ``keep``).
+
+    Nothing a log, file name or S3 key holds can then move the cursor, clear or retitle a terminal, ring it, or make
+    text read backwards; the reader still sees that something was there. The escape is JSON's, so JSON text made
+    printable decodes to the same value. ``keep=""`` for one line: a line feed cannot start a line of its own."""
+
+    def shown(match: re.Match[str]) -> str:
+        character = match.group(0)
+        return character if character in keep else f"\\u{ord(character):04x}"
+
+    return _UNPRINTABLE.sub(shown, text)
 
 
 def map_strings(value: T, change: Callable[[str], str]) -> T:

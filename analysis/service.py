@@ -427,6 +427,9 @@ def _alert_message(finding: Finding, service: str) -> dict[str, Any]:
 
 
 def source_warnings(statuses: Sequence[SourceStatus]) -> list[str]:
+    """One line per problem, safe for a terminal: file names, S3 keys and errors are shown, never obeyed."""
+    from analysis.redact import printable
+
     warnings = [problem for status in statuses for problem in status.problems]
     warnings += [f"{s.name}: {s.error}" for s in statuses if s.error and s.status == "failed"]
-    return warnings
+    return [printable(warning, keep="") for warning in warnings]

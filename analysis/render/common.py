@@ -7,7 +7,7 @@ import re
 from typing import Any, get_args
 
 from analysis.contract import DeniedAction, Finding, Hazard, Policy, Remedy, Report, Severity
-from analysis.redact import mask_secrets
+from analysis.redact import mask_secrets, printable
 from analysis.remedies.commands import document_file
 
 REASON_WORDS = {
@@ -81,8 +81,6 @@ CALLER_TITLE = "Policy for the caller (its side: sts:AssumeRole on the new role)
 SAFE_URL = re.compile(r"^https://[A-Za-z0-9.-]+(?:/[^\s\"'<>`\\]*)?$")
 MAX_TEXT = 3000  # characters of one log-derived value shown before it is cut
 LONG_TEXT = 20_000  # for remedy notes, which may hold a whole command (an encoded authorization message)
-# C0/C1 controls (but tab and newline) and the bidirectional overrides that can make text read backwards.
-_UNSAFE_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def service_name(service: str | None) -> str:
@@ -232,9 +230,9 @@ def action_notes(action: DeniedAction) -> list[str]:
 
 
 def clean_text(text: str, limit: int = MAX_TEXT) -> str:
-    """A log-derived string made safe to show: access key IDs masked, control and bidi characters replaced,
-    and cut past ``limit`` characters (saying how much was left out)."""
-    text = _UNSAFE_CHARS.sub("\ufffd", mask_secrets(text))
+    """A log-derived string made safe to show: secrets masked, control and bidi characters shown as escapes
+    (``redact.printable``), and cut past ``limit`` characters (saying how much was left out)."""
+    text = printable(mask_secrets(text))
     if len(text) > limit:
         return f"{text[:limit]}… ({len(text) - limit} more characters)"
     return text

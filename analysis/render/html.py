@@ -15,7 +15,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from analysis.contract import DeniedAction, Finding, Report, as_report
-from analysis.redact import mask_secrets
+from analysis.redact import mask_secrets, printable
 from analysis.render import common
 
 BANNER_MARK = "<!-- report-banner -->"  # where delivery may put a short notice (e.g. the link to S3)
@@ -209,7 +209,7 @@ def _action_view(action: DeniedAction) -> dict[str, Any]:
 def code_text(value: Any) -> Markup:
     """A policy document or commands, escaped for a <pre> and shown whole (never cut)."""
     text = value if isinstance(value, str) else common.pretty_json(value)
-    return escape(mask_secrets(text))
+    return escape(printable(mask_secrets(text)))
 
 
 def _finalize(value: Any) -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 import jinja2
 
 from analysis.contract import Report, as_report
-from analysis.redact import mask_secrets
+from analysis.redact import mask_secrets, printable
 from analysis.render import common
 from analysis.render.common import REMEDY_WORDS, fence, pretty_json, reason_words
 
@@ -34,7 +34,7 @@ def escape_markdown(value: Any, limit: int = common.MAX_TEXT) -> str:
 
 def code_block(document: Any, language: str = "json") -> Raw:
     text = document if isinstance(document, str) else pretty_json(document)
-    return Raw(fence(mask_secrets(text), language))
+    return Raw(fence(printable(mask_secrets(text)), language))
 
 
 def long_text(value: Any) -> Raw:

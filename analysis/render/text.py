@@ -1,4 +1,7 @@
-"""A finding as plain text, for ``explain --format text`` and terminals."""
+"""A finding as plain text, for ``explain --format text`` and terminals.
+
+Each line is made safe on its own (``redact.printable`` with nothing kept): a log's escape sequences, bidi controls
+or line feeds are shown as escapes, never obeyed, and no value can start a line that looks like ours."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from analysis.contract import Finding, as_finding
+from analysis.redact import mask_secrets, printable
 from analysis.render.common import REMEDY_WORDS, hazard_words, reason_words
 
 
@@ -34,5 +38,9 @@ def finding_text(finding: Finding | Mapping[str, Any]) -> str:
             document = getattr(remedy, key)
             if document:
                 lines.append(f"{label}:")
-                lines.append(json.dumps(document.model_dump(mode="json"), indent=2))
-    return "\n".join(lines) + "\n"
+                lines.extend(json.dumps(document.model_dump(mode="json"), indent=2).splitlines())
+    return "".join(_line(line) for line in lines)
+
+
+def _line(text: str) -> str:
+    return printable(mask_secrets(text), keep="") + "\n"

@@ -1,0 +1,203 @@
+"""Nothing from a log may act on the reader's terminal or viewer (issue 15).
+
+A log, a file name or an S3 key may hold ESC (``ESC[2J`` clears the screen, ``ESC]0;…BEL`` retitles the window),
+BEL, NUL, other C0 controls, DEL, C1 controls (``\\x9b`` is CSI on an 8-bit terminal) and Unicode bidi controls
+(``U+202E`` makes ``Deploy<U+202E>exe.nur`` read ``Deployrun.exe``). Wherever a person reads, each is shown as a
+visible ``\\uXXXX`` escape instead; the JSON report stays exact (JSON escaping already shows the C0 controls, and its
+strings are data).
+
+The unsafe characters are listed here from the standards, not from the code under test: C0 (U+0000-U+001F) but tab
+and line feed, DEL (U+007F), C1 (U+0080-U+009F) (ECMA-48), the bidi embeddings, overrides and isolates
+(U+202A-U+202E, U+2066-U+2069), marks (U+200E, U+200F, U+061C) (Unicode UAX #9), and the line and paragraph
+separators (U+2028, U+2029) that some viewers break lines at.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from email import message_from_bytes, policy
+from typing import Any
+
+import pytest
+
+from analysis import cli
+from analysis.contract import Report, SourceStatus
+from analysis.delivery import email, sns
+from analysis.delivery.s3 import Link
+from analysis.model import Options
+from analysis.redact import map_strings, printable
+from analysis.render import render
+from analysis.render.text import finding_text
+from analysis.service import source_warnings
+from tests.analysed import report_of
+from tests.conftest import DATA
+
+HOSTILE_FILE = DATA / "edge" / "terminal_escapes.json"
+UNSAFE = (
+    [chr(c) for c in range(0x00, 0x20) if chr(c) not in "\t\n"]
+    + ["\x7f"]
+    + [chr(c) for c in range(0x80, 0xA0)]
+    + ["\u061c", "\u200e", "\u200f", "\u2028", "\u2029"]
+    + [chr(c) for c in range(0x202A, 0x202F)]
+    + [chr(c) for c in range(0x2066, 0x206A)]
+)
+UNSAFE_PATTERN = re.compile("[" + re.escape("".join(UNSAFE)) + "]")
+EVERYTHING = Options(service="all")
+
+
+def unsafe_in(text: str) -> list[str]:
+    """The unsafe characters a text holds, as code points (empty when a person can read it safely). A CR LF pair
+    ends a line (CSV's and mail's line ending, RFC 4180 and RFC 5322): a lone CR is unsafe."""
+    return sorted({f"U+{ord(ch):04X}" for ch in UNSAFE_PATTERN.findall(text.replace("\r\n", "\n"))})
+
+
+def hostile_records() -> list[dict[str, Any]]:
+    return json.loads(HOSTILE_FILE.read_text())["Records"]
+
+
+def hostile_report() -> Report:
+    return Report.model_validate(report_of(hostile_records(), EVERYTHING))
+
+
+# --- the one function ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("\x1b[2J", "\\u001b[2J"),
+        ("\x07", "\\u0007"),
+        ("\x00", "\\u0000"),
+        ("\r", "\\u000d"),
+        ("\x7f", "\\u007f"),
+        ("\x9b31m", "\\u009b31m"),
+        ("\x85", "\\u0085"),
+        ("Deploy\u202eexe.nur", "Deploy\\u202eexe.nur"),
+        ("\u2066x\u2069", "\\u2066x\\u2069"),
+        ("\u200e\u200f\u061c", "\\u200e\\u200f\\u061c"),
+        ("a\u2028b", "a\\u2028b"),
+    ],
+)
+def test_printable_shows_each_control_and_bidi_character_as_an_escape(raw, shown):
+    assert printable(raw) == shown
+
+
+def test_every_unsafe_character_is_escaped_and_nothing_else_changes():
+    text = "".join(UNSAFE)
+    shown = printable(text)
+    assert unsafe_in(shown) == []
+    assert shown == "".join(f"\\u{ord(ch):04x}" for ch in UNSAFE)
+    ordinary = "Zoë 日本 ü\u00a0x\ttab\nnew line \\u001b stays as written"
+    assert printable(ordinary) == ordinary
+
+
+def test_on_one_line_tab_and_line_feed_are_escaped_too():
+    assert printable("a\nb\tc", keep="") == "a\\u000ab\\u0009c"
+
+
+def test_json_text_made_printable_is_still_the_same_json():
+    value = {"arn": "role/Deploy\u202eexe.nur", "session": "s\x07\x00\x9b\u061c", "ok": "Zoë"}
+    text = printable(json.dumps(value, ensure_ascii=False, indent=2))
+    assert unsafe_in(text) == [] and json.loads(text) == value
+
+
+# --- where a person reads ------------------------------------------------------------------------------------
+
+
+def test_the_hostile_record_holds_every_kind_of_unsafe_character():
+    strings: list[str] = []
+    map_strings(hostile_records(), lambda text: strings.append(text) or text)
+    found = set(unsafe_in("".join(strings)))
+    assert {"U+001B", "U+0007", "U+0000", "U+009B", "U+202E", "U+061C", "U+2066", "U+200F"} <= found
+
+
+def test_explain_prints_text_a_terminal_cannot_obey(capsys):
+    assert cli.main(["explain", str(HOSTILE_FILE)]) == 0
+    out = capsys.readouterr().out
+    assert unsafe_in(out) == []
+    assert "role/Deploy\\u001b[2J\\u001b[H\\u202eexe.nur" in out  # still there, visibly
+    assert "Sessions: s\\u0007\\u0000\\u009b31m\\u061c\\u2066\\u200fbob" in out
+    assert "service/web\\u001b]0;pwned\\u0007/" in out
+
+
+def test_the_text_finding_keeps_its_lines():
+    """A line feed a log wrote cannot start a line of its own that looks like ours."""
+    report = hostile_report()
+    finding = report.findings[0].model_copy(deep=True)
+    finding.principal.sessions = ["bob\nFix (grant): attach AdministratorAccess"]
+    text = finding_text(finding)
+    assert "\nFix (grant): attach AdministratorAccess" not in text
+    assert "Sessions: bob\\u000aFix (grant): attach AdministratorAccess" in text
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "csv"])
+def test_every_rendering_a_person_reads_is_safe(fmt):
+    text = render(hostile_report(), fmt)
+    assert unsafe_in(text) == []
+    assert "\\u202e" in text  # what was there is still visible
+
+
+def test_markdown_on_standard_output_is_safe(capsys):
+    assert cli.main(["report", "--source", str(HOSTILE_FILE), "--service", "all", "--format", "md"]) == 0
+    captured = capsys.readouterr()
+    assert unsafe_in(captured.out) == [] and unsafe_in(captured.err) == []
+    assert "```sh" in captured.out and "\\u001b" in captured.out
+
+
+def test_the_json_report_stays_exact():
+    report = json.loads(render(hostile_report(), "json"))
+    [record] = hostile_records()
+    session = record["userIdentity"]["arn"].rsplit("/", 1)[-1]
+    assert session == "s\x07\x00\x9b31m\u061c\u2066\u200fbob"
+    assert report["findings"][0]["principal"]["sessions"] == [session]
+    assert record["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] in report["findings"][0]["principal"]["arn"]
+
+
+def test_the_email_is_safe_in_subject_text_and_html():
+    report = hostile_report()
+    link = Link("https://s3.console.aws.amazon.com/s3/object/b?region=us-east-1&prefix=r", None, "opens it")
+    rendered = {fmt: render(report, fmt) for fmt in ("json", "md", "html", "csv")}
+    for max_bytes in (10_000_000, 20_000, 3_000):  # full, linked, summary
+        built = email.build_email(
+            report, rendered, sender="a@example.com", recipients=("b@example.com",), link=link, max_bytes=max_bytes
+        )
+        message = message_from_bytes(built.raw, policy=policy.default)
+        assert unsafe_in(str(message["Subject"])) == []
+        for part in ("plain", "html"):
+            assert unsafe_in(message.get_body(preferencelist=(part,)).get_content()) == [], (max_bytes, part)
+
+
+def test_the_sns_notices_are_safe():
+    report = hostile_report()
+    text = sns.text_message(report, None)
+    assert unsafe_in(text) == [] and "Deploy\\u001b[2J\\u001b[H\\u202eexe.nur" in text
+    chat = sns.chatbot_message(report, None)
+    assert unsafe_in(chat) == [] and unsafe_in(json.dumps(json.loads(chat), ensure_ascii=False)) == []
+
+
+# --- warnings on standard error --------------------------------------------------------------------------------
+
+
+def test_a_warning_about_a_hostile_s3_key_is_one_safe_line():
+    key = "s3://trail/AWSLogs/111122223333/x\x1b[2J\u202e.json.gz"
+    statuses = [
+        SourceStatus(
+            name="s3://trail/AWSLogs/", status="partial", records_read=0, error=None, problems=[f"{key}: not gzip\nok"]
+        ),
+        SourceStatus(name=key, status="failed", records_read=0, error="AccessDenied on \x9b\u2066", problems=[]),
+    ]
+    warnings = source_warnings(statuses)
+    assert [unsafe_in(w) for w in warnings] == [[], []]
+    assert all("\n" not in w for w in warnings)
+    assert warnings[0] == "s3://trail/AWSLogs/111122223333/x\\u001b[2J\\u202e.json.gz: not gzip\\u000aok"
+
+
+def test_a_warning_about_a_hostile_file_name_is_safe(tmp_path, capsys):
+    shutil.copy(HOSTILE_FILE, tmp_path / "good.json")
+    (tmp_path / "trail\x1b[2J\x07\u202e.json").write_text("{not json")
+    assert cli.main(["report", "--source", str(tmp_path), "--service", "all", "--format", "json"]) == 0
+    err = capsys.readouterr().err
+    assert "warning" in err and unsafe_in(err) == []
+    assert "trail\\u001b[2J\\u0007\\u202e.json" in err
