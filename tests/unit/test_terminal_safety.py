@@ -30,7 +30,8 @@ from analysis.model import Options
 from analysis.redact import map_strings, printable
 from analysis.render import render
 from analysis.render.text import finding_text
-from analysis.service import source_warnings
+from analysis.service import alert_on_event, source_warnings
+from analysis.settings import load_settings
 from tests.analysed import report_of
 from tests.conftest import DATA
 
@@ -201,3 +202,37 @@ def test_a_warning_about_a_hostile_file_name_is_safe(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "warning" in err and unsafe_in(err) == []
     assert "trail\\u001b[2J\\u0007\\u202e.json" in err
+
+
+# --- owned by the command line and the alert path: the changes are proposed, these tests wait for them ----------
+
+
+class RecordingSns:
+    def __init__(self) -> None:
+        self.published: list[dict[str, Any]] = []
+
+    def publish(self, **request: Any) -> dict[str, str]:
+        self.published.append(request)
+        return {"MessageId": f"m-{len(self.published)}"}
+
+
+@pytest.mark.xfail(strict=True, reason="waits for the proposed change to analysis/service.py (alert_on_event)")
+def test_the_denial_alert_on_sns_is_safe_and_still_the_same_json():
+    sns_client = RecordingSns()
+    [record] = hostile_records()
+    settings = load_settings({}, alert_topic_arn="arn:aws:sns:us-east-1:111122223333:alerts", service="all")
+    alert_on_event(record, settings, sns_client)
+    [request] = sns_client.published
+    assert unsafe_in(request["Subject"]) == []
+    session = record["userIdentity"]["arn"].rsplit("/", 1)[-1]
+    assert json.loads(request["Message"])["finding"]["principal"]["sessions"] == [session]
+    assert unsafe_in(request["Message"]) == []
+
+
+@pytest.mark.xfail(strict=True, reason="waits for the proposed change to analysis/cli.py (errors on standard error)")
+def test_an_error_naming_a_hostile_file_is_one_safe_line(tmp_path, capsys):
+    path = tmp_path / "x\x1b[2J\u202e.json"
+    path.write_text("[]")
+    assert cli.main(["explain", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert unsafe_in(err) == [] and "x\\u001b[2J\\u202e.json" in err and err.count("\n") == 1
