@@ -16,9 +16,14 @@ from typing import Any
 
 TRUNCATION_LENGTH = 1000  # AWS cuts messages at about 1,024 characters and appends "..."
 TRUNCATION_MARKER = "..."
+# The parser reads at most this many characters of a message (after surrounding whitespace). CloudTrail cuts
+# errorMessage at about 1,024 characters (the longest form in the corpus, EC2's with an encoded authorization
+# failure message, is 1,026); API responses and other sources may carry an uncut encoded message of a few KB.
+# A longer message is read up to the cap and flagged (``ParsedMessage.capped``, counted as cut).
+MESSAGE_PARSE_LIMIT = 16 * 1024
 # Where a policy ARN ends. IAM names may end in ".", and no documented form puts a period after the ARN, except
 # the EC2 form's sentence end before "Encoded authorization failure message": only that "." is not the ARN's.
-_ARN_END = r"(?=\.\s+Encoded authorization failure message|\s|$)"
+_ARN_END = r"(?=\.\s++Encoded authorization failure message|\s|$)"
 
 
 @dataclass(frozen=True)
@@ -29,12 +34,17 @@ class ParsedMessage:
     policy_arn: str | None = None
     principal_arn: str | None = None
     encoded_message: str | None = None
-    truncated: bool = False
+    truncated: bool = False  # cut: by AWS (about 1,024 characters and "..."), or by MESSAGE_PARSE_LIMIT
     non_iam_failure: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     denied_explicitly: bool = False  # "with an explicit deny", whichever policy type it names
+    capped: bool = False  # longer than MESSAGE_PARSE_LIMIT: only its start was read
 
 
+# The work is linear in the message: every pattern starts with a literal (or a word's start), so no two
+# starts re-read the same run of text, and its repetitions are possessive (*+, ++), so a failed match
+# never backtracks through a run of spaces. Where a clause ends is found by searching for what follows it,
+# not by a lazy match tried against lookaheads at every character (quadratic on long runs of spaces).
 @cache
 def _patterns() -> dict[str, Any]:
     text = resources.files("analysis.data").joinpath("message_patterns.json").read_text()
@@ -45,32 +55,31 @@ def _patterns() -> dict[str, Any]:
         "policy_types": {k.lower(): v for k, v in table["policy_types"].items()},
         "explicit": re.compile(
             rf"with an explicit deny in (?:an? |the )?(?P<type>{alternatives})"
-            rf"(?:\s+transitively through (?:an? |the )?(?P<through>{alternatives}))?"
-            rf"(?::\s*(?P<policy>arn:\S+?){_ARN_END})?",
+            rf"(?:\s++transitively through (?:an? |the )?(?P<through>{alternatives}))?"
+            rf"(?::\s*+(?P<policy>arn:\S+?){_ARN_END})?",
             re.IGNORECASE,
         ),
-        "explicit_bare": re.compile(r"with an explicit deny\b(?!\s+in\b)", re.IGNORECASE),
+        "explicit_bare": re.compile(r"with an explicit deny\b(?!\s++in\b)", re.IGNORECASE),
         "no_allow": re.compile(rf"because no (?P<type>{alternatives}) allows? the\b", re.IGNORECASE),
         "non_iam": [(re.compile(p, re.IGNORECASE), label) for p, label in table["non_iam_failures"]],
     }
 
 
-_PRINCIPAL = re.compile(r"User:\s*(?P<arn>arn:[^\s]+|[^\s]+)\s+is not authorized to perform:")
-_ACTION = re.compile(r"is not authorized to perform:\s*(?P<action>[A-Za-z0-9-]+:[A-Za-z0-9*_-]+)")
-_RESOURCE = re.compile(
-    r"\son resource:\s*(?P<resource>.*?)"
-    r"(?=\s+because no\s|\s+with an explicit deny\b|\.\s+Encoded authorization failure message|\s*$)",
-    re.DOTALL,
-)
-_SPECIFIED_RESOURCE = re.compile(r"\son the specified resource\b")
-_ENCODED = re.compile(r"Encoded authorization failure message:\s*(?P<encoded>\S+)")
+# "User:" starts a word (AWS writes it first, or after a sentence and a space).
+_PRINCIPAL = re.compile(r"(?<!\S)User:\s*+(?P<arn>\S++)\s++is not authorized to perform:")
+_ACTION = re.compile(r"is not authorized to perform:\s*+(?P<action>[A-Za-z0-9-]++:[A-Za-z0-9*_-]++)")
+_RESOURCE_START = re.compile(r"\son resource:")
+# What follows a resource clause: the reason, or the EC2 form's sentence end. The clause is cut before the
+# first of them and stripped (a message's end closes it too).
+_RESOURCE_END = re.compile(r"\sbecause no\s|\swith an explicit deny\b|\.\s++Encoded authorization failure message")
+_ENCODED = re.compile(r"Encoded authorization failure message:\s*+(?P<encoded>\S++)")
 
 
 def parse_message(message: str | None) -> ParsedMessage:
     if not message:
         return ParsedMessage()
-    text = message.strip()
-    truncated = len(text) >= TRUNCATION_LENGTH and text.endswith(TRUNCATION_MARKER)
+    text, capped = _within_limit(message.strip())
+    truncated = capped or (len(text) >= TRUNCATION_LENGTH and text.endswith(TRUNCATION_MARKER))
     if truncated:  # read as far as AWS wrote it: the marker is no part of a name or ARN
         text = text.removesuffix(TRUNCATION_MARKER)
     encoded = _ENCODED.search(text)
@@ -89,15 +98,29 @@ def parse_message(message: str | None) -> ParsedMessage:
         encoded_message=encoded.group("encoded") if encoded else None,
         truncated=truncated,
         non_iam_failure=non_iam,
+        notes=(_capped_note(len(message.strip())),) if capped else (),
         denied_explicitly=bool(_patterns()["explicit"].search(text) or _patterns()["explicit_bare"].search(text)),
+        capped=capped,
     )
 
 
+def _within_limit(text: str) -> tuple[str, bool]:
+    """The part of a message the parser reads, and whether it was cut there."""
+    if len(text) <= MESSAGE_PARSE_LIMIT:
+        return text, False
+    return text[:MESSAGE_PARSE_LIMIT], True
+
+
+def _capped_note(length: int) -> str:
+    return f"message of {length:,} characters: only the first {MESSAGE_PARSE_LIMIT:,} were read"
+
+
 def _resource(text: str) -> str | None:
-    match = _RESOURCE.search(text)
-    if not match:
+    start = _RESOURCE_START.search(text)
+    if not start:
         return None
-    resource = match.group("resource").strip()
+    end = _RESOURCE_END.search(text, start.end())
+    resource = text[start.end() : end.start() if end else len(text)].strip()
     if len(resource) >= 2 and resource[0] == resource[-1] == '"':
         resource = resource[1:-1]
     return resource or None
