@@ -19,6 +19,13 @@ T = TypeVar("T")
 # digits; session tokens are base64 whose first bytes AWS STS always writes the same way.
 _ACCESS_KEY = re.compile(r"(?<![A-Z0-9])(AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{12,}(?![A-Z0-9])")
 _SESSION_TOKEN = re.compile(r"(IQoJb3JpZ2lu|FwoGZXIvYXdzE|FQoGZXIvYXdzE|AQoDYXdzE)[A-Za-z0-9+/=]{8,}")
+# What signs a request, in a presigned URL's query or a request's headers, URL-encoded or not: SigV4's
+# X-Amz-Credential (it starts with the access key ID), X-Amz-Security-Token (the whole session token) and
+# X-Amz-Signature; SigV2's AWSAccessKeyId and Signature. The whole value is masked.
+_SIGNING_VALUE = re.compile(
+    r"(?i)((?:x-amz-(?:credential|security-token|signature)|awsaccesskeyid|(?<![\w-])signature)\s*[=:]\s*)"
+    r"[^&\s\"'<>;,()\[\]]+"
+)
 _ARN = re.compile(
     r"\barn:(?P<partition>aws[a-z-]*):(?P<service>[^:\s]*):(?P<region>[^:\s]*):"
     r"(?P<account>[^:\s]*):(?P<resource>[^\s\"',]+)"
@@ -29,7 +36,9 @@ _IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{1,4}
 
 
 def mask_secrets(text: str) -> str:
-    """Access key IDs and session tokens, wherever they are in the text, cut to their prefix."""
+    """Access key IDs and session tokens, wherever they are in the text, cut to their prefix; a presigned URL's or
+    a request's signing values (key ID, session token, signature) masked whole."""
+    text = _SIGNING_VALUE.sub(lambda m: m.group(1) + "(masked)", text)
     text = _ACCESS_KEY.sub(lambda m: m.group(1) + "************", text)
     return _SESSION_TOKEN.sub(lambda m: m.group(1) + "…(session token masked)", text)
 

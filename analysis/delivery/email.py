@@ -116,8 +116,8 @@ def _html(html: str, link: Link | None, notice: str | None) -> str:
     parts = []
     if link:
         parts.append(
-            Markup('Full report: <a href="{}" style="color:#175cd3;">{}</a> (link {})').format(
-                link.url, "open in S3" if link.expires_in_seconds is None else "download", link.words
+            Markup('Full report: <a href="{}" style="color:#175cd3;">open in S3</a> (link {})').format(
+                link.url, link.words
             )
         )
     if notice:

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from analysis.contract import Report
 from analysis.identifiers import partition_for_region
+from analysis.redact import mask_secrets
 from analysis.render.common import report_day
 
 FORMATS = ("json", "html", "md", "csv")
@@ -44,11 +45,18 @@ class Location:
 
 @dataclass(frozen=True)
 class Link:
-    """A link to the full report, and how long it works (None: as long as the object exists)."""
+    """A link to the full report for a message, and how long it works (None: as long as the object exists).
+
+    Never a presigned URL: one carries its signer's access key ID, session token and signature, and a message is
+    read, forwarded and archived by many (issue 15)."""
 
     url: str
     expires_in_seconds: int | None
-    words: str  # how a reader should understand the link, e.g. "valid for up to 24 hours"
+    words: str  # how a reader should understand the link, e.g. "needs read access to the bucket"
+
+    def __post_init__(self) -> None:
+        if mask_secrets(self.url) != self.url:
+            raise ValueError("a link in a message must not carry credentials (a presigned URL's signing values)")
 
 
 def report_prefix(report: Report, prefix: str = "reports/") -> str:
@@ -92,34 +100,23 @@ def put_text(s3: Any, location: Location, text: str, fmt: str, kms_key_id: str |
     return location
 
 
-def link_to(s3: Any, location: Location, mode: str, expiry_seconds: int) -> Link | None:
-    """A link for people: the S3 console page of the object, or a presigned URL, or none.
+def link_to(s3: Any, location: Location, mode: str, expiry_seconds: int | None = None) -> Link | None:
+    """A link for people: the S3 console page of the object (``object``: the reader signs in, and it never
+    expires), or none (``none``; also where the partition's console is not on the internet).
 
-    A presigned URL works for ``expiry_seconds`` at most, and stops when the credentials that signed it
-    expire (a Lambda's role session); it also carries the signer's access key ID, as every presigned URL
-    does. Give an S3 client made with ``Config(signature_version="s3v4")`` for SigV4 links."""
+    ``presigned`` is refused: a presigned URL in mail or SNS would hand its signer's access key ID and session
+    token, and a working GET of the report, to whoever reads the message. ``expiry_seconds`` is no longer used."""
+    del expiry_seconds
     if mode == "none":
         return None
-    if mode == "presigned":
-        url = s3.generate_presigned_url(
-            "get_object", Params={"Bucket": location.bucket, "Key": location.key}, ExpiresIn=expiry_seconds
+    if mode != "object":
+        raise ValueError(
+            f"link mode {mode!r}: messages link the S3 console page (object) or nothing (none); "
+            "presigned links are not sent, they carry the signer's credentials"
         )
-        words = (
-            f"valid for up to {_duration(expiry_seconds)} from sending, less if the credentials that signed "
-            "it expire first"
-        )
-        return Link(url, expiry_seconds, words)
     region = s3.meta.region_name or "us-east-1"
     console = CONSOLES.get(partition_for_region(region))
     if console is None:  # the isolated partitions' consoles are not on the internet
         return None
     url = f"{console}/s3/object/{quote(location.bucket)}?region={quote(region)}&prefix={quote(location.key, safe='')}"
     return Link(url, None, f"opens {location.uri} in the S3 console; needs read access to the bucket")
-
-
-def _duration(seconds: int) -> str:
-    if seconds % 86400 == 0:
-        return f"{seconds // 86400} day(s)"
-    if seconds % 3600 == 0:
-        return f"{seconds // 3600} hour(s)"
-    return f"{seconds // 60} minute(s)" if seconds >= 60 else f"{seconds} second(s)"
