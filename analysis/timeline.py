@@ -3,6 +3,9 @@
 ``denial_timeline(frame, window)`` gives ``{"unit": "hour" | "day" | "week", "buckets": [{"start", "denials"}]}``,
 every bucket of the window present (zero included) so a chart shows the quiet hours too. The report
 carries it as ``Report.timeline`` (``analysis.contract.Timeline``).
+
+Buckets are bounded: a span of more than ``MAX_BUCKETS`` weeks (a window of centuries, or one record dated
+9999 in an open window) lists only the weeks that hold denials, the latest ``MAX_BUCKETS`` of them.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from analysis.times import iso
 
 # The finest unit that keeps a chart short: (unit, longest span it is used for), and each unit's step.
 UNITS = (("hour", pd.Timedelta(hours=48)), ("day", pd.Timedelta(days=92)), ("week", None))
-STEPS = {"hour": "h", "day": "D", "week": "7D"}
+STEPS = {"hour": pd.Timedelta(hours=1), "day": pd.Timedelta(days=1), "week": pd.Timedelta(weeks=1)}
+MAX_BUCKETS = 1_000  # about 19 years of weeks
 
 
 def denial_timeline(frame: pd.DataFrame, window: Window | None = None) -> dict[str, Any]:
@@ -26,12 +30,21 @@ def denial_timeline(frame: pd.DataFrame, window: Window | None = None) -> dict[s
     if start is None or end is None:
         return {"unit": "hour", "buckets": []}
     unit = _unit(end - start)
-    edges = pd.date_range(_floor(start, unit), end, freq=STEPS[unit], inclusive="left")
+    first = _floor(start, unit)
     counts = times.groupby(_floor_series(times, unit)).size() if len(times) else pd.Series(dtype=int)
     return {
         "unit": unit,
-        "buckets": [{"start": iso(edge), "denials": int(counts.get(edge, 0))} for edge in edges],
+        "buckets": [
+            {"start": iso(edge), "denials": int(counts.get(edge, 0))} for edge in _edges(first, end, unit, counts)
+        ],
     }
+
+
+def _edges(first: pd.Timestamp, end: pd.Timestamp, unit: str, counts: pd.Series) -> list[pd.Timestamp]:
+    """Every bucket's start from ``first`` to ``end``; past MAX_BUCKETS, those with denials, the latest ones."""
+    if -(-(end - first) // STEPS[unit]) <= MAX_BUCKETS:  # buckets in the span (a ceiling division)
+        return list(pd.date_range(first, end, freq=STEPS[unit], inclusive="left"))
+    return sorted(edge for edge in counts.index if first <= edge < end)[-MAX_BUCKETS:]
 
 
 def _span(times: pd.Series, window: Window) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:

@@ -8,12 +8,22 @@ window are counted as malformed, not dropped in silence.
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from analysis import messages
+from analysis.findings import denial_frame
 from analysis.messages import parse_message
+from analysis.model import Window
+from analysis.pipeline import analyse
+from analysis.timeline import denial_timeline
 from tests import factories as f
+
+try:
+    from analysis.timeline import MAX_BUCKETS
+except ImportError:  # before the bound existed (the reproducer's run)
+    MAX_BUCKETS = 1_000
 
 # What used to take 65 s (60 KB) and 197 s (200 KB); a linear parser does each in milliseconds. The bound
 # is generous on purpose: it separates linear from quadratic work, not one machine from another.
@@ -93,3 +103,68 @@ def test_the_cap_is_well_above_the_longest_message_aws_writes():
 def test_a_message_within_the_cap_is_not_flagged():
     parsed = parse_message(f.message(USER, "apprunner:ListServices"))
     assert not parsed.capped and parsed.notes == ()
+
+
+# --- the timeline's buckets -------------------------------------------------------------------------
+
+
+class ListSource:
+    """A source over records in memory."""
+
+    def __init__(self, items, name="memory"):
+        self.items, self.name = list(items), name
+
+    def read(self):
+        yield from self.items
+
+
+def _times_frame(*times: str):
+    return denial_frame(
+        {"event_time": t, "action": "apprunner:DescribeService", "target_account_id": "111122223333"} for t in times
+    )
+
+
+def test_one_record_dated_9999_gives_two_weeks_not_416_thousand():
+    """2026-11-28 is a Saturday: its week starts Monday 2026-11-23; 9999-12-31 is a Friday: Monday 9999-12-27."""
+    frame = _times_frame("2026-11-28T09:15:00Z", "2026-11-28T10:00:00Z", "9999-12-31T12:00:00Z")
+    timeline = denial_timeline(frame)
+    assert timeline == {
+        "unit": "week",
+        "buckets": [
+            {"start": "2026-11-23T00:00:00Z", "denials": 2},
+            {"start": "9999-12-27T00:00:00Z", "denials": 1},
+        ],
+    }
+
+
+def test_a_window_of_centuries_lists_only_the_weeks_with_denials():
+    window = Window(datetime(1970, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+    timeline = denial_timeline(_times_frame("2026-11-28T09:15:00Z", "1970-01-01T00:00:00Z"), window)
+    # 1970-01-01 was a Thursday: its week starts Monday 1969-12-29, before the window, as a dense timeline's would.
+    assert [b["start"] for b in timeline["buckets"]] == ["1969-12-29T00:00:00Z", "2026-11-23T00:00:00Z"]
+
+
+def test_a_span_of_up_to_max_buckets_weeks_keeps_every_week_zero_included():
+    window = Window(datetime(2007, 1, 1, tzinfo=UTC), datetime(2007, 1, 1, tzinfo=UTC) + timedelta(weeks=MAX_BUCKETS))
+    timeline = denial_timeline(_times_frame("2010-06-01T00:00:00Z"), window)  # 2007-01-01 was a Monday
+    assert timeline["unit"] == "week" and len(timeline["buckets"]) == MAX_BUCKETS
+    assert sum(b["denials"] for b in timeline["buckets"]) == 1
+
+
+def test_more_weeks_with_denials_than_the_maximum_keep_the_latest():
+    first_monday = datetime(2000, 1, 3, tzinfo=UTC)  # a Monday
+    times = [
+        (first_monday + timedelta(weeks=w, hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ") for w in range(MAX_BUCKETS + 5)
+    ]
+    timeline = denial_timeline(_times_frame(*times))
+    assert len(timeline["buckets"]) == MAX_BUCKETS
+    assert timeline["buckets"][0]["start"] == (first_monday + timedelta(weeks=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert timeline["buckets"][-1]["start"] == times[-1][:11] + "00:00:00Z"
+
+
+def test_a_report_over_a_record_dated_9999_stays_small():
+    records = [f.record(), f.record("ListServices", request={}), f.record(event_time="9999-12-31T23:59:59Z")]
+    analysis = analyse([ListSource(records)], now=datetime(2026, 11, 29, tzinfo=UTC))
+    assert analysis.report.totals.denials == 3
+    assert analysis.report.timeline is not None and len(analysis.report.timeline.buckets) == 2
+    assert len(analysis.report.model_dump_json()) < 100_000
