@@ -195,7 +195,7 @@ def _report(args: argparse.Namespace) -> int:
     if args.deliver:
         run = _deliver(run, force=args.force)
     _write(_render(run.report, args.format), args.out)
-    return EXIT_OK
+    return EXIT_DELIVERY_FAILED if run.delivery_error is not None else EXIT_OK
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -246,7 +246,8 @@ def _warn(warnings: list[str]) -> None:
 
 
 def _deliver(run: Any, *, force: bool) -> Any:
-    """Store and send the report as the REPORT_* / IDEMPOTENCY_TABLE environment variables say."""
+    """Store and send the report as the REPORT_* / IDEMPOTENCY_TABLE environment variables say; one line on
+    standard error per channel (the run exits 1 when any failed or is held by another run)."""
     from analysis.config import DeliveryConfig
     from analysis.service import deliver_run
 
@@ -254,13 +255,29 @@ def _deliver(run: Any, *, force: bool) -> Any:
         config = DeliveryConfig.from_env()
     except ConfigError as error:
         raise UsageError(str(error)) from error
+    if not config.idempotency_table:
+        _warn([NO_IDEMPOTENCY_TABLE])
     run = deliver_run(run, config, force=force)
-    if run.delivery_error is not None:
-        print(f"apprunner-audit: error: delivery failed: {run.delivery_error}", file=sys.stderr)
-        raise SystemExit(EXIT_DELIVERY_FAILED)
     for outcome in run.delivery.outcomes:
-        print(f"apprunner-audit: delivery: {outcome.channel} {outcome.status}", file=sys.stderr)
+        print(_delivery_line(outcome), file=sys.stderr)
     return run
+
+
+NO_IDEMPOTENCY_TABLE = (
+    "no idempotency table (IDEMPOTENCY_TABLE): nothing stops another run, or a re-run, from sending this "
+    "window's report again"
+)
+
+
+def _delivery_line(outcome: Any) -> str:
+    """One line per channel: failed and held channels as errors, a send the table did not record as a warning."""
+    if outcome.status == "failed":
+        return f"apprunner-audit: error: delivery: {outcome.channel} failed: {outcome.detail}"
+    if outcome.status == "in_progress":
+        return f"apprunner-audit: error: delivery: {outcome.channel} in_progress: {outcome.detail}"
+    if not outcome.recorded:
+        return f"apprunner-audit: warning: delivery: {outcome.channel} sent, {outcome.detail}"
+    return f"apprunner-audit: delivery: {outcome.channel} {outcome.status}"
 
 
 def _render(report: Report, fmt: str) -> str:

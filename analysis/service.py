@@ -106,9 +106,10 @@ class Run:
         return source_warnings(self.report.sources)
 
     def metrics(self) -> dict[str, int]:
-        """Counts for CloudWatch: records read, denials, findings, failed sources, failed channels."""
+        """Counts for CloudWatch: records read, denials, findings, failed sources, failed channels, and channels
+        not sent because another run holds them (it is sending them, or it was killed before recording them)."""
         totals = self.report.totals
-        failed_channels = len(self.delivery_error.result.failed) if self.delivery_error else 0
+        undelivered = self.delivery_error.result if self.delivery_error else None
         return {
             "RecordsRead": totals.records_read,
             "MalformedRecords": totals.malformed_records,
@@ -116,7 +117,8 @@ class Run:
             "LateDenials": totals.late_denials or 0,
             "Findings": len(self.report.findings),
             "SourcesFailed": sum(1 for s in self.report.sources if s.status == "failed"),
-            "DeliveryFailures": failed_channels,
+            "DeliveryFailures": len(undelivered.failed) if undelivered else 0,
+            "DeliveryInProgress": len(undelivered.in_progress) if undelivered else 0,
         }
 
     def summary(self) -> dict[str, Any]:
@@ -136,7 +138,8 @@ class Run:
         }
 
     def raise_for_delivery(self) -> None:
-        """Raise the delivery error, if any channel failed (so Lambda retries; sent channels are not resent)."""
+        """Raise the delivery error, if any channel failed or is held by another run (so Lambda retries; sent
+        channels are not resent)."""
         if self.delivery_error is not None:
             raise self.delivery_error
 
@@ -278,19 +281,21 @@ def deliver_run(
     *,
     force: bool = False,
     now: datetime | None = None,
+    time_left: TimeLeft | None = None,
 ) -> Run:
     """Store and send the (already redacted, when asked) report once per window and channel.
 
-    A channel that fails is kept in ``run.delivery_error`` with what did go out; the report gains its
-    ``delivery`` section either way.
+    A channel that fails or that another run holds is kept in ``run.delivery_error`` with what did go out;
+    the report gains its ``delivery`` section either way. In a Lambda function, ``time_left`` makes each
+    claim's lease the invocation's remaining time.
     """
     from analysis.delivery import DeliveryError, default_clients, deliver, delivery_record
 
     clients = clients or default_clients()
     try:
-        result = deliver(run.report, clients=clients, config=config, force=force, now=now)
+        result = deliver(run.report, clients=clients, config=config, force=force, now=now, time_left=time_left)
     except DeliveryError as error:
-        log.error("delivery failed: %s", error)
+        log.warning("%s", error)
         delivered = run.report.model_copy(update={"delivery": delivery_record(error.result)})
         return Run(delivered, error.result, error)
     return Run(run.report.model_copy(update={"delivery": delivery_record(result)}), result)
@@ -327,7 +332,7 @@ def daily_job(
     session = session or boto3.session.Session()  # one session for the ledger, the sources and delivery
     ledger = dynamodb_ledger(settings.state_table, session)
     run = run_daily(request, settings, ledger, session=session, time_left=time_left, now=now)
-    return deliver_run(run, delivery, clients or default_clients(session), now=now)
+    return deliver_run(run, delivery, clients or default_clients(session), now=now, time_left=time_left)
 
 
 # --- one event: the alert path -------------------------------------------------------------------

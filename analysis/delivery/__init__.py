@@ -8,8 +8,15 @@
    marked sent; a channel already sent for this window is not sent again unless ``force``;
 3. ``report.json`` is written again with a ``delivery`` section recording what was sent.
 
-A channel that fails does not stop the others; ``DeliveryError`` is raised at the end (a Lambda retry
-then sends only what did not go out).
+Nothing that fails stops the rest: a missing bucket is an ``s3`` outcome ``failed`` (the messages go out
+without a link), a table that cannot be read fails each channel it guards (not sent: sending unguarded
+could repeat on every retry), a refused send fails its channel. ``DeliveryError`` is raised at the end
+when any channel failed or is held by another run (``in_progress``); a Lambda retry then sends only what
+did not go out.
+
+At least once, not exactly once: a run killed after a send and before its record keeps the claim
+``in_progress`` until its lease ends (a Lambda's remaining time, else ``idempotency_lease_seconds``);
+a run within the lease is told so and fails, a run after it sends that channel again.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from typing import Any
 from analysis.config import DeliveryConfig
 from analysis.contract import BUILDING, Delivery, Report, as_report
 from analysis.delivery import email, events, s3, sns
-from analysis.delivery.idempotency import DynamoGuard, Guard, Unguarded, delivery_key
+from analysis.delivery.idempotency import Claim, DynamoGuard, Guard, TimeLeft, Unguarded, delivery_key
 from analysis.delivery.s3 import Link, Location
 from analysis.redact import map_strings, mask_secrets
 from analysis.render import render
@@ -72,6 +79,7 @@ class Outcome:
     at: str | None = None
     forced: bool = False
     guarded: bool = True
+    recorded: bool = True  # False: sent, but the idempotency table does not know (a later run may resend)
 
 
 @dataclass
@@ -84,6 +92,15 @@ class DeliveryResult:
     def failed(self) -> list[Outcome]:
         return [outcome for outcome in self.outcomes if outcome.status == "failed"]
 
+    @property
+    def in_progress(self) -> list[Outcome]:
+        """Channels another run holds: it is sending them, or it was killed before recording them."""
+        return [outcome for outcome in self.outcomes if outcome.status == "in_progress"]
+
+    @property
+    def undelivered(self) -> list[Outcome]:
+        return self.failed + self.in_progress
+
     def outcome(self, channel: str) -> Outcome | None:
         return next((outcome for outcome in self.outcomes if outcome.channel == channel), None)
 
@@ -91,16 +108,23 @@ class DeliveryResult:
         return {
             "objects": {fmt: location.uri for fmt, location in self.locations.items()},
             "link": asdict(self.link) if self.link else None,
-            "channels": [asdict(outcome) for outcome in self.outcomes],
+            "channels": [_stored(outcome) for outcome in self.outcomes],
         }
 
 
+def _stored(outcome: Outcome) -> dict[str, Any]:
+    """An outcome as the report's ``delivery.channels`` holds it (``recorded`` shows in its ``detail``)."""
+    fields = asdict(outcome)
+    del fields["recorded"]
+    return fields
+
+
 class DeliveryError(RuntimeError):
-    """One or more channels failed; ``result`` says which, and what did go out."""
+    """One or more channels failed or are held by another run; ``result`` says which, and what did go out."""
 
     def __init__(self, result: DeliveryResult) -> None:
-        failed = "; ".join(f"{outcome.channel}: {outcome.detail}" for outcome in result.failed)
-        super().__init__(f"delivery failed: {failed}")
+        problems = "; ".join(f"{o.channel} {o.status}: {o.detail}" for o in result.undelivered)
+        super().__init__(f"delivery incomplete: {problems}")
         self.result = result
 
 
@@ -112,8 +136,12 @@ def deliver(
     *,
     force: bool = False,
     now: datetime | None = None,
+    time_left: TimeLeft | None = None,
 ) -> DeliveryResult:
-    """Store the report in S3 and send it through every configured channel, once per window."""
+    """Store the report in S3 and send it through every configured channel, once per window.
+
+    ``time_left`` (a Lambda context's ``get_remaining_time_in_millis``) makes each claim's lease the
+    invocation's remaining time: once Lambda has stopped the run, its claims may be taken over."""
     report = as_report(report)
     clients = clients or Clients()
     config = config or DeliveryConfig.from_env()
@@ -121,19 +149,56 @@ def deliver(
     rendered = complete(report, rendered)
     result = DeliveryResult()
     if config.bucket and clients.s3:
-        result.locations = s3.put_reports(
-            clients.s3, config.bucket, report, rendered, prefix=config.prefix, kms_key_id=config.kms_key_id
-        )
-        result.link = s3.link_to(clients.s3, result.locations["html"], config.link_mode, config.link_expiry_seconds)
-    guard = _guard(clients, config)
+        _store(report, rendered, clients, config, result, now)
+    guard = _guard(clients, config, time_left)
     for channel, send in _channels(report, rendered, clients, config, result):
         result.outcomes.append(_deliver_once(channel, send, report, config, guard, force=force, now=now))
     if result.locations:
-        stored = report.model_copy(update={"delivery": delivery_record(result)})
-        s3.put_text(clients.s3, result.locations["json"], render(stored, "json"), "json", config.kms_key_id)
-    if result.failed:
+        _store_record(report, clients, config, result, now)
+    if result.undelivered:
         raise DeliveryError(result)
     return result
+
+
+def _store(
+    report: Report,
+    rendered: dict[str, str],
+    clients: Clients,
+    config: DeliveryConfig,
+    result: DeliveryResult,
+    now: datetime,
+) -> None:
+    """Every format in S3, and the link to the HTML one; a failure is the ``s3`` outcome, not an exception."""
+    bucket = config.bucket or ""
+    try:
+        locations = s3.put_reports(
+            clients.s3, bucket, report, rendered, prefix=config.prefix, kms_key_id=config.kms_key_id
+        )
+        result.link = s3.link_to(clients.s3, locations["html"], config.link_mode, config.link_expiry_seconds)
+    except Exception as error:  # recorded; the channels still go out, without a link
+        log.warning("storing the report in s3://%s failed: %s", bucket, error)
+        detail = f"not stored in s3://{bucket}/{config.prefix}: {_reason(error)}"
+        result.outcomes.append(Outcome("s3", "failed", detail=detail, at=iso(now), guarded=False))
+        return
+    result.locations = locations
+
+
+def _store_record(
+    report: Report, clients: Clients, config: DeliveryConfig, result: DeliveryResult, now: datetime
+) -> None:
+    """``report.json`` again, with what was sent; a failure is the ``s3`` outcome."""
+    stored = report.model_copy(update={"delivery": delivery_record(result)})
+    location = result.locations["json"]
+    try:
+        s3.put_text(clients.s3, location, render(stored, "json"), "json", config.kms_key_id)
+    except Exception as error:
+        log.warning("recording the delivery in %s failed: %s", location.uri, error)
+        detail = f"the delivery record was not written to {location.uri}: {_reason(error)}"
+        result.outcomes.append(Outcome("s3", "failed", detail=detail, at=iso(now), guarded=False))
+
+
+def _reason(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"
 
 
 def delivery_record(result: DeliveryResult) -> Delivery:
@@ -181,19 +246,41 @@ def _deliver_once(
     guarded = not isinstance(guard, Unguarded)
     if channel != "events" and not report.findings and not config.send_empty:
         return Outcome(channel, "skipped", detail="no denials, and sending empty reports is off", at=at)
-    claim = guard.claim(delivery_key(report, channel), force=force, now=now)
+    try:
+        claim = guard.claim(delivery_key(report, channel), force=force, now=now)
+    except Exception as error:  # not sent: unguarded, a retried run could send it again and again
+        log.warning("claiming %s in the idempotency table failed: %s", channel, error)
+        problem = f"not sent: the idempotency table {config.idempotency_table} could not be used: {_reason(error)}"
+        return Outcome(channel, "failed", detail=problem, at=at, forced=force, guarded=guarded)
     if not claim.granted:
         return _not_again(channel, claim.previous, at)
+    outcome = _send(channel, send, guard, claim, force=force, now=now)
+    outcome.guarded = guarded
+    return outcome
+
+
+def _send(channel: str, send: Send, guard: Guard, claim: Claim, *, force: bool, now: datetime) -> Outcome:
+    """Send what was claimed, and record it sent (or failed, so a retry may send it)."""
     try:
         message_id, detail = send()
     except Exception as error:  # recorded, the other channels go on, and deliver() raises at the end
         log.warning("delivery through %s failed: %s", channel, error)
-        guard.release(claim, f"{type(error).__name__}: {error}", now)
-        return Outcome(
-            channel, "failed", detail=f"{type(error).__name__}: {error}", at=at, forced=force, guarded=guarded
-        )
-    guard.complete(claim, {"message_id": message_id, "detail": detail, "forced": force}, now)
-    return Outcome(channel, "sent", message_id, detail, at, forced=force, guarded=guarded)
+        _record(guard.release, claim, _reason(error), now)
+        return Outcome(channel, "failed", detail=_reason(error), at=iso(now), forced=force)
+    unrecorded = _record(guard.complete, claim, {"message_id": message_id, "detail": detail, "forced": force}, now)
+    if unrecorded:
+        detail = f"{detail}; {unrecorded}" if detail else unrecorded
+    return Outcome(channel, "sent", message_id, detail, iso(now), forced=force, recorded=not unrecorded)
+
+
+def _record(finish: Callable[[Claim, Any, datetime], None], claim: Claim, outcome: Any, now: datetime) -> str | None:
+    """Mark the claim sent or failed; what went wrong doing so, if anything (the send itself stands)."""
+    try:
+        finish(claim, outcome, now)
+    except Exception as error:
+        log.warning("recording %s in the idempotency table failed: %s", claim.key, error)
+        return f"not recorded in the idempotency table ({_reason(error)}): a run after its lease may send it again"
+    return None
 
 
 def _not_again(channel: str, previous: dict[str, Any], at: str) -> Outcome:
@@ -202,15 +289,24 @@ def _not_again(channel: str, previous: dict[str, Any], at: str) -> Outcome:
     if previous.get("status") == "sent":
         detail = f"already sent at {previous.get('sent_at')} for this window; not sent again (use force to resend)"
         return Outcome(channel, "already_sent", sent.get("message_id"), detail, at)
-    detail = f"another run claimed it at {previous.get('claimed_at')} and is sending it"
-    return Outcome(channel, "in_progress", None, detail, at)
+    return Outcome(channel, "in_progress", None, _held(previous), at)
 
 
-def _guard(clients: Clients, config: DeliveryConfig) -> Guard:
+def _held(previous: dict[str, Any]) -> str:
+    """Why a claimed channel was not sent: another run holds its lease (and may have been killed)."""
+    lease_until = previous.get("lease_until")
+    until = iso(datetime.fromtimestamp(lease_until, UTC)) if isinstance(lease_until, int) else "its lease ends"
+    return (
+        f"not sent: another run claimed it at {previous.get('claimed_at')} and holds it until {until}; "
+        "it is sending it, or it was killed before recording it (then run again after that time; "
+        "force sends now, possibly twice)"
+    )
+
+
+def _guard(clients: Clients, config: DeliveryConfig, time_left: TimeLeft | None = None) -> Guard:
     if config.idempotency_table and clients.dynamodb:
-        return DynamoGuard(
-            clients.dynamodb, config.idempotency_table, lease=timedelta(seconds=config.idempotency_lease_seconds)
-        )
+        lease = timedelta(seconds=config.idempotency_lease_seconds)
+        return DynamoGuard(clients.dynamodb, config.idempotency_table, lease=lease, time_left=time_left)
     log.warning("no idempotency table: a retried delivery may send twice")
     return Unguarded()
 

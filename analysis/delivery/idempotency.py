@@ -3,6 +3,9 @@
 Before sending, a run *claims* the key ``<window>#<channel>`` with a conditional write. The claim is
 granted when no record exists, when the last attempt failed, or when an earlier run's claim is still
 "in progress" past its lease (it crashed between claiming and finishing); ``force`` always takes it.
+The lease is a fixed time, or in a Lambda function the invocation's remaining time (as Powertools'
+idempotency does with ``register_lambda_context``): Lambda stops the function by then, so a claim past
+it belongs to a run that can no longer be sending.
 After sending, the record becomes ``sent`` with what was sent; after a failure, ``failed`` so a retry may
 send. Every retry checks the record again, so running the report again for a window sends nothing new.
 
@@ -15,8 +18,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -32,6 +36,8 @@ log = logging.getLogger(__name__)
 KEY_ATTRIBUTE = "id"
 IN_PROGRESS, SENT, FAILED = "in_progress", "sent", "failed"
 RECORD_DAYS = 400  # kept a little over a year: re-running an old day still finds what was sent
+LEASE_CLOCK_MARGIN = timedelta(seconds=5)  # added to a Lambda's remaining time: clocks of two hosts differ a little
+TimeLeft = Callable[[], int]  # milliseconds, as ``context.get_remaining_time_in_millis``
 _SERIALIZER, _DESERIALIZER = TypeSerializer(), TypeDeserializer()
 
 
@@ -67,12 +73,23 @@ class Unguarded:
 
 
 class DynamoGuard:
-    """Claims as DynamoDB conditional writes (``client`` is a boto3 DynamoDB client)."""
+    """Claims as DynamoDB conditional writes (``client`` is a boto3 DynamoDB client).
 
-    def __init__(self, client: Any, table: str, lease: timedelta = timedelta(minutes=15)) -> None:
+    ``lease``: how long a claim holds; with ``time_left`` (a Lambda context's remaining milliseconds) the
+    remaining time at the claim, plus ``LEASE_CLOCK_MARGIN``, instead."""
+
+    def __init__(
+        self, client: Any, table: str, lease: timedelta = timedelta(minutes=15), time_left: TimeLeft | None = None
+    ) -> None:
         self.client = client
         self.table = table
         self.lease = lease
+        self.time_left = time_left
+
+    def lease_until(self, now: datetime) -> int:
+        """The epoch second a claim made at ``now`` stops holding (rounded up: never shorter than asked)."""
+        lease = self.lease if self.time_left is None else timedelta(milliseconds=self.time_left()) + LEASE_CLOCK_MARGIN
+        return math.ceil((now + lease).timestamp())
 
     def claim(self, key: str, *, force: bool = False, now: datetime | None = None) -> Claim:
         now = now or datetime.now(UTC)
@@ -81,7 +98,7 @@ class DynamoGuard:
             ":in_progress": IN_PROGRESS,
             ":token": token,
             ":now": iso(now),
-            ":lease_until": int((now + self.lease).timestamp()),
+            ":lease_until": self.lease_until(now),
             ":expires_at": int((now + timedelta(days=RECORD_DAYS)).timestamp()),
             ":forced": force,
             ":one": 1,

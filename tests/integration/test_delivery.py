@@ -301,8 +301,9 @@ def test_a_claim_left_in_progress_blocks_until_its_lease_ends(aws):
         delivery_key(as_report(report), "email"), now=crashed_at
     ).granted  # a run that died before sending
 
-    during = deliver(report, None, aws.clients, aws.config(), now=crashed_at + timedelta(minutes=5))
-    assert during.outcome("email").status == "in_progress" and aws.emails() == []
+    with pytest.raises(DeliveryError) as during:  # held by another run: not delivered, and said so
+        deliver(report, None, aws.clients, aws.config(), now=crashed_at + timedelta(minutes=5))
+    assert during.value.result.outcome("email").status == "in_progress" and aws.emails() == []
     after = deliver(report, None, aws.clients, aws.config(), now=crashed_at + timedelta(minutes=16))
     assert after.outcome("email").status == "sent" and len(aws.emails()) == 1
 

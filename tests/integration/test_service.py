@@ -56,6 +56,7 @@ def test_the_sample_day_gives_its_documented_figures():
         "Findings": 20,
         "SourcesFailed": 0,
         "DeliveryFailures": 0,
+        "DeliveryInProgress": 0,
     }
     assert run.report.document()["generated_at"] == "2026-11-29T06:00:00Z"
 
