@@ -199,3 +199,20 @@ def test_a_lake_source_queries_only_its_event_data_store(kind, store):
     statements = _daily_role_statements(SOURCES[kind])
     assert set(statements) & TRAIL_SIDS == {"LakeQuery"}
     assert statements["LakeQuery"]["Resource"] == store
+
+
+# --- exactly once by default ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", sorted(SOURCES))
+def test_the_daily_function_always_delivers_through_the_idempotency_table(kind):
+    """Without a table two runs of a window would both send (issue 15): the stack always has one, wired to the
+    daily function whatever its parameters, with no condition that could leave it out."""
+    resources = expanded_template(SOURCES[kind])["Resources"]
+    assert resources["StateTable"]["Type"] == "AWS::DynamoDB::Table"
+    assert "Condition" not in resources["StateTable"]
+    assert resources["StateTable"]["Properties"]["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    variables = resources["DailyReportFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["IDEMPOTENCY_TABLE"] == {"Ref": "StateTable"}
+    assert variables["STATE_TABLE"] == {"Ref": "StateTable"}
+    assert resources["DailyReportFunction"]["Properties"]["ReservedConcurrentExecutions"] == 1

@@ -197,3 +197,18 @@ def test_a_send_the_table_could_not_record_is_sent_with_a_warning(aws, monkeypat
     assert sorted(line.split()[3] for line in warned) == sorted(CHANNELS), err
     assert all("sent, " in line and "not recorded in the idempotency table" in line for line in warned)
     assert all("may send it again" in line for line in warned)
+
+
+def test_delivering_without_an_idempotency_table_warns_in_one_line(aws, monkeypatch, capsys):
+    monkeypatch.setattr(Aws, "environment", lambda self: {"REPORT_BUCKET": BUCKET, "REPORT_EVENT_BUS": "default"})
+    monkeypatch.delenv("IDEMPOTENCY_TABLE", raising=False)
+    code, err = _cli(aws, monkeypatch, capsys)
+    assert code == 0
+    warned = [line for line in err if "idempotency table" in line]
+    assert len(warned) == 1 and warned[0].startswith("apprunner-audit: warning: no idempotency table"), err
+    assert "again" in warned[0]
+
+
+def test_delivering_with_an_idempotency_table_does_not_warn_about_it(aws, monkeypatch, capsys):
+    code, err = _cli(aws, monkeypatch, capsys)
+    assert code == 0 and not [line for line in err if "warning" in line], err
