@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis import findings as findings_module
@@ -59,16 +61,26 @@ class Analysis:
 def collect(
     sources: Sequence[Source], window: Window | None = None, options: Options | None = None
 ) -> tuple[pd.DataFrame, list[SourceTally]]:
-    """Read every source: the de-duplicated denials of the audited service in the window, and each source's status."""
+    """Read every source: the de-duplicated denials of the audited service in the window, and each source's status.
+
+    In a bounded window, a denial whose eventTime cannot be read cannot be placed in it: it is counted as
+    malformed on its source and named, not dropped in silence.
+    """
     window = window or Window()
     options = options or Options()
     statuses: list[SourceTally] = []
     rows: list[dict[str, Any]] = []
+    starts: list[int] = []  # where each source's rows start in ``rows``
     for source in sources:
         status = SourceTally(name=source.name)
         statuses.append(status)
+        starts.append(len(rows))
         rows.extend(_denials(source, status, options.service))
     frame = findings_module.denial_frame(rows)
+    if window.start is not None or window.end is not None:
+        _count_unplaced(frame, rows, statuses, starts)
+    for status in statuses:
+        _settle(status)
     frame = findings_module.in_window(findings_module.deduplicate(frame), window.start, window.end)
     return frame, statuses
 
@@ -108,10 +120,38 @@ def _denials(source: Source, status: SourceTally, service: str) -> Iterator[dict
         log.warning("source %s failed: %s", source.name, error)
         status.status = "failed" if status.records_read == 0 else "partial"
         status.error = f"{type(error).__name__}: {error}"
-        return
+
+
+def _settle(status: SourceTally) -> None:
+    """A source read to its end with malformed items is partial (failed if it held nothing else)."""
     if status.malformed_records and status.status == "ok":
         status.status = "partial" if status.records_read else "failed"
         status.error = status.error or f"{status.malformed_records} item(s) could not be read"
+
+
+def _count_unplaced(
+    frame: pd.DataFrame, rows: list[dict[str, Any]], statuses: list[SourceTally], starts: list[int]
+) -> None:
+    """Count and name, on its source, each row whose eventTime the frame could not read (NaT).
+
+    The frame's rows are ``rows`` in order, each source's from its start; the original text is in ``rows``.
+    """
+    for position in np.flatnonzero(frame["event_time"].isna().to_numpy()):
+        owner = statuses[bisect_right(starts, position) - 1]
+        _malformed(owner, _unplaced(owner.name, rows[position]))
+
+
+def _unplaced(source: str, row: dict[str, Any]) -> Malformed:
+    event_id = row.get("event_id")
+    origin = f"{source} (eventID {_shown(event_id)})" if event_id else f"{source} (a record without an eventID)"
+    time = row.get("event_time")
+    found = f"eventTime {_shown(time)} cannot be read" if time else "no eventTime (or not a string)"
+    return Malformed(origin, f"{found}: the denial cannot be placed in the window")
+
+
+def _shown(value: Any, limit: int = 64) -> str:
+    text = str(value)
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 def _malformed(status: SourceTally, item: Malformed) -> None:

@@ -168,3 +168,45 @@ def test_a_report_over_a_record_dated_9999_stays_small():
     assert analysis.report.totals.denials == 3
     assert analysis.report.timeline is not None and len(analysis.report.timeline.buckets) == 2
     assert len(analysis.report.model_dump_json()) < 100_000
+
+
+# --- records whose eventTime cannot be read, in a bounded window -------------------------------------
+
+DAY = Window(datetime(2026, 11, 28, tzinfo=UTC), datetime(2026, 11, 29, tzinfo=UTC))
+
+
+def _timeless_records():
+    good = f.record(event_id="good-1")
+    unreadable = f.record(event_id="bad-time", event_time="2026-13-45T99:00:00Z")
+    missing = f.record(event_id="no-time")
+    del missing["eventTime"]
+    not_text = f.record(event_id="number-time")
+    not_text["eventTime"] = 20261128
+    return [good, unreadable, missing, not_text]
+
+
+def test_in_a_bounded_window_a_denial_whose_time_cannot_be_read_is_counted_and_named():
+    analysis = analyse([ListSource(_timeless_records(), name="trail")], window=DAY, now=DAY.end)
+    source = analysis.report.sources[0]
+    assert analysis.report.totals.denials == 1 and analysis.report.totals.malformed_records == 3
+    assert source.malformed_records == 3 and source.status == "partial" and source.records_read == 4
+    named = "\n".join(source.problems)
+    for event_id in ("bad-time", "no-time", "number-time"):
+        assert event_id in named
+    assert "2026-13-45T99:00:00Z" in named and named.count("eventTime") == 3
+
+
+def test_each_source_counts_its_own_unreadable_times_and_the_others_are_read():
+    first = ListSource([f.record(event_id="a1"), f.record(event_id="a2", event_time="yesterday")], name="first")
+    empty = ListSource([], name="empty")
+    second = ListSource([f.record(event_id="b1", event_time="later"), f.record(event_id="b2")], name="second")
+    analysis = analyse([first, empty, second], window=DAY, now=DAY.end)
+    counts = {s.name: s.malformed_records for s in analysis.report.sources}
+    assert counts == {"first": 1, "empty": 0, "second": 1}
+    assert analysis.report.totals.denials == 2
+    assert any("b1" in p for p in analysis.report.sources[2].problems)
+
+
+def test_in_an_open_window_a_record_without_a_readable_time_is_still_a_denial():
+    analysis = analyse([ListSource(_timeless_records())], now=DAY.end)
+    assert analysis.report.totals.denials == 4 and analysis.report.totals.malformed_records == 0
