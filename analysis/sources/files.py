@@ -6,6 +6,7 @@ Files are found here and read from disk; what their bytes hold is :mod:`analysis
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -46,15 +47,37 @@ class LargeFile:
 
 
 def load_file(path: Path, service: str | None = None) -> Loaded | LargeFile:
-    """Read one local file whole and load it (:func:`analysis.records.load_bytes`), unless it is too large."""
+    """Read one local file whole and load it (:func:`analysis.records.load_bytes`), unless it is too large.
+
+    Only a regular file is opened: a FIFO, socket or device (named ``*.json`` or given as the source) is
+    reported and skipped, since opening or reading it may block forever or never end.
+    """
     origin = str(path)
     try:
-        if path.stat().st_size > WHOLE_FILE_LIMIT:
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):
+            return Loaded(
+                origin, problem=Malformed(origin, f"not a regular file ({_kind(status.st_mode)}): not opened")
+            )
+        if status.st_size > WHOLE_FILE_LIMIT:
             return LargeFile(path)
         data = path.read_bytes()
     except OSError as error:
         return Loaded(origin, problem=Malformed(origin, f"cannot read file ({error})"))
     return load_bytes(data, origin, service)
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a folder"),
+)
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a file")
 
 
 def read_file(path: Path) -> Iterator[RecordOrProblem]:
@@ -103,8 +126,11 @@ def _size(path: Path) -> int:
 
 
 def iter_paths(root: Path) -> Iterator[Path]:
-    """A file as given, or every readable file under a folder, recursively, in a stable order."""
-    if root.is_file():
+    """A file as given, or every readable file under a folder, recursively, in a stable order.
+
+    Anything but a folder is yielded as given: :func:`load_file` reports it if it is no regular file.
+    """
+    if not root.is_dir():
         yield root
         return
     for directory, folders, files in os.walk(root):

@@ -7,8 +7,13 @@ window are counted as malformed, not dropped in silence.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +22,9 @@ from analysis.findings import denial_frame
 from analysis.messages import parse_message
 from analysis.model import Window
 from analysis.pipeline import analyse
+from analysis.records import Malformed
+from analysis.sources import SourceError, source_from_spec, sources_from_spec
+from analysis.sources.files import FileSource
 from analysis.timeline import denial_timeline
 from tests import factories as f
 
@@ -210,3 +218,52 @@ def test_each_source_counts_its_own_unreadable_times_and_the_others_are_read():
 def test_in_an_open_window_a_record_without_a_readable_time_is_still_a_denial():
     analysis = analyse([ListSource(_timeless_records())], now=DAY.end)
     assert analysis.report.totals.denials == 4 and analysis.report.totals.malformed_records == 0
+
+
+# --- files that are not regular files; an empty source spec -----------------------------------------
+
+HANG_SECONDS = 20
+
+
+def _read_with_deadline(path, fifos=()):
+    """Every item read from ``path``; fails (instead of hanging the suite) when reading blocks."""
+    items: list = []
+    reader = threading.Thread(target=lambda: items.extend(FileSource(path).read()), daemon=True)
+    reader.start()
+    reader.join(HANG_SECONDS)
+    blocked = reader.is_alive()
+    for fifo in fifos:  # a reader blocked on a FIFO is let go: a writer opens and closes it
+        with contextlib.suppress(OSError):
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    reader.join(HANG_SECONDS)
+    assert not blocked, f"reading {path} blocked on a file that is not a regular file"
+    return items
+
+
+def test_a_fifo_named_json_in_a_folder_is_named_and_skipped_and_the_other_files_are_read(tmp_path):
+    for name in ("a.json", "c.json"):
+        (tmp_path / name).write_text(json.dumps(f.trail_file([f.record()])))
+    os.mkfifo(tmp_path / "b.json")
+    (tmp_path / "d.json").symlink_to("/dev/null")  # a character device
+    items = _read_with_deadline(tmp_path, fifos=[tmp_path / "b.json"])
+    records = [i for i in items if isinstance(i, dict)]
+    problems = {Path(p.origin).name: p.error for p in items if isinstance(p, Malformed)}
+    assert len(records) == 2
+    assert set(problems) == {"b.json", "d.json"}
+    assert "not a regular file" in problems["b.json"] and "FIFO" in problems["b.json"]
+    assert "not a regular file" in problems["d.json"] and "character device" in problems["d.json"]
+
+
+def test_a_fifo_given_as_the_source_is_named_not_opened(tmp_path):
+    fifo = tmp_path / "trail.json"
+    os.mkfifo(fifo)
+    items = _read_with_deadline(fifo, fifos=[fifo])
+    assert len(items) == 1 and isinstance(items[0], Malformed) and "not a regular file" in items[0].error
+
+
+@pytest.mark.parametrize("spec", ["", " ", "\t"])
+def test_an_empty_source_spec_is_a_usage_error_not_the_current_folder(spec):
+    with pytest.raises(SourceError, match="empty"):
+        sources_from_spec(spec, Window())
+    with pytest.raises(SourceError, match="empty"):
+        source_from_spec(spec, Window())
