@@ -73,5 +73,5 @@ def _json_value(text: str | None) -> Any:
         return None
     try:
         return json.loads(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
         return None

@@ -1,0 +1,322 @@
+"""One generated case through everything a user runs: the readers (a folder or its files as sources), the
+report path (``service.run_window``: records -> denials -> findings -> remedies -> report), every renderer,
+``explain`` and its text, the message parser, and the query sources' rows; each result against the oracle.
+
+An :class:`Outcome` lists what went wrong, by class:
+
+- ``crash``: an exception a user would see as a traceback;
+- ``loss``: a silent loss: a good denial missing or changed, a bad record not counted, a source whose
+  reading stopped, ``explain`` calling a denial "not a denial";
+- ``hidden``: good records not read because the file (or line) holding them was refused whole, and counted
+  as malformed: not silent, but a bad record hid good ones;
+- ``overcount``: more counted than the oracle expects (not a loss);
+- ``escape``: a control character from a log printed raw where a person reads.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+from analysis import service
+from analysis.explain import ExplainError, explain_bytes
+from analysis.messages import parse_message
+from analysis.model import Options, Window
+from analysis.pipeline import analyse
+from analysis.render import render
+from analysis.render.text import finding_text
+from analysis.settings import load_settings
+from analysis.sources import files as file_sources
+from analysis.sources.base import RecordsSource
+from analysis.sources.rows import record_from_row
+from analysis.sql.columns import RECORD_COLUMNS, REQUEST_PARAMETERS, RESOURCE_ARNS
+from tests.fuzz.generator import DAY, Case, Item, dumps
+from tests.fuzz.oracle import Expected, expected, explains, is_cis_denial, is_record
+
+T = TypeVar("T")
+FORMATS = ("json", "md", "html", "csv")
+EXPLAINED_PER_CASE = 3
+# What a terminal obeys: C0 controls but tab and newline, DEL, C1 controls, bidi overrides and isolates.
+RAW_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+@dataclass
+class Outcome:
+    inputs: int = 0
+    explained: int = 0
+    messages: int = 0
+    rows: int = 0
+    problems: dict[str, list[str]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def add(self, kind: str, detail: str) -> None:
+        self.problems.setdefault(kind, []).append(detail)
+
+    def count(self, kind: str) -> int:
+        return len(self.problems.get(kind, []))
+
+
+class Stage:
+    """Runs the stages of one case, recording a crash of any stage and going on with the next."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+
+    def run(self, name: str, function: Callable[[], T]) -> T | None:
+        try:
+            return function()
+        except Hang:
+            raise
+        except Exception as error:
+            self.outcome.add("crash", f"{name}: {_short_traceback(error)}")
+            return None
+
+
+class Hang(Exception):
+    """Raised by the per-case timer."""
+
+
+def check_case(case: Case, workdir: Path) -> Outcome:
+    outcome = Outcome(inputs=case.inputs)
+    started = time.perf_counter()
+    stage = Stage(outcome)
+    folder = _write(case, workdir)
+    oracle = expected(case)
+    report = stage.run("report", lambda: _report(case, folder))
+    if report is not None:
+        _compare_totals(case, oracle, report, outcome)
+        stage.run("differential", lambda: _compare_findings(case, oracle, report, outcome))
+        stage.run("render", lambda: _render_all(report, outcome))
+    stage.run("explain", lambda: _explain_some(case, outcome))
+    stage.run("messages", lambda: _parse_messages(case, outcome))
+    stage.run("rows", lambda: _rows(case, outcome))
+    stage.run("alert", lambda: _alerts(case, outcome))
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+# --- the report path -----------------------------------------------------------------------------
+
+
+def _write(case: Case, workdir: Path) -> Path:
+    folder = workdir / "case"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for case_file in case.files:
+        (folder / case_file.name).write_bytes(case_file.data)
+    return folder
+
+
+def _report(case: Case, folder: Path) -> Any:
+    plan = case.plan
+    specs = tuple(str(folder / f.name) for f in case.files) if plan.separate_sources else (str(folder),)
+    request = service.WindowRequest(specs, day=date.fromisoformat(DAY) if plan.day else None)
+    settings = load_settings(env={}, service=plan.service)
+    with _streamed(plan.stream):
+        try:
+            return service.run_window(request, settings).report
+        except service.AllSourcesFailed as error:
+            return _FailedRun(list(error.statuses))
+
+
+@dataclass
+class _FailedRun:
+    """Every source failed: the CLI's exit 2 with one line per source; totals from the statuses."""
+
+    sources: list[Any]
+
+
+@contextmanager
+def _streamed(stream: bool) -> Iterator[None]:
+    limit = file_sources.WHOLE_FILE_LIMIT
+    file_sources.WHOLE_FILE_LIMIT = -1 if stream else limit
+    try:
+        yield
+    finally:
+        file_sources.WHOLE_FILE_LIMIT = limit
+
+
+def _totals(report: Any) -> tuple[int, int, int]:
+    if isinstance(report, _FailedRun):
+        return sum(s.records_read for s in report.sources), sum(s.malformed_records for s in report.sources), 0
+    totals = report.totals
+    return totals.records_read, totals.malformed_records, totals.denials
+
+
+def _compare_totals(case: Case, oracle: Expected, report: Any, outcome: Outcome) -> None:
+    for status in report.sources:
+        if status.error and not status.error.endswith("could not be read"):
+            outcome.add("loss", f"source {status.name} stopped: {status.error[:200]}")
+    read, malformed, denials = _totals(report)
+    want_denials = oracle.denials(case.plan.day)
+    if isinstance(report, _FailedRun) and (oracle.records_read or want_denials):
+        outcome.add("loss", f"every source failed, expected {oracle.records_read} records")
+    if oracle.good_hidden:
+        outcome.add("hidden", f"{oracle.good_hidden} good record(s) in files or lines refused whole")
+    _compare_count(outcome, "records read", read, oracle.records_read)
+    _compare_count(outcome, "malformed", malformed, oracle.malformed, known=oracle.unreadable_times)
+    if not isinstance(report, _FailedRun):
+        _compare_count(outcome, "denials", denials, want_denials)
+
+
+def _compare_count(outcome: Outcome, what: str, got: int, want: int, known: int = 0) -> None:
+    if got == want:
+        return
+    if known and want - known <= got < want:
+        outcome.add("known", f"{what}: {got}, expected {want} ({known} unreadable eventTime under --day)")
+    elif got < want:
+        outcome.add("loss", f"{what}: {got}, expected {want}")
+    else:
+        outcome.add("overcount", f"{what}: {got}, expected {want}")
+
+
+def _compare_findings(case: Case, oracle: Expected, report: Any, outcome: Outcome) -> None:
+    """Good records' findings, as a run over the good records alone gives them, are in the report: the same
+    when no bad record shares a principal with them, else with no fewer denials of each action."""
+    if isinstance(report, _FailedRun):
+        return
+    window = Window(*_day_bounds()) if case.plan.day else Window()
+    options = Options(service=case.plan.service)
+    baseline = analyse([RecordsSource(oracle.good_read)], window, options).report.findings
+    found = {f.id: f for f in report.findings}
+    exact = not any(p.shared for p in case.plan.bad)
+    for finding in baseline:
+        mixed = found.get(finding.id)
+        if mixed is None:
+            outcome.add("loss", f"finding {finding.id} ({finding.principal.key}) missing")
+        elif exact and _comparable(mixed) != _comparable(finding):
+            outcome.add("loss", f"finding {finding.id} ({finding.principal.key}) changed by bad records")
+        elif not exact:
+            _compare_actions(finding, mixed, outcome)
+
+
+def _comparable(finding: Any) -> dict[str, Any]:
+    return dict(finding.model_dump(mode="json"))
+
+
+def _compare_actions(finding: Any, mixed: Any, outcome: Outcome) -> None:
+    counts = {a.action: a.count for a in mixed.actions}
+    for action in finding.actions:
+        if counts.get(action.action, 0) < action.count:
+            outcome.add(
+                "loss", f"finding {finding.id}: {action.action} x{action.count} became {counts.get(action.action)}"
+            )
+
+
+def _day_bounds() -> tuple[Any, Any]:
+    from tests.fuzz.oracle import DAY_END, DAY_START
+
+    return DAY_START, DAY_END
+
+
+# --- renderers, explain, parser, rows ------------------------------------------------------------
+
+
+def _render_all(report: Any, outcome: Outcome) -> None:
+    if isinstance(report, _FailedRun):
+        return
+    for fmt in FORMATS:
+        text = render(report, fmt)
+        if fmt == "json":
+            json.loads(text)
+        elif fmt == "md" and RAW_CONTROLS.search(text):
+            outcome.add("escape", f"{fmt}: {RAW_CONTROLS.search(text)!r}")
+    for finding in report.findings:
+        text = finding_text(finding)
+        if RAW_CONTROLS.search(text):
+            outcome.add("escape", f"text: {RAW_CONTROLS.search(text)!r}")
+
+
+def _explain_some(case: Case, outcome: Outcome) -> None:
+    chosen: list[Item] = case.bad_items[:EXPLAINED_PER_CASE]
+    if case.good_records:
+        chosen.append(Item(case.good_records[0], True, 0))
+    for item in chosen:
+        outcome.explained += 1
+        _explain_one(item, case.plan.explain_wrapped, outcome)
+
+
+def _explain_one(item: Item, wrapped: bool, outcome: Outcome) -> None:
+    data = dumps({"Records": [item.value]} if wrapped else item.value)
+    try:
+        finding = explain_bytes(data, f"item-{item.index}")
+    except ExplainError as error:
+        if explains(item.value):
+            outcome.add("loss", f"explain of a denial: {str(error)[:200]}")
+        return
+    if not explains(item.value):
+        outcome.add("overcount", "explain gave a finding for no denial")
+    text = finding_text(finding)
+    if RAW_CONTROLS.search(text):
+        outcome.add("escape", f"explain text: {RAW_CONTROLS.search(text)!r}")
+
+
+def _parse_messages(case: Case, outcome: Outcome) -> None:
+    for item in case.bad_items + [Item(r, True, 0) for r in case.good_records]:
+        message = item.value.get("errorMessage") if isinstance(item.value, dict) else None
+        if isinstance(message, str):
+            outcome.messages += 1
+            parse_message(message)
+
+
+def _alerts(case: Case, outcome: Outcome) -> None:
+    """Bad records as EventBridge delivers them to the denial alert (``service.alert_on_event``, nothing sent)."""
+    settings = load_settings(env={}, service="all")
+    for item in case.bad_items:
+        envelope = {"detail-type": "AWS API Call via CloudTrail", "source": "aws.fuzz", "detail": item.value}
+        run = service.alert_on_event(envelope, settings)
+        want = int(is_record(item.value) and is_cis_denial(item.value))
+        if run.denials < want:
+            outcome.add("loss", "the alert path dropped a denial")
+
+
+def _rows(case: Case, outcome: Outcome) -> None:
+    """Bad records as the query sources (Athena, Lake) return them: text columns, JSON text of the request."""
+    from analysis.denials import denial_row
+
+    for item in case.bad_items:
+        if is_record(item.value):
+            outcome.rows += 1
+            record = record_from_row(_row_of(item.value))
+            if is_cis_denial(record):
+                denial_row(record)
+
+
+def _row_of(record: dict[str, Any]) -> dict[str, str | None]:
+    row = {column: _text_at(record, path.split(".")) for column, path in RECORD_COLUMNS.items()}
+    row[REQUEST_PARAMETERS] = _json_text(record.get("requestParameters"))
+    row[RESOURCE_ARNS] = _json_text(record.get("resources"))
+    return row
+
+
+def _text_at(record: Any, path: list[str]) -> str | None:
+    for key in path:
+        record = record.get(key) if isinstance(record, dict) else None
+    if record is None or isinstance(record, str):
+        return record
+    return _json_text(record)  # a struct or number an engine would cast to text
+
+
+def _json_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except ValueError:
+        return None
+
+
+def _short_traceback(error: BaseException) -> str:
+    frames = traceback.extract_tb(error.__traceback__)
+    where = next((f for f in reversed(frames) if "/analysis/" in f.filename), frames[-1] if frames else None)
+    place = f"{Path(where.filename).name}:{where.lineno} {where.name}" if where else "?"
+    return f"{type(error).__name__} at {place}: {str(error)[:160]}"

@@ -1,0 +1,164 @@
+"""What a run over a generated case must report, worked out from the case itself, not from the readers.
+
+The rules (what "bad" means):
+
+- a value where a record should be that is not a JSON object, or a trail container whose ``Records`` is no
+  list, is malformed: counted once, named, and reading goes on;
+- a file (or a JSON Lines line) that is not JSON, or holds a token the JSON parser refuses, is malformed as a
+  whole: counted once, its records not read ("hidden but counted"); truncation likewise;
+- a JSON object is a record: counted as read. It is a denial when its ``errorCode`` passes the CIS filter
+  (``AccessDenied*`` or ``*UnauthorizedOperation``), whatever else it holds: a field of the wrong type
+  reads as absent, it never hides the denial nor the records after it;
+- a denial is reported when it is of the audited service and, with ``--day``, inside the day; a denial whose
+  ``eventTime`` cannot be read under ``--day`` is malformed (counted and named);
+- repeats of an (eventID, recipientAccountId) pair are one denial.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from analysis import catalog
+from tests.fuzz.generator import DAY, Case, CaseFile, Item, breaks_document
+
+DAY_START = datetime.fromisoformat(f"{DAY}T00:00:00+00:00")
+DAY_END = DAY_START + timedelta(days=1)
+CUT = object()  # the truncated line of a JSON Lines file
+
+
+@dataclass
+class Expected:
+    records_read: int = 0
+    malformed: int = 0
+    denial_records: list[dict[str, Any]] = field(default_factory=list)  # before de-duplication and the window
+    good_read: list[dict[str, Any]] = field(default_factory=list)
+    good_hidden: int = 0  # good records in files (or lines) refused whole: counted, but not read
+    unreadable_times: int = 0
+
+    def denials(self, day: bool) -> int:
+        return len(self.reported(day))
+
+    def reported(self, day: bool) -> list[dict[str, Any]]:
+        kept = _deduplicated(self.denial_records)
+        return [r for r in kept if not day or _in_day(r.get("eventTime")) is True]
+
+
+def expected(case: Case) -> Expected:
+    result = Expected()
+    for case_file in case.files:
+        _expect_file(case_file, case.plan.service, case.plan.day, result)
+    return result
+
+
+def is_cis_denial(record: Any) -> bool:
+    code = record.get("errorCode") if isinstance(record, dict) else None
+    return isinstance(code, str) and (code.startswith("AccessDenied") or code.endswith("UnauthorizedOperation"))
+
+
+def audited(record: dict[str, Any], service: str) -> bool:
+    source = record.get("eventSource")
+    if service == "all":
+        return True
+    if not isinstance(source, str):
+        return False
+    return source.split(".", 1)[0] == service or catalog.iam_prefix_for_event_source(source) == service
+
+
+def is_record(value: Any) -> bool:
+    """A JSON object that is no container: what every reader counts as a record."""
+    return isinstance(value, dict) and "Records" not in value
+
+
+def explains(value: Any) -> bool:
+    """Whether ``explain`` over this value alone must give a finding."""
+    return is_record(value) and is_cis_denial(value) and not breaks_document(value)
+
+
+def _expect_file(case_file: CaseFile, service: str, day: bool, result: Expected) -> None:
+    layout = case_file.plan.layout
+    items = case_file.items
+    if layout in ("trail", "pretty", "array") and (case_file.plan.truncated or any(_breaks(i) for i in items)):
+        _hidden(items, result)
+    elif layout in ("jsonl", "envelopes"):
+        _expect_lines(case_file, service, day, result)
+    else:
+        for item in items:
+            _expect_element(item, service, day, result)
+
+
+def _breaks(item: Item) -> bool:
+    return breaks_document(item.value)
+
+
+def _hidden(items: list[Item], result: Expected) -> None:
+    result.malformed += 1
+    result.good_hidden += sum(1 for item in items if item.good)
+
+
+def _expect_lines(case_file: CaseFile, service: str, day: bool, result: Expected) -> None:
+    """JSON Lines: each line on its own, except when the first line is no complete JSON value and no line
+    holds a record (then the file is one malformed document)."""
+    items: list[Item | object] = list(case_file.items)
+    if case_file.plan.truncated and items:
+        result.good_hidden += int(getattr(items[-1], "good", False))
+        items[-1] = CUT
+    if not items:
+        result.malformed += 1  # an empty file
+        return
+    readable = [item for item in items if isinstance(item, Item) and not _breaks(item)]
+    first_complete = isinstance(items[0], Item) and not _breaks(items[0]) and isinstance(items[0].value, dict)
+    if not first_complete and len(items) > 1 and not any(is_record(i.value) for i in readable):
+        result.malformed += 1
+        result.good_hidden += sum(1 for i in readable if i.good)
+        return
+    for item in items:
+        if isinstance(item, Item) and not _breaks(item):
+            _expect_element(item, service, day, result)
+        else:
+            result.malformed += 1
+            result.good_hidden += int(isinstance(item, Item) and item.good)
+
+
+def _expect_element(item: Item, service: str, day: bool, result: Expected) -> None:
+    if not is_record(item.value):
+        result.malformed += 1
+        return
+    record = item.value
+    result.records_read += 1
+    if item.good:
+        result.good_read.append(record)
+    if is_cis_denial(record) and audited(record, service):
+        if day and _in_day(record.get("eventTime")) is None:
+            result.malformed += 1
+            result.unreadable_times += 1
+        else:
+            result.denial_records.append(record)
+
+
+def _in_day(value: Any) -> bool | None:
+    """Whether an eventTime is inside the day; None when it cannot be read as a time."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return DAY_START <= moment < DAY_END
+
+
+def _deduplicated(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: set[tuple[str, str | None]] = set()
+    kept = []
+    for record in records:
+        event_id = record.get("eventID")
+        if isinstance(event_id, str):
+            recipient = record.get("recipientAccountId")
+            key = (event_id, recipient if isinstance(recipient, str) else None)
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(record)
+    return kept
