@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
@@ -17,10 +18,11 @@ from pydantic import ValidationError
 from analysis.config import ConfigError
 from analysis.contract import Report
 from analysis.identifiers import InvalidIdentifier, parse_accounts, split_list
-from analysis.ledger_stores import FileLedger
+from analysis.ledger_stores import FileLedger, LedgerError
 from analysis.model import Options
 from analysis.settings import ENVIRONMENT, Settings, load_settings
 from analysis.sources import SourceError
+from analysis.windows import check_reportable_day, check_reportable_time
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -182,9 +184,10 @@ def _report(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     sources = tuple(args.source)
+    _check_out(args.out)
     try:
         if args.ledger:
-            run = service.run_daily(_daily_request(args, sources), settings, FileLedger(args.ledger))
+            run = service.run_daily(_daily_request(args, sources), settings, _ledger(args.ledger))
         else:
             request = service.WindowRequest(sources, args.since, args.until, args.day.date() if args.day else None)
             run = service.run_window(request, settings)
@@ -286,12 +289,42 @@ def _render(report: Report, fmt: str) -> str:
     return render.render(report, fmt)
 
 
+def _ledger(folder: Path) -> FileLedger:
+    try:
+        return FileLedger(folder)
+    except LedgerError as error:
+        raise UsageError(f"--ledger {error}") from error
+
+
+def _check_out(out: Path | None) -> None:
+    """Refuse an ``--out`` that cannot be a report file before any work: a folder, a symbolic link (the
+    write would land wherever the link points, a place whoever made it chose), or under a file."""
+    if out is None:
+        return
+    if out.is_symlink():
+        raise UsageError(f"--out {out}: is a symbolic link; name the file itself")
+    if out.is_dir():
+        raise UsageError(f"--out {out}: is a folder; name a file in it")
+    parent = next((folder for folder in out.parents if folder.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise UsageError(f"--out {out}: {parent} is not a folder")
+
+
 def _write(text: str, out: Path | None) -> None:
     if out is None:
         sys.stdout.write(text)
         return
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    try:  # O_NOFOLLOW: a link placed since _check_out is refused by the system, not followed
+        handle = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | NO_FOLLOW, 0o644)
+    except OSError as error:
+        reason = "is a symbolic link" if error.errno == errno.ELOOP else error.strerror
+        raise UsageError(f"--out {out}: {reason}") from error
+    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        stream.write(text)
+
+
+NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)  # POSIX; Windows has no such flag (and _check_out still applies)
 
 
 def _explain(args: argparse.Namespace) -> int:
@@ -371,14 +404,24 @@ def _time(value: str) -> datetime:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from error
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:
+        check_reportable_time(parsed)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{value!r}: {error}") from error
+    return parsed
 
 
 def _day(value: str) -> datetime:
     try:
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+        day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {value!r}") from error
+    try:
+        check_reportable_day(day.date(), datetime.now(UTC))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{value!r}: {error}") from error
+    return day
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,6 +21,11 @@ from analysis.ledger import EventKey
 from analysis.times import iso
 
 _RUN_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]*$")
+_TEMPORARY = re.compile(r"^\.[0-9A-Za-z][0-9A-Za-z._-]*\.tmp$")  # FileLedger._write's, left by a killed run
+
+
+class LedgerError(ValueError):
+    """A ledger folder that cannot be used as one; the message names the path and says why."""
 
 
 def _checked_run(run: str) -> str:
@@ -34,13 +39,27 @@ class FileLedger:
     """One JSON file per run under ``folder``: ``{"window", "events": [[id, account, window]…], "report"}``.
 
     For one writer at a time (a scheduled job, a notebook); concurrent runs need the DynamoDB ledger.
+    The folder holds nothing else: a path that is not a folder, or an entry that is not a ledger file a run
+    wrote (another file, a folder, a file whose content is not a ledger's), is refused with ``LedgerError``
+    naming it, before anything is read or claimed. A run's temporary file left by a killed write is ignored.
     """
 
     folder: Path
 
     def __post_init__(self) -> None:
         self.folder = Path(self.folder)
+        if self.folder.exists() and not self.folder.is_dir():
+            raise LedgerError(f"{self.folder}: not a folder")
         self.folder.mkdir(parents=True, exist_ok=True)
+        for entry in sorted(self.folder.iterdir()):
+            if not _TEMPORARY.match(entry.name):
+                self._check_entry(entry)
+
+    def _check_entry(self, entry: Path) -> None:
+        run = entry.name.removesuffix(".json")
+        if entry.suffix != ".json" or not _RUN_NAME.match(run) or entry.is_symlink() or not entry.is_file():
+            raise LedgerError(f"{entry}: not a ledger file (the folder must hold only the RUN.json files runs wrote)")
+        self._load(run)
 
     def _path(self, run: str) -> Path:
         return self.folder / f"{_checked_run(run)}.json"
@@ -49,8 +68,13 @@ class FileLedger:
         path = self._path(run)
         if not path.exists():
             return {"window": run, "events": [], "report": None}
-        document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        return document
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, OSError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            raise LedgerError(f"{path}: not a ledger file ({error})") from error
+        if not _is_ledger_document(document, run):
+            raise LedgerError(f"{path}: not a ledger file (not {{'window': {run!r}, 'events': [...], 'report': ...}})")
+        return dict(document)
 
     def _runs(self) -> Iterator[str]:
         for path in sorted(self.folder.glob("*.json")):
@@ -90,6 +114,18 @@ class FileLedger:
 
     def load_report(self, run: str) -> dict[str, Any] | None:
         return self._load(run).get("report")
+
+
+def _is_ledger_document(document: Any, run: str) -> bool:
+    """What FileLedger writes: its run's name, events as [event id, account, window] strings, a report or null."""
+    if not isinstance(document, dict) or document.get("window") != run:
+        return False
+    events, report = document.get("events"), document.get("report")
+    return (
+        isinstance(events, list)
+        and all(isinstance(e, list) and len(e) == 3 and all(isinstance(part, str) for part in e) for e in events)
+        and (report is None or isinstance(report, dict))
+    )
 
 
 MAX_REPORT_BYTES_IN_ITEM = 350_000  # DynamoDB items stop at 400 KB

@@ -195,6 +195,7 @@ def report_window(request: WindowRequest, specs: Sequence[str], now: datetime) -
     if request.day is not None:
         if request.since is not None or request.until is not None:
             raise RequestError("--day cannot be combined with --since or --until")
+        reportable_day(request.day, now)
         start = datetime.combine(request.day, datetime.min.time(), tzinfo=UTC)
         return Window(start, start + timedelta(days=1))
     since, until = request.since, request.until
@@ -204,6 +205,16 @@ def report_window(request: WindowRequest, specs: Sequence[str], now: datetime) -
         end = now.replace(microsecond=0)
         return Window(end - DEFAULT_AWS_LOOKBACK, end)
     return Window(since, until)
+
+
+def reportable_day(day: date, now: datetime) -> None:
+    """RequestError for a day CloudTrail cannot have logged (before its launch, or not begun anywhere yet)."""
+    from analysis.windows import check_reportable_day
+
+    try:
+        check_reportable_day(day, now)
+    except ValueError as error:
+        raise RequestError(str(error)) from error
 
 
 def open_sources(specs: Sequence[str], window: Window, options: ReadOptions) -> list[Source]:
@@ -252,6 +263,7 @@ def run_daily(
     if day >= day_of(now, settings.time_zone):
         # its report would be partial, and would mark the day sent before the scheduled run could send it whole
         raise RequestError(f"{day} has not ended in {settings.time_zone}: only a past day can be reported")
+    reportable_day(day, now)
     lookback = timedelta(hours=settings.lookback_hours)
     window = daily_window(day, settings.time_zone, lookback)
     specs = source_specs(request.sources, settings)

@@ -17,6 +17,10 @@ from analysis.times import iso
 
 DEFAULT_TIME_ZONE = "UTC"
 DEFAULT_LOOKBACK = timedelta(days=2)
+# CloudTrail was announced and available on 13 November 2013
+# (https://aws.amazon.com/blogs/aws/aws-cloudtrail-capture-aws-api-activity/): no log holds an earlier event.
+CLOUDTRAIL_LAUNCH = date(2013, 11, 13)
+EARLIEST_ZONE = timedelta(hours=14)  # UTC+14 (Kiribati's Line Islands): where each date begins first
 
 
 def zone(name: str) -> ZoneInfo:
@@ -80,6 +84,25 @@ def day_of(moment: datetime, tz: str = DEFAULT_TIME_ZONE) -> date:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(zone(tz)).date()
+
+
+def check_reportable_day(day: date, now: datetime) -> None:
+    """ValueError unless CloudTrail can have logged something on ``day``: from its launch to the date that has
+    begun somewhere on Earth at ``now`` (a later day, such as 9999-12-31, can hold nothing, and its window's
+    end would not fit in a datetime)."""
+    latest = (now.astimezone(UTC) + EARLIEST_ZONE).date()
+    if day < CLOUDTRAIL_LAUNCH:
+        raise ValueError(f"{day} is before CloudTrail existed ({CLOUDTRAIL_LAUNCH})")
+    if day > latest:
+        raise ValueError(f"{day} has not begun anywhere yet (the latest day is {latest})")
+
+
+def check_reportable_time(moment: datetime) -> None:
+    """ValueError for a time before CloudTrail existed: no log holds one (and a year before 1000 has no
+    ISO 8601 form for the report)."""
+    start = datetime.combine(CLOUDTRAIL_LAUNCH, time(0), tzinfo=UTC)
+    if (moment if moment.tzinfo else moment.replace(tzinfo=UTC)) < start:
+        raise ValueError(f"{moment.isoformat()} is before CloudTrail existed ({CLOUDTRAIL_LAUNCH})")
 
 
 def last_complete_day(now: datetime, tz: str = DEFAULT_TIME_ZONE) -> date:

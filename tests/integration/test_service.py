@@ -120,6 +120,19 @@ def test_a_day_that_has_not_ended_is_refused_before_anything_is_claimed_or_sent(
     assert list(tmp_path.iterdir()) == [], "the ledger claimed nothing"
 
 
+@pytest.mark.parametrize("day", [date(1, 1, 1), date(2013, 11, 12)])
+def test_a_scheduled_day_before_cloudtrail_is_refused_before_anything_is_claimed(day, tmp_path):
+    with pytest.raises(RequestError, match="before CloudTrail existed"):
+        run_daily(DailyRequest.from_event({"day": day.isoformat()}), load_settings({}), FileLedger(tmp_path), now=NOW)
+    assert list(tmp_path.iterdir()) == [], "the ledger claimed nothing"
+
+
+@pytest.mark.parametrize(("day", "why"), [(date(9999, 12, 31), "not begun"), (date(1, 1, 1), "before CloudTrail")])
+def test_a_window_s_day_cloudtrail_cannot_have_logged_is_refused(day, why):
+    with pytest.raises(RequestError, match=why):
+        run_window(WindowRequest(("sample",), day=day), load_settings({}), now=NOW)
+
+
 def test_a_daily_run_without_a_day_reports_the_day_that_just_ended_in_its_zone(tmp_path):
     # 2026-11-29 06:00 UTC is 2026-11-28 22:00 in Los Angeles: the day that just ended there is the 27th
     settings = load_settings({}, time_zone="America/Los_Angeles")
