@@ -195,3 +195,12 @@ def test_the_daily_function_inside_another_run_s_lease_fails_with_a_metric(aws, 
     metrics = _metrics(capsys.readouterr().out)
     assert metrics["DeliveryInProgress"] == 1 and metrics["DeliveryFailures"] == 0
     assert _mails() == 0
+
+
+def test_the_daily_function_without_its_bucket_still_sends_then_fails_with_a_metric(aws, monkeypatch, capsys):
+    aws.s3.delete_bucket(Bucket=BUCKET)
+    handler = _daily_handler(monkeypatch)
+    with pytest.raises(DeliveryError, match="s3 failed"):
+        handler({"day": "2026-11-28"}, Context(remaining_ms=600_000))
+    assert _mails() == 1, "the email went out without its link"
+    assert _metrics(capsys.readouterr().out)["DeliveryFailures"] == 1
