@@ -8,10 +8,18 @@ Readers yield either a record (a dict) or a :class:`Malformed` naming what could
 caller counts and reports it and goes on. Trail files in the layout AWS writes take the fast path
 of :mod:`analysis.fastscan`: records that cannot be denials are counted (:class:`Skipped`), not parsed.
 Everything here works on bytes and streams; reading local files and folders is :mod:`analysis.sources.files`.
+
+A file's content (after gunzip) is read up to a cap, ``APPRUNNER_AUDIT_MAX_DECOMPRESSED_BYTES`` (default
+1 GiB, :func:`max_content_bytes`), a chunk at a time: a file over it is :class:`Malformed` ("decompressed size
+exceeds N bytes"), so 1 MB of gzip never becomes 1 GB in memory; a streamed JSON Lines file keeps the
+records before the cap.
 """
 
 from __future__ import annotations
 
+import io
+import logging
+import os
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -30,6 +38,10 @@ except ImportError:  # pragma: no cover - isal is a declared dependency
     IsalError = OSError  # type: ignore[assignment]
 
 GZIP_MAGIC = b"\x1f\x8b"
+MAX_CONTENT_VARIABLE = "APPRUNNER_AUDIT_MAX_DECOMPRESSED_BYTES"
+DEFAULT_MAX_CONTENT_BYTES = 1024**3  # per file, after gunzip; CloudTrail's own files are a few MB
+READ_CHUNK = 1024 * 1024
+log = logging.getLogger(__name__)
 # What reading or gunzipping a stream raises (isal's stub declares its error an instance: it is a class).
 READ_ERRORS = cast(tuple[type[Exception], ...], (OSError, EOFError, ValueError, IsalError))
 
@@ -53,6 +65,67 @@ class Skipped:
 
 
 RecordOrProblem = dict[str, Any] | Malformed | Skipped
+
+
+def max_content_bytes() -> int:
+    """The most content one file may hold after gunzip: ``APPRUNNER_AUDIT_MAX_DECOMPRESSED_BYTES`` (a positive
+    number of bytes); unset or invalid, the default (1 GiB)."""
+    configured = os.environ.get(MAX_CONTENT_VARIABLE, "").strip()
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    if configured:
+        log.warning(
+            "%s=%r is not a positive number of bytes: the cap is %d",
+            MAX_CONTENT_VARIABLE,
+            configured[:40],
+            DEFAULT_MAX_CONTENT_BYTES,
+        )
+    return DEFAULT_MAX_CONTENT_BYTES
+
+
+class ContentTooLarge(Exception):
+    """A file's content is over the cap: it is read no further."""
+
+    def __init__(self, limit: int, compressed: bool) -> None:
+        size = "decompressed size" if compressed else "size"
+        super().__init__(f"{size} exceeds {limit:,} bytes ({MAX_CONTENT_VARIABLE}): read no further")
+
+
+def read_capped(stream: Any, limit: int, compressed: bool = False) -> bytes:
+    """The rest of ``stream`` (anything with ``read(n)``), a chunk at a time; ContentTooLarge past ``limit``."""
+    chunks, total = [], 0
+    while chunk := stream.read(min(READ_CHUNK, limit - total + 1)):
+        total += len(chunk)
+        if total > limit:
+            raise ContentTooLarge(limit, compressed)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class _CappedStream:
+    """Lines and the rest of a (decompressed) stream, counted against the cap as they are read."""
+
+    def __init__(self, stream: IO[bytes], limit: int, compressed: bool) -> None:
+        self._stream, self._limit, self._left, self._compressed = stream, limit, limit, compressed
+
+    def readline(self) -> bytes:
+        return self._counted(self._stream.readline(self._left + 1))
+
+    def read(self) -> bytes:
+        try:
+            return self._counted(read_capped(self._stream, self._left, self._compressed))
+        except ContentTooLarge:
+            raise ContentTooLarge(self._limit, self._compressed) from None
+
+    def __iter__(self) -> Iterator[bytes]:
+        while line := self.readline():
+            yield line
+
+    def _counted(self, data: bytes) -> bytes:
+        self._left -= len(data)
+        if self._left < 0:
+            raise ContentTooLarge(self._limit, self._compressed)
+        return data
 
 
 def unwrap(document: Any, origin: str) -> Iterator[RecordOrProblem]:
@@ -187,18 +260,30 @@ class Loaded:
     problem: Malformed | None = None
 
 
-def load_bytes(data: bytes, origin: str, service: str | None = None) -> Loaded:
-    """Gunzip one file's bytes and run the fast path (``service``: the audited one) over them.
+def load_bytes(data: bytes, origin: str, service: str | None = None, limit: int | None = None) -> Loaded:
+    """Gunzip one file's bytes (at most ``limit``, default :func:`max_content_bytes`) and run the fast path
+    (``service``: the audited one) over them.
 
     This is the work reader threads or processes do ahead of the caller; isal releases the GIL.
     """
-    if data[:2] == GZIP_MAGIC:
-        try:
-            data = gzip.decompress(data)
-        except READ_ERRORS as error:
-            return Loaded(origin, problem=Malformed(origin, f"cannot decompress gzip ({error})"))
+    try:
+        data = _content(data, limit or max_content_bytes())
+    except ContentTooLarge as error:
+        return Loaded(origin, problem=Malformed(origin, str(error)))
+    except READ_ERRORS as error:
+        return Loaded(origin, problem=Malformed(origin, f"cannot decompress gzip ({error})"))
     scan = fastscan.scan_trail(data, service)
     return Loaded(origin, scan=scan) if scan is not None else Loaded(origin, content=data)
+
+
+def _content(data: bytes, limit: int) -> bytes:
+    """A file's content: gunzipped a chunk at a time when it starts with the gzip magic; at most ``limit``."""
+    if data[:2] != GZIP_MAGIC:
+        if len(data) > limit:
+            raise ContentTooLarge(limit, compressed=False)
+        return data
+    with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+        return read_capped(stream, limit, compressed=True)
 
 
 def parse_loaded(loaded: Loaded) -> Iterator[RecordOrProblem]:
@@ -211,19 +296,24 @@ def parse_loaded(loaded: Loaded) -> Iterator[RecordOrProblem]:
         yield from _parse_plain(loaded.content, loaded.origin)
 
 
-def parse_stream(raw: IO[bytes], origin: str) -> Iterator[RecordOrProblem]:
+def parse_stream(raw: IO[bytes], origin: str, limit: int | None = None) -> Iterator[RecordOrProblem]:
     """Records in a stream too large to hold (gzip detected by its magic bytes): JSON Lines line by line,
-    a JSON document read whole."""
+    a JSON document read whole; its content at most ``limit`` (default :func:`max_content_bytes`)."""
     try:
         magic = raw.read(2)
         raw.seek(0)
-        with gzip.open(raw, "rb") if magic == GZIP_MAGIC else nullcontext(raw) as stream:
+        compressed = magic == GZIP_MAGIC
+        with gzip.open(raw, "rb") if compressed else nullcontext(raw) as opened:
+            stream = _CappedStream(opened, limit or max_content_bytes(), compressed)
             first = stream.readline()
             rest_start = stream.readline()
             if rest_start and _is_complete_json(first):
                 yield from _json_lines(_chain([first, rest_start], stream), origin)
                 return
             data = first + rest_start + stream.read()
+    except ContentTooLarge as error:
+        yield Malformed(origin, str(error))
+        return
     except READ_ERRORS as error:
         yield Malformed(origin, f"cannot read file ({error})")
         return

@@ -27,6 +27,7 @@ class FileSource:
     path: Path
     name: str = ""
     service: str | None = None  # the audited service: lets the fast path skip other services' denials
+    max_bytes: int | None = None  # each file's content at most (after gunzip); None: records.max_content_bytes()
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
@@ -36,7 +37,7 @@ class FileSource:
 
     def read(self) -> Iterator[RecordOrProblem]:
         """Files in a stable order; threads read and decompress the next ones while one is parsed."""
-        yield from read_files(iter_paths(self.path), service=self.service)
+        yield from read_files(iter_paths(self.path), service=self.service, limit=self.max_bytes)
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,10 @@ class LargeFile:
     """A local file too large to hold in memory: streamed when its records are read (picklable)."""
 
     path: Path
+    limit: int | None = None
 
 
-def load_file(path: Path, service: str | None = None) -> Loaded | LargeFile:
+def load_file(path: Path, service: str | None = None, limit: int | None = None) -> Loaded | LargeFile:
     """Read one local file whole and load it (:func:`analysis.records.load_bytes`), unless it is too large.
 
     Only a regular file is opened: a FIFO, socket or device (named ``*.json`` or given as the source) is
@@ -60,11 +62,11 @@ def load_file(path: Path, service: str | None = None) -> Loaded | LargeFile:
                 origin, problem=Malformed(origin, f"not a regular file ({_kind(status.st_mode)}): not opened")
             )
         if status.st_size > WHOLE_FILE_LIMIT:
-            return LargeFile(path)
+            return LargeFile(path, limit)
         data = path.read_bytes()
     except OSError as error:
         return Loaded(origin, problem=Malformed(origin, f"cannot read file ({error})"))
-    return load_bytes(data, origin, service)
+    return load_bytes(data, origin, service, limit)
 
 
 _KINDS = (
@@ -86,7 +88,7 @@ def read_file(path: Path) -> Iterator[RecordOrProblem]:
 
 
 def read_files(
-    paths: Iterable[Path], workers: int | None = None, service: str | None = None
+    paths: Iterable[Path], workers: int | None = None, service: str | None = None, limit: int | None = None
 ) -> Iterator[RecordOrProblem]:
     """Every file's records, in order, the next files loaded by workers meanwhile.
 
@@ -95,19 +97,19 @@ def read_files(
     """
     paths = list(paths)
     processes = scanpool.use_processes(sum(_size(p) for p in paths), len(paths))
-    load = partial(load_file, service=service)
+    load = partial(load_file, service=service, limit=limit)
     for loaded in scanpool.ordered_map(load, paths, scanpool.read_workers(workers), processes=processes):
         yield from _records(loaded)
 
 
 def _records(loaded: Loaded | LargeFile) -> Iterator[RecordOrProblem]:
     if isinstance(loaded, LargeFile):
-        yield from _stream_file(loaded.path)
+        yield from _stream_file(loaded.path, loaded.limit)
     else:
         yield from parse_loaded(loaded)
 
 
-def _stream_file(path: Path) -> Iterator[RecordOrProblem]:
+def _stream_file(path: Path, limit: int | None = None) -> Iterator[RecordOrProblem]:
     origin = str(path)
     try:
         stream = open(path, "rb")  # noqa: SIM115 - closed below, once the generator is done with it
@@ -115,7 +117,7 @@ def _stream_file(path: Path) -> Iterator[RecordOrProblem]:
         yield Malformed(origin, f"cannot read file ({error})")
         return
     with stream:
-        yield from parse_stream(stream, origin)
+        yield from parse_stream(stream, origin, limit)
 
 
 def _size(path: Path) -> int:

@@ -30,7 +30,16 @@ from urllib.parse import parse_qsl
 from analysis import aws_clients, scanpool
 from analysis.identifiers import ACCOUNT_ID, ORG_ID, REGION, InvalidIdentifier, parse_list
 from analysis.model import Window
-from analysis.records import Loaded, Malformed, RecordOrProblem, load_bytes, parse_loaded
+from analysis.records import (
+    ContentTooLarge,
+    Loaded,
+    Malformed,
+    RecordOrProblem,
+    load_bytes,
+    max_content_bytes,
+    parse_loaded,
+    read_capped,
+)
 from analysis.sources.base import SourceError
 
 DEFAULT_LATE_MARGIN = timedelta(hours=6)
@@ -178,6 +187,7 @@ class S3TrailSource:
     window: Window
     name: str = ""
     service: str | None = None  # the audited service: lets the fast path skip other services' denials
+    max_bytes: int | None = None  # each object's content at most (after gunzip); None: records.max_content_bytes()
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     first: datetime = field(init=False)  # the delivery times of the files to read
     last: datetime = field(init=False)
@@ -240,16 +250,20 @@ class S3TrailSource:
             raise SourceError(f"cannot list {where}: {error}") from error
 
     def _fetch(self, key: str) -> Loaded:
+        """One object, read a chunk at a time up to the cap (its gzip is then gunzipped up to the cap too)."""
         origin = f"s3://{self.spec.bucket}/{key}"
+        limit = self.max_bytes or max_content_bytes()
         try:
             body = self.client.get_object(Bucket=self.spec.bucket, Key=key)["Body"]
             try:
-                data = body.read()
+                data = read_capped(body, limit)
             finally:
                 body.close()
+        except ContentTooLarge as error:
+            return Loaded(origin, problem=Malformed(origin, str(error)))
         except Exception as error:  # one unreadable object is reported; the others are read
             return Loaded(origin, problem=Malformed(origin, f"cannot read object ({error})"))
-        return load_bytes(data, origin, self.service)
+        return load_bytes(data, origin, self.service, limit)
 
 
 def _matching(names: list[str], pattern: re.Pattern[str]) -> list[str]:

@@ -8,10 +8,12 @@ window are counted as malformed, not dropped in silence.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import os
 import threading
 import time
+import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,8 +24,17 @@ from analysis.findings import denial_frame
 from analysis.messages import parse_message
 from analysis.model import Window
 from analysis.pipeline import analyse
-from analysis.records import Malformed
-from analysis.sources import SourceError, source_from_spec, sources_from_spec
+from analysis.records import Malformed, load_bytes, parse_bytes
+
+try:
+    from analysis.records import max_content_bytes
+except ImportError:  # before the cap existed (the reproducer's run)
+
+    def max_content_bytes() -> int:
+        raise AssertionError("no cap")
+
+
+from analysis.sources import SourceError, files, source_from_spec, sources_from_spec
 from analysis.sources.files import FileSource
 from analysis.timeline import denial_timeline
 from tests import factories as f
@@ -267,3 +278,91 @@ def test_an_empty_source_spec_is_a_usage_error_not_the_current_folder(spec):
         sources_from_spec(spec, Window())
     with pytest.raises(SourceError, match="empty"):
         source_from_spec(spec, Window())
+
+
+# --- decompression: a cap on each file's content ----------------------------------------------------
+
+SMALL_CAP = 1024 * 1024  # set through the environment, as an operator would
+BOMB_PADDING = 10 * 1024 * 1024
+CAP_VARIABLE = "APPRUNNER_AUDIT_MAX_DECOMPRESSED_BYTES"
+
+
+def _bomb(padding: int = BOMB_PADDING) -> bytes:
+    """A valid trail file of one denial and ``padding`` spaces, gzipped: about 10 KB for 10 MB."""
+    text = b'{"Records": [' + json.dumps(f.record()).encode() + b"]" + b" " * padding + b"}"
+    return gzip.compress(text)
+
+
+def _trail_gz(count: int = 1) -> bytes:
+    return gzip.compress(json.dumps(f.trail_file([f.record() for _ in range(count)])).encode())
+
+
+def _cap_problem(items) -> list[Malformed]:
+    return [i for i in items if isinstance(i, Malformed) and "exceeds" in i.error]
+
+
+def test_the_bomb_is_small_and_valid_below_the_cap():
+    assert len(_bomb()) < 100_000
+    assert [i for i in parse_bytes(_bomb(), "bomb.json.gz") if isinstance(i, dict)]
+
+
+def test_a_gzip_file_over_the_cap_is_named_and_the_other_files_of_the_folder_are_read(tmp_path, monkeypatch):
+    monkeypatch.setenv(CAP_VARIABLE, str(SMALL_CAP))
+    (tmp_path / "a.json.gz").write_bytes(_trail_gz(2))
+    (tmp_path / "b.json.gz").write_bytes(_bomb())
+    (tmp_path / "c.json").write_text(json.dumps(f.trail_file([f.record()])))
+    items = list(FileSource(tmp_path).read())
+    assert len([i for i in items if isinstance(i, dict)]) == 3
+    [problem] = _cap_problem(items)
+    assert Path(problem.origin).name == "b.json.gz"
+    assert problem.error.startswith(f"decompressed size exceeds {SMALL_CAP:,} bytes")
+
+
+def test_the_cap_holds_on_the_streamed_path_for_large_files(tmp_path, monkeypatch):
+    monkeypatch.setenv(CAP_VARIABLE, str(SMALL_CAP))
+    monkeypatch.setattr(files, "WHOLE_FILE_LIMIT", 0)  # every file streamed
+    (tmp_path / "a.json.gz").write_bytes(_bomb())
+    lines = b"\n".join(json.dumps(f.record(event_id=f"e{n}")).encode() for n in range(2000))  # about 2.6 MB
+    (tmp_path / "b.jsonl.gz").write_bytes(gzip.compress(lines))
+    (tmp_path / "c.json").write_text(json.dumps(f.trail_file([f.record()])))
+    items = list(FileSource(tmp_path).read())
+    problems = {Path(p.origin).name: p.error for p in _cap_problem(items)}
+    assert set(problems) == {"a.json.gz", "b.jsonl.gz"}
+    assert problems["b.jsonl.gz"].startswith(f"decompressed size exceeds {SMALL_CAP:,} bytes")
+    records = [i for i in items if isinstance(i, dict)]
+    # the lines before the cap are read (each about 1.3 KB: several hundred), then c.json's record
+    assert 100 < len(records) < 2000 and records[-1]["eventID"] != "e1999"
+
+
+def test_a_plain_file_over_the_cap_is_named_too(tmp_path, monkeypatch):
+    monkeypatch.setenv(CAP_VARIABLE, "1000")
+    (tmp_path / "a.json").write_text(json.dumps(f.trail_file([f.record(), f.record()])))
+    [problem] = _cap_problem(FileSource(tmp_path).read())
+    assert problem.error.startswith("size exceeds 1,000 bytes")
+
+
+def test_memory_while_loading_a_bomb_is_bounded_by_the_cap(monkeypatch):
+    monkeypatch.setenv(CAP_VARIABLE, str(SMALL_CAP))
+    bomb = _bomb(50 * 1024 * 1024)
+    tracemalloc.start()
+    try:
+        loaded = load_bytes(bomb, "bomb.json.gz")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert loaded.problem is not None and "exceeds" in loaded.problem.error
+    assert peak < 8 * SMALL_CAP  # the 50 MB it would decompress to is never held
+
+
+@pytest.mark.parametrize("configured", ["", "0", "-5", "lots"])
+def test_an_unset_or_invalid_cap_is_the_default_of_one_gib(configured, monkeypatch):
+    monkeypatch.setenv(CAP_VARIABLE, configured)
+    assert max_content_bytes() == 1024**3
+
+
+def test_the_cap_given_to_a_file_source_wins_over_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv(CAP_VARIABLE, str(SMALL_CAP))
+    (tmp_path / "a.json.gz").write_bytes(_trail_gz(3))
+    [problem] = _cap_problem(FileSource(tmp_path, max_bytes=500).read())
+    assert problem.error.startswith("decompressed size exceeds 500 bytes")
+    assert not _cap_problem(FileSource(tmp_path, max_bytes=10 * SMALL_CAP).read())
