@@ -204,3 +204,28 @@ def test_the_daily_function_without_its_bucket_still_sends_then_fails_with_a_met
         handler({"day": "2026-11-28"}, Context(remaining_ms=600_000))
     assert _mails() == 1, "the email went out without its link"
     assert _metrics(capsys.readouterr().out)["DeliveryFailures"] == 1
+
+
+class Killed(BaseException):
+    """The process stopped (Lambda's timeout, SIGKILL): nothing after it runs, not even except Exception."""
+
+
+def test_killed_between_the_send_and_its_record_a_rerun_fails_inside_the_lease_and_sends_again_after(aws, monkeypatch):
+    """The at-least-once edge: what was sent but never recorded is sent again once the lease ends."""
+    at = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
+
+    def killed(*args: Any, **kwargs: Any) -> None:
+        raise Killed
+
+    with monkeypatch.context() as patch:
+        patch.setattr(DynamoGuard, "complete", killed)
+        with pytest.raises(Killed):
+            deliver(r.every_kind(), None, aws, _config(), now=at, time_left=lambda: 120_000)
+    assert _mails() == 1 and _record(aws, REPORT_EMAIL_KEY)["status"] == "in_progress"
+
+    with pytest.raises(DeliveryError, match="in_progress"):  # 06:01: inside the lease (to 06:02:05)
+        deliver(r.every_kind(), None, aws, _config(), now=at + timedelta(minutes=1))
+    assert _mails() == 1
+
+    again = deliver(r.every_kind(), None, aws, _config(), now=at + timedelta(minutes=3))  # after it
+    assert again.outcome("email").status == "sent" and _mails() == 2, "sent twice: at least once, not exactly"
