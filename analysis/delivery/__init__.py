@@ -171,16 +171,14 @@ def _store(
     """Every format in S3, and the link to the HTML one; a failure is the ``s3`` outcome, not an exception."""
     bucket = config.bucket or ""
     try:
-        locations = s3.put_reports(
+        result.locations = s3.put_reports(
             clients.s3, bucket, report, rendered, prefix=config.prefix, kms_key_id=config.kms_key_id
         )
-        result.link = s3.link_to(clients.s3, locations["html"], config.link_mode, config.link_expiry_seconds)
+        result.link = s3.link_to(clients.s3, result.locations["html"], config.link_mode, config.link_expiry_seconds)
     except Exception as error:  # recorded; the channels still go out, without a link
         log.warning("storing the report in s3://%s failed: %s", bucket, error)
-        detail = f"not stored in s3://{bucket}/{config.prefix}: {_reason(error)}"
-        result.outcomes.append(Outcome("s3", "failed", detail=detail, at=iso(now), guarded=False))
-        return
-    result.locations = locations
+        done = "stored, but no link to it" if result.locations else f"not stored in s3://{bucket}/{config.prefix}"
+        result.outcomes.append(Outcome("s3", "failed", detail=f"{done}: {_reason(error)}", at=iso(now), guarded=False))
 
 
 def _store_record(

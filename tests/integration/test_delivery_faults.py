@@ -212,3 +212,18 @@ def test_delivering_without_an_idempotency_table_warns_in_one_line(aws, monkeypa
 def test_delivering_with_an_idempotency_table_does_not_warn_about_it(aws, monkeypatch, capsys):
     code, err = _cli(aws, monkeypatch, capsys)
     assert code == 0 and not [line for line in err if "warning" in line], err
+
+
+def test_a_link_that_cannot_be_made_keeps_what_was_stored_and_fails_s3(aws, monkeypatch):
+    def no_link(*args: Any, **kwargs: Any) -> None:
+        raise ValueError("no console for this partition")
+
+    monkeypatch.setattr("analysis.delivery.s3.link_to", no_link)
+    with pytest.raises(DeliveryError) as raised:
+        deliver(r.every_kind(), None, aws.clients, aws.config())
+    result = raised.value.result
+    assert {o.channel: o.status for o in result.outcomes} == {"s3": "failed", **dict.fromkeys(CHANNELS, "sent")}
+    assert (result.outcome("s3").detail or "").startswith("stored, but no link to it: ValueError")
+    assert set(result.locations) == {"json", "html", "md", "csv"} and result.link is None
+    stored = json.loads(aws.clients.s3.get_object(Bucket=BUCKET, Key=result.locations["json"].key)["Body"].read())
+    assert {c["channel"]: c["status"] for c in stored["delivery"]["channels"]}["s3"] == "failed"
