@@ -10,7 +10,7 @@ of :mod:`analysis.fastscan`: records that cannot be denials are counted (:class:
 Everything here works on bytes and streams; reading local files and folders is :mod:`analysis.sources.files`.
 
 A file's content (after gunzip) is read up to a cap, ``APPRUNNER_AUDIT_MAX_DECOMPRESSED_BYTES`` (default
-1 GiB, :func:`max_content_bytes`), a chunk at a time: a file over it is :class:`Malformed` ("decompressed size
+256 MiB, :func:`max_content_bytes`), a chunk at a time: a file over it is :class:`Malformed` ("decompressed size
 exceeds N bytes"), so 1 MB of gzip never becomes 1 GB in memory; a streamed JSON Lines file keeps the
 records before the cap.
 """
@@ -39,7 +39,7 @@ except ImportError:  # pragma: no cover - isal is a declared dependency
 
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_CONTENT_VARIABLE = "APPRUNNER_AUDIT_MAX_DECOMPRESSED_BYTES"
-DEFAULT_MAX_CONTENT_BYTES = 1024**3  # per file, after gunzip; CloudTrail's own files are a few MB
+DEFAULT_MAX_CONTENT_BYTES = 256 * 1024**2  # per file, after gunzip: CloudTrail writes files of a few MB
 READ_CHUNK = 1024 * 1024
 log = logging.getLogger(__name__)
 # What reading or gunzipping a stream raises (isal's stub declares its error an instance: it is a class).
@@ -69,7 +69,11 @@ RecordOrProblem = dict[str, Any] | Malformed | Skipped
 
 def max_content_bytes() -> int:
     """The most content one file may hold after gunzip: ``APPRUNNER_AUDIT_MAX_DECOMPRESSED_BYTES`` (a positive
-    number of bytes); unset or invalid, the default (1 GiB)."""
+    number of bytes); unset or invalid, the default (256 MiB).
+
+    The default is some 400 times an average trail file (0.6 MB of JSON) and bounds what a file can cost:
+    its content, and the records parsed from it, several times that, in each of the readers working ahead.
+    """
     configured = os.environ.get(MAX_CONTENT_VARIABLE, "").strip()
     if configured.isdigit() and int(configured) > 0:
         return int(configured)

@@ -66,7 +66,7 @@ def test_the_cap_given_to_the_source_wins_and_without_a_cap_the_padded_file_is_r
     _bucket_with_a_bomb(s3)
     capped = [i for i in _source(s3, max_bytes=CAP).read() if isinstance(i, Malformed)]
     assert len(capped) == 1 and "exceeds 1,048,576 bytes" in capped[0].error
-    uncapped = list(_source(s3).read())  # the default cap, 1 GiB, is far above 10 MB
+    uncapped = list(_source(s3).read())  # the default cap, 256 MiB, is far above 10 MB
     assert not [i for i in uncapped if isinstance(i, Malformed)]
     assert len([i for i in uncapped if isinstance(i, dict)]) == 4
 

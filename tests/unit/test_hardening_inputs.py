@@ -355,9 +355,9 @@ def test_memory_while_loading_a_bomb_is_bounded_by_the_cap(monkeypatch):
 
 
 @pytest.mark.parametrize("configured", ["", "0", "-5", "lots"])
-def test_an_unset_or_invalid_cap_is_the_default_of_one_gib(configured, monkeypatch):
+def test_an_unset_or_invalid_cap_is_the_default_of_256_mib(configured, monkeypatch):
     monkeypatch.setenv(CAP_VARIABLE, configured)
-    assert max_content_bytes() == 1024**3
+    assert max_content_bytes() == 256 * 1024 * 1024
 
 
 def test_the_cap_given_to_a_file_source_wins_over_the_environment(tmp_path, monkeypatch):
