@@ -185,6 +185,7 @@ def _report(args: argparse.Namespace) -> int:
     settings = _settings(args)
     sources = tuple(args.source)
     _check_out(args.out)
+    delivery = _delivery() if args.deliver else None
     try:
         if args.ledger:
             run = service.run_daily(_daily_request(args, sources), settings, _ledger(args.ledger))
@@ -195,8 +196,8 @@ def _report(args: argparse.Namespace) -> int:
         _warn(service.source_warnings(getattr(error, "statuses", [])))
         raise UsageError(str(error)) from error
     _warn(run.warnings())
-    if args.deliver:
-        run = _deliver(run, force=args.force)
+    if delivery is not None:
+        run = _deliver(run, *delivery, force=args.force)
     _write(_render(run.report, args.format), args.out)
     return EXIT_DELIVERY_FAILED if run.delivery_error is not None else EXIT_OK
 
@@ -248,19 +249,33 @@ def _warn(warnings: list[str]) -> None:
         print(f"apprunner-audit: warning: {warning}", file=sys.stderr)
 
 
-def _deliver(run: Any, *, force: bool) -> Any:
-    """Store and send the report as the REPORT_* / IDEMPOTENCY_TABLE environment variables say; one line on
-    standard error per channel (the run exits 1 when any failed or is held by another run)."""
+def _delivery() -> tuple[Any, Any]:
+    """``--deliver``'s settings (the REPORT_* / IDEMPOTENCY_TABLE variables) and AWS clients, checked before
+    the run: a bad setting or no AWS region is refused in one line."""
+    from botocore.exceptions import BotoCoreError, NoRegionError
+
     from analysis.config import DeliveryConfig
-    from analysis.service import deliver_run
+    from analysis.delivery import default_clients
 
     try:
         config = DeliveryConfig.from_env()
+        clients = default_clients()
     except ConfigError as error:
         raise UsageError(str(error)) from error
+    except BotoCoreError as error:  # e.g. no region, an unknown AWS_PROFILE
+        hint = " (set AWS_REGION or AWS_DEFAULT_REGION)" if isinstance(error, NoRegionError) else ""
+        raise UsageError(f"--deliver: {error}{hint}") from error
     if not config.idempotency_table:
         _warn([NO_IDEMPOTENCY_TABLE])
-    run = deliver_run(run, config, force=force)
+    return config, clients
+
+
+def _deliver(run: Any, config: Any, clients: Any, *, force: bool) -> Any:
+    """Store and send the report; one line on standard error per channel (the run exits 1 when any failed or
+    is held by another run)."""
+    from analysis.service import deliver_run
+
+    run = deliver_run(run, config, clients, force=force)
     for outcome in run.delivery.outcomes:
         print(_delivery_line(outcome), file=sys.stderr)
     return run

@@ -160,3 +160,23 @@ def test_a_symbolic_link_placed_while_the_report_was_built_is_not_followed(tmp_p
     err = capsys.readouterr().err
     assert code == cli.EXIT_USAGE and "symbolic link" in err and "Traceback" not in err
     assert target.read_text() == "keep"
+
+
+# --- --deliver -----------------------------------------------------------------------------------
+
+
+def test_deliver_without_an_aws_region_is_refused_before_the_run(tmp_path, monkeypatch, capsys):
+    for variable in ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("REPORT_EMAIL_FROM", "reports@example.com")
+    monkeypatch.setenv("REPORT_EMAIL_TO", "platform@example.com")
+    line = _refused(capsys, "--day", SAMPLE_DAY, "--deliver")
+    assert "--deliver" in line and "region" in line
+
+
+def test_deliver_with_a_bad_setting_is_refused_naming_its_variable(monkeypatch, capsys):
+    monkeypatch.setenv("REPORT_EMAIL_FROM", "not an address")
+    monkeypatch.setenv("REPORT_EMAIL_TO", "platform@example.com")
+    line = _refused(capsys, "--day", SAMPLE_DAY, "--deliver")
+    assert "REPORT_EMAIL_FROM" in line
