@@ -120,7 +120,7 @@ def _checked(case: Case, workdir: Path, args: argparse.Namespace) -> Outcome:
         outcome.add("hang", f"a case took more than {args.timeout:g} s")
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-    if any(outcome.count(kind) for kind in FAILING):
+    if any(outcome.count(kind) for kind in (*FAILING, "overcount", "escape")):
         _save(case, outcome, workdir, args)
     return outcome
 

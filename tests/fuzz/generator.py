@@ -39,6 +39,7 @@ BREAKING_TOKENS = (
     '"\udcff\udcfe"',  # the bytes FF FE: not UTF-8
     "[" * 1100 + "]" * 1100,
 )
+INVALID_JSON_TOKENS = ("NaN", '"\udcff\udcfe"')
 # Tokens every reader takes.
 PLAIN_TOKENS = ("18446744073709551616", "-9223372036854775809", "1e308", '"\\u0000"', '"\\u202e\\u001b[2J"')
 FIELD_PATHS: tuple[tuple[str, ...], ...] = (
@@ -162,6 +163,8 @@ class CasePlan:
     day: bool  # --day 2026-11-28 instead of no window
     stream: bool  # files streamed (the large-file path) instead of read whole
     separate_sources: bool  # each file its own --source instead of the folder
+    trusted: bool  # the bad records' account trusted and in the organization (other advice rules)
+    redact: bool  # --redact
     explain_wrapped: bool
 
 
@@ -310,11 +313,69 @@ NOT_RECORDS = (
 RAW_VALUES = st.sampled_from(BREAKING_TOKENS + PLAIN_TOKENS).map(lambda token: RAW_MARK + token)
 
 
+_PIECE = st.sampled_from(INTERESTING) | _TEXT
+_ACTION = (
+    st.sampled_from(
+        ["apprunner:CreateService", "iam:PassRole", "sts:AssumeRole", "s3:GetObject", "SNS:Publish", "ec2:RunInstances"]
+    )
+    | _PIECE
+)
+_TAIL = st.sampled_from(
+    [
+        "because no identity-based policy allows the {a} action",
+        "with an explicit deny in a service control policy: arn:aws:organizations::999988887777:policy/o-x/p-1",
+        "because no VPC endpoint policy allows the {a} action",
+        "with an explicit deny in a VPC endpoint policy transitively through a service control policy",
+        "because no permissions boundary allows the {a} action",
+        "with an explicit deny in a sessions policy",
+        "because no role trust policy allows the {a} action",
+        "with an explicit deny in a resource control policy",
+        "with an explicit deny",
+        "",
+    ]
+)
+# An AccessDenied message in one of AWS's forms, its parts drawn from hostile and odd values.
+MESSAGES = st.builds(
+    lambda who, action, resource, tail, ec2: (
+        ("You are not authorized to perform this operation. " if ec2 else "")
+        + f"User: {who} is not authorized to perform: {action}"
+        + (f" on resource: {resource}" if resource is not None else "")
+        + (" " + tail.format(a=action) if tail else "")
+        + (". Encoded authorization failure message: Ab-9_x" if ec2 else "")
+    ),
+    _PIECE,
+    _ACTION,
+    st.none() | _PIECE,
+    _TAIL,
+    st.booleans(),
+)
+# Fields that mean something together (an event and its service, an identity's type and its parts).
+COMBOS = st.sampled_from(
+    [
+        {"eventSource": "iam.amazonaws.com", "eventName": "PassRole"},
+        {"eventSource": "sts.amazonaws.com", "eventName": "AssumeRoleWithWebIdentity"},
+        {"eventSource": "sts.amazonaws.com", "eventName": "AssumeRoleWithSAML"},
+        {"eventSource": "monitoring.amazonaws.com", "eventName": "DeleteAlarms"},
+        {"errorCode": "Client.UnauthorizedOperation", "eventSource": "ec2.amazonaws.com"},
+        {"vpcEndpointId": "vpce-0123456789abcdef0", "vpcEndpointAccountId": "999988887777"},
+        {"vpcEndpointId": "vpce-0123456789abcdef0", "vpcEndpointAccountId": "AWS Internal"},
+        {"recipientAccountId": "444455556666"},
+        {"awsRegion": "cn-north-1"},
+        {"awsRegion": "us-gov-west-1"},
+    ]
+)
+
+
 @st.composite
 def mutations(draw: st.DrawFn, raw_allowed: bool) -> Mutation:
     path = draw(st.sampled_from(FIELD_PATHS))
-    if draw(st.integers(0, 9)) == 0:
+    chance = draw(st.integers(0, 9))
+    if chance == 0:
         return Mutation(path, delete=True)
+    if chance == 1:
+        return Mutation(("errorMessage",), draw(MESSAGES))
+    if chance == 2:
+        return Mutation((), draw(COMBOS))
     values = JSON_VALUES | RAW_VALUES if raw_allowed else JSON_VALUES
     return Mutation(path, draw(values))
 
@@ -326,7 +387,7 @@ def bad_plans(draw: st.DrawFn, pool_sizes: tuple[int, int], raw_allowed: bool) -
     if draw(st.integers(0, 14)) == 0:
         whole = draw(NOT_RECORDS)
         return BadPlan(base, shared, [], whole=whole, replace_whole=True)
-    return BadPlan(base, shared, draw(st.lists(mutations(raw_allowed), min_size=1, max_size=3)))
+    return BadPlan(base, shared, draw(st.lists(mutations(raw_allowed), min_size=1, max_size=5)))
 
 
 LAYOUTS = ("trail", "trail", "array", "jsonl", "jsonl", "lookup", "envelopes", "pretty")
@@ -358,6 +419,8 @@ def case_plans(draw: st.DrawFn, max_good: int = 40, max_bad: int = 15) -> CasePl
         day=draw(st.integers(0, 4)) == 0,
         stream=draw(st.integers(0, 4)) == 0,
         separate_sources=draw(st.integers(0, 3)) == 0,
+        trusted=draw(st.integers(0, 3)) == 0,
+        redact=draw(st.integers(0, 4)) == 0,
         explain_wrapped=draw(st.booleans()),
     )
 
@@ -399,6 +462,9 @@ def _bad_value(plan: BadPlan, good: tuple[dict[str, Any], ...], event_id: str) -
 
 
 def _apply(record: dict[str, Any], mutation: Mutation) -> None:
+    if not mutation.path:  # a combination of fields
+        record.update(copy.deepcopy(mutation.value))
+        return
     target: Any = record
     for key in mutation.path[:-1]:
         if not isinstance(target, dict):

@@ -21,7 +21,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from analysis import catalog
-from tests.fuzz.generator import DAY, Case, CaseFile, Item, breaks_document
+from tests.fuzz.generator import (
+    BREAKING_TOKENS,
+    DAY,
+    INVALID_JSON_TOKENS,
+    Case,
+    CaseFile,
+    Item,
+    breaks_document,
+    raw_tokens,
+)
 
 DAY_START = datetime.fromisoformat(f"{DAY}T00:00:00+00:00")
 DAY_END = DAY_START + timedelta(days=1)
@@ -34,8 +43,18 @@ class Expected:
     malformed: int = 0
     denial_records: list[dict[str, Any]] = field(default_factory=list)  # before de-duplication and the window
     good_read: list[dict[str, Any]] = field(default_factory=list)
-    good_hidden: int = 0  # good records in files (or lines) refused whole: counted, but not read
+    hidden: dict[str, int] = field(default_factory=dict)  # good records in files refused whole, by cause
+
+    @property
+    def good_hidden(self) -> int:
+        return sum(self.hidden.values())
+
+    def hide(self, cause: str, good: int) -> None:
+        if good:
+            self.hidden[cause] = self.hidden.get(cause, 0) + good
+
     unreadable_times: int = 0
+    wrapped_containers: int = 0  # {"Records": …} as a lookup event's CloudTrailEvent or an EventBridge detail
 
     def denials(self, day: bool) -> int:
         return len(self.reported(day))
@@ -80,21 +99,26 @@ def _expect_file(case_file: CaseFile, service: str, day: bool, result: Expected)
     layout = case_file.plan.layout
     items = case_file.items
     if layout in ("trail", "pretty", "array") and (case_file.plan.truncated or any(_breaks(i) for i in items)):
-        _hidden(items, result)
+        result.malformed += 1
+        result.hide(_cause(case_file), sum(1 for item in items if item.good))
     elif layout in ("jsonl", "envelopes"):
         _expect_lines(case_file, service, day, result)
     else:
         for item in items:
-            _expect_element(item, service, day, result)
+            _expect_element(item, service, day, result, wrapped=layout == "lookup")
 
 
 def _breaks(item: Item) -> bool:
     return breaks_document(item.value)
 
 
-def _hidden(items: list[Item], result: Expected) -> None:
-    result.malformed += 1
-    result.good_hidden += sum(1 for item in items if item.good)
+def _cause(case_file: CaseFile) -> str:
+    if case_file.plan.truncated:
+        return "truncated file"
+    tokens = {token for item in case_file.items for token in raw_tokens(item.value)} & set(BREAKING_TOKENS)
+    if tokens & set(INVALID_JSON_TOKENS):
+        return "invalid JSON in one record (NaN, bytes not UTF-8)"
+    return "valid JSON the parser refuses in one record (1e400, a lone surrogate, nesting deeper than 1024)"
 
 
 def _expect_lines(case_file: CaseFile, service: str, day: bool, result: Expected) -> None:
@@ -102,7 +126,7 @@ def _expect_lines(case_file: CaseFile, service: str, day: bool, result: Expected
     holds a record (then the file is one malformed document)."""
     items: list[Item | object] = list(case_file.items)
     if case_file.plan.truncated and items:
-        result.good_hidden += int(getattr(items[-1], "good", False))
+        result.hide("truncated file", int(getattr(items[-1], "good", False)))
         items[-1] = CUT
     if not items:
         result.malformed += 1  # an empty file
@@ -111,19 +135,20 @@ def _expect_lines(case_file: CaseFile, service: str, day: bool, result: Expected
     first_complete = isinstance(items[0], Item) and not _breaks(items[0]) and isinstance(items[0].value, dict)
     if not first_complete and len(items) > 1 and not any(is_record(i.value) for i in readable):
         result.malformed += 1
-        result.good_hidden += sum(1 for i in readable if i.good)
+        result.hide("JSON Lines without one readable record", sum(1 for i in readable if i.good))
         return
     for item in items:
         if isinstance(item, Item) and not _breaks(item):
-            _expect_element(item, service, day, result)
+            _expect_element(item, service, day, result, wrapped=case_file.plan.layout == "envelopes")
         else:
             result.malformed += 1
-            result.good_hidden += int(isinstance(item, Item) and item.good)
+            result.hide("a line refused whole", int(isinstance(item, Item) and item.good))
 
 
-def _expect_element(item: Item, service: str, day: bool, result: Expected) -> None:
+def _expect_element(item: Item, service: str, day: bool, result: Expected, wrapped: bool = False) -> None:
     if not is_record(item.value):
         result.malformed += 1
+        result.wrapped_containers += int(wrapped and isinstance(item.value, dict))
         return
     record = item.value
     result.records_read += 1

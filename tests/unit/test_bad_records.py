@@ -168,3 +168,19 @@ def test_one_record_the_json_parser_refuses_does_not_hide_the_others_of_its_file
     read = [i.get("eventID") for i in items if isinstance(i, dict)]
     assert "e-1" in read
     assert "e-2" in read
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="redact.py (another helper's file): a bare name learnt from an ARN or a session is replaced in every "
+    "string, the contract's words too ('low' confidence, 'unknown' reason), and the redacted report fails validation",
+)
+@pytest.mark.parametrize("session", ["low", "unknown"])
+def test_a_session_named_like_a_word_of_the_contract_does_not_break_a_redacted_report(tmp_path, capsys, session):
+    """A role session's name is the caller's choice (sts:AssumeRole's RoleSessionName)."""
+    record = f.record(identity=f.assumed_role("Deploy", session), error_message="Access Denied")  # reason unknown
+    (tmp_path / "trail.json").write_text(json.dumps(f.trail_file([record])))
+    status = main(["report", "--source", str(tmp_path / "trail.json"), "--redact", "--format", "json"])
+    assert status == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["findings"][0]["confidence"], report["findings"][0]["actions"][0]["reasons"]) == ("low", ["unknown"])
