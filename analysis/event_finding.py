@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from analysis.model import Options
 
 
+_FIRST_FOUR_DIGIT_YEAR = 1000  # strftime writes earlier years without leading zeros ('1-01-01T…')
+
+
 def event_finding(record: dict[str, Any], options: Options) -> dict[str, Any]:
     """The finding, with its remedy, hazards and severity, of one denial record."""
     row = denial_row(record)
@@ -78,11 +81,13 @@ def _listed(value: Any) -> list[str]:
 
 
 def _time(value: Any) -> str | None:
-    """The event time as the report writes it (``…Z``, whole seconds), or None when it cannot be read."""
+    """The event time as the report writes it (``…Z``, whole seconds), or None when it cannot be read, or is
+    outside the years ``YYYY`` writes once in UTC (``0001-01-01T00:00:00+05:00`` is in year 0)."""
     if not isinstance(value, str):
         return None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return iso(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    return iso(moment) if moment.year >= _FIRST_FOUR_DIGIT_YEAR else None

@@ -15,6 +15,7 @@ An :class:`Outcome` lists what went wrong, by class:
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import shutil
@@ -29,6 +30,7 @@ from typing import Any, TypeVar
 
 from analysis import service
 from analysis.explain import ExplainError, explain_bytes
+from analysis.ledger_stores import FileLedger
 from analysis.messages import parse_message
 from analysis.model import Options, Window
 from analysis.pipeline import analyse
@@ -110,8 +112,10 @@ def check_case(case: Case, workdir: Path) -> Outcome:
 
 def _write(case: Case, workdir: Path) -> Path:
     folder = workdir / "case"
-    shutil.rmtree(folder, ignore_errors=True)
+    for old in (folder, workdir / "ledger"):
+        shutil.rmtree(old, ignore_errors=True)
     folder.mkdir(parents=True)
+    (workdir / "ledger").mkdir()
     for case_file in case.files:
         (folder / case_file.name).write_bytes(case_file.data)
     return folder
@@ -120,10 +124,13 @@ def _write(case: Case, workdir: Path) -> Path:
 def _report(case: Case, folder: Path) -> Any:
     plan = case.plan
     specs = tuple(str(folder / f.name) for f in case.files) if plan.separate_sources else (str(folder),)
-    request = service.WindowRequest(specs, day=date.fromisoformat(DAY) if plan.day else None)
     settings = load_settings(env={}, **_settings(plan))
     with _streamed(plan.stream):
         try:
+            if plan.day and plan.daily:
+                ledger = FileLedger(folder.parent / "ledger")
+                return service.run_daily(service.DailyRequest(date.fromisoformat(DAY), specs), settings, ledger).report
+            request = service.WindowRequest(specs, day=date.fromisoformat(DAY) if plan.day else None)
             return service.run_window(request, settings).report
         except service.AllSourcesFailed as error:
             return _FailedRun(list(error.statuses))
@@ -217,19 +224,20 @@ def _compare_findings(case: Case, oracle: Expected, report: Any, outcome: Outcom
         elif exact and _comparable(mixed) != _comparable(finding):
             outcome.add("loss", f"finding {finding.id} ({finding.principal.key}) changed by bad records")
         elif not exact:
-            _compare_actions(finding, mixed, outcome)
+            _compare_actions(finding, mixed, outcome, " (--redact)" if case.plan.redact else "")
 
 
 def _comparable(finding: Any) -> dict[str, Any]:
     return dict(finding.model_dump(mode="json"))
 
 
-def _compare_actions(finding: Any, mixed: Any, outcome: Outcome) -> None:
+def _compare_actions(finding: Any, mixed: Any, outcome: Outcome, note: str) -> None:
     counts = {a.action: a.count for a in mixed.actions}
     for action in finding.actions:
         if counts.get(action.action, 0) < action.count:
             outcome.add(
-                "loss", f"finding {finding.id}: {action.action} x{action.count} became {counts.get(action.action)}"
+                "loss",
+                f"finding {finding.id}: {action.action} x{action.count} became {counts.get(action.action)}{note}",
             )
 
 
@@ -266,8 +274,8 @@ def _explain_some(case: Case, outcome: Outcome) -> None:
         _explain_one(item, case.plan.explain_wrapped, outcome)
 
 
-def _explain_one(item: Item, wrapped: bool, outcome: Outcome) -> None:
-    data = dumps({"Records": [item.value]} if wrapped else item.value)
+def _explain_one(item: Item, wrapped: str, outcome: Outcome) -> None:
+    data = _wrapped(item.value, wrapped)
     try:
         finding = explain_bytes(data, f"item-{item.index}")
     except ExplainError as error:
@@ -279,6 +287,16 @@ def _explain_one(item: Item, wrapped: bool, outcome: Outcome) -> None:
     text = finding_text(finding)
     if RAW_CONTROLS.search(text):
         outcome.add("escape", f"explain text: {RAW_CONTROLS.search(text)!r}")
+
+
+def _wrapped(value: Any, how: str) -> bytes:
+    if how == "trail":
+        return dumps({"Records": [value]})
+    if how == "lookup":
+        return dumps({"Events": [{"CloudTrailEvent": dumps(value).decode("utf-8", "surrogateescape")}]})
+    if how == "envelope":
+        return dumps({"detail-type": "AWS API Call via CloudTrail", "source": "aws.x", "detail": value})
+    return gzip.compress(dumps(value), mtime=0) if how == "gzip" else dumps(value)
 
 
 def _parse_messages(case: Case, outcome: Outcome) -> None:

@@ -161,11 +161,12 @@ class CasePlan:
     file_of_bad: list[int]  # which file each bad record goes to
     service: str  # "apprunner" or "all"
     day: bool  # --day 2026-11-28 instead of no window
+    daily: bool  # with day: the daily run (a ledger, the day in UTC) instead of --day
     stream: bool  # files streamed (the large-file path) instead of read whole
     separate_sources: bool  # each file its own --source instead of the folder
     trusted: bool  # the bad records' account trusted and in the organization (other advice rules)
     redact: bool  # --redact
-    explain_wrapped: bool
+    explain_wrapped: str  # how explain is given a record: bare, trail, lookup, envelope or gzip
 
 
 @dataclass
@@ -416,12 +417,13 @@ def case_plans(draw: st.DrawFn, max_good: int = 40, max_bad: int = 15) -> CasePl
         files=files,
         file_of_bad=[draw(st.integers(0, len(files) - 1)) for _ in bad],
         service=service,
-        day=draw(st.integers(0, 4)) == 0,
+        day=draw(st.integers(0, 3)) == 0,
+        daily=draw(st.booleans()),
         stream=draw(st.integers(0, 4)) == 0,
         separate_sources=draw(st.integers(0, 3)) == 0,
         trusted=draw(st.integers(0, 3)) == 0,
         redact=draw(st.integers(0, 4)) == 0,
-        explain_wrapped=draw(st.booleans()),
+        explain_wrapped=draw(st.sampled_from(["bare", "trail", "lookup", "envelope", "gzip"])),
     )
 
 

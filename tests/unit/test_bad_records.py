@@ -184,3 +184,25 @@ def test_a_session_named_like_a_word_of_the_contract_does_not_break_a_redacted_r
     assert status == 0
     report = json.loads(capsys.readouterr().out)
     assert (report["findings"][0]["confidence"], report["findings"][0]["actions"][0]["reasons"]) == ("low", ["unknown"])
+
+
+@pytest.mark.parametrize(
+    "event_time",
+    [
+        "0001-01-01T00:00:00Z",  # strftime writes year 1 as '1', not '0001'
+        "0999-12-31T23:59:59Z",
+        "0001-01-01T00:00:00+05:00",  # in UTC, before year 1
+        "9999-12-31T23:59:59-05:00",  # in UTC, after year 9999
+    ],
+)
+def test_the_denial_alert_takes_an_event_time_no_report_can_write_as_unreadable(event_time):
+    from analysis.service import alert_on_event
+    from analysis.settings import load_settings
+
+    record = f.record(event_time=event_time)
+    envelope = f.eventbridge_envelope(record)
+
+    run = alert_on_event(envelope, load_settings(env={}, service="apprunner"))
+
+    assert run.denials == 1
+    assert (run.findings[0].first_seen, run.findings[0].last_seen) == (None, None)
