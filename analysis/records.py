@@ -18,8 +18,11 @@ records before the cap.
 from __future__ import annotations
 
 import io
+import json
 import logging
+import math
 import os
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -65,6 +68,12 @@ class Skipped:
 
 
 RecordOrProblem = dict[str, Any] | Malformed | Skipped
+CONTAINER_KEYS = ("Records", "Events", "CloudTrailEvent")
+_UNREADABLE = object()
+_TRAIL_START = re.compile(rb'\A\s*+\{\s*+"Records"\s*+:\s*+\[')
+_STRUCTURE = re.compile(rb'"(?:[^"\\]|\\.)*+"|[\[\]{}]', re.DOTALL)
+_QUOTE = ord('"')
+_OPENING = b"[{"
 
 
 def max_content_bytes() -> int:
@@ -156,7 +165,7 @@ def _unwrap_element(element: Any, origin: str) -> Iterator[RecordOrProblem]:
     elif "detail" in element and "detail-type" in element:
         detail = element["detail"]
         if isinstance(detail, dict):
-            yield detail
+            yield _one_record(detail, origin, "the EventBridge detail")
         else:
             yield Malformed(origin, "EventBridge envelope whose detail is not an object")
     else:
@@ -170,7 +179,7 @@ def _looks_like_lookup(events: list[Any]) -> bool:
 def _lookup_event(element: dict[str, Any], origin: str) -> Iterator[RecordOrProblem]:
     payload = element["CloudTrailEvent"]
     if isinstance(payload, dict):
-        yield payload
+        yield _one_record(payload, origin, "CloudTrailEvent")
         return
     try:
         record = orjson.loads(payload)
@@ -178,9 +187,17 @@ def _lookup_event(element: dict[str, Any], origin: str) -> Iterator[RecordOrProb
         yield Malformed(origin, f"CloudTrailEvent is not a JSON object string ({error})")
         return
     if isinstance(record, dict):
-        yield record
+        yield _one_record(record, origin, "CloudTrailEvent")
     else:
         yield Malformed(origin, "CloudTrailEvent does not hold a JSON object")
+
+
+def _one_record(value: dict[str, Any], origin: str, holder: str) -> RecordOrProblem:
+    """What a lookup event or an EventBridge envelope holds: one record, never a container of records."""
+    key = next((k for k in CONTAINER_KEYS if k in value), None)
+    if key is None and "detail" in value and "detail-type" in value:
+        key = "detail"
+    return value if key is None else Malformed(origin, f"{holder} holds a container ('{key}'), not a record")
 
 
 def parse_bytes(data: bytes, origin: str) -> Iterator[RecordOrProblem]:
@@ -218,9 +235,94 @@ def _document(data: bytes, origin: str) -> Iterator[RecordOrProblem]:
     try:
         document = orjson.loads(data)
     except orjson.JSONDecodeError as error:
-        yield from _damaged_document(data, origin, error)
+        yield from _refused_document(data, origin, error)
         return
     yield from unwrap(document, origin)
+
+
+def _refused_document(data: bytes, origin: str, error: Exception) -> Iterator[RecordOrProblem]:
+    """A document orjson refuses: valid JSON it does not take (a number beyond a double, a lone surrogate);
+    else JSON Lines whose first line is broken; else a trail file read record by record (one bad or cut
+    record hides no other); else one damaged document."""
+    document = _lenient_loads(data)
+    if document is not _UNREADABLE:
+        yield from unwrap(document, origin)
+        return
+    lines = list(_json_lines(data.splitlines(), origin))
+    if any(not isinstance(item, Malformed) for item in lines):
+        yield from lines
+    elif _TRAIL_START.match(data):
+        yield from _record_by_record(data, origin)
+    else:
+        yield Malformed(origin, f"not valid JSON or JSON Lines ({error})")
+
+
+def _lenient_loads(data: bytes) -> Any:
+    """JSON read by the standard library, as orjson would give it, or _UNREADABLE.
+
+    Bytes that are not UTF-8 and lone surrogates become replacement characters; numbers beyond a double
+    or 64 bits (and NaN, Infinity) become null. Nesting deeper than the interpreter's stack is unreadable.
+    """
+    try:
+        value = json.loads(
+            data.decode("utf-8", "replace"), parse_float=_finite, parse_int=_int64, parse_constant=lambda _: None
+        )
+        return orjson.loads(json.dumps(value, ensure_ascii=False).encode("utf-8", "replace"))
+    except (ValueError, RecursionError, orjson.JSONDecodeError):
+        return _UNREADABLE
+
+
+def _finite(text: str) -> float | None:
+    number = float(text)
+    return number if math.isfinite(number) else None
+
+
+def _int64(text: str) -> int | None:
+    number = int(text) if len(text) <= 20 else None
+    return number if number is not None and -(2**63) <= number < 2**64 else None
+
+
+def _record_by_record(data: bytes, origin: str) -> Iterator[RecordOrProblem]:
+    """The elements of ``{"Records":[…]}``, each parsed alone; one that cannot be read, or is cut, is named."""
+    start = _TRAIL_START.match(data)
+    for index, (begin, end) in enumerate(_element_spans(data, start.end() if start else 0)):
+        where = f"{origin}.Records[{index}]"
+        if end is None:
+            yield Malformed(where, f"the file is cut here: {index} record(s) before it read")
+            return
+        yield from _element(data[begin:end], where)
+
+
+def _element(text: bytes, origin: str) -> Iterator[RecordOrProblem]:
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        value = _lenient_loads(text)
+        if value is _UNREADABLE:
+            yield Malformed(origin, f"not readable JSON ({error})")
+            return
+    yield from _unwrap_element(value, origin)
+
+
+def _element_spans(data: bytes, start: int) -> Iterator[tuple[int, int | None]]:
+    """(start, end) of each object or array from ``start`` until the array holding them closes; a last
+    (start, None) when the data ends first, inside an element or between two. Strings are skipped whole
+    (a possessive match: linear)."""
+    depth, begin = 0, start
+    for match in _STRUCTURE.finditer(data, start):
+        char = data[match.start()]
+        if char == _QUOTE:
+            continue
+        if char in _OPENING:
+            begin = match.start() if depth == 0 else begin
+            depth += 1
+        elif depth == 0:  # the array of records closes
+            return
+        else:
+            depth -= 1
+            if depth == 0:
+                yield begin, match.end()
+    yield (begin if depth else len(data)), None
 
 
 def _starts_json_lines(data: bytes) -> bool:
@@ -322,15 +424,6 @@ def parse_stream(raw: IO[bytes], origin: str, limit: int | None = None) -> Itera
         yield Malformed(origin, f"cannot read file ({error})")
         return
     yield from parse_content(data, origin)
-
-
-def _damaged_document(data: bytes, origin: str, error: Exception) -> Iterator[RecordOrProblem]:
-    """JSON Lines whose first line is broken, or one damaged document: keep what can be read."""
-    items = list(_json_lines(data.splitlines(), origin))
-    if any(not isinstance(item, Malformed) for item in items):
-        yield from items
-    else:
-        yield Malformed(origin, f"not valid JSON or JSON Lines ({error})")
 
 
 def _is_complete_json(line: bytes) -> bool:

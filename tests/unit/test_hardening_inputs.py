@@ -366,3 +366,69 @@ def test_the_cap_given_to_a_file_source_wins_over_the_environment(tmp_path, monk
     [problem] = _cap_problem(FileSource(tmp_path, max_bytes=500).read())
     assert problem.error.startswith("decompressed size exceeds 500 bytes")
     assert not _cap_problem(FileSource(tmp_path, max_bytes=10 * SMALL_CAP).read())
+
+
+# --- one record the JSON parser refuses, a truncated trail file, a container where a record belongs -----
+
+REFUSED_TOKENS = {
+    "a number beyond a double": "1e400",
+    "an integer beyond 64 bits": "123456789012345678901234567890",
+    "a lone surrogate": '"\\ud800"',
+    "nesting deeper than the parser goes": "[" * 1100 + "]" * 1100,
+}
+
+
+def _trail_with(token: str) -> bytes:
+    records = [f.record(event_id="e-1"), {**f.record(event_id="e-3"), "userAgent": "TOKEN"}, f.record(event_id="e-2")]
+    return json.dumps(f.trail_file(records)).replace('"TOKEN"', token).encode()
+
+
+@pytest.mark.parametrize("shape", sorted(REFUSED_TOKENS))
+def test_valid_json_the_fast_parser_refuses_does_not_hide_the_other_records(shape):
+    items = list(parse_bytes(_trail_with(REFUSED_TOKENS[shape]), "trail.json"))
+    read = [i["eventID"] for i in items if isinstance(i, dict)]
+    assert {"e-1", "e-2"} <= set(read)
+    if "e-3" not in read:  # the record the parser cannot read is counted and named
+        [problem] = [i for i in items if isinstance(i, Malformed)]
+        assert problem.origin == "trail.json.Records[1]"
+
+
+@pytest.mark.parametrize("shape", sorted(REFUSED_TOKENS))
+def test_a_report_over_a_record_the_fast_parser_refuses_is_written(shape, tmp_path):
+    (tmp_path / "trail.json").write_bytes(_trail_with(REFUSED_TOKENS[shape]))
+    analysis = analyse([FileSource(tmp_path)], now=DAY.end)
+    assert analysis.report.totals.denials >= 2
+    json.loads(analysis.report.model_dump_json())  # the report is JSON, whatever the record held
+
+
+def test_a_truncated_trail_file_keeps_its_complete_records_and_names_the_cut_one():
+    text = json.dumps(f.trail_file([f.record(event_id="e-1"), f.record(event_id="e-2"), f.record(event_id="e-3")]))
+    cut = text[: text.index('"e-3"') + 3].encode()  # cut inside the third record, as an interrupted upload
+    items = list(parse_bytes(cut, "trail.json"))
+    assert [i["eventID"] for i in items if isinstance(i, dict)] == ["e-1", "e-2"]
+    [problem] = [i for i in items if isinstance(i, Malformed)]
+    assert problem.origin == "trail.json.Records[2]" and "cut" in problem.error
+    between = text[: text.index('{"eventVersion"', text.index('"e-2"'))].encode()  # cut after "e-2"'s comma
+    items = list(parse_bytes(between, "trail.json"))
+    assert [i["eventID"] for i in items if isinstance(i, dict)] == ["e-1", "e-2"]
+    assert [i.origin for i in items if isinstance(i, Malformed)] == ["trail.json.Records[2]"]
+
+
+@pytest.mark.parametrize("shape", ["lookup", "eventbridge"])
+def test_a_container_where_a_record_belongs_is_malformed_not_a_record(shape):
+    container = {"Records": 5}
+    wrapped = f.lookup_event(container) if shape == "lookup" else f.eventbridge_envelope(container)
+    document = {"Events": [wrapped]} if shape == "lookup" else wrapped
+    items = list(parse_bytes(json.dumps(document).encode(), "x"))
+    assert [type(i) for i in items] == [Malformed] and "Records" in items[0].error
+
+
+def test_json_lines_of_trail_files_whose_first_line_is_broken_keep_the_other_lines():
+    lines = [
+        '{"Records": [{"eventID": "lost", ',  # cut
+        json.dumps(f.trail_file([f.record(event_id="l-2")])),
+        json.dumps(f.trail_file([f.record(event_id="l-3")])),
+    ]
+    items = list(parse_bytes("\n".join(lines).encode(), "lines.jsonl"))
+    assert [i["eventID"] for i in items if isinstance(i, dict)] == ["l-2", "l-3"]
+    assert [i.origin for i in items if isinstance(i, Malformed)] == ["lines.jsonl:1"]

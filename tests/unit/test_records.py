@@ -74,11 +74,17 @@ def test_first_line_broken_still_reads_the_others(tmp_path):
 def test_unreadable_files_are_one_problem_each(tmp_path):
     (tmp_path / "trunc.json.gz").write_bytes(gzip.compress(b'{"Records": [{"a": 1}]}')[:20])
     (tmp_path / "empty.json").write_text("")
-    (tmp_path / "damaged.json").write_text('{"Records": [{"eventName": "X"},')
-    for name in ("trunc.json.gz", "empty.json", "damaged.json"):
+    for name in ("trunc.json.gz", "empty.json"):
         items = list(read_file(tmp_path / name))
         assert len(items) == 1 and isinstance(items[0], Malformed), name
         assert name in items[0].origin
+
+
+def test_a_damaged_trail_file_keeps_its_complete_records_and_names_where_it_is_cut(tmp_path):
+    (tmp_path / "damaged.json").write_text('{"Records": [{"eventName": "X"},')
+    record, problem = read_file(tmp_path / "damaged.json")
+    assert record == {"eventName": "X"}
+    assert isinstance(problem, Malformed) and problem.origin.endswith("damaged.json.Records[1]")
 
 
 def test_non_object_elements_and_bad_lookup_strings_are_malformed():
