@@ -20,6 +20,7 @@ from analysis.contract import Report
 from analysis.identifiers import InvalidIdentifier, parse_accounts, split_list
 from analysis.ledger_stores import FileLedger, LedgerError
 from analysis.model import Options
+from analysis.redact import printable
 from analysis.settings import ENVIRONMENT, Settings, load_settings
 from analysis.sources import SourceError
 from analysis.windows import check_reportable_day, check_reportable_time
@@ -172,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         commands = {"report": _report, "explain": _explain, "demo": _demo, "verify": _verify, "athena-ddl": _athena_ddl}
         return commands[args.command](args)
     except (UsageError, SourceError) as error:
-        print(f"apprunner-audit: error: {error}", file=sys.stderr)
+        _say(f"apprunner-audit: error: {error}")
         return EXIT_USAGE
     except BrokenPipeError:  # the reader went away (| head): not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -244,9 +245,14 @@ def _daily_request(args: argparse.Namespace, sources: tuple[str, ...]) -> Any:
     return DailyRequest(day=args.day.date(), sources=sources)
 
 
+def _say(line: str) -> None:
+    """One line on standard error: what a log, file name, S3 key or AWS error wrote in it is shown, never obeyed."""
+    print(printable(line, keep=""), file=sys.stderr)
+
+
 def _warn(warnings: list[str]) -> None:
     for warning in warnings:
-        print(f"apprunner-audit: warning: {warning}", file=sys.stderr)
+        _say(f"apprunner-audit: warning: {warning}")
 
 
 def _delivery() -> tuple[Any, Any]:
@@ -277,7 +283,7 @@ def _deliver(run: Any, config: Any, clients: Any, *, force: bool) -> Any:
 
     run = deliver_run(run, config, clients, force=force)
     for outcome in run.delivery.outcomes:
-        print(_delivery_line(outcome), file=sys.stderr)
+        _say(_delivery_line(outcome))
     return run
 
 
@@ -326,8 +332,8 @@ def _check_out(out: Path | None) -> None:
 
 
 def _write(text: str, out: Path | None) -> None:
-    if out is None:
-        sys.stdout.write(text)
+    if out is None:  # a terminal, perhaps: JSON's C1 and bidi characters as escapes too (the same value)
+        sys.stdout.write(printable(text, keep="\n\r\t"))
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     try:  # O_NOFOLLOW: a link placed since _check_out is refused by the system, not followed
@@ -351,7 +357,7 @@ def _explain(args: argparse.Namespace) -> int:
     except ExplainError as error:
         raise UsageError(str(error)) from error
     if args.format == "json":
-        sys.stdout.write(json.dumps(finding.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(printable(json.dumps(finding.model_dump(mode="json"), indent=2, ensure_ascii=False)) + "\n")
     else:
         from analysis.render.text import finding_text
 

@@ -17,9 +17,8 @@ TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,2
 _EVENT_BUS = re.compile(r"^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/)?[A-Za-z0-9._/-]{1,256}$")
 _EVENT_SOURCE = re.compile(r"^(?!aws\.)[A-Za-z0-9._/-]{1,256}$")
 SES_MAX_MESSAGE_BYTES = 40_000_000  # SES v2: 40 MB per message, attachments and encoding included
-PRESIGN_MAX_SECONDS = 7 * 24 * 3600  # SigV4 query signing: at most 7 days
 SNS_FORMATS = ("text", "chatbot")
-LINK_MODES = ("object", "presigned", "none")
+LINK_MODES = ("object", "none")  # never presigned: a presigned URL carries its signer's key ID and session token
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
@@ -29,7 +28,6 @@ DELIVERY_ENV = {
     "prefix": "REPORT_PREFIX",
     "kms_key_id": "REPORT_KMS_KEY_ID",
     "link_mode": "REPORT_LINK_MODE",
-    "link_expiry_seconds": "REPORT_LINK_EXPIRY_SECONDS",
     "sender": "REPORT_EMAIL_FROM",
     "recipients": "REPORT_EMAIL_TO",
     "ses_configuration_set": "REPORT_SES_CONFIGURATION_SET",
@@ -54,8 +52,8 @@ class DeliveryConfig:
 
     - S3: ``bucket`` (+ ``prefix``; SSE-KMS with ``kms_key_id``, else SSE-S3).
     - Links in messages: ``link_mode`` ``object`` (the S3 console page of the object: needs S3 access, never
-      expires), ``presigned`` (a presigned URL valid ``link_expiry_seconds``, or less: it stops working when
-      the credentials that signed it expire, e.g. a Lambda's role session), or ``none``.
+      expires) or ``none``. Never presigned: a presigned URL carries its signer's access key ID and session token
+      to everyone who reads the message.
     - SES: ``sender`` and ``recipients``; past ``email_max_bytes`` the attachments are replaced by a link.
     - SNS: ``topic_arn``; ``sns_format`` ``text`` or ``chatbot`` (AWS Chatbot / Amazon Q custom notification).
     - EventBridge: ``event_bus`` (name or ARN; ``default`` for the account's default bus) and ``event_source``.
@@ -69,7 +67,6 @@ class DeliveryConfig:
     prefix: str = "reports/"
     kms_key_id: str | None = None
     link_mode: str = "object"
-    link_expiry_seconds: int = 24 * 3600
     sender: str | None = None
     recipients: tuple[str, ...] = ()
     ses_configuration_set: str | None = None
@@ -138,15 +135,21 @@ def _fail(name: str, message: str) -> ConfigError:
     return ConfigError(f"{name} ({DELIVERY_ENV[name]}): {message}")
 
 
+def _why_not(link_mode: str) -> str:
+    if link_mode != "presigned":
+        return ""
+    return " (presigned links are not sent: one in mail or SNS carries its signer's access key ID and session token)"
+
+
 def _check_storage(config: DeliveryConfig) -> None:
     if config.bucket is not None and not BUCKET.match(config.bucket):
         raise _fail("bucket", f"not an S3 bucket name: {config.bucket!r}")
     if config.prefix and (config.prefix.startswith("/") or not config.prefix.endswith("/")):
         raise _fail("prefix", f"must not start with '/' and must end with '/': {config.prefix!r}")
     if config.link_mode not in LINK_MODES:
-        raise _fail("link_mode", f"one of {', '.join(LINK_MODES)}, not {config.link_mode!r}")
-    if not 1 <= config.link_expiry_seconds <= PRESIGN_MAX_SECONDS:
-        raise _fail("link_expiry_seconds", f"between 1 and {PRESIGN_MAX_SECONDS} (7 days)")
+        raise _fail(
+            "link_mode", f"one of {', '.join(LINK_MODES)}, not {config.link_mode!r}{_why_not(config.link_mode)}"
+        )
 
 
 def _check_email(config: DeliveryConfig) -> None:

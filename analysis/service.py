@@ -393,6 +393,7 @@ def alert_on_event(event: Any, settings: Settings, sns: Any = None) -> AlertRun:
     from analysis.denials import audits_service, is_denial
     from analysis.event_finding import event_finding
     from analysis.records import Malformed, unwrap
+    from analysis.redact import printable
 
     run = AlertRun()
     options = advice_options(settings)
@@ -418,7 +419,7 @@ def alert_on_event(event: Any, settings: Settings, sns: Any = None) -> AlertRun:
             answer = sns.publish(
                 TopicArn=settings.alert_topic_arn,
                 Subject=message["subject"],
-                Message=json.dumps(message, ensure_ascii=False, indent=2),
+                Message=printable(json.dumps(message, ensure_ascii=False, indent=2)),
             )
             run.published.append(answer["MessageId"])
     return run

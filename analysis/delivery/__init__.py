@@ -174,7 +174,7 @@ def _store(
         result.locations = s3.put_reports(
             clients.s3, bucket, report, rendered, prefix=config.prefix, kms_key_id=config.kms_key_id
         )
-        result.link = s3.link_to(clients.s3, result.locations["html"], config.link_mode, config.link_expiry_seconds)
+        result.link = s3.link_to(clients.s3, result.locations["html"], config.link_mode)
     except Exception as error:  # recorded; the channels still go out, without a link
         log.warning("storing the report in s3://%s failed: %s", bucket, error)
         done = "stored, but no link to it" if result.locations else f"not stored in s3://{bucket}/{config.prefix}"
@@ -200,11 +200,8 @@ def _reason(error: Exception) -> str:
 
 
 def delivery_record(result: DeliveryResult) -> Delivery:
-    """What was sent, as stored in the report; a presigned link is kept without its signature (which names
-    the signer's access key ID), so the report still never holds one."""
+    """What was sent, as stored in the report (secrets masked, as in the report itself)."""
     record = result.as_dict()
-    if record["link"] and record["link"]["expires_in_seconds"] is not None:
-        record["link"]["url"] = record["link"]["url"].split("?", 1)[0]
     return Delivery.model_validate(map_strings(record, mask_secrets), context=BUILDING)
 
 

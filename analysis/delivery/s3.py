@@ -100,13 +100,12 @@ def put_text(s3: Any, location: Location, text: str, fmt: str, kms_key_id: str |
     return location
 
 
-def link_to(s3: Any, location: Location, mode: str, expiry_seconds: int | None = None) -> Link | None:
+def link_to(s3: Any, location: Location, mode: str) -> Link | None:
     """A link for people: the S3 console page of the object (``object``: the reader signs in, and it never
     expires), or none (``none``; also where the partition's console is not on the internet).
 
     ``presigned`` is refused: a presigned URL in mail or SNS would hand its signer's access key ID and session
-    token, and a working GET of the report, to whoever reads the message. ``expiry_seconds`` is no longer used."""
-    del expiry_seconds
+    token, and a working GET of the report, to whoever reads the message."""
     if mode == "none":
         return None
     if mode != "object":

@@ -58,7 +58,6 @@ NOT_CALLED_BY_THE_CODE = {
     "kms:GenerateDataKey": "SNS encrypts a message published to a KMS-encrypted topic with the publisher's rights",
     "kms:Decrypt": "SNS needs it with GenerateDataKey for a KMS-encrypted topic",
     "ses:SendRawEmail": "SES v2 SendEmail with Raw content is authorised as SendRawEmail too (as AWS CDK grants)",
-    "s3:GetObject": "only with ReportLinkMode=presigned: S3 authorises a presigned link as its signer's GetObject",
 }
 
 

@@ -186,7 +186,6 @@ def test_no_message_carries_the_senders_credentials(aws):
         assert key_id not in message and "X-Amz-" not in message and "Signature=" not in message
 
 
-@pytest.mark.xfail(strict=True, reason="waits for the proposed change to analysis/config.py (LINK_MODES)")
 def test_presigned_links_are_refused_by_the_settings():
     with pytest.raises(ValueError, match="presigned"):  # ConfigError, naming REPORT_LINK_MODE
         DeliveryConfig(bucket=BUCKET, link_mode="presigned")

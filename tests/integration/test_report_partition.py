@@ -33,10 +33,10 @@ def test_report_objects_get_the_arns_of_their_buckets_partition(region, partitio
 )
 def test_the_console_link_opens_the_console_of_the_buckets_partition(region, console):
     s3 = boto3.client("s3", region_name=region)
-    link = link_to(s3, Location("reports", "reports/2026/11/28/report.html"), "object", 0)
+    link = link_to(s3, Location("reports", "reports/2026/11/28/report.html"), "object")
     assert link is not None and link.url == console + "reports%2F2026%2F11%2F28%2Freport.html"
 
 
 def test_a_bucket_in_an_isolated_partition_gets_no_link():
     s3 = boto3.client("s3", region_name="us-iso-east-1")
-    assert link_to(s3, Location("reports", "report.html"), "object", 0) is None
+    assert link_to(s3, Location("reports", "report.html"), "object") is None

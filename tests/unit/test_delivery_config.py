@@ -16,13 +16,12 @@ def test_from_environment_with_explicit_arguments_winning():
         "REPORT_EMAIL_TO": "a@example.com, b@example.com",
         "REPORT_TOPIC_ARN": TOPIC,
         "REPORT_SEND_EMPTY": "no",
-        "REPORT_LINK_EXPIRY_SECONDS": "3600",
         "IDEMPOTENCY_TABLE": "delivery",
         "REPORT_EVENT_BUS": "default",
     }
     config = DeliveryConfig.from_env(env, bucket="other-bucket", send_empty=True)
     assert config.bucket == "other-bucket" and config.send_empty is True
-    assert config.recipients == ("a@example.com", "b@example.com") and config.link_expiry_seconds == 3600
+    assert config.recipients == ("a@example.com", "b@example.com")
     assert config.email_enabled and config.sns_enabled and config.events_enabled
     assert config.idempotency_table == "delivery"
 
@@ -41,8 +40,7 @@ def test_nothing_configured_switches_every_channel_off():
         ({"REPORT_TOPIC_ARN": "my-topic"}, "REPORT_TOPIC_ARN"),
         ({"REPORT_BUCKET": "Bad_Bucket"}, "REPORT_BUCKET"),
         ({"REPORT_LINK_MODE": "public"}, "REPORT_LINK_MODE"),
-        ({"REPORT_LINK_EXPIRY_SECONDS": "604801"}, "REPORT_LINK_EXPIRY_SECONDS"),
-        ({"REPORT_LINK_EXPIRY_SECONDS": "a day"}, "REPORT_LINK_EXPIRY_SECONDS"),
+        ({"REPORT_LINK_MODE": "presigned"}, "REPORT_LINK_MODE"),
         ({"REPORT_SEND_EMPTY": "maybe"}, "REPORT_SEND_EMPTY"),
         ({"REPORT_SNS_FORMAT": "html"}, "REPORT_SNS_FORMAT"),
         ({"REPORT_EVENT_SOURCE": "aws.apprunner"}, "REPORT_EVENT_SOURCE"),

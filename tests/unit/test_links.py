@@ -105,19 +105,19 @@ LOCATION = Location("access-reports", "reports/2026/11/28/report.html")
 
 
 def test_the_link_in_messages_is_the_console_page_and_never_expires():
-    link = link_to(OfflineS3(), LOCATION, "object", 3600)
+    link = link_to(OfflineS3(), LOCATION, "object")
     assert link == Link(
         "https://s3.console.aws.amazon.com/s3/object/access-reports?region=eu-west-1"
         "&prefix=reports%2F2026%2F11%2F28%2Freport.html",
         None,
         "opens s3://access-reports/reports/2026/11/28/report.html in the S3 console; needs read access to the bucket",
     )
-    assert link_to(OfflineS3(), LOCATION, "none", 3600) is None
+    assert link_to(OfflineS3(), LOCATION, "none") is None
 
 
 def test_no_presigned_link_is_made_for_a_message():
     with pytest.raises(ValueError, match="presigned"):
-        link_to(OfflineS3(), LOCATION, "presigned", 3600)
+        link_to(OfflineS3(), LOCATION, "presigned")
 
 
 @pytest.mark.parametrize("url", [PRESIGNED_V4, PRESIGNED_V2], ids=["sigv4", "sigv2"])
@@ -129,7 +129,7 @@ def test_a_link_cannot_carry_credentials(url):
 
 def test_the_notices_carry_the_console_link():
     report = as_report(r.every_kind())
-    link = link_to(OfflineS3(), LOCATION, "object", 3600)
+    link = link_to(OfflineS3(), LOCATION, "object")
     assert link is not None
     for message in (sns.text_message(report, link), sns.chatbot_message(report, link)):
         assert "https://s3.console.aws.amazon.com/s3/object/access-reports?region=eu-west-1" in message

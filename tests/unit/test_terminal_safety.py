@@ -216,7 +216,6 @@ class RecordingSns:
         return {"MessageId": f"m-{len(self.published)}"}
 
 
-@pytest.mark.xfail(strict=True, reason="waits for the proposed change to analysis/service.py (alert_on_event)")
 def test_the_denial_alert_on_sns_is_safe_and_still_the_same_json():
     sns_client = RecordingSns()
     [record] = hostile_records()
@@ -229,7 +228,6 @@ def test_the_denial_alert_on_sns_is_safe_and_still_the_same_json():
     assert unsafe_in(request["Message"]) == []
 
 
-@pytest.mark.xfail(strict=True, reason="waits for the proposed change to analysis/cli.py (errors on standard error)")
 def test_an_error_naming_a_hostile_file_is_one_safe_line(tmp_path, capsys):
     path = tmp_path / "x\x1b[2J\u202e.json"
     path.write_text("[]")
