@@ -155,6 +155,10 @@ def _shown(value: Any, limit: int = 64) -> str:
 
 
 def _malformed(status: SourceTally, item: Malformed) -> None:
+    """Count every malformed item; name the first MAX_WARNINGS_PER_SOURCE (memory and logs stay bounded)."""
     status.malformed_records += 1
-    status.problems.append(str(item))
-    log.warning("malformed input: %s", item)
+    if status.malformed_records <= MAX_WARNINGS_PER_SOURCE:
+        status.problems.append(str(item))
+        log.warning("malformed input: %s", item)
+    elif status.malformed_records == MAX_WARNINGS_PER_SOURCE + 1:
+        log.warning("source %s: more malformed input, counted and not named", status.name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import logging
 import os
 import threading
 import time
@@ -23,7 +24,7 @@ from analysis import messages
 from analysis.findings import denial_frame
 from analysis.messages import parse_message
 from analysis.model import Window
-from analysis.pipeline import analyse
+from analysis.pipeline import MAX_WARNINGS_PER_SOURCE, analyse, collect
 from analysis.records import Malformed, load_bytes, parse_bytes
 
 try:
@@ -432,3 +433,13 @@ def test_json_lines_of_trail_files_whose_first_line_is_broken_keep_the_other_lin
     items = list(parse_bytes("\n".join(lines).encode(), "lines.jsonl"))
     assert [i["eventID"] for i in items if isinstance(i, dict)] == ["l-2", "l-3"]
     assert [i.origin for i in items if isinstance(i, Malformed)] == ["lines.jsonl:1"]
+
+
+def test_a_source_of_many_malformed_lines_keeps_a_bounded_list_of_problems_and_log_lines(caplog):
+    lines = [b"{broken"] * 50_000 + [json.dumps(f.record()).encode()]
+    source = ListSource(parse_bytes(b"\n".join([json.dumps(f.record()).encode(), *lines]), "lines.jsonl"))
+    with caplog.at_level(logging.WARNING, logger="analysis.pipeline"):
+        frame, [status] = collect([source])
+    assert status.malformed_records == 50_000 and len(frame) == 2
+    assert len(status.problems) <= MAX_WARNINGS_PER_SOURCE
+    assert len(caplog.records) <= MAX_WARNINGS_PER_SOURCE + 1  # and one line saying the rest are not logged
