@@ -63,6 +63,7 @@ DENIAL_PREFIX = b"AccessDenied"  # the CIS filter: errorCode "AccessDenied*" ...
 DENIAL_SUFFIX = b"UnauthorizedOperation"  # ... or "*UnauthorizedOperation"
 _TAIL_PROBE = 64
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_WHITESPACE = re.compile(rb"[ \t\r\n]*+")
 _parsers = threading.local()  # a simdjson parser is reused, one per thread
 
 
@@ -198,9 +199,8 @@ def _denial_like_key(data: bytes, position: int) -> bool:
 
 
 def _skip_whitespace(data: bytes, position: int) -> int:
-    while data[position : position + 1] in (b" ", b"\t", b"\r", b"\n"):
-        position += 1
-    return position
+    run = _WHITESPACE.match(data, position)  # a regular expression: C speed over a long run
+    return run.end() if run else position
 
 
 def _record_span(data: bytes, position: int, records_end: int) -> tuple[int, int]:
