@@ -47,6 +47,7 @@ from tests.fuzz.oracle import Expected, expected, explains, is_cis_denial, is_re
 T = TypeVar("T")
 FORMATS = ("json", "md", "html", "csv")
 EXPLAINED_PER_CASE = 3
+UNCOUNTED_SCALARS = "a value that is no record, in a trail file read record by record, not counted"
 WRAPPED_CONTAINER = "a container (Records not a list) as a lookup event or an EventBridge detail read as a record"
 # What a terminal obeys: C0 controls but tab and newline, DEL, C1 controls, bidi overrides and isolates.
 RAW_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -185,9 +186,11 @@ def _compare_totals(case: Case, oracle: Expected, report: Any, outcome: Outcome)
         outcome.add("loss", f"every source failed, expected {oracle.records_read} records")
     for cause, good in oracle.hidden.items():
         outcome.add("hidden", f"{cause}: {good} good record(s) not read")
-    wrapped = oracle.wrapped_containers
+    wrapped, scalars = oracle.wrapped_containers, oracle.scalars_record_by_record
     if wrapped and (read, malformed) == (oracle.records_read + wrapped, oracle.malformed - wrapped):
         outcome.add("loss", f"{WRAPPED_CONTAINER} ({wrapped})")
+    elif scalars and (read, malformed) == (oracle.records_read, oracle.malformed - scalars):
+        outcome.add("loss", f"{UNCOUNTED_SCALARS} ({scalars})")
     else:
         _compare_count(outcome, "records read", read, oracle.records_read)
         _compare_count(outcome, "malformed", malformed, oracle.malformed, known=oracle.unreadable_times)
@@ -279,10 +282,10 @@ def _explain_one(item: Item, wrapped: str, outcome: Outcome) -> None:
     try:
         finding = explain_bytes(data, f"item-{item.index}")
     except ExplainError as error:
-        if explains(item.value):
-            outcome.add("loss", f"explain of a denial: {str(error)[:200]}")
+        if explains(item.value, wrapped):
+            outcome.add("loss", f"explain of a denial ({wrapped}): {str(error)[:200]}")
         return
-    if not explains(item.value):
+    if not explains(item.value, wrapped):
         outcome.add("overcount", "explain gave a finding for no denial")
     text = finding_text(finding)
     if RAW_CONTROLS.search(text):

@@ -29,17 +29,13 @@ REAL = Path(__file__).resolve().parent.parent / "data"
 DAY = "2026-11-28"
 # A value the JSON text of a record holds as written (not a Python value): parsers differ on these.
 RAW_MARK = "\x00raw:"
-# Valid JSON orjson refuses, or invalid JSON: in a one-line document, the whole document is refused.
-BREAKING_TOKENS = (
-    "1e400",
-    "-1e400",
-    '"\\ud800"',
-    '"x\\udc00"',
-    "NaN",
-    '"\udcff\udcfe"',  # the bytes FF FE: not UTF-8
-    "[" * 1100 + "]" * 1100,
-)
-INVALID_JSON_TOKENS = ("NaN", '"\udcff\udcfe"')
+# Tokens orjson refuses: valid JSON (RFC 8259) beyond a double or with a lone surrogate, and invalid JSON (NaN,
+# bytes not UTF-8). A document read whole takes them through the readers' lenient fallback; a JSON Lines line
+# (parsed alone, strictly) or a lookup event's CloudTrailEvent does not.
+REFUSED_TOKENS = ("1e400", "-1e400", '"\\ud800"', '"x\\udc00"', "NaN", '"\udcff\udcfe"')
+# Nesting deeper than any parser here goes: what holds it cannot be read at all.
+TOO_DEEP = "[" * 1100 + "]" * 1100
+BREAKING_TOKENS = (*REFUSED_TOKENS, TOO_DEEP)
 # Tokens every reader takes.
 PLAIN_TOKENS = ("18446744073709551616", "-9223372036854775809", "1e308", '"\\u0000"', '"\\u202e\\u001b[2J"')
 FIELD_PATHS: tuple[tuple[str, ...], ...] = (
@@ -184,6 +180,7 @@ class CaseFile:
     plan: FilePlan
     items: list[Item]
     data: bytes = b""
+    complete: int = 0  # items whole before a truncated file's cut
 
 
 @dataclass
@@ -521,15 +518,21 @@ def raw_tokens(value: Any) -> list[str]:
 
 
 def breaks_document(value: Any) -> bool:
-    """Whether a value holds a token that makes the one-line document holding it unreadable."""
+    """Whether a value holds a token orjson refuses (a strict parse of a line fails)."""
     return any(token in BREAKING_TOKENS for token in raw_tokens(value))
+
+
+def too_deep(value: Any) -> bool:
+    """Whether a value holds nesting no parser here reads."""
+    return TOO_DEEP in raw_tokens(value)
 
 
 def encode_file(case_file: CaseFile) -> bytes:
     values = [item.value for item in case_file.items]
     layout = case_file.plan.layout
+    ends: list[int] = []
     if layout == "trail":
-        data = dumps({"Records": values})
+        data, ends = _trail(values)
     elif layout == "pretty":
         data = dumps({"Records": values}, indent=2)
     elif layout == "array":
@@ -542,7 +545,17 @@ def encode_file(case_file: CaseFile) -> bytes:
         data = b"".join(dumps(_envelope(v)) + b"\n" for v in values)
     if case_file.plan.truncated:
         data = _truncate(data, layout)
+        case_file.complete = sum(1 for end in ends if end <= len(data)) if layout == "trail" else len(values) - 1
     return gzip.compress(data, mtime=0) if case_file.plan.gzipped else data
+
+
+def _trail(values: list[Any]) -> tuple[bytes, list[int]]:
+    """A compact trail file, and where each record ends in it."""
+    data, ends = bytearray(b'{"Records":['), []
+    for number, value in enumerate(values):
+        data += (b"," if number else b"") + dumps(value)
+        ends.append(len(data))
+    return bytes(data + b"]}"), ends
 
 
 def _lookup_entry(value: Any) -> dict[str, Any]:

@@ -2,10 +2,14 @@
 
 The rules (what "bad" means):
 
-- a value where a record should be that is not a JSON object, or a trail container whose ``Records`` is no
-  list, is malformed: counted once, named, and reading goes on;
-- a file (or a JSON Lines line) that is not JSON, or holds a token the JSON parser refuses, is malformed as a
-  whole: counted once, its records not read ("hidden but counted"); truncation likewise;
+- a value where a record should be that is not a JSON object, or a container (``{"Records": 5}``, also as a
+  lookup event's CloudTrailEvent or an EventBridge detail), is malformed: counted once, named, reading goes on;
+- a document read whole takes what orjson refuses through the lenient fallback (a number beyond a double, a
+  lone surrogate, NaN, bytes not UTF-8); a JSON Lines line is parsed alone and strictly: such a line is
+  malformed; nesting deeper than any parser goes is unreadable anywhere;
+- a trail file that cannot be parsed whole (cut, or too deep somewhere) is read record by record: every
+  whole record before the cut is read, the unreadable or cut one counted; a JSON array file too deep is
+  one malformed document; a truncated JSON Lines file loses its last line, counted;
 - a JSON object is a record: counted as read. It is a denial when its ``errorCode`` passes the CIS filter
   (``AccessDenied*`` or ``*UnauthorizedOperation``), whatever else it holds: a field of the wrong type
   reads as absent, it never hides the denial nor the records after it;
@@ -22,14 +26,14 @@ from typing import Any
 
 from analysis import catalog
 from tests.fuzz.generator import (
-    BREAKING_TOKENS,
     DAY,
-    INVALID_JSON_TOKENS,
+    REFUSED_TOKENS,
     Case,
     CaseFile,
     Item,
     breaks_document,
     raw_tokens,
+    too_deep,
 )
 
 DAY_START = datetime.fromisoformat(f"{DAY}T00:00:00+00:00")
@@ -54,6 +58,7 @@ class Expected:
             self.hidden[cause] = self.hidden.get(cause, 0) + good
 
     unreadable_times: int = 0
+    scalars_record_by_record: int = 0  # values that are no record in a trail file read record by record
     wrapped_containers: int = 0  # {"Records": …} as a lookup event's CloudTrailEvent or an EventBridge detail
 
     def denials(self, day: bool) -> int:
@@ -90,40 +95,48 @@ def is_record(value: Any) -> bool:
     return isinstance(value, dict) and "Records" not in value
 
 
-def explains(value: Any) -> bool:
-    """Whether ``explain`` over this value alone must give a finding."""
-    return is_record(value) and is_cis_denial(value) and not breaks_document(value)
+def explains(value: Any, how: str = "bare") -> bool:
+    """Whether ``explain`` over this value alone (``how``: as the fuzzer wraps it) must give a finding."""
+    if not (is_record(value) and is_cis_denial(value)) or too_deep(value):
+        return False
+    # a lookup event's CloudTrailEvent is parsed strictly; bytes not UTF-8 are mended in the outer document
+    strict = set(REFUSED_TOKENS) - {'"\udcff\udcfe"'}
+    return how != "lookup" or not strict & set(raw_tokens(value))
 
 
 def _expect_file(case_file: CaseFile, service: str, day: bool, result: Expected) -> None:
     layout = case_file.plan.layout
     items = case_file.items
-    if layout in ("trail", "pretty", "array") and (case_file.plan.truncated or any(_breaks(i) for i in items)):
-        result.malformed += 1
-        result.hide(_cause(case_file), sum(1 for item in items if item.good))
-    elif layout in ("jsonl", "envelopes"):
+    if layout in ("jsonl", "envelopes"):
         _expect_lines(case_file, service, day, result)
-    else:
+    elif layout == "trail" and (case_file.plan.truncated or any(too_deep(i.value) for i in items)):
+        _expect_record_by_record(case_file, service, day, result)
+    elif layout == "array" and any(too_deep(i.value) for i in items):
+        result.malformed += 1
+        result.hide("nesting too deep for any parser in a JSON array file", sum(1 for i in items if i.good))
+    else:  # read whole (orjson, else the lenient fallback)
         for item in items:
-            _expect_element(item, service, day, result, wrapped=layout == "lookup")
+            _expect_element(item, service, day, result)
 
 
-def _breaks(item: Item) -> bool:
-    return breaks_document(item.value)
-
-
-def _cause(case_file: CaseFile) -> str:
-    if case_file.plan.truncated:
-        return "truncated file"
-    tokens = {token for item in case_file.items for token in raw_tokens(item.value)} & set(BREAKING_TOKENS)
-    if tokens & set(INVALID_JSON_TOKENS):
-        return "invalid JSON in one record (NaN, bytes not UTF-8)"
-    return "valid JSON the parser refuses in one record (1e400, a lone surrogate, nesting deeper than 1024)"
+def _expect_record_by_record(case_file: CaseFile, service: str, day: bool, result: Expected) -> None:
+    """A trail file that cannot be parsed whole is read record by record: the cut or unreadable one named."""
+    truncated = case_file.plan.truncated
+    whole = case_file.items[: case_file.complete] if truncated else case_file.items
+    for item in whole:
+        if too_deep(item.value):
+            result.malformed += 1
+        else:
+            result.scalars_record_by_record += int(not isinstance(item.value, dict | list))
+            _expect_element(item, service, day, result)
+    if truncated:
+        result.malformed += 1
+        result.hide("truncated file", sum(1 for i in case_file.items[len(whole) :] if i.good))
 
 
 def _expect_lines(case_file: CaseFile, service: str, day: bool, result: Expected) -> None:
-    """JSON Lines: each line on its own, except when the first line is no complete JSON value and no line
-    holds a record (then the file is one malformed document)."""
+    """JSON Lines: each line on its own, strictly, except when the first line is no complete JSON value and no line
+    holds a record (then the file is one malformed document); a file of one line is a document read whole."""
     items: list[Item | object] = list(case_file.items)
     if case_file.plan.truncated and items:
         result.hide("truncated file", int(getattr(items[-1], "good", False)))
@@ -131,9 +144,12 @@ def _expect_lines(case_file: CaseFile, service: str, day: bool, result: Expected
     if not items:
         result.malformed += 1  # an empty file
         return
+    if len(items) == 1 and isinstance(items[0], Item) and not too_deep(items[0].value):
+        _expect_element(items[0], service, day, result, wrapped=case_file.plan.layout == "envelopes")
+        return
     readable = [item for item in items if isinstance(item, Item) and not _breaks(item)]
     first_complete = isinstance(items[0], Item) and not _breaks(items[0]) and isinstance(items[0].value, dict)
-    if not first_complete and len(items) > 1 and not any(is_record(i.value) for i in readable):
+    if not first_complete and not any(is_record(i.value) for i in readable):
         result.malformed += 1
         result.hide("JSON Lines without one readable record", sum(1 for i in readable if i.good))
         return
@@ -143,6 +159,10 @@ def _expect_lines(case_file: CaseFile, service: str, day: bool, result: Expected
         else:
             result.malformed += 1
             result.hide("a line refused whole", int(isinstance(item, Item) and item.good))
+
+
+def _breaks(item: Item) -> bool:
+    return breaks_document(item.value)
 
 
 def _expect_element(item: Item, service: str, day: bool, result: Expected, wrapped: bool = False) -> None:
