@@ -72,7 +72,11 @@ CONTAINER_KEYS = ("Records", "Events", "CloudTrailEvent")
 _UNREADABLE = object()
 _TRAIL_START = re.compile(rb'\A\s*+\{\s*+"Records"\s*+:\s*+\[')
 _STRUCTURE = re.compile(rb'"(?:[^"\\]|\\.)*+"|[\[\]{}]', re.DOTALL)
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+"', re.DOTALL)
+_SCALAR = re.compile(rb"[^,\]\s]++")
+_BETWEEN_ELEMENTS = re.compile(rb"[\s,]*+")
 _QUOTE = ord('"')
+_CLOSING_BRACKET = ord("]")
 _OPENING = b"[{"
 
 
@@ -305,24 +309,42 @@ def _element(text: bytes, origin: str) -> Iterator[RecordOrProblem]:
 
 
 def _element_spans(data: bytes, start: int) -> Iterator[tuple[int, int | None]]:
-    """(start, end) of each object or array from ``start`` until the array holding them closes; a last
-    (start, None) when the data ends first, inside an element or between two. Strings are skipped whole
-    (a possessive match: linear)."""
-    depth, begin = 0, start
+    """(start, end) of each element from ``start`` until the array holding them closes; a last (start, None)
+    when the data ends first, inside an element or between two."""
+    position = start
+    while True:
+        position = _BETWEEN_ELEMENTS.match(data, position).end()  # type: ignore[union-attr]  # it matches ''
+        if position >= len(data):
+            yield position, None
+            return
+        if data[position] == _CLOSING_BRACKET:
+            return
+        end = _closing(data, position) if data[position] in _OPENING else _scalar_end(data, position)
+        yield position, end
+        if end is None:
+            return
+        position = end
+
+
+def _closing(data: bytes, start: int) -> int | None:
+    """Where the object or array opening at ``start`` closes (None: the data ends first). Strings are skipped
+    whole: a possessive match, so the scan is linear."""
+    depth = 0
     for match in _STRUCTURE.finditer(data, start):
         char = data[match.start()]
         if char == _QUOTE:
             continue
-        if char in _OPENING:
-            begin = match.start() if depth == 0 else begin
-            depth += 1
-        elif depth == 0:  # the array of records closes
-            return
-        else:
-            depth -= 1
-            if depth == 0:
-                yield begin, match.end()
-    yield (begin if depth else len(data)), None
+        depth += 1 if char in _OPENING else -1
+        if depth == 0:
+            return match.end()
+    return None
+
+
+def _scalar_end(data: bytes, start: int) -> int | None:
+    """Where a string, number or literal starting at ``start`` ends (None: a string the data cuts)."""
+    pattern = _STRING if data[start] == _QUOTE else _SCALAR
+    match = pattern.match(data, start)
+    return match.end() if match else None
 
 
 def _starts_json_lines(data: bytes) -> bool:

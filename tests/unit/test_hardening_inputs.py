@@ -455,3 +455,11 @@ def test_the_fast_path_skips_a_long_run_of_whitespace_after_an_error_code_key_at
     scan = fastscan.scan_trail(data)
     assert time.perf_counter() - started < 1.5
     assert scan is not None and scan.records == 1 and len(scan.candidates) == 1
+
+
+def test_a_cut_trail_file_read_record_by_record_names_elements_that_are_not_objects():
+    text = json.dumps(f.trail_file([None, 7, "x,]", f.record(event_id="e-1"), f.record(event_id="e-2")]))
+    items = list(parse_bytes(text[: text.index('"e-2"')].encode(), "trail.json"))
+    assert [i["eventID"] for i in items if isinstance(i, dict)] == ["e-1"]
+    origins = [i.origin for i in items if isinstance(i, Malformed)]
+    assert origins == [f"trail.json.Records[{n}]" for n in (0, 1, 2, 4)]
