@@ -15,7 +15,9 @@ An :class:`Outcome` lists what went wrong, by class:
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import json
 import re
 import shutil
@@ -35,6 +37,7 @@ from analysis.messages import parse_message
 from analysis.model import Options, Window
 from analysis.pipeline import analyse
 from analysis.render import render
+from analysis.render.csv import FORMULA_START
 from analysis.render.text import finding_text
 from analysis.settings import load_settings
 from analysis.sources import files as file_sources
@@ -262,10 +265,28 @@ def _render_all(report: Any, outcome: Outcome) -> None:
             json.loads(text)
         elif fmt == "md" and RAW_CONTROLS.search(text):
             outcome.add("escape", f"{fmt}: {RAW_CONTROLS.search(text)!r}")
+        elif fmt == "csv":
+            _check_cells(text, outcome)
     for finding in report.findings:
         text = finding_text(finding)
         if RAW_CONTROLS.search(text):
             outcome.add("escape", f"text: {RAW_CONTROLS.search(text)!r}")
+
+
+def _check_cells(text: str, outcome: Outcome) -> None:
+    """No cell a spreadsheet would run as a formula (a log's ``=HYPERLINK(…)``)."""
+    for row in csv.reader(io.StringIO(text)):
+        for value in row:
+            if value.lstrip(" \u00a0\u3000")[:1] in FORMULA_START and not _number(value):
+                outcome.add("escape", f"csv formula: {value[:60]!r}")
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _explain_some(case: Case, outcome: Outcome) -> None:

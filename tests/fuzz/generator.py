@@ -120,6 +120,12 @@ INTERESTING = (
     "$(touch${IFS}INJECTED)",
     "AKIAIOSFODNN7EXAMPLE",
     "ci_AKIAIOSFODNN7EXAMPLE",
+    '=HYPERLINK("http://x.example","y")',
+    " @SUM(1)",
+    "\uff1dcmd",
+    "-2+3",
+    "low",
+    "unknown",
 )
 
 
@@ -263,8 +269,11 @@ def _cis_denial(code: Any) -> bool:
 
 @cache
 def good_pool(service: str) -> tuple[dict[str, Any], ...]:
+    """Denials, and calls that succeeded (no denial: read, counted, never reported); beyond App Runner, the
+    real corpus's denials of 36 services too."""
     records = _factory_records(_identities(), factories.ACCOUNT)
-    if service == "all":
+    records += [{**r, "errorCode": None, "errorMessage": None} for r in records[::5]]
+    if service != "apprunner":
         records += [r for r in _corpus_denials() if isinstance(r.get("userIdentity"), dict)]
     return tuple(records)
 
@@ -401,7 +410,7 @@ def file_plans(draw: st.DrawFn) -> FilePlan:
 
 @st.composite
 def case_plans(draw: st.DrawFn, max_good: int = 40, max_bad: int = 15) -> CasePlan:
-    service = draw(st.sampled_from(["apprunner", "apprunner", "all"]))
+    service = draw(st.sampled_from(["apprunner", "apprunner", "all", "iam", "cloudwatch", "ec2"]))
     sizes = (len(good_pool(service)), len(bad_pool()))
     good = draw(st.lists(st.integers(0, sizes[0] - 1), min_size=min(5, max_good), max_size=max_good, unique=True))
     files = draw(st.lists(file_plans(), min_size=1, max_size=4))
