@@ -21,4 +21,5 @@ def iso(value: datetime | None) -> str | None:
     if value is None or value != value:  # NaT is not equal to itself
         return None
     moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime(ISO_FORMAT)
+    utc = moment.astimezone(UTC)
+    return f"{utc.year:04d}{utc:-%m-%dT%H:%M:%SZ}"  # strftime's %Y writes year 999 as '999' on Linux, not '0999'

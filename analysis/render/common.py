@@ -218,7 +218,9 @@ def action_notes(action: DeniedAction) -> list[str]:
     if action.encoded_messages:
         notes.append(f"{action.encoded_messages} encoded authorization message(s): decode to see more")
     if action.truncated_messages:
-        notes.append(f"{action.truncated_messages} message(s) cut at about 1,024 characters")
+        notes.append(
+            f"{action.truncated_messages} message(s) cut (by AWS at about 1,024 characters, or at the parser's 16,384)"
+        )
     origins = set(action.resource_origin)
     if origins & {"request", "record"}:
         notes.append("resource inferred from the request")

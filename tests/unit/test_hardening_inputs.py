@@ -190,6 +190,14 @@ def test_a_report_over_a_record_dated_9999_stays_small():
     assert len(analysis.report.model_dump_json()) < 100_000
 
 
+def test_a_record_dated_in_the_first_millennium_is_reported_with_a_four_digit_year():
+    """strftime's %Y writes year 1 as '1' on Linux: the report then broke its own schema (a traceback, exit 1)."""
+    records = [f.record(), f.record(event_time="0001-01-03T00:00:00Z")]
+    analysis = analyse([ListSource(records)], now=datetime(2026, 11, 29, tzinfo=UTC))
+    assert analysis.report.totals.denials == 2
+    assert analysis.report.findings[0].first_seen == "0001-01-03T00:00:00Z"
+
+
 # --- records whose eventTime cannot be read, in a bounded window -------------------------------------
 
 DAY = Window(datetime(2026, 11, 28, tzinfo=UTC), datetime(2026, 11, 29, tzinfo=UTC))
