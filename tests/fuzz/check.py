@@ -88,8 +88,8 @@ class Stage:
             return None
 
 
-class Hang(Exception):
-    """Raised by the per-case timer."""
+class Hang(BaseException):
+    """Raised by the per-case timer (a BaseException: the code under test catches Exception, not this)."""
 
 
 def check_case(case: Case, workdir: Path) -> Outcome:
