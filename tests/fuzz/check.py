@@ -19,6 +19,7 @@ import csv
 import gzip
 import io
 import json
+import os
 import re
 import shutil
 import time
@@ -49,6 +50,7 @@ from tests.fuzz.oracle import Expected, expected, explains, is_cis_denial, is_re
 
 T = TypeVar("T")
 FORMATS = ("json", "md", "html", "csv")
+PROCESSES = "APPRUNNER_AUDIT_READ_PROCESSES"
 EXPLAINED_PER_CASE = 3
 UNCOUNTED_SCALARS = "a value that is no record, in a trail file read record by record, not counted"
 WRAPPED_CONTAINER = "a container (Records not a list) as a lookup event or an EventBridge detail read as a record"
@@ -129,7 +131,7 @@ def _report(case: Case, folder: Path) -> Any:
     plan = case.plan
     specs = tuple(str(folder / f.name) for f in case.files) if plan.separate_sources else (str(folder),)
     settings = load_settings(env={}, **_settings(plan))
-    with _streamed(plan.stream):
+    with _loading(plan.stream, plan.processes):
         try:
             if plan.day and plan.daily:
                 ledger = FileLedger(folder.parent / "ledger")
@@ -163,13 +165,19 @@ class _FailedRun:
 
 
 @contextmanager
-def _streamed(stream: bool) -> Iterator[None]:
-    limit = file_sources.WHOLE_FILE_LIMIT
+def _loading(stream: bool, processes: bool) -> Iterator[None]:
+    """Files streamed (the path of files too large to hold), and loaded by worker processes, when asked."""
+    limit, before = file_sources.WHOLE_FILE_LIMIT, os.environ.get(PROCESSES)
     file_sources.WHOLE_FILE_LIMIT = -1 if stream else limit
+    os.environ[PROCESSES] = "1" if processes else "0"
     try:
         yield
     finally:
         file_sources.WHOLE_FILE_LIMIT = limit
+        if before is None:
+            os.environ.pop(PROCESSES, None)
+        else:
+            os.environ[PROCESSES] = before
 
 
 def _totals(report: Any) -> tuple[int, int, int]:

@@ -165,6 +165,7 @@ class CasePlan:
     day: bool  # --day 2026-11-28 instead of no window
     daily: bool  # with day: the daily run (a ledger, the day in UTC) instead of --day
     stream: bool  # files streamed (the large-file path) instead of read whole
+    processes: bool  # files loaded by worker processes (scanpool) instead of threads
     separate_sources: bool  # each file its own --source instead of the folder
     trusted: bool  # the bad records' account trusted and in the organization (other advice rules)
     redact: bool  # --redact
@@ -426,6 +427,7 @@ def case_plans(draw: st.DrawFn, max_good: int = 40, max_bad: int = 15) -> CasePl
         day=draw(st.integers(0, 3)) == 0,
         daily=draw(st.booleans()),
         stream=draw(st.integers(0, 4)) == 0,
+        processes=draw(st.integers(0, 19)) == 0,
         separate_sources=draw(st.integers(0, 3)) == 0,
         trusted=draw(st.integers(0, 3)) == 0,
         redact=draw(st.integers(0, 4)) == 0,
