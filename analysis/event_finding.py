@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from analysis.model import Options
 
 
-_FIRST_FOUR_DIGIT_YEAR = 1000  # strftime writes earlier years without leading zeros ('1-01-01T…')
+# No CloudTrail record is older; the report's pandas path cannot hold such a time either (it reads as unreadable there)
+_FIRST_READABLE_YEAR = 1000
 
 
 def event_finding(record: dict[str, Any], options: Options) -> dict[str, Any]:
@@ -82,7 +83,7 @@ def _listed(value: Any) -> list[str]:
 
 def _time(value: Any) -> str | None:
     """The event time as the report writes it (``…Z``, whole seconds), or None when it cannot be read, or is
-    outside the years ``YYYY`` writes once in UTC (``0001-01-01T00:00:00+05:00`` is in year 0)."""
+    outside the years ``YYYY`` writes once in UTC (``0001-01-01T00:00:00+05:00`` is in year 0), or before year 1000."""
     if not isinstance(value, str):
         return None
     try:
@@ -90,4 +91,4 @@ def _time(value: Any) -> str | None:
         moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
     except (ValueError, OverflowError):
         return None
-    return iso(moment) if moment.year >= _FIRST_FOUR_DIGIT_YEAR else None
+    return iso(moment) if moment.year >= _FIRST_READABLE_YEAR else None
