@@ -16,8 +16,10 @@ DENIAL_ERROR_CODES = frozenset(
     {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Client.UnauthorizedOperation"}
 )
 _MAX_ARN_SEARCH_DEPTH = 4
+_MAX_MEND_DEPTH = 16  # far below Python's recursion limit, far above what a denial's row reads
 
 _ACTION = re.compile(ACTION_PATTERN)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _NOT_IN_PREFIX = re.compile(r"[^A-Za-z0-9-]")
 _NOT_IN_NAME = re.compile(r"[^A-Za-z0-9*_-]")
 
@@ -319,6 +321,21 @@ def _target_account(record: dict[str, Any], resources: list[str]) -> str | None:
         if account:
             return account
     return _text(record.get("recipientAccountId")) or None  # an empty account is not stated
+
+
+def mended(value: Any, depth: int = 0) -> Any:
+    """A record (or any JSON value) whose strings hold no lone surrogate: each becomes U+FFFD, as the file readers
+    make it. Python's json (Lambda's event, botocore's answers) takes a ``\\ud800`` escape; UTF-8 and the
+    report's writer refuse the string it gives. Values nested deeper than anything here reads are left as they are."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if depth > _MAX_MEND_DEPTH:
+        return value
+    if isinstance(value, dict):
+        return {mended(key): mended(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, list):
+        return [mended(item, depth + 1) for item in value]
+    return value
 
 
 def _text(value: Any) -> str | None:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from analysis import remedies
-from analysis.denials import denial_row, request_context
+from analysis.denials import denial_row, mended, request_context
 from analysis.identifiers import finding_id
 from analysis.severity import with_severity
 from analysis.times import iso
@@ -25,7 +25,7 @@ _FIRST_READABLE_YEAR = 1000
 
 def event_finding(record: dict[str, Any], options: Options) -> dict[str, Any]:
     """The finding, with its remedy, hazards and severity, of one denial record."""
-    row = denial_row(record)
+    row = denial_row(mended(record))  # the event was parsed by Python's json, which takes lone surrogates
     finding = finding_of_row(row)
     finding["remedy"] = remedies.advise_one(finding, [row], options)
     return with_severity(finding, options)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from analysis.denials import mended
 from analysis.sql.columns import RECORD_COLUMNS, REQUEST_PARAMETERS, RESOURCE_ARNS
 
 Row = Mapping[str, str | None]
@@ -18,7 +19,14 @@ _SQL_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[
 
 
 def record_from_row(row: Row) -> dict[str, Any]:
-    """A CloudTrail record rebuilt from one result row; columns without a value are left out."""
+    """A CloudTrail record rebuilt from one result row; columns without a value are left out.
+
+    botocore reads the engines' answers with Python's json: a lone surrogate it gives is mended (``denials.mended``).
+    """
+    return dict(mended(_record(row)))
+
+
+def _record(row: Row) -> dict[str, Any]:
     record: dict[str, Any] = {}
     for column, path in RECORD_COLUMNS.items():
         value = row.get(column)

@@ -209,3 +209,55 @@ def test_a_value_that_is_no_record_in_a_cut_trail_file_is_counted(odd):
 
     assert [i.get("eventID") for i in items if isinstance(i, dict)] == ["e-1"]
     assert len([i for i in items if isinstance(i, Malformed)]) == 2  # the odd value, and the cut record
+
+
+@pytest.mark.parametrize(
+    "field", [("userIdentity", "arn"), ("userIdentity", "userName"), ("userAgent",), ("errorMessage",)]
+)
+def test_the_denial_alert_mends_a_lone_surrogate_as_the_file_readers_do(field):
+    """Lambda's runtime parses the event with Python's json, which takes a lone surrogate escape ('\\ud800');
+    orjson (the report's writer) and UTF-8 refuse such a string."""
+    from analysis.service import alert_on_event
+    from analysis.settings import load_settings
+
+    record = f.record(identity=f.iam_user("dev-alice"))
+    holder = record
+    for key in field[:-1]:
+        holder = holder[key]
+    holder[field[-1]] += "-SURROGATE"  # a user named dev-alice-\ud800, a message that names it ...
+    event = json.loads(json.dumps(f.eventbridge_envelope(record)).replace("-SURROGATE", "\\ud800"))
+
+    run = alert_on_event(event, load_settings(env={}, service="apprunner"))
+
+    assert (run.records, run.denials, len(run.findings)) == (1, 1, 1)
+    assert "\ud800" not in run.findings[0].model_dump_json()
+
+
+def test_a_query_row_with_a_lone_surrogate_is_mended_not_fatal_to_the_report():
+    """botocore parses Athena's and Lake's answers with Python's json, which takes a '\\ud800' escape."""
+    from analysis.sources.base import RecordsSource
+    from tests.analysed import analysed
+
+    row = {
+        "eventid": "e-1",
+        "eventsource": "apprunner.amazonaws.com",
+        "eventname": "DescribeService",
+        "errorcode": "AccessDeniedException",
+        "useridentity_type": "IAMUser",
+        "useridentity_arn": "arn:aws:iam::111122223333:user/dev-alice\ud800",
+        "useridentity_accountid": "111122223333",
+        "requestparameters": '{"serviceArn": "arn:aws:apprunner:us-east-1:111122223333:service/web\\udc00/1"}',
+    }
+    report = analysed([RecordsSource([record_from_row(row)])])
+    assert report["totals"]["denials"] == 1
+    assert report["findings"][0]["principal"]["arn"] == "arn:aws:iam::111122223333:user/dev-alice\ufffd"
+
+
+def test_a_denial_alert_nested_deeper_than_the_interpreter_goes_is_still_read():
+    from analysis.service import alert_on_event
+    from analysis.settings import load_settings
+
+    record = f.record()
+    record["requestParameters"]["tags"] = json.loads("[" * 900 + "]" * 900)  # Python's json reads it; 900 frames
+    run = alert_on_event(f.eventbridge_envelope(record), load_settings(env={}, service="apprunner"))
+    assert (run.denials, len(run.findings)) == (1, 1)
