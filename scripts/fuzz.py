@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 """``make fuzz``: generated CloudTrail inputs through the readers, the message parser, the report path, every
-renderer and ``explain``, checked against an oracle (tests/fuzz/oracle.py); prints a summary.
+renderer, ``explain`` and the denial alert, checked against an oracle (tests/fuzz/oracle.py); prints a summary.
 
-    .venv/bin/python scripts/fuzz.py [--inputs 100000] [--seed 0] [--out fuzz-out] [--timeout 10]
+    .venv/bin/python scripts/fuzz.py [--inputs 100000] [--seed 0] [--out out/fuzz] [--timeout 10] [--tracemalloc]
 
-An input is one generated record (a good denial, or a bad record: a good one mutated, or a value where a
-record should be). Inputs are grouped in cases of a few files each (see tests/fuzz/generator.py); every input
-of a case goes through the readers (the folder, or each file as a source), the message parser (its
-``errorMessage``) and the report path, and the case's report through every renderer; bad ones also go
-through the query sources' row reader, and up to three bad records and one good record of each case
-through ``explain`` (JSON and text). A case that takes more than ``--timeout`` seconds is a hang. Cases with
-a crash, a hang or a silent loss are saved under ``--out`` (the files, and the Hypothesis plan).
+An input is one generated record (a good denial or call, or a bad record: a good one mutated, or a value where
+a record should be). Inputs are grouped in cases of one to four files (see tests/fuzz/generator.py): every input
+of a case goes through the readers (the folder, or each file as a source; read whole, streamed, or loaded by
+worker processes) and the report path (``service.run_window``, or the daily run with a ledger), and the case's
+report through every renderer (JSON, Markdown, HTML, CSV, and each finding's text); every input's
+``errorMessage`` through the message parser; bad ones also through the query sources' row reader and the
+denial alert, and up to three bad records and one good record of each case through ``explain`` (and its text).
+
+A case that takes more than ``--timeout`` seconds is a hang (stricter than 10 s per input: a case holds about
+fourteen). Memory: the process's peak resident size (``ru_maxrss``), and with ``--tracemalloc`` the peak of
+Python's allocations. Cases with a crash, a hang, a silent loss, an overcount or a raw escape are saved under
+``--out`` (the files, and the Hypothesis plan, which ``tests.fuzz.generator.build_case`` rebuilds).
 
 Exit status: 0 when there is no crash, hang or silent loss; 1 otherwise.
 """
@@ -160,7 +165,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--inputs", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="fuzz-out", help="where failing cases are saved")
+    parser.add_argument("--out", default="out/fuzz", help="where failing cases are saved")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds a case may take")
     parser.add_argument("--tracemalloc", action="store_true", help="also trace Python allocations (slower)")
     parser.add_argument("--quiet", action="store_true")
