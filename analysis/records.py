@@ -146,7 +146,13 @@ class _CappedStream:
 
 
 def unwrap(document: Any, origin: str) -> Iterator[RecordOrProblem]:
-    """Yield the CloudTrail records held by one parsed JSON value, whatever its container."""
+    """Yield the CloudTrail records held by one parsed JSON value, whatever its container.
+
+    A container is unwrapped once: a container inside one (``{"Records": [{"Records": …}]}``) is malformed,
+    never unwrapped, since CloudTrail writes none, and how deep an input nests must not decide how deep the
+    reader recurses. The wrappers CloudTrail does write are each read once: a JSON array or JSON Lines of
+    containers, a lookup event's ``CloudTrailEvent`` (a record), an EventBridge envelope's ``detail``.
+    """
     if isinstance(document, list):
         for index, element in enumerate(document):
             yield from _unwrap_element(element, f"{origin}[{index}]")
@@ -156,14 +162,14 @@ def unwrap(document: Any, origin: str) -> Iterator[RecordOrProblem]:
 
 def _unwrap_element(element: Any, origin: str) -> Iterator[RecordOrProblem]:
     if not isinstance(element, dict):
-        yield Malformed(origin, f"expected a JSON object, found {type(element).__name__}")
+        yield _not_an_object(element, origin)
         return
     if isinstance(element.get("Records"), list):
-        yield from unwrap(element["Records"], f"{origin}.Records")
+        yield from _contained(element["Records"], f"{origin}.Records")
     elif "Records" in element:  # a trail file's container whose Records is no list: no record is in it
         yield Malformed(origin, f"'Records' is {type(element['Records']).__name__}, not a list of records")
     elif isinstance(element.get("Events"), list) and _looks_like_lookup(element["Events"]):
-        yield from unwrap(element["Events"], f"{origin}.Events")
+        yield from _contained(element["Events"], f"{origin}.Events", lookup=True)
     elif "CloudTrailEvent" in element:
         yield from _lookup_event(element, origin)
     elif "detail" in element and "detail-type" in element:
@@ -174,6 +180,29 @@ def _unwrap_element(element: Any, origin: str) -> Iterator[RecordOrProblem]:
             yield Malformed(origin, "EventBridge envelope whose detail is not an object")
     else:
         yield element
+
+
+def _contained(elements: list[Any], origin: str, lookup: bool = False) -> Iterator[RecordOrProblem]:
+    """The elements of a trail file's Records (records) or of a lookup output's Events (``lookup``: lookup
+    events, each read once)."""
+    for index, element in enumerate(elements):
+        yield from _in_container(element, f"{origin}[{index}]", lookup)
+
+
+def _in_container(element: Any, origin: str, lookup: bool = False) -> Iterator[RecordOrProblem]:
+    """One element of a container: a record, or a lookup event; a container is malformed and not read."""
+    if not isinstance(element, dict):
+        yield _not_an_object(element, origin)
+    elif lookup and "CloudTrailEvent" in element:
+        yield from _lookup_event(element, origin)
+    elif key := _container_key(element):
+        yield Malformed(origin, f"a container inside a container ('{key}'): CloudTrail nests none, not read")
+    else:
+        yield element
+
+
+def _not_an_object(value: Any, origin: str) -> Malformed:
+    return Malformed(origin, f"expected a JSON object, found {type(value).__name__}")
 
 
 def _looks_like_lookup(events: list[Any]) -> bool:
@@ -198,10 +227,16 @@ def _lookup_event(element: dict[str, Any], origin: str) -> Iterator[RecordOrProb
 
 def _one_record(value: dict[str, Any], origin: str, holder: str) -> RecordOrProblem:
     """What a lookup event or an EventBridge envelope holds: one record, never a container of records."""
+    key = _container_key(value)
+    return value if key is None else Malformed(origin, f"{holder} holds a container ('{key}'), not a record")
+
+
+def _container_key(value: dict[str, Any]) -> str | None:
+    """The key that makes ``value`` a container of records (None for a record)."""
     key = next((k for k in CONTAINER_KEYS if k in value), None)
     if key is None and "detail" in value and "detail-type" in value:
         key = "detail"
-    return value if key is None else Malformed(origin, f"{holder} holds a container ('{key}'), not a record")
+    return key
 
 
 def parse_bytes(data: bytes, origin: str) -> Iterator[RecordOrProblem]:
@@ -232,7 +267,7 @@ def _scanned(scan: fastscan.TrailScan, origin: str) -> Iterator[RecordOrProblem]
     if scan.skipped:
         yield Skipped(scan.skipped)
     for record in scan.candidates:
-        yield from _unwrap_element(record, f"{origin}.Records")
+        yield from _in_container(record, f"{origin}.Records")
 
 
 def _document(data: bytes, origin: str) -> Iterator[RecordOrProblem]:
@@ -305,7 +340,7 @@ def _element(text: bytes, origin: str) -> Iterator[RecordOrProblem]:
         if value is _UNREADABLE:
             yield Malformed(origin, f"not readable JSON ({error})")
             return
-    yield from _unwrap_element(value, origin)
+    yield from _in_container(value, origin)
 
 
 def _element_spans(data: bytes, start: int) -> Iterator[tuple[int, int | None]]:
@@ -400,7 +435,10 @@ def load_bytes(data: bytes, origin: str, service: str | None = None, limit: int 
         return Loaded(origin, problem=Malformed(origin, str(error)))
     except READ_ERRORS as error:
         return Loaded(origin, problem=Malformed(origin, f"cannot decompress gzip ({error})"))
-    scan = fastscan.scan_trail(data, service)
+    try:
+        scan = fastscan.scan_trail(data, service)
+    except Exception as error:  # one file's bytes must not end the source in a reader thread
+        return Loaded(origin, problem=Malformed(origin, f"cannot be scanned ({_described(error)})"))
     return Loaded(origin, scan=scan) if scan is not None else Loaded(origin, content=data)
 
 
@@ -415,7 +453,32 @@ def _content(data: bytes, limit: int) -> bytes:
 
 
 def parse_loaded(loaded: Loaded) -> Iterator[RecordOrProblem]:
-    """The records of a loaded file: those the fast path kept, or a full parse of its content."""
+    """The records of a loaded file: those the fast path kept, or a full parse of its content. An error
+    while reading it ends this file only (:func:`one_file`)."""
+    yield from one_file(_parse_loaded(loaded), loaded.origin)
+
+
+def one_file(items: Iterator[RecordOrProblem], origin: str) -> Iterator[RecordOrProblem]:
+    """A file's items; an unexpected error while reading them (a RecursionError, a bug) ends this file, not
+    its source: the items before it are kept and the file is malformed, named with the error."""
+    kept = 0
+    try:
+        for item in items:
+            yield item
+            kept += 1
+    except Exception as error:  # whatever it is, the next files of the source are read
+        log.debug("reading %s failed", origin, exc_info=True)
+        yield Malformed(
+            origin, f"reading stopped at an unexpected error ({_described(error)}); {kept} item(s) before it kept"
+        )
+
+
+def _described(error: Exception, limit: int = 200) -> str:
+    text = f"{type(error).__name__}: {error}"
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _parse_loaded(loaded: Loaded) -> Iterator[RecordOrProblem]:
     if loaded.problem is not None:
         yield loaded.problem
     elif loaded.scan is not None:
@@ -426,7 +489,12 @@ def parse_loaded(loaded: Loaded) -> Iterator[RecordOrProblem]:
 
 def parse_stream(raw: IO[bytes], origin: str, limit: int | None = None) -> Iterator[RecordOrProblem]:
     """Records in a stream too large to hold (gzip detected by its magic bytes): JSON Lines line by line,
-    a JSON document read whole; its content at most ``limit`` (default :func:`max_content_bytes`)."""
+    a JSON document read whole; its content at most ``limit`` (default :func:`max_content_bytes`). An error
+    while reading it ends this stream only (:func:`one_file`)."""
+    yield from one_file(_parse_stream(raw, origin, limit), origin)
+
+
+def _parse_stream(raw: IO[bytes], origin: str, limit: int | None) -> Iterator[RecordOrProblem]:
     try:
         magic = raw.read(2)
         raw.seek(0)

@@ -75,3 +75,17 @@ def test_an_object_whose_stored_size_is_over_the_cap_is_not_read_whole(s3):
     key = _put(s3, DAY + timedelta(hours=9), b"\x00" * (2 * CAP), "big")
     [problem] = [i for i in _source(s3, max_bytes=CAP).read() if isinstance(i, Malformed)]
     assert problem.origin == f"s3://{BUCKET}/{key}" and problem.error.startswith(f"size exceeds {CAP:,} bytes")
+
+
+def test_an_object_nested_500_deep_is_one_malformed_object_and_the_later_objects_are_read(s3):
+    """A 6 KB object of trail containers nested 500 deep overflowed the stack and ended the source."""
+    deep = ('{"Records":[' * 500 + json.dumps(f.record(event_id="deep")) + "]}" * 500).encode()
+    _put(s3, DAY + timedelta(hours=9), _trail([f.record(event_id="first", event_time="2026-11-28T08:58:00Z")]), "a")
+    nested = _put(s3, DAY + timedelta(hours=10), gzip.compress(deep), "nested")
+    _put(s3, DAY + timedelta(hours=11), _trail([f.record(event_id="after", event_time="2026-11-28T10:58:00Z")]), "b")
+    analysis = analyse([_source(s3)], WINDOW, now=NOW)
+    [status] = analysis.report.sources
+    assert set(analysis.frame["event_id"]) == {"first", "after"}
+    assert status.malformed_records == 1 and status.error == "1 item(s) could not be read"
+    [problem] = status.problems
+    assert problem.startswith(f"s3://{BUCKET}/{nested}.Records[0]: a container inside a container")

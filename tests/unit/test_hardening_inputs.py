@@ -471,3 +471,103 @@ def test_a_cut_trail_file_read_record_by_record_names_elements_that_are_not_obje
     assert [i["eventID"] for i in items if isinstance(i, dict)] == ["e-1"]
     origins = [i.origin for i in items if isinstance(i, Malformed)]
     assert origins == [f"trail.json.Records[{n}]" for n in (0, 1, 2, 4)]
+
+
+# --- a container inside a container; one file never ends its source ----------------------------------
+
+NESTING = 500  # a 6 KB file; unwrapped level by level it overflowed the interpreter's stack
+
+
+def _nested_trail(depth: int, record: dict) -> bytes:
+    return ('{"Records":[' * depth + json.dumps(record) + "]}" * depth).encode()
+
+
+def test_a_trail_file_nested_500_deep_is_one_malformed_file_and_the_next_files_are_read(tmp_path):
+    (tmp_path / "0good.json").write_text(json.dumps(f.trail_file([f.record(event_id="good")])))
+    (tmp_path / "1nested.json").write_bytes(_nested_trail(NESTING, f.record(event_id="deep")))
+    (tmp_path / "2after.json").write_text(json.dumps(f.trail_file([f.record(event_id="after")])))
+    analysis = analyse([FileSource(tmp_path)], now=DAY.end)
+    [source] = analysis.report.sources
+    assert set(analysis.frame["event_id"]) == {"good", "after"}
+    assert source.malformed_records == 1 and source.records_read == 2 and source.status == "partial"
+    assert source.error == "1 item(s) could not be read"  # read to its end, not stopped by an exception
+    [problem] = source.problems
+    assert (
+        problem.startswith(f"{tmp_path / '1nested.json'}.Records[0]: ") and "a container inside a container" in problem
+    )
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        {"Records": []},
+        {"Records": "x"},
+        {"Events": [{"CloudTrailEvent": "{}"}]},
+        {"EventId": "1", "CloudTrailEvent": "{}"},
+        {"detail-type": "AWS API Call via CloudTrail", "detail": {}},
+    ],
+    ids=["Records", "Records not a list", "Events", "CloudTrailEvent", "EventBridge"],
+)
+def test_a_container_inside_a_trail_file_is_named_by_index_and_its_neighbours_are_read(inner):
+    data = json.dumps(f.trail_file([f.record(event_id="a"), inner, f.record(event_id="b")])).encode()
+    items = list(parse_bytes(data, "t.json"))
+    assert [i["eventID"] for i in items if isinstance(i, dict)] == ["a", "b"]
+    [problem] = [i for i in items if isinstance(i, Malformed)]
+    assert problem.origin == "t.json.Records[1]" and "a container inside a container" in problem.error
+
+
+def test_a_container_among_lookup_events_is_named_and_the_lookup_events_are_read():
+    inner = f.trail_file([f.record(event_id="hidden")])
+    document = {"Events": [f.lookup_event(f.record(event_id="a")), inner, f.lookup_event(f.record(event_id="b"))]}
+    items = list(parse_bytes(json.dumps(document).encode(), "l.json"))
+    assert [i["eventID"] for i in items if isinstance(i, dict)] == ["a", "b"]
+    [problem] = [i for i in items if isinstance(i, Malformed)]
+    assert problem.origin == "l.json.Events[1]" and "a container inside a container" in problem.error
+
+
+def test_the_wrappers_cloudtrail_writes_are_still_unwrapped_once():
+    rec = f.record(event_id="r")
+    shapes = {
+        "array of trail files": [f.trail_file([rec]), f.trail_file([rec])],
+        "array of envelopes": [f.eventbridge_envelope(rec)],
+        "array of lookup outputs": [{"Events": [f.lookup_event(rec)]}],
+        "array of lookup events": [f.lookup_event(rec)],
+    }
+    for shape, document in shapes.items():
+        items = list(parse_bytes(json.dumps(document).encode(), "x"))
+        assert items and all(isinstance(i, dict) and i["eventID"] == "r" for i in items), shape
+
+
+def _explode_on(marker: str, error: BaseException, monkeypatch) -> None:
+    """Parsing a file whose name holds ``marker`` raises ``error`` after its first record (no fast path)."""
+    from analysis import records
+
+    plain = records._parse_plain
+
+    def exploding(data, origin):
+        for index, item in enumerate(plain(data, origin)):
+            if marker in origin and index == 1:
+                raise error
+            yield item
+
+    monkeypatch.setattr(records.fastscan, "scan_trail", lambda *args, **kwargs: None)
+    monkeypatch.setattr(records, "_parse_plain", exploding)
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["read whole", "streamed"])
+@pytest.mark.parametrize("error", [RecursionError("maximum recursion depth exceeded"), KeyError("surprise")])
+def test_an_unexpected_error_in_one_file_is_that_file_malformed_and_the_next_files_are_read(
+    tmp_path, monkeypatch, error, streamed
+):
+    for name in ("a.json", "boom.json", "c.json"):
+        records = [f.record(event_id=f"{name}-1"), f.record(event_id=f"{name}-2")]
+        (tmp_path / name).write_text(json.dumps(f.trail_file(records)))
+    _explode_on("boom", error, monkeypatch)
+    if streamed:
+        monkeypatch.setattr(files, "WHOLE_FILE_LIMIT", 10)
+    items = list(FileSource(tmp_path).read())
+    read = [i["eventID"] for i in items if isinstance(i, dict)]
+    assert read == ["a.json-1", "a.json-2", "boom.json-1", "c.json-1", "c.json-2"]
+    [problem] = [i for i in items if isinstance(i, Malformed)]
+    assert problem.origin == str(tmp_path / "boom.json")
+    assert type(error).__name__ in problem.error and "1 item(s) before it kept" in problem.error
