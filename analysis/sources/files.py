@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -36,8 +36,12 @@ class FileSource:
             raise SourceError(f"{self.path}: no such file or folder")
 
     def read(self) -> Iterator[RecordOrProblem]:
-        """Files in a stable order; threads read and decompress the next ones while one is parsed."""
-        yield from read_files(iter_paths(self.path), service=self.service, limit=self.max_bytes)
+        """Files in a stable order; threads read and decompress the next ones while one is parsed. A folder
+        that cannot be listed is malformed (named, counted): its files are not read, the others are."""
+        unlisted: list[OSError] = []
+        paths = list(iter_paths(self.path, onerror=unlisted.append))
+        yield from (_unlisted(error, self.path) for error in unlisted)
+        yield from read_files(paths, service=self.service, limit=self.max_bytes)
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,12 @@ def _stream_file(path: Path, limit: int | None = None) -> Iterator[RecordOrProbl
         yield from parse_stream(stream, origin, limit)
 
 
+def _unlisted(error: OSError, root: Path) -> Malformed:
+    folder = os.fsdecode(error.filename) if error.filename is not None else str(root)
+    reason = error.strerror or type(error).__name__
+    return Malformed(folder, f"cannot list the folder ({reason}): its files are not read")
+
+
 def _size(path: Path) -> int:
     try:
         return path.stat().st_size
@@ -127,15 +137,16 @@ def _size(path: Path) -> int:
         return 0
 
 
-def iter_paths(root: Path) -> Iterator[Path]:
+def iter_paths(root: Path, onerror: Callable[[OSError], None] | None = None) -> Iterator[Path]:
     """A file as given, or every readable file under a folder, recursively, in a stable order.
 
-    Anything but a folder is yielded as given: :func:`load_file` reports it if it is no regular file.
+    Anything but a folder is yielded as given: :func:`load_file` reports it if it is no regular file. A
+    folder that cannot be listed (the root too) is passed to ``onerror`` (``os.walk``'s), its files skipped.
     """
     if not root.is_dir():
         yield root
         return
-    for directory, folders, files in os.walk(root):
+    for directory, folders, files in os.walk(root, onerror=onerror):
         folders.sort()
         for name in sorted(files):
             if name.endswith(READABLE_SUFFIXES):

@@ -571,3 +571,49 @@ def test_an_unexpected_error_in_one_file_is_that_file_malformed_and_the_next_fil
     [problem] = [i for i in items if isinstance(i, Malformed)]
     assert problem.origin == str(tmp_path / "boom.json")
     assert type(error).__name__ in problem.error and "1 item(s) before it kept" in problem.error
+
+
+# --- a folder that cannot be listed -------------------------------------------------------------------
+
+
+def _unlistable(folder: Path, monkeypatch) -> None:
+    """``folder`` cannot be listed: by its permissions, or (as root, whom permissions do not stop) by scandir."""
+    if os.geteuid() != 0:
+        folder.chmod(0)
+        return
+    real = os.scandir
+
+    def scandir(path=".", *args, **kwargs):
+        if Path(os.fsdecode(path)) == folder:
+            raise PermissionError(13, "Permission denied", os.fsdecode(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def test_a_folder_that_cannot_be_listed_is_named_and_counted_and_the_others_are_read(tmp_path, monkeypatch):
+    for folder in ("a", "b", "c"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "t.json").write_text(json.dumps(f.trail_file([f.record(event_id=folder)])))
+    locked = tmp_path / "b"
+    _unlistable(locked, monkeypatch)
+    try:
+        analysis = analyse([FileSource(tmp_path)], now=DAY.end)
+    finally:
+        locked.chmod(0o755)
+    [source] = analysis.report.sources
+    assert set(analysis.frame["event_id"]) == {"a", "c"}
+    assert source.malformed_records == 1 and source.status == "partial"
+    [problem] = source.problems
+    assert problem.startswith(f"{locked}: cannot list the folder (") and "its files are not read" in problem
+
+
+def test_a_root_folder_that_cannot_be_listed_is_named_not_an_empty_success(tmp_path, monkeypatch):
+    _unlistable(tmp_path, monkeypatch)
+    try:
+        items = list(FileSource(tmp_path).read())
+    finally:
+        tmp_path.chmod(0o755)
+    [problem] = items
+    assert isinstance(problem, Malformed) and problem.origin == str(tmp_path)
+    assert problem.error.startswith("cannot list the folder (")
