@@ -11,7 +11,12 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast, get_args, get_origin
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from analysis.contract import Policy, Principal, Report
 
 T = TypeVar("T")
 
@@ -28,7 +33,7 @@ _SIGNING_VALUE = re.compile(
 )
 _ARN = re.compile(
     r"\barn:(?P<partition>aws[a-z-]*):(?P<service>[^:\s]*):(?P<region>[^:\s]*):"
-    r"(?P<account>[^:\s]*):(?P<resource>[^\s\"',]+)"
+    r"(?P<account_id>[^:\s]*):(?P<resource>[^\s\"',]+)"
 )
 _ACCOUNT = re.compile(r"(?<!\d)\d{12}(?!\d)")
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
@@ -78,19 +83,16 @@ def _mapped(value: Any, change: Callable[[str], str]) -> Any:
 
 
 class _Pseudonyms:
-    """Consistent replacements; a pseudonym given out is never replaced again."""
+    """Consistent replacements: the same value, the same pseudonym. Each string is changed in one pass, so a
+    pseudonym is never taken for a name, and a name that looks like a pseudonym gets one of its own."""
 
     def __init__(self) -> None:
         self.tables: dict[str, dict[str, str]] = {"account": {}, "name": {}, "ip": {}, "session": {}}
-        self.given: set[str] = set()
 
     def _get(self, table: str, value: str, make: Callable[[int], str]) -> str:
-        if value in self.given:
-            return value
         entries = self.tables[table]
         if value not in entries:
             entries[value] = make(len(entries) + 1)
-            self.given.add(entries[value])
         return entries[value]
 
     def account(self, account: str) -> str:
@@ -106,7 +108,28 @@ class _Pseudonyms:
         return self._get("session", session, lambda n: f"session-{n}")
 
 
-_KEEP_NAMES = frozenset({"aws-reserved", "sso.amazonaws.com", "service-role", "*"})
+# Path parts of an ARN kept as they are (an ARN's last part is its name, and always replaced).
+_KEEP_PATH_PARTS = frozenset({"aws-reserved", "sso.amazonaws.com", "service-role"})
+_SHORTEST_BARE_NAME = 3  # a shorter name is replaced inside ARNs and as a session, not as a word of free text
+
+# The contract's string fields that are not free text: times, finding IDs, actions, API and region names, the
+# product's own data (hazards, documentation links) and fixed vocabularies typed as ``str``. Fields typed with
+# ``Literal`` (severity, kind, reasons, unit, status …) are found from the models; every other string field, and any
+# field a report adds, may name a principal, an account or an address, and is redacted. Keys are never changed.
+_FIXED_FIELDS: dict[str, frozenset[str]] = {
+    "Report": frozenset({"generated_at", "service"}),
+    "ReportWindow": frozenset({"start", "end"}),
+    "Finding": frozenset({"id", "first_seen", "last_seen", "regions"}),
+    "DeniedAction": frozenset({"action", "first_seen", "last_seen", "event_names", "resource_origin"}),
+    "Hazard": frozenset({"action", "category", "why", "source"}),
+    "Doc": frozenset({"title", "url"}),
+    "TimelineBucket": frozenset({"start"}),
+    "DayWindow": frozenset({"key", "time_zone", "start", "end"}),
+    "LedgerCounts": frozenset({"window"}),
+    "ChannelOutcome": frozenset({"channel", "message_id", "at"}),
+}
+# A proposed policy statement's fixed words; its Resource, Principal and Condition values may name anyone.
+_FIXED_STATEMENT_KEYS = frozenset({"Sid", "Effect", "Action", "NotAction"})
 
 
 def _is_ipv6(text: str) -> bool:
@@ -115,47 +138,147 @@ def _is_ipv6(text: str) -> bool:
 
 
 def redact_report(report: dict[str, Any]) -> dict[str, Any]:
+    """The report with account IDs, the names in ARNs, sessions and IP addresses replaced by pseudonyms, in the
+    fields that may hold them (see ``_FIXED_FIELDS``): its fixed words stay, whatever a caller named a role."""
     names = _Pseudonyms()
-    redacted = copy.deepcopy(report)
-    for finding in redacted.get("findings", []):
-        principal = finding.get("principal") or {}
-        principal["sessions"] = [names.session(s) for s in principal.get("sessions", [])]
-    map_strings(redacted, lambda text: _ARN.sub(lambda m: _redact_arn(m, names), text))  # learn every ARN's names
+    learn = _Walk(text=lambda text: _learn_arns(text, names), sessions=lambda s: [names.session(x) for x in s])
+    learn.value(report, Report)
     bare = {**names.tables["session"], **names.tables["name"]}
-    bare_pattern = _bare_names_pattern([n for n in bare if len(n) >= 3 and n not in _KEEP_NAMES])
+    pattern = _identity_pattern([n for n in bare if len(n) >= _SHORTEST_BARE_NAME])
 
     def change(text: str) -> str:
-        text = _ARN.sub(lambda m: _redact_arn(m, names), text)
-        if bare_pattern is not None:
-            text = bare_pattern.sub(lambda m: bare[m.group(0)], text)
-        text = _ACCOUNT.sub(lambda m: names.account(m.group(0)), text)
-        text = _IPV4.sub(lambda m: names.ip(m.group(0)), text)
-        return _IPV6.sub(lambda m: names.ip(m.group(0)) if _is_ipv6(m.group(0)) else m.group(0), text)
+        return pattern.sub(lambda match: _pseudonym(match, names, bare), text)
 
-    redacted = map_strings(redacted, change)
+    redacted = _Walk(text=change, sessions=lambda s: [names.session(x) for x in s]).value(report, Report)
     redacted["redacted"] = True
-    return redacted
+    return cast(dict[str, Any], redacted)
 
 
-def _bare_names_pattern(names: list[str]) -> re.Pattern[str] | None:
-    if not names:
-        return None
-    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    return re.compile(rf"(?<![\w.@-])(?:{alternatives})(?![\w.@-])")
+def _learn_arns(text: str, names: _Pseudonyms) -> str:
+    for match in _ARN.finditer(text):
+        _redact_arn(match, names)
+    return text
+
+
+def _identity_pattern(bare_names: list[str]) -> re.Pattern[str]:
+    """ARNs, account IDs, IP addresses and the names learnt, in one pass: what one alternative replaced is never
+    looked at again (a name ``arn`` or ``role`` cannot break an ARN, a pseudonym is never taken for a name)."""
+    alternatives = [
+        f"(?P<arn>{_ARN.pattern})",
+        f"(?P<account>{_ACCOUNT.pattern})",
+        f"(?P<ipv4>{_IPV4.pattern})",
+        f"(?P<ipv6>{_IPV6.pattern})",
+    ]
+    if bare_names:
+        words = "|".join(re.escape(n) for n in sorted(bare_names, key=len, reverse=True))
+        alternatives.append(rf"(?P<bare>(?<![\w.@-])(?:{words})(?![\w.@-]))")
+    return re.compile("|".join(alternatives))
+
+
+def _pseudonym(match: re.Match[str], names: _Pseudonyms, bare: dict[str, str]) -> str:
+    text = match.group(0)
+    if match.group("arn") is not None:
+        return _redact_arn(match, names)
+    if match.group("account") is not None:
+        return names.account(text)
+    if match.group("ipv4") is not None:
+        return names.ip(text)
+    if match.group("ipv6") is not None:
+        return names.ip(text) if _is_ipv6(text) else text
+    return bare[text]
+
+
+class _Walk:
+    """A report walked with the contract's models: ``text`` changes each string of a field that may name someone,
+    ``sessions`` a principal's session names; fixed fields and every key are copied as they are."""
+
+    def __init__(self, text: Callable[[str], str], sessions: Callable[[list[str]], list[str]]) -> None:
+        self.text = text
+        self.sessions = sessions
+
+    def value(self, value: Any, model: type[BaseModel] | None) -> Any:
+        if model is None:
+            return self.free(value)
+        if isinstance(value, list):
+            return [self.value(item, model) for item in value]
+        if isinstance(value, dict):
+            return {key: self.field(model, key, item) for key, item in value.items()}
+        return self.free(value)
+
+    def field(self, model: type[BaseModel], key: str, value: Any) -> Any:
+        if model is Principal and key == "sessions" and _is_strings(value):
+            return self.sessions(value)
+        if model is Policy and key == "Statement" and isinstance(value, list):
+            return [self.statement(s) for s in value]
+        info = model.model_fields.get(key)
+        if info is None:
+            return self.free(value)
+        if _is_fixed(model, key, info.annotation):
+            return copy.deepcopy(value)
+        return self.value(value, _model_in(info.annotation))
+
+    def statement(self, statement: Any) -> Any:
+        if not isinstance(statement, dict):
+            return self.free(statement)
+        return {k: copy.deepcopy(v) if k in _FIXED_STATEMENT_KEYS else self.free(v) for k, v in statement.items()}
+
+    def free(self, value: Any) -> Any:
+        """Every string but the keys."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {key: self.free(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.free(item) for item in value]
+        return value
+
+
+def _is_strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _is_fixed(model: type[BaseModel], key: str, annotation: Any) -> bool:
+    named = any(key in _FIXED_FIELDS.get(klass.__name__, ()) for klass in model.__mro__)
+    return named or _only_fixed_words(annotation)
+
+
+def _only_fixed_words(annotation: Any) -> bool:
+    """A Literal (or a list or optional of one), a number or a flag: nothing a caller names."""
+    if get_origin(annotation) is Literal or annotation in (bool, int, float, type(None)):
+        return True
+    arguments = [a for a in get_args(annotation) if not isinstance(a, FieldInfo)]
+    return bool(arguments) and get_origin(annotation) is not dict and all(_only_fixed_words(a) for a in arguments)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in get_args(annotation):
+        found = _model_in(argument)
+        if found is not None:
+            return found
+    return None
 
 
 def _redact_arn(match: re.Match[str], names: _Pseudonyms) -> str:
-    account = match.group("account")
+    account = match.group("account_id")
     resource = match.group("resource")
     kind, separator, rest = _split_resource(resource)
-    masked_rest = (
-        "/".join(part if part in _KEEP_NAMES else names.name(part) for part in rest.split("/")) if rest else ""
-    )
+    masked_rest = "/".join(_resource_parts(kind, rest.split("/"), names)) if rest else ""
     masked_account = names.account(account) if account.isdigit() else account
     return (
         f"arn:{match.group('partition')}:{match.group('service')}:{match.group('region')}:"
         f"{masked_account}:{kind}{separator}{masked_rest}"
     )
+
+
+def _resource_parts(kind: str, parts: list[str], names: _Pseudonyms) -> list[str]:
+    """A path's parts kept when they are AWS's words; the last part is the name (an assumed role's: the session)."""
+    *path, last = parts
+    kept = [part if part in _KEEP_PATH_PARTS or part == "*" else names.name(part) for part in path]
+    if last == "*":
+        return [*kept, last]
+    return [*kept, names.session(last) if kind == "assumed-role" and path else names.name(last)]
 
 
 def _split_resource(resource: str) -> tuple[str, str, str]:

@@ -1,0 +1,185 @@
+"""--redact with names a caller chose (issue 15): a role or session may be named like any word of the contract.
+
+sts:AssumeRole's RoleSessionName and iam:CreateRole's RoleName are the caller's choice ([\\w+=,.@-]+, 2-64 and 1-64
+characters, IAM API reference). A name equal to a fixed word of the report (a severity, a reason, a remedy kind, a
+timeline unit, a JSON key, a word of an ARN) must still be replaced where it names the principal, and nowhere else:
+the redacted report validates, its fixed words are those of the report it was made from, and the name is gone from
+every field that names the principal.
+
+The words are generated from the published schema (analysis/schema/report-v1.schema.json): every ``enum`` and
+``const`` value and every property name; the others are pieces of ARNs, times, actions and commands a report holds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analysis.cli import main
+from analysis.contract import BUILDING, Report
+from analysis.model import Options
+from analysis.redact import redact_report
+from tests import factories as f
+from tests.analysed import report_of
+from tests.conftest import DATA
+
+SCHEMA = Path(__file__).parents[2] / "analysis" / "schema" / "report-v1.schema.json"
+EDGE = DATA / "edge"
+IAM_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")  # RoleName; a RoleSessionName is the same with at least 2 characters
+
+
+def _schema_words(node: Any, words: set[str]) -> set[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("enum", "const"):
+                words.update(v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str))
+            elif key == "properties" and isinstance(value, dict):
+                words.update(value)
+            _schema_words(value, words)
+    elif isinstance(node, list):
+        for value in node:
+            _schema_words(value, words)
+    return words
+
+
+SCHEMA_WORDS = _schema_words(json.loads(SCHEMA.read_text()), set())
+# Pieces of what a report writes around a principal's name: ARN parts, a time's tail, an action and its prefix, a
+# region, a policy statement's words, a command's words, a resource origin, a channel.
+REPORT_WORDS = {
+    "arn", "aws", "iam", "sts", "role", "user", "assumed-role", "apprunner", "amazonaws", "com", "us-east-1",
+    "00Z", "2026", "10", "DescribeService", "CreateService", "ListServices", "Allow", "Deny", "Action", "Resource",
+    "Effect", "Statement", "put-role-policy", "--role-name", "message", "email", "Deploy", "111122223333",
+    "service-role", "aws-reserved",
+}  # fmt: skip
+WORDS = sorted(w for w in SCHEMA_WORDS | REPORT_WORDS if IAM_NAME.match(w))
+SESSION_WORDS = [w for w in WORDS if len(w) >= 2]
+
+
+def test_the_words_cover_every_fixed_vocabulary_of_the_contract():
+    expected = {"low", "normal", "critical", "grant", "investigate", "hour", "day", "ok", "failed", "unknown", "scp"}
+    assert expected | {"AssumedRole", "2012-10-17", "findings", "principal", "id", "sessions"} <= set(WORDS)
+
+
+def _rich_records() -> list[dict[str, Any]]:
+    """Every hand-written edge case: explicit denies, SCPs, cross-account roles, hazards, Identity Center."""
+    records: list[dict[str, Any]] = []
+    for path in sorted(EDGE.glob("*.json")):
+        records += json.loads(path.read_text())["Records"]
+    return records
+
+
+def _redacted(records: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    report = report_of(records, Options(service="all"))
+    redacted = redact_report(report)
+    Report.model_validate(redacted, context=BUILDING)  # raises when a fixed word was replaced
+    return report, redacted
+
+
+FIXED_FINDING_FIELDS = ("id", "confidence", "severity", "first_seen", "last_seen", "regions", "cross_account")
+FIXED_ACTION_FIELDS = ("action", "reasons", "event_names", "resource_origin", "first_seen", "last_seen", "count")
+
+
+def _fixed_words(report: dict[str, Any]) -> list[Any]:
+    """What a report says in its fixed vocabulary: redaction never changes any of it."""
+    words: list[Any] = [report["schema_version"], report["generated_at"], report["window"], report["totals"]]
+    words += [report.get("timeline"), [s["status"] for s in report["sources"]]]
+    for finding in report["findings"]:
+        words += [finding["principal"]["type"], [finding[k] for k in FIXED_FINDING_FIELDS], finding["hazards"]]
+        words += [[a[k] for a in finding["actions"]] for k in FIXED_ACTION_FIELDS]
+        remedy = finding["remedy"] or {}
+        words += [remedy.get("kind"), remedy.get("docs")]
+        for policy in [remedy.get(k) for k in ("policy", "trust_policy", "caller_policy")] + remedy["more_policies"]:
+            statements = (policy or {}).get("Statement", [])
+            words += [(policy or {}).get("Version")]
+            words += [[{k: s.get(k) for k in ("Sid", "Effect", "Action")} for s in statements]]
+    return words
+
+
+ARN = re.compile(r"arn:[\w-]+:[\w-]*:[\w-]*:[^:\s]*:[^\s'\"]+")
+
+
+def _tokens(text: str) -> set[str]:
+    """The IAM-name-shaped tokens of a text: what a name would be, whole, in a command or a sentence, or a part of
+    an ARN's resource (``role/<path>/<name>``, ``assumed-role/<role>/<session>``); an ARN's own words are not names."""
+    resources = [arn.split(":", 5)[5] for arn in ARN.findall(text)]
+    names = {part for resource in resources for part in re.split("[/:]", resource)[1:]}
+    return names | set(re.findall(r"[\w+=,.@-]+", ARN.sub(" ", text)))
+
+
+def _naming_fields(report: dict[str, Any]) -> list[str]:
+    """The strings that name a principal: its ARN, key and sessions, the commands and the resources refused."""
+    strings: list[str] = []
+    for finding in report["findings"]:
+        principal = finding["principal"]
+        strings += [principal["arn"] or "", principal["key"] or "", *principal["sessions"]]
+        strings += [r for a in finding["actions"] for r in a["resources"]]
+        strings += (finding["remedy"] or {}).get("commands", [])
+    return strings
+
+
+# Path parts AWS writes in ARNs of roles it made (IAM user guide, "IAM identifiers": service roles' /service-role/,
+# Identity Center's /aws-reserved/sso.amazonaws.com/): kept there, so only a principal's own ARN is checked for them.
+AWS_PATH_WORDS = {"service-role", "aws-reserved"}
+
+
+def _name_survives(name: str, redacted: dict[str, Any]) -> bool:
+    if name in AWS_PATH_WORDS:
+        principals = [x["principal"] for x in redacted["findings"]]
+        return any(name == (p["arn"] or "").rsplit("/", 1)[-1] or name in p["sessions"] for p in principals)
+    return any(name in _tokens(text) for text in _naming_fields(redacted))
+
+
+def test_sessions_named_like_every_word_give_a_valid_report_that_names_none_of_them():
+    records = _rich_records()
+    records += [f.record(identity=f.assumed_role("Deploy", word), event_id=f"s-{word}") for word in SESSION_WORDS]
+    report, redacted = _redacted(records)
+    assert _fixed_words(redacted) == _fixed_words(report)
+    ours = [x for x in redacted["findings"] if x["principal"]["type"] == "AssumedRole"]
+    sessions = {s for x in ours for s in x["principal"]["sessions"]}
+    assert sessions.isdisjoint(SESSION_WORDS)
+    assert [w for w in SESSION_WORDS if len(w) >= 3 and _name_survives(w, redacted)] == []
+
+
+def test_roles_named_like_every_word_give_a_valid_report_that_names_none_of_them():
+    records = _rich_records()
+    records += [f.record(identity=f.assumed_role(word, "ci"), event_id=f"r-{word}") for word in WORDS]
+    report, redacted = _redacted(records)
+    assert _fixed_words(redacted) == _fixed_words(report)
+    arns = [x["principal"]["arn"] for x in redacted["findings"] if x["principal"]["type"] == "AssumedRole"]
+    roles = {arn.rsplit("/", 1)[1] for arn in arns}
+    assert roles.isdisjoint(WORDS)
+    assert [w for w in WORDS if len(w) >= 3 and _name_survives(w, redacted)] == []
+
+
+@pytest.mark.parametrize("word", ["low", "unknown", "grant", "hour", "medium", "findings", "arn", "00Z"])
+@pytest.mark.parametrize("who", ["session", "role"])
+def test_one_name_like_a_word_gives_a_valid_report_that_keeps_the_word(word, who):
+    role, session = (word, "ci") if who == "role" else ("Deploy", word)
+    report, redacted = _redacted([f.record(identity=f.assumed_role(role, session), error_message="Access Denied")])
+    assert _fixed_words(redacted) == _fixed_words(report)
+    assert not _name_survives(word, redacted)
+
+
+def test_report_redact_on_the_command_line_with_a_session_named_low(tmp_path, capsys):
+    """The reviewer's reproducer: two ordinary denials of one role, its session named ``low``."""
+    records = [f.record("CreateService", identity=f.assumed_role("Deploy", "low"), event_id=f"id-{i}") for i in (1, 2)]
+    (tmp_path / "trail.json").write_text(json.dumps(f.trail_file(records)))
+    status = main(["report", "--source", str(tmp_path / "trail.json"), "--redact", "--format", "json"])
+    out = capsys.readouterr().out
+    assert status == 0
+    [finding] = json.loads(out)["findings"]
+    assert finding["confidence"] == "low"
+    assert "Deploy" not in out and "/low" not in out and finding["principal"]["sessions"] != ["low"]
+
+
+def test_a_session_named_like_a_pseudonym_is_replaced_too():
+    records = [f.record(identity=f.assumed_role("Deploy", s), event_id=s) for s in ("jane", "session-1", "name-1")]
+    _, redacted = _redacted(records)
+    [finding] = redacted["findings"]
+    sessions = finding["principal"]["sessions"]
+    assert len(set(sessions)) == 3
+    assert not _name_survives("jane", redacted)
