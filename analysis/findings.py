@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -28,9 +29,27 @@ LOW_CONFIDENCE_DENIALS = 2
 def denial_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """One row per denial event, event_time parsed to UTC (unparseable times become NaT)."""
     frame = pd.DataFrame(list(rows), columns=FRAME_COLUMNS)
-    frame["event_time"] = pd.to_datetime(frame["event_time"], utc=True, errors="coerce", format="ISO8601")
+    frame["event_time"] = event_times(frame["event_time"])
     frame["target_account_id"] = frame["target_account_id"].fillna("unknown")
     return frame
+
+
+def event_times(texts: pd.Series) -> pd.Series:
+    """ISO 8601 texts as ``datetime64[us, UTC]`` (NaT where unreadable), whatever the values.
+
+    pandas takes the column's unit from its values: one time written to the nanosecond made it
+    ``datetime64[ns]``, whose years are 1677 to 2262, and every record outside them (9999, 0100) NaT. So
+    fractions are cut to the microsecond first (as ``datetime.fromisoformat`` does), the unit then fixed.
+    """
+    cut = texts.astype(object).map(_to_microseconds)
+    return pd.to_datetime(cut, utc=True, errors="coerce", format="ISO8601").dt.as_unit("us")
+
+
+_BEYOND_MICROSECONDS = re.compile(r"(\.\d{6})\d+")
+
+
+def _to_microseconds(text: Any) -> Any:
+    return _BEYOND_MICROSECONDS.sub(r"\1", text, count=1) if isinstance(text, str) else text
 
 
 def deduplicate(frame: pd.DataFrame) -> pd.DataFrame:

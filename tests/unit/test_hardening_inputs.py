@@ -18,6 +18,7 @@ import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from analysis import fastscan, messages
@@ -617,3 +618,27 @@ def test_a_root_folder_that_cannot_be_listed_is_named_not_an_empty_success(tmp_p
     [problem] = items
     assert isinstance(problem, Malformed) and problem.origin == str(tmp_path)
     assert problem.error.startswith("cannot list the folder (")
+
+
+# --- eventTime outside pandas' nanosecond range; duplicate deliveries of an unreadable time -------------
+
+
+def test_times_far_from_today_are_read_beside_one_written_to_the_nanosecond():
+    # datetime64[ns] holds 1677-09-21 to 2262-04-11; a record of any year 1-9999 must be read.
+    records = [
+        f.record(event_id="far", event_time="9999-12-31T00:00:00Z"),
+        f.record(event_id="old", event_time="0100-01-01T00:00:00Z"),
+        f.record(event_id="ns", event_time="2026-11-28T09:15:00.123456789Z"),
+    ]
+    analysis = analyse([ListSource(records)], now=DAY.end)
+    assert analysis.report.totals.denials == 3 and analysis.report.totals.malformed_records == 0
+    times = dict(zip(analysis.frame["event_id"], analysis.frame["event_time"], strict=True))
+    assert times["far"] == pd.Timestamp("9999-12-31T00:00:00Z")
+    assert times["old"].year == 100 and (times["old"].month, times["old"].day) == (1, 1)
+    assert times["ns"] == pd.Timestamp("2026-11-28T09:15:00.123456Z")  # cut to the microsecond
+    assert str(analysis.frame["event_time"].dtype) == "datetime64[us, UTC]"
+
+
+def test_the_time_column_is_microseconds_whatever_its_values():
+    for values in ([], [None], ["2026-11-28T09:15:00Z"], ["2026-11-28T09:15:00.1234567Z", "bad"]):
+        assert str(_times_frame(*values)["event_time"].dtype) == "datetime64[us, UTC]", values
