@@ -161,11 +161,6 @@ def test_one_record_the_json_parser_refuses_does_not_hide_the_others_of_its_file
     assert "e-2" in read
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="redact.py (another helper's file): a bare name learnt from an ARN or a session is replaced in every "
-    "string, the contract's words too ('low' confidence, 'unknown' reason), and the redacted report fails validation",
-)
 @pytest.mark.parametrize("session", ["low", "unknown"])
 def test_a_session_named_like_a_word_of_the_contract_does_not_break_a_redacted_report(tmp_path, capsys, session):
     """A role session's name is the caller's choice (sts:AssumeRole's RoleSessionName)."""
