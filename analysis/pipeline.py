@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from analysis import findings as findings_module
@@ -64,7 +63,7 @@ def collect(
     """Read every source: the de-duplicated denials of the audited service in the window, and each source's status.
 
     In a bounded window, a denial whose eventTime cannot be read cannot be placed in it: it is counted as
-    malformed on its source and named, not dropped in silence.
+    malformed on its source and named, not dropped in silence (once, however many times it was delivered).
     """
     window = window or Window()
     options = options or Options()
@@ -76,12 +75,12 @@ def collect(
         statuses.append(status)
         starts.append(len(rows))
         rows.extend(_denials(source, status, options.service))
-    frame = findings_module.denial_frame(rows)
+    frame = findings_module.deduplicate(findings_module.denial_frame(rows))
     if window.start is not None or window.end is not None:
         _count_unplaced(frame, rows, statuses, starts)
     for status in statuses:
         _settle(status)
-    frame = findings_module.in_window(findings_module.deduplicate(frame), window.start, window.end)
+    frame = findings_module.in_window(frame, window.start, window.end)
     return frame, statuses
 
 
@@ -134,9 +133,11 @@ def _count_unplaced(
 ) -> None:
     """Count and name, on its source, each row whose eventTime the frame could not read (NaT).
 
-    The frame's rows are ``rows`` in order, each source's from its start; the original text is in ``rows``.
+    The frame is ``rows`` de-duplicated: its index is each kept row's position in ``rows`` (each source's
+    rows from its start), where the original text is. A record delivered twice is counted once, on the
+    source that gave it first.
     """
-    for position in np.flatnonzero(frame["event_time"].isna().to_numpy()):
+    for position in frame.index[frame["event_time"].isna()]:
         owner = statuses[bisect_right(starts, position) - 1]
         _malformed(owner, _unplaced(owner.name, rows[position]))
 

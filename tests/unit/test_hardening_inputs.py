@@ -642,3 +642,19 @@ def test_times_far_from_today_are_read_beside_one_written_to_the_nanosecond():
 def test_the_time_column_is_microseconds_whatever_its_values():
     for values in ([], [None], ["2026-11-28T09:15:00Z"], ["2026-11-28T09:15:00.1234567Z", "bad"]):
         assert str(_times_frame(*values)["event_time"].dtype) == "datetime64[us, UTC]", values
+
+
+def test_two_deliveries_of_one_record_with_an_unreadable_time_count_once():
+    # CloudTrail may deliver a record more than once (same eventID and account): one denial, one problem.
+    record = f.record(event_id="twice", event_time="2026-11-28T25:00:00Z")
+    analysis = analyse([ListSource([record, dict(record)])], window=DAY, now=DAY.end)
+    [source] = analysis.report.sources
+    assert source.malformed_records == 1 and analysis.report.totals.malformed_records == 1
+    assert len(source.problems) == 1 and "twice" in source.problems[0]
+
+
+def test_a_duplicate_in_a_later_source_is_counted_on_the_first_only():
+    record = f.record(event_id="twice", event_time="late")
+    first, second = ListSource([record], name="first"), ListSource([dict(record)], name="second")
+    analysis = analyse([first, second], window=DAY, now=DAY.end)
+    assert {s.name: s.malformed_records for s in analysis.report.sources} == {"first": 1, "second": 0}
