@@ -20,16 +20,24 @@ from analysis.contract import Policy, Principal, Report
 
 T = TypeVar("T")
 
-# No word boundaries: an ID glued to a word ("ci_AKIA…") is still a key. Access key IDs are upper-case letters and
-# digits; session tokens are base64 whose first bytes AWS STS always writes the same way.
-_ACCESS_KEY = re.compile(r"(?<![A-Z0-9])(AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{12,}(?![A-Z0-9])")
-_SESSION_TOKEN = re.compile(r"(IQoJb3JpZ2lu|FwoGZXIvYXdzE|FQoGZXIvYXdzE|AQoDYXdzE)[A-Za-z0-9+/=]{8,}")
+# No word boundaries: a key glued to a word, a digit or a URL-encoding ("ci_AKIA…", "CIAKIA…", "%3DAKIA…") is still a
+# key. An access key ID is a four-character prefix and 16 upper-case letters and digits (IAM user guide, "IAM
+# identifiers": AKIA, ASIA, ABIA, ACCA; A3T… the oldest keys); a role's or user's unique ID (AROA, AIDA) is not a
+# credential. A session token is base64 of a message whose first field AWS STS writes the same way in each era:
+# "\x0a\x09origin" (IQoJb3JpZ2lu, AgoJb3JpZ2lu), "\x0a\x06er/aws" (FwoGZXIvYXdzE, FQoGZXIvYXdzE), "\x0a\x03aws"
+# (FQoDYXdzE, AQoDYXdzE); AQoEXAMPLE is the AWS documentation's example. In a URL its + / = are %2B %2F %3D.
+_ACCESS_KEY = re.compile(r"(AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}")
+_SESSION_TOKEN = re.compile(
+    r"([A-Za-z0-9+/]{2}o(?:Jb3JpZ2lu|GZXIvYXdzE|DYXdzE)|AQoEXAMPLE)(?:[A-Za-z0-9+/=]|%2[BbFf]|%3[Dd]){8,}"
+)
 # What signs a request, in a presigned URL's query or a request's headers, URL-encoded or not: SigV4's
 # X-Amz-Credential (it starts with the access key ID), X-Amz-Security-Token (the whole session token) and
-# X-Amz-Signature; SigV2's AWSAccessKeyId and Signature. The whole value is masked.
+# X-Amz-Signature; SigV2's AWSAccessKeyId and Signature. The whole value is masked, up to the next parameter (``&``
+# or its encoding ``%26``, which may also come before it); its ``=`` or ``:`` may be URL-encoded (``%3D``, ``%3A``).
 _SIGNING_VALUE = re.compile(
-    r"(?i)((?:x-amz-(?:credential|security-token|signature)|awsaccesskeyid|(?<![\w-])signature)\s*[=:]\s*)"
-    r"[^&\s\"'<>;,()\[\]]+"
+    r"(?i)((?:x-amz-(?:credential|security-token|signature)|awsaccesskeyid|(?:(?<![\w-])|(?<=%26))signature)"
+    r"\s*(?:[=:]|%3[da])\s*)"
+    r"(?:(?!%26)[^&\s\"'<>;,()\[\]])+"
 )
 _ARN = re.compile(
     r"\barn:(?P<partition>aws[a-z-]*):(?P<service>[^:\s]*):(?P<region>[^:\s]*):"

@@ -87,4 +87,73 @@ def test_a_key_glued_to_a_word_and_a_session_token_are_masked_in_every_format(fo
 def test_masking_keeps_the_prefix_and_leaves_other_words_alone():
     assert mask_secrets("ci_AKIAIOSFODNN7EXAMPLE") == "ci_AKIA************"
     assert mask_secrets(f"x {TOKEN} y") == "x IQoJb3JpZ2lu…(session token masked) y"
-    assert mask_secrets("XAKIAIOSFODNN7EXAMPLEX AROAEXAMPLEROLEID12") == "XAKIAIOSFODNN7EXAMPLEX AROAEXAMPLEROLEID12"
+    assert mask_secrets("AROAEXAMPLEROLEID12") == "AROAEXAMPLEROLEID12"  # a role's unique ID is not a credential
+
+
+# An access key ID is 20 characters: a four-character prefix and 16 upper-case letters and digits (IAM user guide,
+# "IAM identifiers", unique ID prefixes: AKIA access key, ASIA temporary key, ABIA STS service bearer token,
+# ACCA context-specific credential; A3T… the oldest keys). Glued to whatever comes before or after, it is a key.
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("CIAKIAIOSFODNN7EXAMPLE", "CIAKIA************"),
+        ("ci1AKIAIOSFODNN7EXAMPLE", "ci1AKIA************"),
+        ("XAKIAIOSFODNN7EXAMPLEX", "XAKIA************X"),
+        ("key=ASIAEXAMPLETEMPKEY12.", "key=ASIA************."),
+        ("A3TBEXAMPLEKEY1234567", "A3TB************7"),
+        ("ABIAEXAMPLEBEARER123", "ABIA************"),
+    ],
+)
+def test_an_access_key_id_glued_to_letters_or_digits_is_masked(text, masked):
+    assert mask_secrets(text) == masked
+
+
+def test_an_access_key_id_in_a_url_encoded_credential_is_masked():
+    text = "X-Amz-Credential%3DAKIAIOSFODNN7EXAMPLE%2F20261128%2Fus-east-1%2Fs3%2Faws4_request%26X-Amz-Date"
+    masked = mask_secrets(text)
+    assert "IOSFODNN7EXAMPLE" not in masked and "20261128%2Fus-east-1" not in masked
+    assert masked.startswith("X-Amz-Credential%3D(masked)")
+
+
+@pytest.mark.parametrize("separator", ["%3D", "%3d", "%3A", "="])
+def test_a_signing_value_after_an_encoded_separator_is_masked_whole(separator):
+    text = f"?q=1%26X-Amz-Signature{separator}3f7c2b1a9e8d7c6b5a4f3e2d1c0b9a8f&next"
+    assert mask_secrets(text) == f"?q=1%26X-Amz-Signature{separator}(masked)&next"
+
+
+def test_a_sigv2_signature_after_an_encoded_ampersand_is_masked():
+    """A presigned URL inside another URL's query: its & are %26 (RFC 3986)."""
+    text = "next=https%3A%2F%2Fb.s3.amazonaws.com%2Fk%3FExpires%3D1%26Signature%3DvjbyPxybdZaNmGa%252ByT2%26x%3D1"
+    assert (
+        mask_secrets(text) == "next=https%3A%2F%2Fb.s3.amazonaws.com%2Fk%3FExpires%3D1%26Signature%3D(masked)%26x%3D1"
+    )
+
+
+def test_ordinary_words_and_ids_that_are_not_keys_are_left_alone():
+    text = "AROAEXAMPLEROLEID1234 AIDAEXAMPLEUSERID1234 AKIA-short ASIA ACCOUNTING DEPARTMENT ABIAS"
+    assert mask_secrets(text) == text
+
+
+# Session tokens as STS has written them over the years: base64 of a serialised message whose first field is a
+# string (an "origin" or "er/aws" or "aws" tag), so each era's tokens start alike: IQoJb3JpZ2lu and AgoJb3JpZ2lu
+# (today), FwoGZXIvYXdzE and FQoGZXIvYXdzE, FQoDYXdzE and AQoDYXdzE (older), AQoEXAMPLE (the AWS documentation's
+# example). In a URL or a form they are URL-encoded (+ is %2B, / is %2F, = is %3D).
+@pytest.mark.parametrize(
+    "token",
+    [
+        "IQoJb3JpZ2luX2VjEJr%2F%2F%2F%2F%2F%2F%2F%2FwEaCXVzLWVhc3QtMSJHMEUCIQD%2Btest",
+        "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD+test",
+        "AgoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD+test",
+        "FwoGZXIvYXdzEBYaDHh5enRlc3R0b2tlbiKlAT%2BtestTokenBody%3D%3D",
+        "FQoGZXIvYXdzEBYaDHh5enRlc3R0b2tlbiKlAT+testTokenBody==",
+        "FQoDYXdzEJr%2F%2Fsome%2Btoken%3D",
+        "FQoDYXdzEPT//////////wEaDDp1c3Rlc3R0b2tlbmJvZHk=",
+        "AQoDYXdzEPT//////////wEaDDp1c3Rlc3R0b2tlbmJvZHk=",
+        "AQoEXAMPLEH4aoAH0gNCAPyJxz4BlCFFxWNE1OPTgk5TthT+FvwqnKwRcOIfrRh3c/LTo6UDdyJwOOvEVPvLXCrrrUtdnniCEXAMPLE",
+    ],
+)
+@pytest.mark.parametrize("around", ["{}", "token={}&next=1", "x-amz-security-token: {}", "glued{}"])
+def test_a_session_token_of_any_era_plain_or_url_encoded_is_masked(token, around):
+    masked = mask_secrets(around.format(token))
+    tail = token[14:]
+    assert [tail[i : i + 6] for i in range(0, len(tail) - 5, 3) if tail[i : i + 6] in masked] == []
