@@ -435,11 +435,19 @@ def load_bytes(data: bytes, origin: str, service: str | None = None, limit: int 
         return Loaded(origin, problem=Malformed(origin, str(error)))
     except READ_ERRORS as error:
         return Loaded(origin, problem=Malformed(origin, f"cannot decompress gzip ({error})"))
-    try:
-        scan = fastscan.scan_trail(data, service)
-    except Exception as error:  # one file's bytes must not end the source in a reader thread
-        return Loaded(origin, problem=Malformed(origin, f"cannot be scanned ({_described(error)})"))
+    except Exception as error:  # one file must not end its source from a reader thread (MemoryError, a bug)
+        return Loaded(origin, problem=Malformed(origin, f"cannot be read ({_described(error)})"))
+    scan = _scan(data, origin, service)
     return Loaded(origin, scan=scan) if scan is not None else Loaded(origin, content=data)
+
+
+def _scan(data: bytes, origin: str, service: str | None) -> fastscan.TrailScan | None:
+    """The fast path's scan; None (a full parse) when it does not take the file, or fails on it."""
+    try:
+        return fastscan.scan_trail(data, service)
+    except Exception as error:  # the fast path only saves time: the full parse reads the file
+        log.warning("%s: the fast path failed (%s), the file is parsed in full", origin, _described(error))
+        return None
 
 
 def _content(data: bytes, limit: int) -> bytes:

@@ -56,8 +56,16 @@ def load_file(path: Path, service: str | None = None, limit: int | None = None) 
     """Read one local file whole and load it (:func:`analysis.records.load_bytes`), unless it is too large.
 
     Only a regular file is opened: a FIFO, socket or device (named ``*.json`` or given as the source) is
-    reported and skipped, since opening or reading it may block forever or never end.
+    reported and skipped, since opening or reading it may block forever or never end. Whatever fails here
+    (this runs in a reader thread or process) makes this file malformed: the source's other files are read.
     """
+    try:
+        return _load_file(path, service, limit)
+    except Exception as error:  # MemoryError, a bug: what _load_file does not expect
+        return Loaded(str(path), problem=Malformed(str(path), f"cannot read file ({type(error).__name__}: {error})"))
+
+
+def _load_file(path: Path, service: str | None, limit: int | None) -> Loaded | LargeFile:
     origin = str(path)
     try:
         status = path.stat()

@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 
 from analysis import fastscan, messages
+from analysis import records as records_module
 from analysis.findings import denial_frame
 from analysis.messages import parse_message
 from analysis.model import Window
@@ -658,3 +659,32 @@ def test_a_duplicate_in_a_later_source_is_counted_on_the_first_only():
     first, second = ListSource([record], name="first"), ListSource([dict(record)], name="second")
     analysis = analyse([first, second], window=DAY, now=DAY.end)
     assert {s.name: s.malformed_records for s in analysis.report.sources} == {"first": 1, "second": 0}
+
+
+def test_an_unexpected_error_while_loading_one_file_is_that_file_malformed(tmp_path, monkeypatch):
+    for name in ("a.json", "boom.json", "c.json"):
+        (tmp_path / name).write_text(json.dumps(f.trail_file([f.record(event_id=name)])))
+    load = files.load_bytes
+
+    def exploding(data, origin, *args, **kwargs):
+        if "boom" in origin:
+            raise MemoryError
+        return load(data, origin, *args, **kwargs)
+
+    monkeypatch.setattr(files, "load_bytes", exploding)
+    items = list(FileSource(tmp_path).read())
+    assert [i["eventID"] for i in items if isinstance(i, dict)] == ["a.json", "c.json"]
+    [problem] = [i for i in items if isinstance(i, Malformed)]
+    assert problem.origin == str(tmp_path / "boom.json") and "MemoryError" in problem.error
+
+
+def test_an_unexpected_error_in_the_fast_path_parses_that_file_in_full(monkeypatch, caplog):
+    def failing(*args, **kwargs):
+        raise IndexError("a bug in the fast path")
+
+    monkeypatch.setattr(fastscan, "scan_trail", failing)
+    data = json.dumps(f.trail_file([f.record(event_id="kept")])).encode()
+    with caplog.at_level(logging.WARNING, logger="analysis.records"):
+        items = list(records_module.parse_loaded(load_bytes(data, "t.json")))
+    assert [i["eventID"] for i in items if isinstance(i, dict)] == ["kept"] and len(items) == 1
+    assert "t.json" in caplog.text and "IndexError" in caplog.text
