@@ -57,22 +57,38 @@ def mask_secrets(text: str) -> str:
 
 
 # C0 controls (tab and line feed are layout), DEL and C1 controls (ECMA-48), the bidi marks, embeddings, overrides
-# and isolates (Unicode UAX #9), and the line and paragraph separators some viewers break lines at.
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+# and isolates (Unicode UAX #9), the line and paragraph separators some viewers break lines at, and the invisible
+# format characters that hide text or make two names look alike (Unicode TR #36, UTS #39): zero width space,
+# non-joiner and joiner, the word joiner, invisible operators and deprecated format characters (U+2060-U+206F), the
+# byte order mark, the Mongolian vowel separator, interlinear annotation, and the tag characters (U+E0000-U+E007F),
+# which can spell a whole hidden message.
+_UNPRINTABLE = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb"
+    r"\U000e0000-\U000e007f]"
+)
 
 
 def printable(text: str, *, keep: str = "\n\t") -> str:
-    """The text with every control and bidi character shown as a visible ``\\uXXXX`` escape (but those in ``keep``).
+    """The text with every control, bidi and invisible format character shown as a visible ``\\uXXXX`` escape (but
+    those in ``keep``).
 
-    Nothing a log, file name or S3 key holds can then move the cursor, clear or retitle a terminal, ring it, or make
-    text read backwards; the reader still sees that something was there. The escape is JSON's, so JSON text made
-    printable decodes to the same value. ``keep=""`` for one line: a line feed cannot start a line of its own."""
+    Nothing a log, file name or S3 key holds can then move the cursor, clear or retitle a terminal, ring it, make
+    text read backwards or hide; the reader still sees that something was there. The escape is JSON's (beyond
+    U+FFFF, a surrogate pair), so JSON text made printable decodes to the same value. ``keep=""`` for one line: a
+    line feed cannot start a line of its own."""
 
     def shown(match: re.Match[str]) -> str:
         character = match.group(0)
-        return character if character in keep else f"\\u{ord(character):04x}"
+        return character if character in keep else _json_escape(ord(character))
 
     return _UNPRINTABLE.sub(shown, text)
+
+
+def _json_escape(code: int) -> str:
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    offset = code - 0x10000
+    return f"\\u{0xD800 + (offset >> 10):04x}\\u{0xDC00 + (offset & 0x3FF):04x}"
 
 
 def map_strings(value: T, change: Callable[[str], str]) -> T:

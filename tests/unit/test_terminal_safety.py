@@ -8,8 +8,13 @@ strings are data).
 
 The unsafe characters are listed here from the standards, not from the code under test: C0 (U+0000-U+001F) but tab
 and line feed, DEL (U+007F), C1 (U+0080-U+009F) (ECMA-48), the bidi embeddings, overrides and isolates
-(U+202A-U+202E, U+2066-U+2069), marks (U+200E, U+200F, U+061C) (Unicode UAX #9), and the line and paragraph
-separators (U+2028, U+2029) that some viewers break lines at.
+(U+202A-U+202E, U+2066-U+2069), marks (U+200E, U+200F, U+061C) (Unicode UAX #9), the line and paragraph
+separators (U+2028, U+2029) that some viewers break lines at, and the invisible format characters (general category
+Cf) that hide text or make two names look alike (Unicode TR #36, UTS #39): zero width space, non-joiner and joiner
+(U+200B-U+200D), the word joiner, invisible operators and deprecated format characters (U+2060-U+206F), the byte
+order mark (U+FEFF), the Mongolian vowel separator (U+180E), interlinear annotation (U+FFF9-U+FFFB) and the tag
+characters (U+E0000-U+E007F), which can carry a whole hidden message ("ASCII smuggling"). A character beyond U+FFFF
+is shown as JSON shows it, a UTF-16 surrogate pair (RFC 8259 section 7).
 """
 
 from __future__ import annotations
@@ -44,8 +49,24 @@ UNSAFE = (
     + [chr(c) for c in range(0x202A, 0x202F)]
     + [chr(c) for c in range(0x2066, 0x206A)]
 )
+INVISIBLE = (
+    [chr(c) for c in range(0x200B, 0x200E)]
+    + [chr(c) for c in range(0x2060, 0x2070) if c not in range(0x2066, 0x206A)]
+    + ["\ufeff", "\u180e", "\ufff9", "\ufffa", "\ufffb"]
+    + [chr(c) for c in range(0xE0000, 0xE0080)]
+)
+UNSAFE = UNSAFE + INVISIBLE
 UNSAFE_PATTERN = re.compile("[" + re.escape("".join(UNSAFE)) + "]")
 EVERYTHING = Options(service="all")
+
+
+def escape_of(character: str) -> str:
+    """JSON's escape (RFC 8259 section 7): beyond U+FFFF, the UTF-16 surrogate pair (RFC 2781 section 2.1)."""
+    code = ord(character)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    high, low = 0xD800 + ((code - 0x10000) >> 10), 0xDC00 + ((code - 0x10000) & 0x3FF)
+    return f"\\u{high:04x}\\u{low:04x}"
 
 
 def unsafe_in(text: str) -> list[str]:
@@ -79,6 +100,9 @@ def hostile_report() -> Report:
         ("\u2066x\u2069", "\\u2066x\\u2069"),
         ("\u200e\u200f\u061c", "\\u200e\\u200f\\u061c"),
         ("a\u2028b", "a\\u2028b"),
+        ("Dep\u200bloy", "Dep\\u200bloy"),
+        ("\u200c\u200d\u2060\u2064\ufeff", "\\u200c\\u200d\\u2060\\u2064\\ufeff"),
+        ("ok\U000e0001\U000e0069\U000e007f", "ok\\udb40\\udc01\\udb40\\udc69\\udb40\\udc7f"),
     ],
 )
 def test_printable_shows_each_control_and_bidi_character_as_an_escape(raw, shown):
@@ -89,8 +113,8 @@ def test_every_unsafe_character_is_escaped_and_nothing_else_changes():
     text = "".join(UNSAFE)
     shown = printable(text)
     assert unsafe_in(shown) == []
-    assert shown == "".join(f"\\u{ord(ch):04x}" for ch in UNSAFE)
-    ordinary = "Zoë 日本 ü\u00a0x\ttab\nnew line \\u001b stays as written"
+    assert shown == "".join(escape_of(ch) for ch in UNSAFE)
+    ordinary = "Zoë 日本 ü\u00a0x\ttab\nnew line \\u001b stays as written 🚀 \U0001f1fa\U0001f1f8 \U000dffff"
     assert printable(ordinary) == ordinary
 
 
@@ -99,7 +123,7 @@ def test_on_one_line_tab_and_line_feed_are_escaped_too():
 
 
 def test_json_text_made_printable_is_still_the_same_json():
-    value = {"arn": "role/Deploy\u202eexe.nur", "session": "s\x07\x00\x9b\u061c", "ok": "Zoë"}
+    value = {"arn": "role/Deploy\u202eexe.nur", "session": "s\x07\x00\x9b\u061c\u200b\U000e0041", "ok": "Zoë"}
     text = printable(json.dumps(value, ensure_ascii=False, indent=2))
     assert unsafe_in(text) == [] and json.loads(text) == value
 
@@ -138,6 +162,19 @@ def test_every_rendering_a_person_reads_is_safe(fmt):
     text = render(hostile_report(), fmt)
     assert unsafe_in(text) == []
     assert "\\u202e" in text  # what was there is still visible
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "csv", "text"])
+def test_invisible_characters_in_a_name_are_shown_in_every_rendering(fmt):
+    """A name that reads "Deploy" but is not (U+200B inside), and a hidden message in tag characters."""
+    from tests import factories as f
+
+    hidden = "".join(chr(0xE0000 + ord(c)) for c in "grant admin")
+    record = f.record(identity=f.assumed_role("Dep\u200bloy\u2060", f"ci\ufeff{hidden}"), error_message="Access Denied")
+    report = Report.model_validate(report_of([record], EVERYTHING))
+    text = finding_text(report.findings[0]) if fmt == "text" else render(report, fmt)
+    assert unsafe_in(text) == []
+    assert "Dep\\u200bloy" in text
 
 
 def test_markdown_on_standard_output_is_safe(capsys):
