@@ -7,6 +7,7 @@ import errno
 import json
 import logging
 import os
+import stat
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -326,25 +327,33 @@ def _check_out(out: Path | None) -> None:
         raise UsageError(f"--out {out}: is a symbolic link; name the file itself")
     if out.is_dir():
         raise UsageError(f"--out {out}: is a folder; name a file in it")
+    if out.exists() and not out.is_file():  # a FIFO would hold the run until someone reads it; a device
+        raise UsageError(f"--out {out}: is not a regular file")
     parent = next((folder for folder in out.parents if folder.exists()), None)
     if parent is not None and not parent.is_dir():
         raise UsageError(f"--out {out}: {parent} is not a folder")
+    if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {out}: cannot write in {parent}")
 
 
 def _write(text: str, out: Path | None) -> None:
     if out is None:  # a terminal, perhaps: JSON's C1 and bidi characters as escapes too (the same value)
         sys.stdout.write(printable(text, keep="\n\r\t"))
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    try:  # O_NOFOLLOW: a link placed since _check_out is refused by the system, not followed
-        handle = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | NO_FOLLOW, 0o644)
+    try:  # O_NOFOLLOW: a link placed since _check_out is refused by the system, not followed; O_NONBLOCK: so is a FIFO
+        out.parent.mkdir(parents=True, exist_ok=True)
+        handle = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | NO_FOLLOW | NON_BLOCK, 0o644)
     except OSError as error:
         reason = "is a symbolic link" if error.errno == errno.ELOOP else error.strerror
         raise UsageError(f"--out {out}: {reason}") from error
+    if not stat.S_ISREG(os.fstat(handle).st_mode):
+        os.close(handle)
+        raise UsageError(f"--out {out}: is not a regular file")
     with os.fdopen(handle, "w", encoding="utf-8") as stream:
         stream.write(text)
 
 
+NON_BLOCK = getattr(os, "O_NONBLOCK", 0)
 NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)  # POSIX; Windows has no such flag (and _check_out still applies)
 
 

@@ -199,6 +199,9 @@ def report_window(request: WindowRequest, specs: Sequence[str], now: datetime) -
         start = datetime.combine(request.day, datetime.min.time(), tzinfo=UTC)
         return Window(start, start + timedelta(days=1))
     since, until = request.since, request.until
+    for moment in (since, until):
+        if moment is not None:
+            reportable_time(moment)
     if since and until and since >= until:
         raise RequestError("--since must be before --until")
     if since is None and until is None and any(spec.startswith(AWS_PREFIXES) for spec in specs):
@@ -213,6 +216,16 @@ def reportable_day(day: date, now: datetime) -> None:
 
     try:
         check_reportable_day(day, now)
+    except ValueError as error:
+        raise RequestError(str(error)) from error
+
+
+def reportable_time(moment: datetime) -> None:
+    """RequestError for a --since/--until CloudTrail cannot have logged, or with no UTC form."""
+    from analysis.windows import check_reportable_time
+
+    try:
+        check_reportable_time(moment)
     except ValueError as error:
         raise RequestError(str(error)) from error
 

@@ -98,10 +98,15 @@ def check_reportable_day(day: date, now: datetime) -> None:
 
 
 def check_reportable_time(moment: datetime) -> None:
-    """ValueError for a time before CloudTrail existed: no log holds one (and a year before 1000 has no
-    ISO 8601 form for the report)."""
+    """ValueError for a time before CloudTrail existed (no log holds one), or one with no UTC form (9999-12-31
+    late in a zone west of UTC: the report writes every time in UTC). A far future end is allowed: it means
+    "until now"."""
     start = datetime.combine(CLOUDTRAIL_LAUNCH, time(0), tzinfo=UTC)
-    if (moment if moment.tzinfo else moment.replace(tzinfo=UTC)) < start:
+    try:
+        utc = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError as error:
+        raise ValueError(f"{moment.isoformat()} has no time in UTC (after 9999-12-31T23:59:59Z)") from error
+    if utc < start:
         raise ValueError(f"{moment.isoformat()} is before CloudTrail existed ({CLOUDTRAIL_LAUNCH})")
 
 

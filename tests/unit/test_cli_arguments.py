@@ -5,7 +5,9 @@ days CloudTrail can have logged, an unbounded --lookback-hours, an --out that is
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -180,3 +182,41 @@ def test_deliver_with_a_bad_setting_is_refused_naming_its_variable(monkeypatch, 
     monkeypatch.setenv("REPORT_EMAIL_TO", "platform@example.com")
     line = _refused(capsys, "--day", SAMPLE_DAY, "--deliver")
     assert "REPORT_EMAIL_FROM" in line
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-05:00", "9999-12-31T20:00:00-10:00"])
+def test_a_time_with_no_utc_form_is_refused(capsys, moment):
+    """West of UTC, the last hours of 9999-12-31 fall in year 10000 in UTC: the report, in UTC, cannot write
+    them (the whole run went through, then a traceback)."""
+    line = _refused(capsys, "--until", moment)
+    assert "UTC" in line
+
+
+def test_a_far_future_until_that_has_a_utc_form_still_means_until_now(tmp_path, capsys):
+    out = tmp_path / "report.json"
+    code = cli.main(["report", "--source", "sample", "--until", "9999-12-31T23:59:59Z", "--out", str(out)])
+    assert code == cli.EXIT_OK, capsys.readouterr().err
+    assert json.loads(out.read_text())["window"]["end"] == "9999-12-31T23:59:59Z"
+
+
+def test_out_on_a_fifo_is_refused_not_left_waiting_for_a_reader(tmp_path, capsys):
+    fifo = tmp_path / "report.json"
+    os.mkfifo(fifo)
+    line = _refused(capsys, "--out", str(fifo))
+    assert str(fifo) in line and "not a regular file" in line
+
+
+def test_a_fifo_placed_after_the_check_is_refused_by_the_open(tmp_path):
+    fifo = tmp_path / "report.json"
+    os.mkfifo(fifo)
+    with pytest.raises(cli.UsageError, match=r"report\.json"):  # O_NONBLOCK: no reader, ENXIO at once
+        cli._write("{}", fifo)
+
+
+def test_out_where_no_folder_can_be_made_is_refused_before_the_run(tmp_path, capsys, monkeypatch):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: False if Path(path) == locked else real_access(path, mode))
+    line = _refused(capsys, "--out", str(locked / "sub" / "report.json"))
+    assert "cannot write in" in line and str(locked) in line
