@@ -30,7 +30,15 @@ from typing import Any
 from analysis.config import DeliveryConfig
 from analysis.contract import BUILDING, Delivery, Report, as_report
 from analysis.delivery import email, events, s3, sns
-from analysis.delivery.idempotency import Claim, DynamoGuard, Guard, TimeLeft, Unguarded, delivery_key
+from analysis.delivery.idempotency import (
+    Claim,
+    ClaimTakenOver,
+    DynamoGuard,
+    Guard,
+    TimeLeft,
+    Unguarded,
+    delivery_key,
+)
 from analysis.delivery.s3 import Link, Location
 from analysis.redact import map_strings, mask_secrets
 from analysis.render import render
@@ -145,16 +153,19 @@ def deliver(
     report = as_report(report)
     clients = clients or Clients()
     config = config or DeliveryConfig.from_env()
-    now = now or datetime.now(UTC)
+    started = now or datetime.now(UTC)
     rendered = complete(report, rendered)
     result = DeliveryResult()
     if config.bucket and clients.s3:
-        _store(report, rendered, clients, config, result, now)
+        _store(report, rendered, clients, config, result, started)
     guard = _guard(clients, config, time_left)
     for channel, send in _channels(report, rendered, clients, config, result):
-        result.outcomes.append(_deliver_once(channel, send, report, config, guard, force=force, now=now))
+        # each claim at its own time: a lease (the Lambda's remaining time) counted from the start of the
+        # delivery would end early by however long the uploads and the channels before it took
+        at = now or datetime.now(UTC)
+        result.outcomes.append(_deliver_once(channel, send, report, config, guard, force=force, now=at))
     if result.locations:
-        _store_record(report, clients, config, result, now)
+        _store_record(report, clients, config, result, started)
     if result.undelivered:
         raise DeliveryError(result)
     return result
@@ -272,6 +283,9 @@ def _record(finish: Callable[[Claim, Any, datetime], None], claim: Claim, outcom
     """Mark the claim sent or failed; what went wrong doing so, if anything (the send itself stands)."""
     try:
         finish(claim, outcome, now)
+    except ClaimTakenOver as error:
+        log.warning("%s", error)
+        return str(error)
     except Exception as error:
         log.warning("recording %s in the idempotency table failed: %s", claim.key, error)
         return f"not recorded in the idempotency table ({_reason(error)}): a run after its lease may send it again"

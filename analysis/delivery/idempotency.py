@@ -41,6 +41,10 @@ TimeLeft = Callable[[], int]  # milliseconds, as ``context.get_remaining_time_in
 _SERIALIZER, _DESERIALIZER = TypeSerializer(), TypeDeserializer()
 
 
+class ClaimTakenOver(Exception):
+    """This run's lease ended and another run claimed the channel: it may have been sent twice."""
+
+
 @dataclass(frozen=True)
 class Claim:
     """The answer to a claim: granted (send now) or not, with the record that stands in the way."""
@@ -146,7 +150,10 @@ class DynamoGuard:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
-            log.warning("idempotency record %s was taken over by another run; not marking it %s", claim.key, status)
+            raise ClaimTakenOver(
+                f"not recorded {status}: this run's lease on {claim.key} ended and another run claimed it "
+                "(it may have been sent twice)"
+            ) from error
 
     def _update(self, key: str, names: dict[str, str], values: dict[str, Any], **request: Any) -> dict[str, Any]:
         """UpdateItem on the record of ``key``, with plain ``values`` (serialized by boto3)."""

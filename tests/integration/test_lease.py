@@ -22,7 +22,8 @@ from moto.ses.models import ses_backends
 from analysis import cli
 from analysis.config import DeliveryConfig
 from analysis.delivery import Clients, DeliveryError, default_clients, deliver
-from analysis.delivery.idempotency import DynamoGuard
+from analysis.delivery import s3 as delivery_s3
+from analysis.delivery.idempotency import ClaimTakenOver, DynamoGuard
 from tests import reports as r
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -229,3 +230,40 @@ def test_killed_between_the_send_and_its_record_a_rerun_fails_inside_the_lease_a
 
     again = deliver(r.every_kind(), None, aws, _config(), now=at + timedelta(minutes=3))  # after it
     assert again.outcome("email").status == "sent" and _mails() == 2, "sent twice: at least once, not exactly"
+
+
+def test_a_lambda_claim_made_after_slow_uploads_still_holds_until_the_invocation_ends(aws, monkeypatch):
+    """The lease is the time left when the claim is made: S3 uploads that took 8 s must not shorten it."""
+    clock = {"now": datetime(2026, 11, 29, 6, 0, tzinfo=UTC)}
+    deadline = clock["now"] + timedelta(seconds=60)  # Lambda stops the invocation at 06:01:00
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return clock["now"]
+
+    real_put = delivery_s3.put_reports
+
+    def slow_put(*arguments: Any, **keywords: Any) -> Any:
+        clock["now"] += timedelta(seconds=8)
+        return real_put(*arguments, **keywords)
+
+    monkeypatch.setattr("analysis.delivery.datetime", Clock)
+    monkeypatch.setattr(delivery_s3, "put_reports", slow_put)
+    time_left = lambda: (deadline - clock["now"]).total_seconds() * 1000  # noqa: E731 - Lambda's context method
+    deliver(r.every_kind(), None, aws, DeliveryConfig(**{**_config().__dict__, "bucket": BUCKET}), time_left=time_left)
+    # claimed at 06:00:08 with 52 s left: held until 06:01:00 plus the 5 s clock margin (not 06:00:57)
+    assert int(_record(aws, REPORT_EMAIL_KEY)["lease_until"]) == _epoch(deadline + timedelta(seconds=5))
+
+
+def test_a_run_whose_claim_was_taken_over_says_the_channel_may_have_gone_twice(aws):
+    """Killed-and-retried is not the only edge: a run slower than its lease finds, when it records its send,
+    that another run took the claim over. It must say so, not report the channel sent and recorded."""
+    at = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
+    slow = DynamoGuard(aws.dynamodb, TABLE, lease=timedelta(seconds=30))
+    claim = slow.claim(REPORT_EMAIL_KEY, now=at)
+    retry = DynamoGuard(aws.dynamodb, TABLE, lease=timedelta(minutes=15))
+    assert retry.claim(REPORT_EMAIL_KEY, now=at + timedelta(seconds=31)).granted  # the lease had ended
+    with pytest.raises(ClaimTakenOver, match="may have been sent twice"):
+        slow.complete(claim, {"message_id": "m-1"}, now=at + timedelta(seconds=40))
+    assert _record(aws, REPORT_EMAIL_KEY)["status"] == "in_progress"  # the retry's claim stands
