@@ -441,7 +441,7 @@ def alert_on_event(event: Any, settings: Settings, sns: Any = None) -> AlertRun:
 def _alert_message(finding: Finding, service: str) -> dict[str, Any]:
     from analysis.redact import map_strings, mask_secrets
 
-    who = finding.principal.arn or finding.principal.type
+    who = mask_secrets(finding.principal.arn or finding.principal.type)  # before the subject is cut
     subject = f"{service} access denied: {finding.actions[0].action} for {who}"
     subject = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in subject)
     return map_strings(
@@ -462,5 +462,6 @@ def source_warnings(statuses: Sequence[SourceStatus]) -> list[str]:
     from analysis.redact import printable
 
     warnings = [problem for status in statuses for problem in status.problems]
-    warnings += [f"{s.name}: {s.error}" for s in statuses if s.error and s.status == "failed"]
+    # a partial source too: an exception that stopped it part way, or how many items it could not read in all
+    warnings += [f"{s.name}: {s.error}" for s in statuses if s.error and s.status in ("failed", "partial")]
     return [printable(warning, keep="") for warning in warnings]

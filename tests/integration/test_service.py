@@ -235,3 +235,35 @@ def test_the_lambda_time_left_becomes_the_query_sources_deadline():
         [athena] = open_sources(["athena:audit.trail"], window, options)
         [lake] = open_sources(["lake:EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE"], window, options)
     assert athena.backoff.deadline == lake.backoff.deadline == 1_240.0
+
+
+def test_an_access_key_in_a_principal_name_is_masked_before_the_alert_subject_is_cut(topic):
+    """The subject is cut at 96 characters: cut first, a key glued into a user name left 'AKIAIOSF' in the
+    mail subject and SNS notification, past the reach of the mask (issue 15)."""
+    arn, sns, sqs, queue = topic
+    # "apprunner access denied: apprunner:DescribeService for " is 55 characters and the user ARN's prefix
+    # 31 more, so the cut at 96 falls 10 characters into the name: "ciAKIAIOSF"
+    record = f.record(identity=f.iam_user("ciAKIAIOSFODNN7EXAMPLE"))
+    alert_on_event(f.eventbridge_envelope(record), load_settings({}, alert_topic_arn=arn), sns)
+    [alert] = _received(sqs, queue)
+    assert alert["subject"].startswith("apprunner access denied: apprunner:DescribeService for arn:aws:iam::")
+    assert "AKIAIOSF" not in alert["subject"] and "AKIAIOSF" not in json.dumps(alert)
+
+
+class _BrokenPartWay:
+    """A source that yields one record, then fails (as a bug or an unreadable object would)."""
+
+    name = "s3://trail/AWSLogs/"
+
+    def read(self):
+        yield f.record()
+        raise RecursionError("maximum recursion depth exceeded")
+
+
+def test_a_source_that_failed_part_way_is_named_on_standard_error_not_only_marked_partial():
+    from analysis.pipeline import analyse
+    from analysis.service import source_warnings
+
+    statuses = analyse([_BrokenPartWay()], now=datetime(2026, 11, 29, tzinfo=UTC)).report.sources
+    assert [(s.status, s.records_read) for s in statuses] == [("partial", 1)]
+    assert source_warnings(statuses) == ["s3://trail/AWSLogs/: RecursionError: maximum recursion depth exceeded"]
