@@ -361,7 +361,7 @@ def _explain(args: argparse.Namespace) -> int:
     from analysis.explain import ExplainError, explain_bytes
 
     try:
-        data = sys.stdin.buffer.read() if args.file == "-" else _read_path(args.file)
+        data = _read_input(args.file)
         finding = explain_bytes(data, origin="<stdin>" if args.file == "-" else args.file, options=_options(args))
     except ExplainError as error:
         raise UsageError(str(error)) from error
@@ -374,11 +374,23 @@ def _explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _read_path(name: str) -> bytes:
+def _read_input(name: str) -> bytes:
+    """``explain``'s input, a file or ``-``, read up to the cap on one file's content (a FIFO is refused:
+    nothing would end it)."""
+    from analysis.records import ContentTooLarge, max_content_bytes, read_capped
+
     path = Path(name)
-    if not path.is_file():
+    if name != "-" and not path.exists():
         raise UsageError(f"{name}: no such file")
-    return path.read_bytes()
+    if name != "-" and not path.is_file():
+        raise UsageError(f"{name}: not a regular file")
+    try:
+        if name == "-":
+            return read_capped(sys.stdin.buffer, max_content_bytes())
+        with path.open("rb") as stream:
+            return read_capped(stream, max_content_bytes())
+    except ContentTooLarge as error:
+        raise UsageError(f"{name}: {error}") from error
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -397,7 +409,7 @@ def _verify(args: argparse.Namespace) -> int:
             raise
         raise UsageError(f"verify needs the IAM evaluator: {VERIFY_EXTRA}") from error
     try:
-        report = Report.model_validate_json(_read_path(args.report_file))
+        report = Report.model_validate_json(_read_input(args.report_file))
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])

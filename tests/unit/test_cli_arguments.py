@@ -220,3 +220,27 @@ def test_out_where_no_folder_can_be_made_is_refused_before_the_run(tmp_path, cap
     monkeypatch.setattr(os, "access", lambda path, mode: False if Path(path) == locked else real_access(path, mode))
     line = _refused(capsys, "--out", str(locked / "sub" / "report.json"))
     assert "cannot write in" in line and str(locked) in line
+
+
+# --- explain's input -----------------------------------------------------------------------------
+
+
+def _explain_refused(capsys: pytest.CaptureFixture[str], name: str) -> str:
+    code = cli.main(["explain", name])
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert code == cli.EXIT_USAGE and len(lines) == 1 and captured.out == "", captured
+    return lines[0]
+
+
+def test_explain_on_a_fifo_says_what_it_is(tmp_path, capsys):
+    fifo = tmp_path / "record.json"
+    os.mkfifo(fifo)
+    assert "not a regular file" in _explain_refused(capsys, str(fifo))  # was "no such file"
+
+
+def test_explain_reads_no_more_than_the_cap_on_one_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("APPRUNNER_AUDIT_MAX_DECOMPRESSED_BYTES", "1000")
+    big = tmp_path / "record.json"
+    big.write_text(json.dumps({"eventName": "DescribeService", "padding": " " * 5000}))
+    assert "exceeds 1,000 bytes" in _explain_refused(capsys, str(big))
