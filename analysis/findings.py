@@ -39,10 +39,18 @@ def event_times(texts: pd.Series) -> pd.Series:
 
     pandas takes the column's unit from its values: one time written to the nanosecond made it
     ``datetime64[ns]``, whose years are 1677 to 2262, and every record outside them (9999, 0100) NaT. So
-    fractions are cut to the microsecond first (as ``datetime.fromisoformat`` does), the unit then fixed.
+    then fractions are cut to the microsecond (as ``datetime.fromisoformat`` does) and the texts parsed again;
+    the unit is then fixed.
     """
-    cut = texts.astype(object).map(_to_microseconds)
-    return pd.to_datetime(cut, utc=True, errors="coerce", format="ISO8601").dt.as_unit("us")
+    parsed = _parsed(texts)
+    if parsed.dt.unit == "ns":  # only when some value is written beyond the microsecond: rare, costs a pass
+        parsed = _parsed(texts.astype(object).map(_to_microseconds))
+    in_microseconds: pd.Series = parsed.dt.as_unit("us")
+    return in_microseconds
+
+
+def _parsed(texts: pd.Series) -> pd.Series:
+    return pd.to_datetime(texts, utc=True, errors="coerce", format="ISO8601")
 
 
 _BEYOND_MICROSECONDS = re.compile(r"(\.\d{6})\d+")
