@@ -21,6 +21,7 @@ from analysis.sources.base import Source
 
 log = logging.getLogger(__name__)
 MAX_WARNINGS_PER_SOURCE = 20
+UNREADABLE_ITEMS = "item(s) could not be read"  # a source's error when only its items failed
 
 
 @dataclass
@@ -125,7 +126,7 @@ def _settle(status: SourceTally) -> None:
     """A source read to its end with malformed items is partial (failed if it held nothing else)."""
     if status.malformed_records and status.status == "ok":
         status.status = "partial" if status.records_read else "failed"
-        status.error = status.error or f"{status.malformed_records} item(s) could not be read"
+        status.error = status.error or f"{status.malformed_records} {UNREADABLE_ITEMS}"
 
 
 def _count_unplaced(

@@ -459,9 +459,11 @@ def _alert_message(finding: Finding, service: str) -> dict[str, Any]:
 
 def source_warnings(statuses: Sequence[SourceStatus]) -> list[str]:
     """One line per problem, safe for a terminal: file names, S3 keys and errors are shown, never obeyed."""
+    from analysis.pipeline import UNREADABLE_ITEMS
     from analysis.redact import printable
 
     warnings = [problem for status in statuses for problem in status.problems]
-    # a partial source too: an exception that stopped it part way, or how many items it could not read in all
-    warnings += [f"{s.name}: {s.error}" for s in statuses if s.error and s.status in ("failed", "partial")]
+    # a partial source too when an error stopped it part way (its unreadable items are named above)
+    stopped = [s for s in statuses if s.status == "partial" and s.error and not s.error.endswith(UNREADABLE_ITEMS)]
+    warnings += [f"{s.name}: {s.error}" for s in statuses if (s.error and s.status == "failed") or s in stopped]
     return [printable(warning, keep="") for warning in warnings]
