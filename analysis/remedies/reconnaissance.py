@@ -21,10 +21,10 @@ def reconnaissance_principals(frame: pd.DataFrame, distinct_actions: int, window
     window = np.timedelta64(window_minutes, "m")
     for key in counts[counts >= distinct_actions].index:
         rows = timed[timed["principal_key"] == key]
-        starts = np.sort(rows["event_time"].to_numpy(dtype="datetime64[ns]"))
+        starts = np.sort(rows["event_time"].to_numpy(dtype="datetime64[us]"))
         present = np.zeros(len(starts), dtype=int)
         for _, times in rows.groupby("action")["event_time"]:
-            ordered = np.sort(times.to_numpy(dtype="datetime64[ns]"))
+            ordered = np.sort(times.to_numpy(dtype="datetime64[us]"))
             first_at_or_after = np.searchsorted(ordered, starts, side="left")
             first_after_window = np.searchsorted(ordered, starts + window, side="left")
             present += first_after_window > first_at_or_after

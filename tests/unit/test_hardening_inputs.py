@@ -688,3 +688,26 @@ def test_an_unexpected_error_in_the_fast_path_parses_that_file_in_full(monkeypat
         items = list(records_module.parse_loaded(load_bytes(data, "t.json")))
     assert [i["eventID"] for i in items if isinstance(i, dict)] == ["kept"] and len(items) == 1
     assert "t.json" in caplog.text and "IndexError" in caplog.text
+
+
+def test_a_time_centuries_ahead_cannot_wrap_into_another_denial_s_reconnaissance_window():
+    """Nanoseconds overflow 64 bits 2**64 ns (about 584.5 years) after 1970: a forged eventTime that far past
+    09:02 read back as 09:02, and three actions 'within 15 minutes' made the principal a prober."""
+    import numpy as np
+
+    from analysis.remedies.reconnaissance import reconnaissance_principals
+
+    target_ns = int(np.datetime64("2026-11-28T09:02:00", "ns").astype("int64"))
+    forged_us = -(-(target_ns + 2**64) // 1000)  # the first microsecond whose nanoseconds wrap to 09:02
+    forged = np.datetime64(forged_us, "us").astype(str) + "Z"
+    assert forged.startswith("2611-")
+    frame = denial_frame(
+        {"event_time": t, "action": a, "principal_key": "p", "target_account_id": "111122223333"}
+        for t, a in [
+            ("2026-11-28T09:00:00Z", "apprunner:ListServices"),
+            ("2026-11-28T09:01:00Z", "apprunner:DescribeService"),
+            (forged, "apprunner:DeleteService"),
+        ]
+    )
+    assert reconnaissance_principals(frame, distinct_actions=3, window_minutes=15) == set()
+    assert reconnaissance_principals(frame.iloc[:2], distinct_actions=2, window_minutes=15) == {"p"}
