@@ -114,12 +114,25 @@ def _denials(source: Source, status: SourceTally, service: str) -> Iterator[dict
                 status.records_read += item.count
                 continue
             status.records_read += 1
-            if is_denial(item) and audits_service(item, service):
-                yield denial_row(item)
+            row = _denial_or_none(item, status, service)
+            if row is not None:
+                yield row
     except Exception as error:  # a failing source is reported; the other sources go on
         log.warning("source %s failed: %s", source.name, error)
         status.status = "failed" if status.records_read == 0 else "partial"
         status.error = f"{type(error).__name__}: {error}"
+
+
+def _denial_or_none(record: dict[str, Any], status: SourceTally, service: str) -> dict[str, Any] | None:
+    """The record's denial row, or None; a record the reading fails on (a bug meeting an input no test
+    foresaw) is malformed, named by its eventID, and the source goes on."""
+    try:
+        return denial_row(record) if is_denial(record) and audits_service(record, service) else None
+    except Exception as error:
+        event_id = record.get("eventID")
+        where = f"{status.name} (eventID {_shown(event_id)})" if isinstance(event_id, str) else status.name
+        _malformed(status, Malformed(where, f"cannot be read ({type(error).__name__}: {error})"))
+        return None
 
 
 def _settle(status: SourceTally) -> None:

@@ -417,10 +417,14 @@ def alert_on_event(event: Any, settings: Settings, sns: Any = None) -> AlertRun:
         if not isinstance(item, dict):
             continue
         run.records += 1
-        if not (is_denial(item) and audits_service(item, settings.service)):
+        try:
+            if not (is_denial(item) and audits_service(item, settings.service)):
+                continue
+            finding = Finding.model_validate(event_finding(item, options), context=BUILDING)
+        except Exception as error:  # a bug meeting one event: counted and named, never a lost invocation
+            run.problems.append(f"event: cannot be read ({type(error).__name__}: {error})")
             continue
         run.denials += 1
-        finding = Finding.model_validate(event_finding(item, options), context=BUILDING)
         if settings.redact:
             from analysis.redact import redact_report
 

@@ -267,3 +267,16 @@ def test_a_source_that_failed_part_way_is_named_on_standard_error_not_only_marke
     statuses = analyse([_BrokenPartWay()], now=datetime(2026, 11, 29, tzinfo=UTC)).report.sources
     assert [(s.status, s.records_read) for s in statuses] == [("partial", 1)]
     assert source_warnings(statuses) == ["s3://trail/AWSLogs/: RecursionError: maximum recursion depth exceeded"]
+
+
+def test_an_event_the_alert_fails_on_is_a_named_problem_not_a_lost_invocation(topic, monkeypatch):
+    arn, sns, _, _ = topic
+
+    def breaks(record, options):
+        raise KeyError("principal")
+
+    monkeypatch.setattr("analysis.event_finding.event_finding", breaks)
+    run = alert_on_event(f.eventbridge_envelope(f.record()), load_settings({}, alert_topic_arn=arn), sns)
+    assert (run.records, run.denials, run.published) == (1, 0, [])
+    assert run.problems == ["event: cannot be read (KeyError: 'principal')"]
+    assert run.metrics()["MalformedRecords"] == 1

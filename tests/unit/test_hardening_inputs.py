@@ -711,3 +711,25 @@ def test_a_time_centuries_ahead_cannot_wrap_into_another_denial_s_reconnaissance
     )
     assert reconnaissance_principals(frame, distinct_actions=3, window_minutes=15) == set()
     assert reconnaissance_principals(frame.iloc[:2], distinct_actions=2, window_minutes=15) == {"p"}
+
+
+def test_a_record_the_reading_fails_on_is_malformed_and_the_next_record_is_read(monkeypatch):
+    """Defence in depth: whatever bug a record meets in reading its denial, it is that record's problem,
+    not the end of its source (the issue's 'one bad record must never hide the others')."""
+    from analysis import pipeline
+
+    real = pipeline.denial_row
+
+    def breaks_on_one(record):
+        if record.get("eventID") == "breaks":
+            raise AttributeError("'int' object has no attribute 'split'")
+        return real(record)
+
+    monkeypatch.setattr(pipeline, "denial_row", breaks_on_one)
+    records = [f.record(event_id="before"), f.record(event_id="breaks"), f.record("ListServices", event_id="after")]
+    analysis = analyse([ListSource(records)], now=datetime(2026, 11, 29, tzinfo=UTC))
+    [source] = analysis.report.sources
+    assert (analysis.report.totals.denials, source.malformed_records, source.status) == (2, 1, "partial")
+    assert source.problems == [
+        "memory (eventID 'breaks'): cannot be read (AttributeError: 'int' object has no attribute 'split')"
+    ]
