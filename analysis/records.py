@@ -71,6 +71,7 @@ RecordOrProblem = dict[str, Any] | Malformed | Skipped
 CONTAINER_KEYS = ("Records", "Events", "CloudTrailEvent")
 _UNREADABLE = object()
 _TRAIL_START = re.compile(rb'\A\s*+\{\s*+"Records"\s*+:\s*+\[')
+_ARRAY_START = re.compile(rb"\A\s*+\[")
 _STRUCTURE = re.compile(rb'"(?:[^"\\]|\\.)*+"|[\[\]{}]', re.DOTALL)
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*+"', re.DOTALL)
 _SCALAR = re.compile(rb"[^,\]\s]++")
@@ -292,8 +293,36 @@ def _refused_document(data: bytes, origin: str, error: Exception) -> Iterator[Re
         yield from lines
     elif _TRAIL_START.match(data):
         yield from _record_by_record(data, origin)
+    elif _ARRAY_START.match(data):
+        yield from _array_element_by_element(data, origin)
     else:
         yield Malformed(origin, f"not valid JSON or JSON Lines ({error})")
+
+
+def _array_element_by_element(data: bytes, origin: str) -> Iterator[RecordOrProblem]:
+    """A JSON array (of records or trail files) read one element at a time, each as a document of its own:
+    one element too deep or broken hides no other."""
+    start = _ARRAY_START.match(data)
+    for index, (begin, end) in enumerate(_element_spans(data, start.end() if start else 0)):
+        where = f"{origin}[{index}]"
+        if end is None:
+            yield Malformed(where, f"the file is cut here: {index} element(s) before it read")
+            return
+        yield from _array_element(data[begin:end], where)
+
+
+def _array_element(text: bytes, origin: str) -> Iterator[RecordOrProblem]:
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        value = _lenient_loads(text)
+        if value is _UNREADABLE:
+            if _TRAIL_START.match(text):  # a trail file among others: record by record
+                yield from _record_by_record(text, origin)
+            else:
+                yield Malformed(origin, f"not readable JSON ({error})")
+            return
+    yield from _unwrap_element(value, origin)
 
 
 def _lenient_loads(data: bytes) -> Any:

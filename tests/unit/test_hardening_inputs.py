@@ -733,3 +733,32 @@ def test_a_record_the_reading_fails_on_is_malformed_and_the_next_record_is_read(
     assert source.problems == [
         "memory (eventID 'breaks'): cannot be read (AttributeError: 'int' object has no attribute 'split')"
     ]
+
+
+def _too_deep(depth: int = 2000) -> str:
+    """A denial whose requestParameters nest deeper than orjson (1,024) and Python's json (the stack) go,
+    as JSON text (no Python structure that deep can be written by json either)."""
+    record = f.record(event_id="too-deep")
+    record["requestParameters"] = "DEEP"
+    return json.dumps(record).replace('"DEEP"', "[" * depth + "]" * depth)
+
+
+def _trail_text(*records: str) -> str:
+    return '{"Records": [' + ", ".join(records) + "]}"
+
+
+def test_a_json_array_of_records_with_one_too_deep_is_read_element_by_element():
+    first, last = json.dumps(f.record(event_id="first")), json.dumps(f.record("ListServices", event_id="last"))
+    items = list(parse_bytes(f"[{first}, {_too_deep()}, {last}]".encode(), "array.json"))
+    assert [r["eventID"] for r in items if isinstance(r, dict)] == ["first", "last"]
+    [problem] = [i for i in items if isinstance(i, Malformed)]
+    assert problem.origin == "array.json[1]"
+
+
+def test_an_array_of_trail_files_reads_around_one_record_too_deep():
+    a, b, c = (json.dumps(f.record(event_id=name)) for name in "abc")
+    data = f"[{_trail_text(a, _too_deep(), b)}, {_trail_text(c)}]".encode()
+    items = list(parse_bytes(data, "trails.json"))
+    assert [r["eventID"] for r in items if isinstance(r, dict)] == ["a", "b", "c"]
+    [problem] = [i for i in items if isinstance(i, Malformed)]
+    assert problem.origin == "trails.json[0].Records[1]"
