@@ -8,8 +8,8 @@ The rules (what "bad" means):
   lone surrogate, NaN, bytes not UTF-8); a JSON Lines line is parsed alone and strictly: such a line is
   malformed; nesting deeper than any parser goes is unreadable anywhere;
 - a trail file that cannot be parsed whole (cut, or too deep somewhere) is read record by record: every
-  whole record before the cut is read, the unreadable or cut one counted; a JSON array file too deep is
-  one malformed document; a truncated JSON Lines file loses its last line, counted;
+  whole record before the cut is read, the unreadable or cut one counted; a JSON array file too deep
+  somewhere is read element by element, the too-deep element counted; a truncated JSON Lines file loses its last line, counted;
 - a JSON object is a record: counted as read. It is a denial when its ``errorCode`` passes the CIS filter
   (``AccessDenied*`` or ``*UnauthorizedOperation``), whatever else it holds: a field of the wrong type
   reads as absent, it never hides the denial nor the records after it;
@@ -112,8 +112,11 @@ def _expect_file(case_file: CaseFile, service: str, day: bool, result: Expected)
     elif layout == "trail" and (case_file.plan.truncated or any(too_deep(i.value) for i in items)):
         _expect_record_by_record(case_file, service, day, result)
     elif layout == "array" and any(too_deep(i.value) for i in items):
-        result.malformed += 1
-        result.hide("nesting too deep for any parser in a JSON array file", sum(1 for i in items if i.good))
+        for item in items:  # read element by element: the too-deep one named, the others read
+            if too_deep(item.value):
+                result.malformed += 1
+            else:
+                _expect_element(item, service, day, result)
     else:  # read whole (orjson, else the lenient fallback)
         for item in items:
             _expect_element(item, service, day, result)
