@@ -9,7 +9,8 @@ The rules (what "bad" means):
   malformed; nesting deeper than any parser goes is unreadable anywhere;
 - a trail file that cannot be parsed whole (cut, or too deep somewhere) is read record by record: every
   whole record before the cut is read, the unreadable or cut one counted; a JSON array file too deep
-  somewhere is read element by element, the too-deep element counted; a truncated JSON Lines file loses its last line, counted;
+  somewhere is read element by element, the too-deep element counted; a truncated JSON Lines file loses
+  its last line, counted;
 - a JSON object is a record: counted as read. It is a denial when its ``errorCode`` passes the CIS filter
   (``AccessDenied*`` or ``*UnauthorizedOperation``), whatever else it holds: a field of the wrong type
   reads as absent, it never hides the denial nor the records after it;
