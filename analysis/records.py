@@ -23,7 +23,7 @@ import logging
 import math
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import IO, Any, cast
@@ -302,13 +302,7 @@ def _refused_document(data: bytes, origin: str, error: Exception) -> Iterator[Re
 def _array_element_by_element(data: bytes, origin: str) -> Iterator[RecordOrProblem]:
     """A JSON array (of records or trail files) read one element at a time, each as a document of its own:
     one element too deep or broken hides no other."""
-    start = _ARRAY_START.match(data)
-    for index, (begin, end) in enumerate(_element_spans(data, start.end() if start else 0)):
-        where = f"{origin}[{index}]"
-        if end is None:
-            yield Malformed(where, f"the file is cut here: {index} element(s) before it read")
-            return
-        yield from _array_element(data[begin:end], where)
+    yield from _one_by_one(data, _ARRAY_START, origin, "element(s)", _array_element)
 
 
 def _array_element(text: bytes, origin: str) -> Iterator[RecordOrProblem]:
@@ -352,13 +346,23 @@ def _int64(text: str) -> int | None:
 
 def _record_by_record(data: bytes, origin: str) -> Iterator[RecordOrProblem]:
     """The elements of ``{"Records":[…]}``, each parsed alone; one that cannot be read, or is cut, is named."""
-    start = _TRAIL_START.match(data)
+    yield from _one_by_one(data, _TRAIL_START, f"{origin}.Records", "record(s)", _element)
+
+
+def _one_by_one(
+    data: bytes,
+    opening: re.Pattern[bytes],
+    where: str,
+    things: str,
+    read: Callable[[bytes, str], Iterator[RecordOrProblem]],
+) -> Iterator[RecordOrProblem]:
+    """Each element of the array ``opening`` opens, read alone by ``read``; a cut is named where it falls."""
+    start = opening.match(data)
     for index, (begin, end) in enumerate(_element_spans(data, start.end() if start else 0)):
-        where = f"{origin}.Records[{index}]"
         if end is None:
-            yield Malformed(where, f"the file is cut here: {index} record(s) before it read")
+            yield Malformed(f"{where}[{index}]", f"the file is cut here: {index} {things} before it read")
             return
-        yield from _element(data[begin:end], where)
+        yield from read(data[begin:end], f"{where}[{index}]")
 
 
 def _element(text: bytes, origin: str) -> Iterator[RecordOrProblem]:
