@@ -306,17 +306,13 @@ def _array_element_by_element(data: bytes, origin: str) -> Iterator[RecordOrProb
 
 
 def _array_element(text: bytes, origin: str) -> Iterator[RecordOrProblem]:
-    try:
-        value = orjson.loads(text)
-    except orjson.JSONDecodeError as error:
-        value = _lenient_loads(text)
-        if value is _UNREADABLE:
-            if _TRAIL_START.match(text):  # a trail file among others: record by record
-                yield from _record_by_record(text, origin)
-            else:
-                yield Malformed(origin, f"not readable JSON ({error})")
-            return
-    yield from _unwrap_element(value, origin)
+    value, error = _parsed(text)
+    if value is not _UNREADABLE:
+        yield from _unwrap_element(value, origin)
+    elif _TRAIL_START.match(text):  # a trail file among others: record by record
+        yield from _record_by_record(text, origin)
+    else:
+        yield Malformed(origin, f"not readable JSON ({error})")
 
 
 def _lenient_loads(data: bytes) -> Any:
@@ -366,14 +362,20 @@ def _one_by_one(
 
 
 def _element(text: bytes, origin: str) -> Iterator[RecordOrProblem]:
+    value, error = _parsed(text)
+    if value is _UNREADABLE:
+        yield Malformed(origin, f"not readable JSON ({error})")
+    else:
+        yield from _in_container(value, origin)
+
+
+def _parsed(text: bytes) -> tuple[Any, Exception | None]:
+    """One JSON value by orjson, else the lenient parser (_UNREADABLE when neither reads it), and orjson's
+    error, if any."""
     try:
-        value = orjson.loads(text)
+        return orjson.loads(text), None
     except orjson.JSONDecodeError as error:
-        value = _lenient_loads(text)
-        if value is _UNREADABLE:
-            yield Malformed(origin, f"not readable JSON ({error})")
-            return
-    yield from _in_container(value, origin)
+        return _lenient_loads(text), error
 
 
 def _element_spans(data: bytes, start: int) -> Iterator[tuple[int, int | None]]:
