@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable
+from functools import cache
 from typing import Any, Literal, TypeVar, cast, get_args, get_origin
 
 from pydantic import BaseModel
@@ -234,12 +235,13 @@ class _Walk:
             return self.sessions(value)
         if model is Policy and key == "Statement" and isinstance(value, list):
             return [self.statement(s) for s in value]
-        info = model.model_fields.get(key)
-        if info is None:
+        plan = _field_plan(model, key)
+        if plan is None:
             return self.free(value)
-        if _is_fixed(model, key, info.annotation):
+        fixed, inner = plan
+        if fixed:
             return copy.deepcopy(value)
-        return self.value(value, _model_in(info.annotation))
+        return self.value(value, inner)
 
     def statement(self, statement: Any) -> Any:
         if not isinstance(statement, dict):
@@ -259,6 +261,16 @@ class _Walk:
 
 def _is_strings(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+@cache
+def _field_plan(model: type[BaseModel], key: str) -> tuple[bool, type[BaseModel] | None] | None:
+    """How a field of ``model`` is walked (fixed, and the model inside it), worked out once per field, not per
+    value: None for a field the model does not name."""
+    info = model.model_fields.get(key)
+    if info is None:
+        return None
+    return _is_fixed(model, key, info.annotation), _model_in(info.annotation)
 
 
 def _is_fixed(model: type[BaseModel], key: str, annotation: Any) -> bool:
