@@ -7,6 +7,7 @@ import re
 import subprocess
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,17 +45,37 @@ def _requirements(function: str) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
-def test_the_requirements_are_the_projects_run_time_dependencies():
-    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    assert _requirements("daily_report") == dependencies
-    alert = [d for d in dependencies if re.split(r"[<>=\[]", d)[0].lower() not in NOT_IN_THE_ALERT]
+def _project() -> dict[str, Any]:
+    project: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return project
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=\[]", requirement)[0].lower().replace("-", "_")
+
+
+def test_the_requirements_are_the_projects_run_time_dependencies_and_the_lambda_extra():
+    project = _project()
+    for_lambda = project["dependencies"] + project["optional-dependencies"]["lambda"]
+    assert _requirements("daily_report") == for_lambda
+    alert = [d for d in for_lambda if _name(d) not in NOT_IN_THE_ALERT]
     assert _requirements("denial_alert") == alert
 
 
-def test_installing_the_project_pulls_no_test_tool():
-    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    names = {re.split(r"[<>=\[]", d)[0].lower().replace("-", "_") for d in dependencies}
+def test_installing_the_project_pulls_no_test_tool_and_no_lambda_or_notebook_library():
+    project = _project()
+    names = {_name(d) for d in project["dependencies"]}
     assert not names & TEST_TOOLS
+    assert "aws_lambda_powertools" not in names
+    assert not names & {"matplotlib", "ipykernel", "nbclient", "jupyterlab"}
+    assert {_name(d) for d in project["optional-dependencies"]["lambda"]} == {"aws_lambda_powertools"}
+
+
+def test_the_dev_extra_holds_what_the_tests_import_from_the_other_extras():
+    extras = _project()["optional-dependencies"]
+    assert "apprunner-access-auditor[lambda,verify]" in extras["dev"]
+    notebook_runner = {_name(d) for d in extras["notebook"]} - {"jupyterlab"}
+    assert notebook_runner <= {_name(d) for d in extras["dev"]}
 
 
 def test_each_artefact_fits_lambda_unzipped(artefacts):
