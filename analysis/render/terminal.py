@@ -1,0 +1,252 @@
+"""The report as a short summary for a terminal: the window, the totals, one line per finding, where the files are.
+
+What ``report`` prints on a terminal and what ``make demo`` ends with. It is built with Rich, but no text of the
+report is ever read as Rich markup: every value goes in as a ``rich.text.Text`` after ``redact.printable`` (and
+secrets masked), so a principal named ``[bold red]x[/]`` or holding an escape sequence prints as written.
+Importing this module loads neither pandas nor the other renderers.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from analysis.contract import Finding, Report
+from analysis.redact import mask_secrets, printable
+from analysis.render.common import by_urgency, policy_actions, service_name
+
+MAX_FINDINGS = 50  # lines of findings shown; the rest are counted and left to the full reports
+SEVERITY_WIDTH = len("critical")
+ACCOUNT_WIDTH = 12  # an AWS account ID
+COLUMN_GAP = 1
+MIN_TEXT_WIDTH = 10  # the principal's and the advice's columns, however narrow the terminal
+SEVERITY_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
+# What a refusal came from, in the few words a summary line has room for.
+REASON_SHORT = {
+    "no_identity_allow": "no policy allows it",
+    "explicit_identity_deny": "identity policy deny",
+    "scp": "SCP",
+    "rcp": "RCP",
+    "permissions_boundary": "permissions boundary",
+    "session_policy": "session policy",
+    "resource_policy": "resource policy",
+    "vpc_endpoint_policy": "VPC endpoint policy",
+    "explicit_deny": "explicit deny",
+    "unknown": "reason unknown",
+}
+DENY_REASONS = tuple(reason for reason in REASON_SHORT if reason not in {"no_identity_allow", "unknown"})
+
+
+def summary(
+    report: Report,
+    written: Sequence[Path],
+    *,
+    color: bool,
+    width: int = 100,
+    max_findings: int = MAX_FINDINGS,
+) -> str:
+    """The summary as text, ``width`` columns at most per line; ANSI colours only when ``color``."""
+    console = Console(
+        file=io.StringIO(),
+        force_terminal=color,
+        color_system="standard" if color else None,
+        width=width,
+        markup=False,
+        emoji=False,
+        highlight=False,
+        force_jupyter=False,
+        legacy_windows=False,
+        soft_wrap=False,
+    )
+    _print_line(console, _header(report), "bold")
+    for line in _joined(_totals(report), width):
+        _print_line(console, line)
+    for warning in _source_warnings(report):
+        _print_line(console, warning, "yellow")
+    console.print()
+    if report.findings:
+        console.print(_findings_table(by_urgency(report.findings)[:max_findings], width))
+        hidden = len(report.findings) - max_findings
+        if hidden > 0:
+            _print_line(console, f"… and {hidden} more finding(s): see the full reports.")
+    else:
+        _print_line(console, f"No {service_name(report.service)} denials in this window.", "green")
+    if written:
+        console.print()
+        _print_line(console, "Full reports:", "bold")
+        for path in written:
+            console.print(Text("  " + _safe(str(path))), overflow="fold")
+    output = console.file
+    assert isinstance(output, io.StringIO)
+    return "".join(line.rstrip(" ") + "\n" for line in output.getvalue().splitlines())
+
+
+# --- the lines above the findings ---------------------------------------------------------------------
+
+
+def _header(report: Report) -> str:
+    title = f"{service_name(report.service)} access report"
+    if report.daily is not None:
+        when = f"{report.daily.key} ({report.daily.time_zone})"
+    else:
+        when = f"{report.window.start or 'the first record'} → {report.window.end or 'the last record'}"
+    return f"{title} · {when}" + (" · redacted" if report.redacted else "")
+
+
+def _totals(report: Report) -> list[str]:
+    totals = report.totals
+    parts = [
+        _counted(totals.records_read, "record read", "records read"),
+        _counted(totals.denials, "denial"),
+        _counted(totals.principals, "principal"),
+        _counted(len(report.findings), "finding"),
+        f"{totals.malformed_records:,} malformed",
+    ]
+    if totals.late_denials:
+        parts.append(_counted(totals.late_denials, "late denial"))
+    cut = sum(action.truncated_messages for finding in report.findings for action in finding.actions)
+    if cut:
+        parts.append(_counted(cut, "cut message"))
+    return parts
+
+
+def _joined(parts: list[str], width: int, separator: str = " · ") -> list[str]:
+    """The parts on as few lines as fit ``width``, never broken inside a part."""
+    lines: list[str] = []
+    for part in parts:
+        if lines and len(lines[-1]) + len(separator) + len(part) <= width:
+            lines[-1] += separator + part
+        else:
+            lines.append(part)
+    return lines
+
+
+def _counted(count: int, one: str, many: str = "") -> str:
+    return f"{count:,} {one if count == 1 else many or one + 's'}"
+
+
+def _source_warnings(report: Report) -> list[str]:
+    """One line per source that was not read whole (the details are on standard error and in the reports)."""
+    return [
+        f"! {source.name}: {source.status}" + (f" ({source.error})" if source.error else "")
+        for source in report.sources
+        if source.status != "ok"
+    ]
+
+
+# --- one line per finding -----------------------------------------------------------------------------
+
+
+def _findings_table(findings: list[Finding], width: int) -> Table:
+    """One row per finding, each cell one line: what does not fit ends in an ellipsis."""
+    rows = [
+        (
+            Text(finding.severity, style=SEVERITY_STYLES.get(finding.severity, "")),
+            Text(_safe(short_principal(finding))),
+            Text(_safe(finding.principal.account_id or finding.target_account_id or "")),
+            Text(f"{finding.denials:,}"),
+            Text(_safe(what_to_do(finding))),
+        )
+        for finding in findings
+    ]
+    denials_width = max(len("denials"), *(len(row[3]) for row in rows))
+    fixed = SEVERITY_WIDTH + ACCOUNT_WIDTH + denials_width + 4 * COLUMN_GAP
+    principal_width, advice_width = _shared(
+        width - fixed, max(len(row[1]) for row in rows), max(len(row[4]) for row in rows)
+    )
+    table = Table(box=None, padding=(0, COLUMN_GAP, 0, 0), pad_edge=False, expand=False, header_style="bold")
+    table.add_column("severity", no_wrap=True, width=SEVERITY_WIDTH)
+    table.add_column("principal", no_wrap=True, overflow="ellipsis", width=principal_width)
+    table.add_column("account", no_wrap=True, overflow="ellipsis", width=ACCOUNT_WIDTH)
+    table.add_column("denials", no_wrap=True, justify="right", width=denials_width)
+    table.add_column("what to do", no_wrap=True, overflow="ellipsis", width=advice_width)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _shared(available: int, principal: int, advice: int) -> tuple[int, int]:
+    """The principal's and the advice's widths: each as wide as its longest value when both fit, else the advice
+    keeps most of the room (what to do matters more than the end of a long role name)."""
+    available = max(available, 2 * MIN_TEXT_WIDTH)
+    if principal + advice <= available:
+        return principal, advice
+    principal_width = min(principal, max(available - advice, available * 2 // 5))
+    return principal_width, available - principal_width
+
+
+def short_principal(finding: Finding) -> str:
+    """``user/dev-alice``, ``role/Deploy``, ``assumed-role/Deploy``, ``root``: the ARN's resource without its
+    path (the account is shown beside it); what the log said instead when there is no ARN."""
+    principal = finding.principal
+    arn = principal.arn
+    if not arn:
+        key = principal.key or "unknown"
+        return key.removeprefix("service:")  # an AWS service: its name says it is one (apprunner.amazonaws.com)
+    resource = arn.split(":", 5)[5] if arn.count(":") >= 5 else arn
+    kind, slash, rest = resource.partition("/")
+    if not slash:
+        return resource
+    if kind == "assumed-role":  # assumed-role/ROLE/SESSION: the role is who; sessions are many
+        return f"{kind}/{rest.split('/', 1)[0]}"
+    return f"{kind}/{rest.rsplit('/', 1)[-1]}"
+
+
+def what_to_do(finding: Finding) -> str:
+    """The remedy in a few words and its first action: ``grant apprunner:DescribeService, +2``,
+    ``do not grant: explicit deny``."""
+    remedy = finding.remedy
+    if remedy is None:
+        return "no advice yet: see the full report"
+    kind = remedy.kind
+    if kind == "grant":
+        return f"grant {_first_actions(finding)}"
+    if kind == "permission_set":
+        named = remedy.permission_set or finding.principal.permission_set
+        return f"permission set{' ' + named if named else ''}: grant {_first_actions(finding)}"
+    if kind == "cross_account_role":
+        return f"cross-account role for {_first_actions(finding)}"
+    if kind == "review_deny":
+        return f"do not grant: {_deny_words(finding)}"
+    if kind == "org_policy":
+        reasons = {reason for action in finding.actions for reason in action.reasons}
+        named = [REASON_SHORT[reason] for reason in ("scp", "rcp") if reason in reasons]
+        return f"do not grant: {', '.join(named) or 'organization policy'}"
+    if kind == "investigate":
+        return "do not grant: investigate (reconnaissance)"
+    return kind
+
+
+def _first_actions(finding: Finding, shown: int = 1) -> str:
+    """The first action(s) the remedy grants (else the refused ones) and how many more."""
+    remedy = finding.remedy
+    documents = [remedy.policy, *remedy.more_policies] if remedy else []
+    actions = list(dict.fromkeys(action for document in documents for action in policy_actions(document)))
+    actions = actions or list(dict.fromkeys(action.action for action in finding.actions))
+    more = len(actions) - shown
+    return ", ".join(actions[:shown]) + (f", +{more}" if more > 0 else "")
+
+
+def _deny_words(finding: Finding) -> str:
+    """What refused the finding's actions, the most specific reason first."""
+    reasons = {reason for action in finding.actions for reason in action.reasons}
+    named = [REASON_SHORT[reason] for reason in DENY_REASONS if reason in reasons]
+    return ", ".join(named) or "explicit deny"
+
+
+# --- safety ---------------------------------------------------------------------------------------------
+
+
+def _safe(text: str) -> str:
+    """A report value fit for one terminal line: secrets masked, controls shown as escapes, never obeyed."""
+    return printable(mask_secrets(text), keep="")
+
+
+def _print_line(console: Console, text: str, style: str = "") -> None:
+    """One line of the report's text, cut with an ellipsis rather than wrapped."""
+    console.print(Text(_safe(text), style=style), no_wrap=True, overflow="ellipsis")
