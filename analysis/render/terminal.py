@@ -214,9 +214,7 @@ def what_to_do(finding: Finding) -> str:
     if kind == "review_deny":
         return f"do not grant: {_deny_words(finding)}"
     if kind == "org_policy":
-        reasons = {reason for action in finding.actions for reason in action.reasons}
-        named = [REASON_SHORT[reason] for reason in ("scp", "rcp") if reason in reasons]
-        return f"do not grant: {', '.join(named) or 'organization policy'}"
+        return f"do not grant: {_deny_words(finding, among=('scp', 'rcp'), otherwise='organization policy')}"
     if kind == "investigate":
         return "do not grant: investigate (reconnaissance)"
     return kind
@@ -232,11 +230,10 @@ def _first_actions(finding: Finding, shown: int = 1) -> str:
     return ", ".join(actions[:shown]) + (f", +{more}" if more > 0 else "")
 
 
-def _deny_words(finding: Finding) -> str:
-    """What refused the finding's actions, the most specific reason first."""
+def _deny_words(finding: Finding, among: Sequence[str] = DENY_REASONS, otherwise: str = "explicit deny") -> str:
+    """What refused the finding's actions (the reasons ``among`` those named), the most specific first."""
     reasons = {reason for action in finding.actions for reason in action.reasons}
-    named = [REASON_SHORT[reason] for reason in DENY_REASONS if reason in reasons]
-    return ", ".join(named) or "explicit deny"
+    return ", ".join(REASON_SHORT[reason] for reason in among if reason in reasons) or otherwise
 
 
 # --- safety ---------------------------------------------------------------------------------------------
