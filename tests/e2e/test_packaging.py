@@ -3,8 +3,10 @@ from PyPI's wheels: within Lambda's size limit, native code only for the target,
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -136,3 +138,92 @@ def test_the_template_builds_what_the_makefile_builds():
     assert (globals_["Runtime"], globals_["Architectures"]) == ("python3.12", ["arm64"])
     assert "--python-version $(LAMBDA_PYTHON)" in (ROOT / "Makefile").read_text()
     assert "LAMBDA_PYTHON := 3.12" in (ROOT / "Makefile").read_text()
+
+
+# The wheel as a user installs it (pip or pipx: a fresh environment, the runtime set only).
+
+
+@pytest.fixture(scope="module")
+def installed_tool(tmp_path_factory) -> Path:
+    """A fresh virtual environment holding the project's wheel and its runtime dependencies, nothing else."""
+    work = tmp_path_factory.mktemp("installed")
+    probe = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(work / "probe"), "rich>=13,<16"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"the package registry is unreachable: {probe.stderr.strip()[-300:]}")
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(work / "dist"), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (work / "dist").glob("*.whl")
+    venv = work / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    installed = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert installed.returncode == 0, installed.stderr
+    return venv
+
+
+def _distributions(venv: Path) -> set[str]:
+    listed = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "list", "--format=json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return {_name(entry["name"]) for entry in json.loads(listed.stdout)}
+
+
+def test_the_installed_tool_holds_the_runtime_set_but_no_lambda_notebook_or_test_library(installed_tool):
+    present = _distributions(installed_tool)
+    assert {_name(d) for d in _project()["dependencies"]} <= present
+    assert "apprunner_access_auditor" in present
+    absent = {"aws_lambda_powertools", "aws_xray_sdk", "matplotlib", "ipykernel", "jupyterlab", "iamprover"}
+    assert not present & (absent | TEST_TOOLS), present & (absent | TEST_TOOLS)
+
+
+def test_the_installed_tool_runs_the_demo_without_the_lambda_extra(installed_tool, tmp_path):
+    done = subprocess.run(
+        [str(installed_tool / "bin" / "apprunner-audit"), "demo", "--out", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,  # not the source tree: the installed package is the one imported
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "demo" / "report.json").read_text())
+    assert report["totals"]["denials"] == 82  # the bundled sample day (tests/e2e/test_demo.py)
+    assert {p.name for p in (tmp_path / "demo").iterdir()} >= {"report.json", "report.html", "report.md", "report.csv"}
+
+
+def test_the_installed_tool_says_its_version(installed_tool, tmp_path):
+    expected = _project()["version"]
+    module = subprocess.run(
+        [str(installed_tool / "bin" / "python"), "-c", "import analysis; print(analysis.__version__)"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert module.stdout.strip() == expected, module.stderr
+    done = subprocess.run(
+        [str(installed_tool / "bin" / "apprunner-audit"), "--version"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert expected in done.stdout
