@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Two installs in one venv: the tool's runtime set (make demo) and, for the tests and checks, the dev extra on top.
+RUNTIME := $(VENV)/.runtime
 STAMP := $(VENV)/.installed
 
 TOOLS := .tools
@@ -21,13 +23,17 @@ export SAM_CLI_TELEMETRY := 0
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(RUNTIME): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME)
+
+$(STAMP): $(RUNTIME)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(RUNTIME)
 	$(BIN)/apprunner-audit demo --out out/demo
 
 test: lint typecheck imports tools
