@@ -25,6 +25,7 @@ Count = Annotated[int, Field(ge=0)]
 Day = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 FINDING_ID_PATTERN = r"^f-[0-9a-f]{16}$"
 ACTION_PATTERN = r"^[A-Za-z0-9-]+:[A-Za-z0-9*_-]+$"  # prefix:Name, as IAM spells actions
+EVENT_IDS_PER_ACTION = 20  # enough to open a few events in CloudTrail; the report stays small on a busy day
 
 Reason = Literal[
     "no_identity_allow",
@@ -173,6 +174,8 @@ class DeniedAction(Contract):
     # The request context the records imply, by condition key (iam:PassedToService: the services the
     # role was passed to): what a proof of the remedy's policy evaluates the refused request with
     context: dict[str, list[str]] = {}
+    # The CloudTrail eventIDs behind the action, earliest first, de-duplicated, at most EVENT_IDS_PER_ACTION
+    event_ids: Annotated[list[str], Field(max_length=EVENT_IDS_PER_ACTION)] = []
 
 
 class Hazard(Contract):

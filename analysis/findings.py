@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.contract import EVENT_IDS_PER_ACTION
 from analysis.denials import request_context
 from analysis.identifiers import finding_id
 from analysis.times import iso
@@ -107,7 +108,27 @@ def action_summary(frame: pd.DataFrame) -> pd.DataFrame:
     )
     resources = frame[[*ACTION_KEY, "resources"]].explode("resources")
     summary["resources"] = resources.groupby(ACTION_KEY, sort=False, dropna=False)["resources"].agg(_unique_sorted)
+    summary["event_ids"] = first_event_ids(frame)
     return summary.reset_index()
+
+
+def first_event_ids(frame: pd.DataFrame, limit: int = EVENT_IDS_PER_ACTION) -> pd.Series:
+    """The first ``limit`` distinct eventIDs of each principal, owning account and action, earliest first
+    (ties by eventID, so the choice does not depend on the order the sources were read in; no time last)."""
+    columns = frame[[*ACTION_KEY, "event_time", "event_id"]]
+    in_time_order = columns.sort_values(["event_time", "event_id"], kind="stable", na_position="last")
+    grouped = in_time_order.groupby(ACTION_KEY, sort=False, dropna=False)["event_id"]
+    return grouped.agg(lambda ids: _first_distinct(ids, limit))
+
+
+def _first_distinct(values: Iterable[Any], limit: int) -> list[str]:
+    distinct: dict[str, None] = {}
+    for value in values:
+        if isinstance(value, str) and value:
+            distinct[value] = None
+            if len(distinct) == limit:
+                break
+    return list(distinct)
 
 
 def finding_summary(frame: pd.DataFrame) -> pd.DataFrame:
@@ -190,6 +211,7 @@ def _action(row: Any) -> dict[str, Any]:
         "non_iam_failures": row.non_iam_failures,
         "denied_explicitly": bool(row.denied_explicitly),
         "context": request_context(row.passed_to_services),
+        "event_ids": row.event_ids,
     }
 
 

@@ -8,6 +8,7 @@ commands, docs), so the renderers are tested without depending on the remedies' 
 from __future__ import annotations
 
 import copy
+import uuid
 from typing import Any
 
 from analysis.identifiers import finding_id
@@ -84,9 +85,15 @@ def action(
         "encoded_messages": 0,
         "truncated_messages": 0,
         "non_iam_failures": [],
+        "event_ids": event_ids(name, count),
     }
     value.update(extra)
     return value
+
+
+def event_ids(name: str, count: int) -> list[str]:
+    """CloudTrail eventIDs (UUIDs) for an action's denials, made up and fixed: one per denial, at most 20."""
+    return [str(uuid.uuid5(uuid.NAMESPACE_URL, f"{name}/{n}")) for n in range(min(count, 20))]
 
 
 def finding(

@@ -1,4 +1,4 @@
-"""Presenting a report: JSON (the contract), Markdown, HTML and CSV."""
+"""Presenting a report: JSON (the contract), Markdown, HTML, CSV and the CSV of its lists (``csv_details``)."""
 
 from __future__ import annotations
 
@@ -24,4 +24,8 @@ def render(report: Report | Mapping[str, Any], fmt: str) -> str:
         from analysis.render.csv import render_csv
 
         return render_csv(report)
+    if fmt == "csv_details":
+        from analysis.render.csv import render_csv_details
+
+        return render_csv_details(report)
     raise ValueError(f"unknown format {fmt!r}")
