@@ -97,3 +97,25 @@ def test_aws_account_caller_named_by_the_message_is_the_principal():
     assert finding["principal"]["type"] == "AWSAccount"
     assert finding["principal"]["arn"] == "arn:aws:iam::444455556666:role/PartnerReadOnly"
     assert finding["cross_account"] is True
+
+
+def test_each_action_lists_its_first_twenty_event_ids_in_time_order_each_once():
+    # 25 denials of one action, one a minute from 10:00, read in a shuffled order; their IDs sort backwards
+    # (so neither the reading order nor the IDs' order gives the time order). Expected by hand: minutes 0 to 19.
+    def event_id(minute: int) -> str:
+        return f"00000000-0000-4000-8000-{99 - minute:012d}"
+
+    shuffled = [(minute * 7) % 25 for minute in range(25)]
+    records = [f.record(event_time=f"2026-11-28T10:{m:02d}:00Z", event_id=event_id(m)) for m in shuffled]
+    repeat = {**records[shuffled.index(3)], "recipientAccountId": f.OTHER_ACCOUNT}  # the same event, logged twice
+    without_id = f.record(event_time="2026-11-28T09:00:00Z", event_id=None)  # the earliest, but nothing to link
+    [finding] = _findings([*records, repeat, without_id])
+    [action] = finding["actions"]
+    assert action["count"] == 27
+    assert action["event_ids"] == [event_id(m) for m in range(20)]
+
+
+def test_an_action_whose_records_have_no_event_id_lists_none():
+    [finding] = _findings([f.record(event_id=None), f.record("ListOperations")])
+    ids = {a["action"]: a["event_ids"] for a in finding["actions"]}
+    assert ids["apprunner:DescribeService"] == [] and len(ids["apprunner:ListOperations"]) == 1
