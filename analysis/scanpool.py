@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -69,7 +70,10 @@ def ordered_map(
 
 
 def _pooled(pool: Executor, function: Callable[[T], R], items: Iterable[T], ahead: int) -> Iterator[R]:
+    """The results in order. Stopped early (Ctrl-C, an error, a reader that stops reading) the pool stops at
+    once: nothing more is started, worker processes are ended, threads finish their one task each."""
     pending: deque[Future[R]] = deque()
+    finished = False
     try:
         for item in items:
             pending.append(pool.submit(function, item))
@@ -77,10 +81,26 @@ def _pooled(pool: Executor, function: Callable[[T], R], items: Iterable[T], ahea
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+        finished = True
     finally:
-        for future in pending:
-            future.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
+        if finished:
+            pool.shutdown(wait=True)
+        else:
+            _stop_now(pool, pending)
+
+
+def _stop_now(pool: Executor, pending: Iterable[Future[R]]) -> None:
+    """Cancel what has not started and end worker processes in their task (loading only reads: nothing is left
+    half-written); a thread cannot be ended, and finishes the one file it reads."""
+    for future in pending:
+        future.cancel()
+    # ProcessPoolExecutor offers no public way to end busy workers before Python 3.14 (terminate_workers)
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.join(timeout=1)
 
 
 def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -95,10 +115,17 @@ def _apply_each(function: Callable[[T], R], batch: list[T]) -> list[R]:
 
 def _process_pool(workers: int) -> Executor | None:
     try:
-        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(_start_method()))
+        context = multiprocessing.get_context(_start_method())
+        return ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_interrupts)
     except (OSError, NotImplementedError, ImportError, ValueError) as error:  # AWS Lambda: no semaphores
         log.info("worker processes unavailable (%s): reading with threads", error)
         return None
+
+
+def _ignore_interrupts() -> None:
+    """In a worker: Ctrl-C (SIGINT, sent to the terminal's whole process group) is the parent's to handle, which
+    then ends the workers; a worker raising KeyboardInterrupt itself would only print a traceback of its own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _start_method() -> str:
