@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import get_args
 
 import jsonschema
 import pytest
 from pydantic import ValidationError
 
+from analysis import contract
 from analysis.contract import BUILDING, Finding, Remedy, Report, as_report, json_schema, schema_text
 from analysis.model import Options
 from analysis.render import render
@@ -202,3 +204,152 @@ def test_an_empty_recipient_account_reads_as_not_stated():
     record = f.record(recipient="", error_message=None, request={})
     [finding] = findings_of([record])
     assert (finding["target_account_id"], finding["denials"], finding["remedy"]["kind"]) == (None, 1, "grant")
+
+
+# --- the schema explains itself: every field described, every value of a vocabulary given its meaning -------------
+
+
+def _objects(node, path="$"):
+    """Every object schema with properties, with where it is (the conditions of allOf/if/then/not are constraints
+    on fields described elsewhere, not fields)."""
+    if isinstance(node, dict):
+        if isinstance(node.get("properties"), dict):
+            yield path, node
+        for key, value in node.items():
+            if key not in ("allOf", "if", "then", "not", "properties"):
+                yield from _objects(value, f"{path}.{key}")
+        for name, value in (node.get("properties") or {}).items():
+            yield from _objects(value, f"{path}.{name}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _objects(value, f"{path}[{index}]")
+
+
+def test_every_field_and_section_of_the_schema_has_a_description():
+    published = schema()
+    objects = list(_objects(published))
+    assert len(objects) >= 20  # the report, every section, and a policy statement
+    undescribed = [
+        f"{path}.{name}"
+        for path, node in objects
+        for name, field in node["properties"].items()
+        if not (isinstance(field, dict) and field.get("description", "").strip())
+    ]
+    assert undescribed == []
+    assert [name for name, model in published["$defs"].items() if not model.get("description")] == []
+    assert "\n" not in json.dumps([node.get("description", "") for _, node in objects])  # one line each
+    event_ids = published["$defs"]["DeniedAction"]["properties"]["event_ids"]
+    assert event_ids["maxItems"] == 20 and "eventID" in event_ids["description"]
+
+
+def test_the_described_check_fails_on_a_field_without_a_description():
+    published = json.loads(json.dumps(schema()))
+    del published["$defs"]["Totals"]["properties"]["denials"]["description"]
+    undescribed = [
+        f"{path}.{name}"
+        for path, node in _objects(published)
+        for name, field in node["properties"].items()
+        if not field.get("description")
+    ]
+    assert undescribed == ["$.$defs.Totals.denials"]
+
+
+VOCABULARIES = {
+    "Reason": (contract.Reason, contract.REASON_MEANINGS),
+    "RemedyKind": (contract.RemedyKind, contract.REMEDY_KIND_MEANINGS),
+    "Severity": (contract.Severity, contract.SEVERITY_MEANINGS),
+    "PrincipalType": (contract.PrincipalType, contract.PRINCIPAL_TYPE_MEANINGS),
+    "SourceState": (contract.SourceState, contract.SOURCE_STATE_MEANINGS),
+    "Confidence": (contract.Confidence, contract.CONFIDENCE_MEANINGS),
+    "TimelineUnit": (contract.TimelineUnit, contract.TIMELINE_UNIT_MEANINGS),
+    "ChannelStatus": (contract.ChannelStatus, contract.CHANNEL_STATUS_MEANINGS),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VOCABULARIES))
+def test_every_value_of_a_vocabulary_has_its_meaning_in_the_schema(name):
+    vocabulary, meanings = VOCABULARIES[name]
+    values = list(get_args(vocabulary))
+    assert list(meanings) == values  # the same values, in the contract's order
+    in_schema = [
+        node
+        for node in _all_nodes(schema())
+        if isinstance(node, dict) and isinstance(node.get("enum"), list) and set(node["enum"]) == set(values)
+    ]
+    assert in_schema, f"{name} is not in the schema"
+    for node in in_schema:
+        assert [(one["const"], bool(one["description"].strip())) for one in node["oneOf"]] == [
+            (v, True) for v in values
+        ]
+
+
+def test_the_reasons_and_remedy_kinds_read_as_the_contract_says():
+    # Spot checks against docs/CONTRACT.md's words, so that a meaning cannot drift into another value's.
+    reasons = _enum_meanings("no_identity_allow")
+    assert "explicit deny whose message names no policy type" in reasons["explicit_deny"]
+    assert "service control policy" in reasons["scp"] and "resource control policy" in reasons["rcp"]
+    kinds = _enum_meanings("org_policy")
+    assert "root user" in kinds["org_policy"] and "reconnaissance" in kinds["investigate"]
+
+
+def _all_nodes(node):
+    yield node
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else []
+    for child in children:
+        yield from _all_nodes(child)
+
+
+def _enum_meanings(value):
+    node = next(n for n in _all_nodes(schema()) if isinstance(n, dict) and value in (n.get("enum") or []))
+    return {one["const"]: one["description"] for one in node["oneOf"]}
+
+
+# --- the sample day's report against the published schema, formats checked ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample_document():
+    from analysis.demo import DEMO_ORGANIZATION, DEMO_TRUSTED_ACCOUNTS, SAMPLE_DAY
+    from analysis.pipeline import analyse
+    from analysis.sources.files import sample_source
+
+    options = Options(trusted_accounts=DEMO_TRUSTED_ACCOUNTS, organization_accounts=DEMO_ORGANIZATION)
+    return analyse([sample_source()], SAMPLE_DAY, options).report.document()
+
+
+def _checked():
+    return jsonschema.Draft202012Validator(schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
+def test_the_sample_days_report_keeps_the_schema_with_formats_checked(sample_document):
+    assert [error.message for error in _checked().iter_errors(sample_document)] == []
+    actions = [a for finding in sample_document["findings"] for a in finding["actions"]]
+    assert all(1 <= len(a["event_ids"]) <= min(a["count"], 20) for a in actions)
+    assert all(len(set(a["event_ids"])) == len(a["event_ids"]) for a in actions)
+
+
+def test_formats_are_checked_a_time_that_only_looks_like_one_is_refused(sample_document):
+    broken = json.loads(json.dumps(sample_document))
+    broken["generated_at"] = "2026-13-45T25:61:00Z"  # the pattern's shape, no real time
+    broken["findings"][0]["actions"][0]["first_seen"] = "2026-02-30T10:00:00Z"
+    assert len(list(_checked().iter_errors(broken))) == 2
+    jsonschema.validate(broken, schema())  # without format checking: the pattern alone lets them through
+
+
+def test_a_report_written_before_event_ids_existed_still_reads():
+    document = as_report(r.every_kind()).document()
+    for finding in document["findings"]:
+        for action in finding["actions"]:
+            del action["event_ids"]
+    report = as_report(document)
+    assert all(a.event_ids == [] for finding in report.findings for a in finding.actions)
+    jsonschema.validate(document, schema())
+
+
+def test_an_action_lists_at_most_twenty_event_ids():
+    document = as_report(r.every_kind()).document()
+    document["findings"][0]["actions"][0]["event_ids"] = [f"id-{n}" for n in range(21)]
+    with pytest.raises(ValidationError, match="at most 20"):
+        as_report(document)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(document, schema())
