@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from analysis.contract import BUILDING, Finding, Report, SourceStatus
+from analysis.progress import NO_PROGRESS, Progress
 from analysis.settings import Settings
 
 if TYPE_CHECKING:
@@ -160,7 +161,9 @@ def advice_options(settings: Settings) -> Options:
     )
 
 
-def read_options(settings: Settings, session: Any = None, deadline: float | None = None) -> ReadOptions:
+def read_options(
+    settings: Settings, session: Any = None, deadline: float | None = None, progress: Progress = NO_PROGRESS
+) -> ReadOptions:
     from analysis.sources.base import ReadOptions
 
     return ReadOptions(
@@ -170,6 +173,7 @@ def read_options(settings: Settings, session: Any = None, deadline: float | None
         role_name=settings.lookup_role_name,
         session=session,
         deadline=deadline,
+        progress=progress,
     )
 
 
@@ -231,9 +235,13 @@ def reportable_time(moment: datetime) -> None:
 
 
 def open_sources(specs: Sequence[str], window: Window, options: ReadOptions) -> list[Source]:
+    """The sources of the specs, each that can, telling ``options.progress`` what it reads."""
     from analysis.sources import sources_from_spec
+    from analysis.sources.base import with_progress
 
-    return [source for spec in specs for source in sources_from_spec(spec, window, options)]
+    return with_progress(
+        (source for spec in specs for source in sources_from_spec(spec, window, options)), options.progress
+    )
 
 
 # --- runs --------------------------------------------------------------------------------------
@@ -246,14 +254,16 @@ def run_window(
     session: Any = None,
     time_left: TimeLeft | None = None,
     now: datetime | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> Run:
-    """The report of a window (no ledger: every denial of the window is counted)."""
+    """The report of a window (no ledger: every denial of the window is counted). ``progress`` is told what the
+    sources read as they read it (the CLI's reporter on a terminal)."""
     from analysis.pipeline import analyse
 
     now = now or datetime.now(UTC)
     specs = source_specs(request.sources, settings)
     window = report_window(request, specs, now)
-    sources = open_sources(specs, window, read_options(settings, session, deadline_of(time_left)))
+    sources = open_sources(specs, window, read_options(settings, session, deadline_of(time_left), progress))
     report = analyse(sources, window, advice_options(settings), now=now).report
     return _finished(report, settings)
 
@@ -266,8 +276,10 @@ def run_daily(
     session: Any = None,
     time_left: TimeLeft | None = None,
     now: datetime | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> Run:
-    """One day's report in the settings' time zone, each denial counted once across days (the ledger)."""
+    """One day's report in the settings' time zone, each denial counted once across days (the ledger);
+    ``progress`` as for :func:`run_window`."""
     from analysis.daily import daily_report
     from analysis.windows import daily_window, day_of, last_complete_day
 
@@ -280,7 +292,8 @@ def run_daily(
     lookback = timedelta(hours=settings.lookback_hours)
     window = daily_window(day, settings.time_zone, lookback)
     specs = source_specs(request.sources, settings)
-    sources = open_sources(specs, window.read_window, read_options(settings, session, deadline_of(time_left)))
+    options = read_options(settings, session, deadline_of(time_left), progress)
+    sources = open_sources(specs, window.read_window, options)
     report = daily_report(
         sources, day, ledger, advice_options(settings), tz=settings.time_zone, lookback=lookback, now=now
     )

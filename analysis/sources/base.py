@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from analysis.progress import NO_PROGRESS, Progress
 from analysis.records import RecordOrProblem
 
 
@@ -23,6 +24,8 @@ class ReadOptions:
     role it assumes in each. ``session``: a boto3 session (default: a new default session).
     ``deadline``: a ``time.monotonic()`` reading that query sources (Athena, Lake) stop polling at, so a
     Lambda function reports a failed source instead of being killed mid-run.
+    ``progress``: told what the sources read as they read it (files and bytes, LookupEvents pages, query
+    states); :data:`analysis.progress.NO_PROGRESS` by default.
     """
 
     service: str | None = None
@@ -31,6 +34,7 @@ class ReadOptions:
     role_name: str | None = None
     session: Any = None
     deadline: float | None = None
+    progress: Progress = NO_PROGRESS
 
 
 class Source(Protocol):
@@ -50,3 +54,13 @@ class RecordsSource:
 
     def read(self) -> Iterator[RecordOrProblem]:
         yield from self.records
+
+
+def with_progress(sources: Iterable[Source], progress: Progress) -> list[Source]:
+    """The sources, each that reports progress (a ``progress`` attribute: files, S3, LookupEvents, Athena, Lake)
+    set to tell ``progress``."""
+    sources = list(sources)
+    for source in sources:
+        if hasattr(source, "progress"):
+            source.progress = progress
+    return sources

@@ -13,6 +13,7 @@ from functools import partial
 from pathlib import Path
 
 from analysis import scanpool
+from analysis.progress import NO_PROGRESS, Progress
 from analysis.records import Loaded, Malformed, RecordOrProblem, load_bytes, parse_loaded, parse_stream
 from analysis.sources.base import SourceError
 
@@ -28,6 +29,7 @@ class FileSource:
     name: str = ""
     service: str | None = None  # the audited service: lets the fast path skip other services' denials
     max_bytes: int | None = None  # each file's content at most (after gunzip); None: records.max_content_bytes()
+    progress: Progress = NO_PROGRESS  # told the files and bytes read as each file's records have been read
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
@@ -41,7 +43,7 @@ class FileSource:
         unlisted: list[OSError] = []
         paths = list(iter_paths(self.path, onerror=unlisted.append))
         yield from (_unlisted(error, self.path) for error in unlisted)
-        yield from read_files(paths, service=self.service, limit=self.max_bytes)
+        yield from read_files(paths, service=self.service, limit=self.max_bytes, progress=self.progress)
 
 
 @dataclass(frozen=True)
@@ -100,18 +102,29 @@ def read_file(path: Path) -> Iterator[RecordOrProblem]:
 
 
 def read_files(
-    paths: Iterable[Path], workers: int | None = None, service: str | None = None, limit: int | None = None
+    paths: Iterable[Path],
+    workers: int | None = None,
+    service: str | None = None,
+    limit: int | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> Iterator[RecordOrProblem]:
     """Every file's records, in order, the next files loaded by workers meanwhile.
 
     Workers are threads, or processes when the files are many and large (:func:`scanpool.use_processes`):
-    scanning holds the GIL, so only processes put a second core to work on it.
+    scanning holds the GIL, so only processes put a second core to work on it. ``progress`` is told the files
+    and their bytes on disk done so far, each time a file's records have all been read.
     """
     paths = list(paths)
-    processes = scanpool.use_processes(sum(_size(p) for p in paths), len(paths))
+    sizes = [_size(p) for p in paths]
+    bytes_total = sum(sizes)
+    processes = scanpool.use_processes(bytes_total, len(paths))
     load = partial(load_file, service=service, limit=limit)
-    for loaded in scanpool.ordered_map(load, paths, scanpool.read_workers(workers), processes=processes):
+    loaded_files = scanpool.ordered_map(load, paths, scanpool.read_workers(workers), processes=processes)
+    bytes_done = 0
+    for done, (loaded, size) in enumerate(zip(loaded_files, sizes, strict=True), start=1):
         yield from _records(loaded)
+        bytes_done += size
+        progress.files(done, len(paths), bytes_done, bytes_total)
 
 
 def _records(loaded: Loaded | LargeFile) -> Iterator[RecordOrProblem]:

@@ -28,6 +28,7 @@ from analysis import aws_clients, identifiers
 from analysis.catalog import mapped_event_sources
 from analysis.identifiers import partition_for_region
 from analysis.model import Window
+from analysis.progress import NO_PROGRESS, Progress
 from analysis.records import RecordOrProblem, unwrap
 from analysis.sources.base import Source, SourceError
 
@@ -109,11 +110,17 @@ class LookupSource:
     end: datetime
     event_sources: tuple[str | None, ...] = ("apprunner.amazonaws.com",)
     pacer: Callable[[], Pacer] | None = None  # makes one per region; default Pacer()
+    progress: Progress = NO_PROGRESS  # told the pages and events read in each region
 
     def read(self) -> Iterator[RecordOrProblem]:
         # Clients first, in this thread: an account whose role cannot be assumed fails here, once.
         producers = {region: self._region_reader(self.clients(region)) for region in self.regions}
+        pages = dict.fromkeys(self.regions, 0)
+        events = dict.fromkeys(self.regions, 0)
         for region, page in merged(producers):
+            pages[region] += 1
+            events[region] += len(page)
+            self.progress.pages(self.name, region, pages[region], events[region])
             for event in page:
                 yield from unwrap(event, f"{self.name} {region} event {event.get('EventId', '?')}")
 

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
 from analysis.model import Window
+from analysis.progress import NO_PROGRESS, Progress
 from analysis.records import RecordOrProblem
 from analysis.sources.base import SourceError
 from analysis.sources.rows import Row, record_from_row
@@ -76,6 +77,7 @@ class QuerySource(ABC):
     service: str | None = None
     backoff: Backoff = field(default_factory=Backoff)
     name: str = ""
+    progress: Progress = NO_PROGRESS  # told each state the engine gives the query, as it is polled
 
     engine: ClassVar[str]  # for messages: "Athena", "CloudTrail Lake"
     finished_state: ClassVar[str]
@@ -129,6 +131,7 @@ class QuerySource(ABC):
         """Poll until the query finished; a failed state or the end of the schedule raise SourceError."""
         for delay in chain(self.backoff.delays(), [None]):
             state, described = self.state(query_id)
+            self.progress.query(self.name, state or "UNKNOWN")
             if state == self.finished_state:
                 return described
             if state in self.failed_states:

@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl
 from analysis import aws_clients, scanpool
 from analysis.identifiers import ACCOUNT_ID, ORG_ID, REGION, InvalidIdentifier, parse_list
 from analysis.model import Window
+from analysis.progress import NO_PROGRESS, Progress
 from analysis.records import (
     ContentTooLarge,
     Loaded,
@@ -189,6 +190,7 @@ class S3TrailSource:
     service: str | None = None  # the audited service: lets the fast path skip other services' denials
     max_bytes: int | None = None  # each object's content at most (after gunzip); None: records.max_content_bytes()
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    progress: Progress = NO_PROGRESS  # told the objects and bytes read (their total once the listing is done)
     first: datetime = field(init=False)  # the delivery times of the files to read
     last: datetime = field(init=False)
 
@@ -197,17 +199,24 @@ class S3TrailSource:
         self.first, self.last = delivery_span(self.window, self.spec.margin, self.now)
 
     def read(self) -> Iterator[RecordOrProblem]:
-        for loaded in scanpool.ordered_map(self._fetch, self.keys(), self.spec.workers):
+        listing = _Listing(self.objects())
+        loaded_objects = scanpool.ordered_map(self._fetch, listing.keys(), self.spec.workers)
+        for done, loaded in enumerate(loaded_objects, start=1):
             yield from parse_loaded(loaded)
+            self.progress.files(done, *listing.read(done))
 
     def keys(self) -> Iterator[str]:
         """The keys of every trail file the window needs, folder by folder."""
+        return (key for key, _ in self.objects())
+
+    def objects(self) -> Iterator[tuple[str, int]]:
+        """The key and size of every trail file the window needs, folder by folder."""
         days = days_between(self.first, self.last)
         for location in self.locations():
             for day in days:
-                for key in self._list_keys(location.day_prefix(day)):
+                for key, size in self._list_objects(location.day_prefix(day)):
                     if wanted(key, self.first, self.last):
-                        yield key
+                        yield key, size
 
     def locations(self) -> Iterator[Location]:
         for base, accounts in self._bases():
@@ -236,10 +245,10 @@ class S3TrailSource:
             names.extend(common["Prefix"][len(prefix) :].rstrip("/") for common in page.get("CommonPrefixes", []))
         return names
 
-    def _list_keys(self, prefix: str) -> Iterator[str]:
+    def _list_objects(self, prefix: str) -> Iterator[tuple[str, int]]:
         for page in self._pages(Prefix=prefix):
             for item in page.get("Contents", []):
-                yield item["Key"]
+                yield item["Key"], item.get("Size", 0)
 
     def _pages(self, **arguments: str) -> Iterator[dict[str, Any]]:
         try:
@@ -264,6 +273,33 @@ class S3TrailSource:
         except Exception as error:  # one unreadable object is reported; the others are read
             return Loaded(origin, problem=Malformed(origin, f"cannot read object ({error})"))
         return load_bytes(data, origin, self.service, limit)
+
+
+class _Listing:
+    """The objects as the reader lists them (it lists ahead of the reading) and how far the reading is: the
+    objects and bytes done, of how many, which is known once the listing has ended (0 until then)."""
+
+    def __init__(self, objects: Iterator[tuple[str, int]]) -> None:
+        self._objects = objects
+        self._sizes: list[int] = []
+        self._bytes_listed = 0
+        self._bytes_done = 0
+        self._ended = False
+
+    def keys(self) -> Iterator[str]:
+        for key, size in self._objects:
+            self._sizes.append(size)
+            self._bytes_listed += size
+            yield key
+        self._ended = True
+
+    def read(self, done: int) -> tuple[int, int, int]:
+        """The ``done``-th object has been read: (objects listed, bytes done, bytes listed), totals 0 while the
+        listing goes on."""
+        self._bytes_done += self._sizes[done - 1]
+        if not self._ended:
+            return 0, self._bytes_done, 0
+        return len(self._sizes), self._bytes_done, self._bytes_listed
 
 
 def _matching(names: list[str], pattern: re.Pattern[str]) -> list[str]:
