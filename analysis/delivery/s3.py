@@ -1,4 +1,5 @@
-"""The report's files in S3 (``reports/YYYY/MM/DD/report.{json,html,md,csv}``, encrypted), and links to them."""
+"""The report's files in S3 (``reports/YYYY/MM/DD/report.{json,html,md,csv}`` and ``report-details.csv``,
+encrypted), and links to them."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ from analysis.identifiers import partition_for_region
 from analysis.redact import mask_secrets
 from analysis.render.common import report_day
 
-FORMATS = ("json", "html", "md", "csv")
+FORMATS = ("json", "html", "md", "csv", "csv_details")
 CONTENT_TYPES = {
     "json": "application/json; charset=utf-8",
     "html": "text/html; charset=utf-8",
     "md": "text/markdown; charset=utf-8",
     "csv": "text/csv; charset=utf-8",
+    "csv_details": "text/csv; charset=utf-8",
 }
+FILE_NAMES = {fmt: f"report.{fmt}" for fmt in FORMATS} | {"csv_details": "report-details.csv"}
 
 
 # The AWS Management Console of each partition with a public one.
@@ -81,7 +84,7 @@ def put_reports(
     locations = {}
     for fmt in FORMATS:
         if fmt in rendered:
-            location = Location(bucket, f"{folder}report.{fmt}", partition)
+            location = Location(bucket, folder + FILE_NAMES[fmt], partition)
             locations[fmt] = put_text(s3, location, rendered[fmt], fmt, kms_key_id)
     return locations
 
