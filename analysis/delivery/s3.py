@@ -1,4 +1,4 @@
-"""The report's files in S3 (``reports/YYYY/MM/DD/report.{json,html,md,csv}`` and ``report-details.csv``,
+"""The report's files in S3 (``reports/YYYY/MM/DD/report.{json,html,md,csv}`` and ``report.details.csv``,
 encrypted), and links to them."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "csv_details": "text/csv; charset=utf-8",
 }
-FILE_NAMES = {fmt: f"report.{fmt}" for fmt in FORMATS} | {"csv_details": "report-details.csv"}
+FILE_NAMES = {fmt: f"report.{fmt}" for fmt in FORMATS} | {"csv_details": "report.details.csv"}
 
 
 # The AWS Management Console of each partition with a public one.

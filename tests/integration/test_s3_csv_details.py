@@ -1,4 +1,4 @@
-"""The details CSV is stored beside the report: ``reports/YYYY/MM/DD/report-details.csv``, as text/csv, encrypted."""
+"""The details CSV is stored beside the report: ``reports/YYYY/MM/DD/report.details.csv``, as text/csv, encrypted."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ def test_every_format_and_the_details_csv_are_stored_side_by_side(s3):
         "html": folder + "report.html",
         "md": folder + "report.md",
         "csv": folder + "report.csv",
-        "csv_details": folder + "report-details.csv",
+        "csv_details": folder + "report.details.csv",
     }
-    stored = s3.get_object(Bucket=BUCKET, Key=folder + "report-details.csv")
+    stored = s3.get_object(Bucket=BUCKET, Key=folder + "report.details.csv")
     assert stored["ContentType"] == "text/csv; charset=utf-8" and stored["ServerSideEncryption"] == "AES256"
     text = stored["Body"].read().decode("utf-8")
     assert text.startswith("day,finding_id,action,field,value\r\n") and text == rendered["csv_details"]
