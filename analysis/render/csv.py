@@ -2,7 +2,7 @@
 
 ``render_csv`` (``report.csv``): one row per finding and action, most urgent first, one value per cell except
 the short lists a reader keeps together (resources, reasons and their words, notes, hazards).
-``render_csv_details`` (``report-details.csv``): every list of the report one value a row, keyed by
+``render_csv_details`` (``report.details.csv``): every list of the report one value a row, keyed by
 ``day``, ``finding_id`` and ``action`` (empty for a list of the finding as a whole): sessions, regions, source
 IPs and user agents of each finding; resources, reasons and CloudTrail event IDs of each action.
 
