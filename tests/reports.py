@@ -109,7 +109,7 @@ def finding(
     severity: str = "low",
     **extra: Any,
 ) -> dict[str, Any]:
-    """A finding; ``severity`` is chosen by hand from CONTRACT.md's rule (the default finding, a Read action
+    """A finding; ``severity`` is chosen by hand from docs/CONTRACT.md's rule (the default finding, a Read action
     refused for want of a grant in the caller's own account, is ``low``)."""
     actions = actions or [action()]
     denials = sum(a["count"] for a in actions)

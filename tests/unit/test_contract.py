@@ -1,4 +1,4 @@
-"""The report contract: the models, the committed JSON Schema generated from them, and CONTRACT.md's rules."""
+"""The report contract: the models, the committed JSON Schema generated from them, and docs/CONTRACT.md's rules."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ POLICY = {"Version": "2012-10-17", "Statement": [ALLOW_LIST]}
 @pytest.mark.parametrize(
     ("remedy", "refusal"),
     [
-        # CONTRACT.md rule 1: reconnaissance is never answered with a policy
+        # docs/CONTRACT.md rule 1: reconnaissance is never answered with a policy
         (_remedy(kind="investigate", policy=POLICY), "reconnaissance"),
         # only cross_account_role has a trust policy and a caller policy
         (_remedy(kind="grant", trust_policy=POLICY), "only a cross-account role"),
@@ -100,7 +100,7 @@ def _finding(remedy):
 @pytest.mark.parametrize(
     ("path", "value"),
     [
-        (("principal", "type"), "Robot"),  # CONTRACT.md's principal types only
+        (("principal", "type"), "Robot"),  # docs/CONTRACT.md's principal types only
         (("principal", "account_id"), "12345"),  # 12 digits
         (("principal", "arn"), "role/Dev"),  # an ARN or null
         (("denials",), 0),  # a finding has at least one denial
@@ -127,7 +127,7 @@ def test_a_misspelt_field_in_a_report_being_built_is_a_bug_not_an_extra():
 
 
 def test_a_report_read_back_keeps_the_fields_a_later_version_added():
-    # CONTRACT.md: fields may be added. A report from a later version renders, and its JSON keeps them.
+    # docs/CONTRACT.md: fields may be added. A report from a later version renders, and its JSON keeps them.
     document = as_report(r.every_kind()).document()
     document["severity_summary"] = {"critical": 1}
     document["findings"][0]["ticket"] = "SEC-3b1c"
@@ -140,7 +140,7 @@ GARBAGE = ["", "x", "x:user/y", "123", "1234567890123", "Über", 5, [], {}, None
 
 
 ROLE = f"arn:aws:iam::{f.ACCOUNT}:role/Deploy"
-# (type, canonical ARN, account) each odd field leaves: CONTRACT.md's canonical ARN of an assumed role is its
+# (type, canonical ARN, account) each odd field leaves: docs/CONTRACT.md's canonical ARN of an assumed role is its
 # role's, from the session ARN when the issuer is unusable; the account comes from the ARN when accountId is odd.
 EXPECTED = {
     "type": ("Unknown", ROLE, f.ACCOUNT),
@@ -179,7 +179,7 @@ def test_a_type_aws_adds_later_reads_as_unknown():
 @pytest.mark.parametrize(
     ("field", "value", "action"),
     [
-        # With no action in the message, the action comes from eventSource and eventName (CONTRACT.md);
+        # With no action in the message, the action comes from eventSource and eventName (docs/CONTRACT.md);
         # whatever the log holds, it is spelled prefix:Name so the report stays valid.
         ("eventName", None, "apprunner:Unknown"),
         ("eventName", "", "apprunner:Unknown"),
