@@ -9,6 +9,7 @@ Importing this module loads neither pandas nor the other renderers.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -39,6 +40,7 @@ REASON_SHORT = {
     "explicit_deny": "explicit deny",
     "unknown": "reason unknown",
 }
+_IAM_NAME = re.compile(r"[\w+=,.@-]+", re.ASCII)  # the characters of IAM names and path parts (IAM user guide, quotas)
 DENY_REASONS = tuple(reason for reason in REASON_SHORT if reason not in {"no_identity_allow", "unknown"})
 
 
@@ -182,19 +184,20 @@ def _shared(available: int, principal: int, advice: int) -> tuple[int, int]:
 
 def short_principal(finding: Finding) -> str:
     """``user/dev-alice``, ``role/Deploy``, ``assumed-role/Deploy``, ``root``: the ARN's resource without its
-    path (the account is shown beside it); what the log said instead when there is no ARN."""
+    path (the account is shown beside it); what the log said instead when there is no ARN. A name IAM could not
+    have given (a ``/`` inside odd characters) is shown whole: no part of what the log says is hidden."""
     principal = finding.principal
     arn = principal.arn
     if not arn:
-        key = principal.key or "unknown"
-        return key.removeprefix("service:")  # an AWS service: its name says it is one (apprunner.amazonaws.com)
+        return (principal.key or "unknown").removeprefix("service:")  # an AWS service: apprunner.amazonaws.com
     resource = arn.split(":", 5)[5] if arn.count(":") >= 5 else arn
     kind, slash, rest = resource.partition("/")
-    if not slash:
+    segments = rest.split("/")
+    if not slash or not all(_IAM_NAME.fullmatch(segment) for segment in segments):
         return resource
     if kind == "assumed-role":  # assumed-role/ROLE/SESSION: the role is who; sessions are many
-        return f"{kind}/{rest.split('/', 1)[0]}"
-    return f"{kind}/{rest.rsplit('/', 1)[-1]}"
+        return f"{kind}/{segments[0]}"
+    return f"{kind}/{segments[-1]}"
 
 
 def what_to_do(finding: Finding) -> str:
