@@ -20,6 +20,7 @@ from analysis.delivery import summary
 from analysis.delivery.s3 import Link
 from analysis.render.common import report_day
 from analysis.render.html import BANNER_MARK
+from analysis.render.text import report_text
 
 BANNER_STYLE = (
     "margin:0;padding:10px 16px;background:#eff8ff;border-bottom:1px solid #b2ddff;color:#194185;"
@@ -51,15 +52,16 @@ def build_email(
         f"apprunner-access-report-{day}.json": rendered["json"],
         f"apprunner-access-report-{day}.csv": rendered["csv"],
     }
+    plain = report_text(report)  # the text/plain part: readable text, not the Markdown file's escapes
     full = _message(
-        subject, sender, recipients, _text(rendered["md"], link, None), _html(rendered["html"], link, None), attachments
+        subject, sender, recipients, _text(plain, link, None), _html(rendered["html"], link, None), attachments
     )
     if len(full) <= max_bytes:
         return Email(full, subject, tuple(attachments), None)
     reason = f"the report with its attachments is {len(full):,} bytes, over the {max_bytes:,}-byte limit"
     notice = f"{reason}: the JSON and CSV are not attached" + ("; the link above leads to them." if link else ".")
     linked = _message(
-        subject, sender, recipients, _text(rendered["md"], link, notice), _html(rendered["html"], link, notice), {}
+        subject, sender, recipients, _text(plain, link, notice), _html(rendered["html"], link, notice), {}
     )
     if len(linked) <= max_bytes:
         return Email(linked, subject, (), reason)
@@ -105,10 +107,10 @@ def _domain(sender: str) -> str:
     return sender.rsplit("@", 1)[-1].strip(" >") or "localhost"
 
 
-def _text(markdown: str, link: Link | None, notice: str | None) -> str:
+def _text(body: str, link: Link | None, notice: str | None) -> str:
     lines = [f"Full report: {link.url} (link {link.words})"] if link else []
     lines += [notice] if notice else []
-    return ("\n".join(lines) + "\n\n" if lines else "") + markdown
+    return ("\n".join(lines) + "\n\n" if lines else "") + body
 
 
 def _html(html: str, link: Link | None, notice: str | None) -> str:

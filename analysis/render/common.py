@@ -170,22 +170,24 @@ def policy_actions(policy: Policy | None) -> list[str]:
 
 
 def policy_blocks(remedy: Remedy | None) -> list[dict[str, Any]]:
-    """The documents of a remedy to show, each with its title and the file name its commands use
-    (``document`` is the policy as JSON data).
+    """The documents of a remedy to show, each with its title, the file name its commands use, and where the
+    JSON report holds it (``field``, e.g. ``remedy.trust_policy``); ``document`` is the policy as JSON data.
 
     Nothing is shown for ``investigate``: no policy is ever proposed for reconnaissance."""
     if not remedy or remedy.kind == "investigate":
         return []
     kind = remedy.kind
     blocks = []
-    documents = [remedy.policy, *remedy.more_policies]
-    for index, document in enumerate(d for d in documents if d):
+    fields = ["remedy.policy", *(f"remedy.more_policies[{n}]" for n in range(len(remedy.more_policies)))]
+    documents = [(field, d) for field, d in zip(fields, [remedy.policy, *remedy.more_policies], strict=True) if d]
+    for index, (field, document) in enumerate(documents):
         title = POLICY_TITLES.get(kind, POLICY_TITLES["grant"])
         name = document_file(index + 1)
         blocks.append(
             {
                 "title": title if index == 0 else f"{title} (part {index + 1})",
                 "file": name,
+                "field": field,
                 "document": document.model_dump(mode="json"),
                 "actions": policy_actions(document),
             }
@@ -197,6 +199,7 @@ def policy_blocks(remedy: Remedy | None) -> list[dict[str, Any]]:
                 {
                     "title": title,
                     "file": POLICY_FILES[key],
+                    "field": f"remedy.{key}",
                     "document": document.model_dump(mode="json"),
                     "actions": policy_actions(document),
                 }

@@ -3,18 +3,27 @@
 Every value goes through Jinja2's autoescaping; strings are also cleaned (access key IDs masked, control
 and bidi characters replaced, very long values cut) by the environment's ``finalize``. Code blocks (policies
 and commands) are escaped here and passed as Markup, so they are shown whole.
+
+Laid out for a mail client's reading pane (600 px) and a phone (400 px) as well as a browser: the findings'
+summary comes first, every table fits the width, and ARNs and action names may wrap after ``:`` and ``/``
+(a ``<wbr>`` inserted into the escaped text), never in the middle of a word. A page that would be clipped by
+Gmail (``HTML_BUDGET``) leaves out the full policy documents, lists the actions they allow, and says where
+the documents are.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta, tzinfo
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 from markupsafe import Markup, escape
 
-from analysis.contract import DeniedAction, Finding, Report, as_report
+from analysis.contract import DeniedAction, Finding, Report, TimelineBucket, as_report
 from analysis.redact import mask_secrets, printable
 from analysis.render import common
 
@@ -22,7 +31,12 @@ BANNER_MARK = "<!-- report-banner -->"  # where delivery may put a short notice 
 # Defence in depth where the file is opened in a browser (from S3, or `make demo`): nothing but inline styles
 # may load or run, even if some value escaped escaping. Mail clients drop it; they run no scripts anyway.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+# Gmail clips a message whose HTML passes about 102 KB ("[Message clipped] View entire message"); delivery
+# adds a banner of at most a few hundred bytes (the link to S3 and a notice), so the page stays under this.
+HTML_BUDGET = 100_000
 CHART_ROWS = 48  # at most this many bars; the rest are summed into the last one shown
+HOUR_LABELS = 24  # an hourly chart labels at most this many bars (every second one past a day)
+BAR_HEIGHT = 48  # pixels of the tallest bar of an hourly chart
 KIND_COLOURS = {
     "investigate": "#b42318",
     "org_policy": "#6941c6",
@@ -32,53 +46,77 @@ KIND_COLOURS = {
     "grant": "#067647",
 }
 SEVERITY_COLOURS = {"critical": "#b42318", "high": "#b54708", "medium": "#175cd3", "low": "#475467"}
+# Short on purpose: a style is repeated on every cell and Gmail clips long pages. Text-align left and
+# vertical-align top come from the markup (a td's default, valign="top" on rows). <wbr> gives the places where
+# a long name should wrap; a word longer than the width still wraps rather than widen the page (overflow-wrap,
+# inherited), except where a short value must stay whole ("nowrap", "whole").
 STYLE = {
     "body": "margin:0;padding:0;background:#f2f4f7;",
     "outer": "width:100%;background:#f2f4f7;",
     "page": "width:100%;max-width:800px;background:#ffffff;border:1px solid #d0d5dd;border-collapse:collapse;"
-    "font-family:Arial,Helvetica,sans-serif;font-size:14px;line-height:1.45;color:#101828;",
-    "cell": "padding:16px 24px;",
-    "h1": "margin:0 0 4px 0;font-size:22px;line-height:1.3;color:#101828;",
-    "h2": "margin:0 0 8px 0;font-size:18px;line-height:1.3;color:#101828;",
-    "h3": "margin:14px 0 6px 0;font-size:15px;color:#344054;",
+    "font-family:Arial,Helvetica,sans-serif;font-size:14px;line-height:1.45;color:#101828;overflow-wrap:anywhere;",
+    "cell": "padding:14px 16px;",
+    "h1": "margin:0 0 4px;font-size:21px;line-height:1.3;",
+    "h2": "margin:0 0 8px;font-size:17px;line-height:1.3;",
+    "h3": "margin:12px 0 4px;font-size:15px;",
     "muted": "color:#475467;font-size:13px;",
-    "numbers": "width:100%;border-collapse:collapse;",
-    "number_cell": "padding:8px;border:1px solid #eaecf0;text-align:center;background:#f9fafb;",
-    "number": "font-size:22px;font-weight:bold;color:#101828;",
-    "number_label": "font-size:12px;color:#475467;",
+    "grey": "color:#475467;",
+    "whole": "overflow-wrap:normal;",  # words kept whole: a table does not narrow the column below its longest
+    "facts": "margin:8px 0 0;font-size:13px;",
+    "number": "display:inline-block;margin:0 14px 4px 0;color:#475467;font-size:13px;white-space:nowrap;",
+    "number_value": "font-size:18px;color:#101828;",
+    "chip": "display:inline-block;margin:0 4px 4px 0;padding:1px 8px;font-size:12px;white-space:nowrap;",
+    "columns": "width:100%;border-collapse:collapse;table-layout:fixed;",
+    "column": f"padding:0 1px;height:{BAR_HEIGHT + 2}px;",
+    "column_bar": "background:#2e90fa;font-size:1px;line-height:1px;",
+    "column_zero": "background:#d0d5dd;font-size:1px;line-height:1px;",
+    "column_labels": "font-size:10px;color:#475467;text-align:center;",
     "chart": "width:100%;border-collapse:collapse;font-size:11px;color:#475467;",
     "chart_label": "padding:1px 6px 1px 0;white-space:nowrap;width:110px;",
     "chart_bar_cell": "padding:1px 0;",
     "chart_bar": "background:#2e90fa;height:10px;line-height:10px;font-size:1px;",
     "chart_count": "padding:1px 0 1px 6px;width:40px;text-align:right;",
-    "grid": "width:100%;border-collapse:collapse;font-size:13px;",
-    "th": "text-align:left;padding:6px 8px;border:1px solid #d0d5dd;background:#f2f4f7;font-weight:bold;",
-    "td": "text-align:left;padding:6px 8px;border:1px solid #eaecf0;vertical-align:top;"
-    "word-break:break-word;overflow-wrap:anywhere;",
-    "td_num": "text-align:right;padding:6px 8px;border:1px solid #eaecf0;vertical-align:top;",
-    "key": "padding:3px 8px 3px 0;color:#475467;vertical-align:top;white-space:nowrap;width:130px;",
-    "value": "padding:3px 0;vertical-align:top;word-break:break-word;overflow-wrap:anywhere;",
-    "finding": "border-top:4px solid #d0d5dd;",
-    "warning": "margin:8px 0;padding:8px 12px;background:#fef3f2;border-left:4px solid #b42318;color:#7a271a;",
-    "severity": "display:inline-block;margin:0 6px 4px 0;padding:1px 8px;color:#ffffff;font-size:12px;"
-    "font-weight:bold;text-transform:uppercase;",
+    "grid": "width:100%;font-size:13px;background:#eaecf0;",  # see the template's grid: cellpadding, lines
+    "warning": "margin:8px 0;padding:6px 10px;background:#fef3f2;border-left:4px solid #b42318;color:#7a271a;",
+    "severity": "padding:1px 8px;color:#ffffff;font-size:12px;font-weight:bold;text-transform:uppercase;",
     "notice": "margin:8px 0;padding:8px 12px;background:#eff8ff;border-left:4px solid #175cd3;color:#194185;",
-    "pre": "margin:4px 0 10px 0;padding:10px;background:#f6f8fa;border:1px solid #d0d7de;"
-    "font-family:Consolas,Menlo,'Courier New',monospace;font-size:12px;line-height:1.4;"
-    "white-space:pre-wrap;overflow-wrap:anywhere;",
-    "code": "font-family:Consolas,Menlo,'Courier New',monospace;font-size:12px;",
+    "pre": "margin:4px 0 8px;padding:8px;background:#f6f8fa;border:1px solid #d0d7de;"
+    "font-family:Menlo,Consolas,monospace;font-size:12px;white-space:pre-wrap;",
     "link": "color:#175cd3;",
-    "list": "margin:4px 0 8px 0;padding-left:20px;",
-    "footer": "padding:12px 24px;color:#667085;font-size:12px;border-top:1px solid #eaecf0;",
+    "list": "margin:4px 0 8px;padding-left:20px;",
+    "footer": "padding:12px 16px;color:#667085;font-size:12px;border-top:1px solid #eaecf0;",
 }
+_BREAK_AFTER = re.compile(r"([:/])(?![:/\s]|$)")  # after the last ':' or '/' of a run, unless a space follows
 
 
-def render_html(report: Report | Mapping[str, Any]) -> str:
+def render_html(report: Report | Mapping[str, Any], *, budget: int | None = HTML_BUDGET) -> str:
+    """The page. Past ``budget`` bytes (UTF-8) it is made smaller, nothing lost first: the documentation links
+    listed once at the end instead of under each finding; then the full policy documents left out (each fix
+    lists the actions its policies allow and where the JSON report holds them), which the page says at the top."""
     report = as_report(report)
-    return _environment().get_template("report.html.j2").render(view=html_view(report), s=STYLE, colours=KIND_COLOURS)
+    page = _page(report, docs_each=True, policies_inline=True)
+    full_size = len(page.encode("utf-8"))
+    if budget is None or full_size <= budget:
+        return page
+    page = _page(report, docs_each=False, policies_inline=True)
+    if len(page.encode("utf-8")) <= budget or not any(_has_policies(f) for f in report.findings):
+        return page
+    return _page(report, docs_each=False, policies_inline=False, full_size=full_size)
 
 
-def html_view(report: Report | Mapping[str, Any]) -> dict[str, Any]:
+def _page(report: Report, *, docs_each: bool, policies_inline: bool, full_size: int | None = None) -> str:
+    view = html_view(report, docs_each=docs_each, policies_inline=policies_inline)
+    view["full_size"] = full_size
+    return _environment().get_template("report.html.j2").render(view=view, s=STYLE, colours=KIND_COLOURS)
+
+
+def _has_policies(finding: Finding) -> bool:
+    return bool(common.policy_blocks(finding.remedy))
+
+
+def html_view(
+    report: Report | Mapping[str, Any], *, docs_each: bool = True, policies_inline: bool = True
+) -> dict[str, Any]:
     """What the template shows, prepared here so the template stays simple."""
     report = as_report(report)
     findings = common.by_urgency(report.findings)
@@ -93,11 +131,28 @@ def html_view(report: Report | Mapping[str, Any]) -> dict[str, Any]:
         "severities": [(k, n, SEVERITY_COLOURS[k]) for k, n in common.severity_counts(report).items()],
         "chart": chart(report),
         "findings": [_finding_view(index, finding) for index, finding in enumerate(findings, start=1)],
+        "policies_inline": policies_inline,
+        "docs_each": docs_each,
+        "all_docs": _docs_view(_distinct_docs(findings)),
+        "moment": _moment_words(report),
         "late": common.late_rows(report),
         "problems": [s for s in report.sources if s.status != "ok"],
         "banner_mark": Markup(BANNER_MARK),
         "csp": CSP,
     }
+
+
+def _moment_words(report: Report) -> Callable[[str | None], str | None]:
+    """How a time of the report is shown: its time of day when the whole window is one UTC day (the page's
+    heading gives the date), else in full."""
+    start, end = report.window.start, report.window.end
+    one_day = bool(start and end and _instant(start).date() == (_instant(end) - timedelta(microseconds=1)).date())
+    day = start[:10] if one_day and start else None
+
+    def moment(stamp: str | None) -> str | None:
+        return stamp[11:] if stamp and day and stamp.startswith(day) else stamp
+
+    return moment
 
 
 def _numbers(report: Report) -> list[tuple[str, int]]:
@@ -114,9 +169,12 @@ def _numbers(report: Report) -> list[tuple[str, int]]:
 
 
 def chart(report: Report | Mapping[str, Any]) -> dict[str, Any]:
-    """Bars for the chart: denials per hour/day/week when the report has a timeline, else per finding."""
+    """Bars for the chart: one row of columns for denials per hour; a bar per row for denials per day or week,
+    or per finding when the report has no timeline."""
     report = as_report(report)
     timeline = report.timeline
+    if timeline and timeline.buckets and timeline.unit == "hour":
+        return hour_columns(timeline.buckets, report_zone(report))
     if timeline and timeline.buckets:
         unit = timeline.unit
         starts = [b.start for b in timeline.buckets]
@@ -129,7 +187,56 @@ def chart(report: Report | Mapping[str, Any]) -> dict[str, Any]:
         rows = _fold(rows, "more")
     peak = max((count for _, count in rows), default=0)
     bars = [{"label": label, "count": count, "width": _width(count, peak)} for label, count in rows]
-    return {"title": title, "bars": bars, "peak": peak}
+    return {"title": title, "columns": False, "bars": bars, "peak": peak}
+
+
+def hour_columns(buckets: list[TimelineBucket], zone: tzinfo = UTC) -> dict[str, Any]:
+    """Denials per hour as one row of columns, each labelled with the hour its bucket starts at (in ``zone``,
+    the report's time zone), the date said once in the title."""
+    starts = [_instant(bucket.start).astimezone(zone) for bucket in buckets]
+    counts = [bucket.denials for bucket in buckets]
+    peak = max(counts, default=0)
+    step = -(-len(buckets) // HOUR_LABELS)  # label every bar of a day, every second one of two days
+    bars = [
+        {
+            "label": f"{start:%H}" if index % step == 0 else "",
+            "start": bucket.start,
+            "count": count,
+            "height": _height(count, peak),
+            "words": f"{start:%Y-%m-%d %H:%M}: {count} denial(s)",
+        }
+        for index, (start, bucket, count) in enumerate(zip(starts, buckets, counts, strict=True))
+    ]
+    zone_name = _zone_name(zone)
+    first, last = f"{starts[0]:%Y-%m-%d}", f"{starts[-1]:%Y-%m-%d}"
+    title = f"Denials per hour ({zone_name}), {first}" + (f" to {last}" if last != first else "")
+    busiest = max(range(len(bars)), key=lambda index: counts[index])
+    note = f"Busiest hour: {starts[busiest]:%H:00} ({zone_name}), {peak} denial(s)." if peak else "No denials."
+    return {"title": title, "columns": True, "bars": bars, "peak": peak, "note": note}
+
+
+def report_zone(report: Report) -> tzinfo:
+    """The time zone a daily report's day is in (its hours are labelled in it), else UTC."""
+    name = report.daily.time_zone if report.daily else "UTC"
+    try:
+        return UTC if name in ("UTC", "Etc/UTC") else ZoneInfo(name)
+    except (ValueError, KeyError, OSError):  # not a zone this machine knows: the hours in UTC, said so
+        return UTC
+
+
+def _zone_name(zone: tzinfo) -> str:
+    return "UTC" if zone is UTC else str(zone)
+
+
+def _instant(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def _height(count: int, peak: int) -> int:
+    """Column height in pixels; any denial gets a visible column, none a baseline."""
+    if not count or not peak:
+        return 0
+    return max(2, round(BAR_HEIGHT * count / peak))
 
 
 def _fold(rows: list[tuple[str, int]], word: str) -> list[tuple[str, int]]:
@@ -148,7 +255,8 @@ def _width(count: int, peak: int) -> int:
 
 
 def bucket_labels(starts: list[str], unit: str) -> list[str]:
-    """'09:00' per hour (with the date on the first bar and at midnight), the date per day or week."""
+    """The date per day ('2026-11-28') or week ('week of 2026-11-23'), the hour per hour ('09:00', with the
+    date on the first bar and at midnight)."""
     if unit == "day":
         return [start[:10] for start in starts]
     if unit == "week":
@@ -174,8 +282,10 @@ def _finding_view(index: int, finding: Finding) -> dict[str, Any]:
         "index": index,
         "finding": finding,
         "principal": finding.principal,
+        "name": common.principal_name(finding),
         "kind": kind,
         "kind_words": common.REMEDY_WORDS.get(kind or "", "No advice yet"),
+        "kind_short": common.KIND_SHORT.get(kind or "", "no advice yet"),
         "severity": finding.severity,
         "severity_colour": SEVERITY_COLOURS[finding.severity],
         "hazards": [{"words": common.hazard_words(h), "source": common.hazard_source(h)} for h in finding.hazards],
@@ -187,8 +297,22 @@ def _finding_view(index: int, finding: Finding) -> dict[str, Any]:
         "no_fix": kind in common.NO_FIX_KINDS,
         "blocks": [dict(block, text=code_text(block["document"])) for block in common.policy_blocks(remedy)],
         "commands": code_text("\n".join(common.remedy_commands(remedy))) if common.remedy_commands(remedy) else None,
-        "docs": common.remedy_docs(remedy),
+        "docs": _docs_view(common.remedy_docs(remedy)),
     }
+
+
+def _distinct_docs(findings: list[Finding]) -> list[dict[str, str]]:
+    """Every finding's documentation links, each once, in the order the findings are shown."""
+    seen = {doc["url"]: doc for finding in findings for doc in common.remedy_docs(finding.remedy)}
+    return list(seen.values())
+
+
+def _docs_view(docs: list[dict[str, str]]) -> dict[str, Any]:
+    """The documentation links, their titles' common part ('Troubleshooting …: ') said once."""
+    heads = {doc["title"].split(": ", 1)[0] for doc in docs if ": " in doc["title"]}
+    if len(docs) < 2 or len(heads) != 1 or not all(": " in doc["title"] for doc in docs):
+        return {"heading": None, "links": docs}
+    return {"heading": heads.pop(), "links": [dict(doc, title=doc["title"].split(": ", 1)[1]) for doc in docs]}
 
 
 def _why(finding: Finding) -> str:
@@ -206,10 +330,29 @@ def _action_view(action: DeniedAction) -> dict[str, Any]:
     }
 
 
+def breakable(value: Any, limit: int = common.MAX_TEXT) -> Markup:
+    """A value cleaned and escaped like any other, then given a place to wrap after each ':' and '/', so an ARN
+    or an action name breaks between its parts, not inside one. The ``<wbr>`` is added to the escaped text:
+    nothing of the value can become markup."""
+    if value is None:
+        return Markup("")
+    return _break_points(escape(common.clean_text(str(value), limit=limit)))
+
+
+def _break_points(escaped: Markup) -> Markup:
+    return Markup(_BREAK_AFTER.sub(r"\1<wbr>", str(escaped)))
+
+
+def _breakable_join(items: Any, separator: str = ", ") -> Markup:
+    """Values joined, each breakable (the separator escaped too)."""
+    return escape(separator).join(breakable(item) for item in items or [])
+
+
 def code_text(value: Any) -> Markup:
-    """A policy document or commands, escaped for a <pre> and shown whole (never cut)."""
+    """A policy document or commands, escaped for a <pre> and shown whole (never cut), with places to wrap
+    after ':' and '/' (copying the text leaves them out)."""
     text = value if isinstance(value, str) else common.pretty_json(value)
-    return escape(printable(mask_secrets(text)))
+    return _break_points(escape(printable(mask_secrets(text))))
 
 
 def _finalize(value: Any) -> Any:
@@ -225,12 +368,16 @@ def _finalize(value: Any) -> Any:
 
 def _long_text(value: Any) -> Markup:
     """A remedy note: cleaned and escaped like any value, but cut only past common.LONG_TEXT."""
-    return escape(common.clean_text(str(value), limit=common.LONG_TEXT))
+    return breakable(value, limit=common.LONG_TEXT)
 
 
 def _join(items: Any, separator: str = ", ") -> str:
     """Join to a plain string, so the result is cleaned and escaped as one value."""
     return separator.join(str(item) for item in items or [])
+
+
+def _kilobytes(size: int) -> str:
+    return f"{size / 1000:,.0f} KB"
 
 
 @cache
@@ -243,5 +390,19 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         undefined=jinja2.ChainableUndefined,  # optional fields (extras, remedy parts) may be missing
     )
-    environment.filters.update(join=_join, long=_long_text, reason=common.reason_words)
+    environment.filters.update(
+        join=_join,
+        long=_long_text,
+        reason=common.reason_words,
+        breakable=breakable,
+        breakable_join=_breakable_join,
+        kilobytes=_kilobytes,
+    )
+    environment.globals.update(
+        budget=HTML_BUDGET,
+        # Grid lines as email clients all draw them: the table's colour through one pixel of cell spacing.
+        grid=Markup('cellpadding="5" cellspacing="1" border="0" bgcolor="#eaecf0"'),
+        grid_head=Markup('bgcolor="#f2f4f7" valign="top"'),
+        grid_row=Markup('bgcolor="#ffffff" valign="top"'),
+    )
     return environment
