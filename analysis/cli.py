@@ -1,4 +1,11 @@
-"""The command line: ``apprunner-audit report | explain | demo | verify`` (CONTRACT.md)."""
+# PYTHON_ARGCOMPLETE_OK
+"""The command line: ``apprunner-audit report | explain | demo | verify | athena-ddl`` (CONTRACT.md).
+
+Nothing heavy is imported before the arguments are parsed, so ``--help``, ``--version`` and shell completion
+answer at once: each command imports what it uses. A mistake is one line on standard error and exit 2, found
+before any work where it can be (a source spec, a region, credentials, a delivery with nowhere to go, an
+``--out`` that cannot be written); Ctrl-C is one line and exit 130.
+"""
 
 from __future__ import annotations
 
@@ -7,35 +14,91 @@ import errno
 import json
 import logging
 import os
+import shutil
 import stat
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from pydantic import ValidationError
+if TYPE_CHECKING:
+    from analysis.contract import Report
+    from analysis.ledger_stores import FileLedger
+    from analysis.model import Options
+    from analysis.settings import Settings
+    from analysis.sources import SpecNeeds
 
-from analysis.config import ConfigError
-from analysis.contract import Report
-from analysis.identifiers import InvalidIdentifier, parse_accounts, split_list
-from analysis.ledger_stores import FileLedger, LedgerError
-from analysis.model import Options
-from analysis.redact import printable
-from analysis.settings import ENVIRONMENT, Settings, load_settings
-from analysis.sources import SourceError
-from analysis.windows import check_reportable_day, check_reportable_time
-
+PROG = "apprunner-audit"
 EXIT_OK = 0
-EXIT_USAGE = 2
 EXIT_DELIVERY_FAILED = 1
 EXIT_NOT_PROVEN = 1
+EXIT_USAGE = 2
+EXIT_FINDINGS = 3  # --fail-on: a finding at or above the severity named (as Prowler's exit 3)
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command Ctrl-C stopped
 VERIFY_EXTRA = "pip install 'apprunner-access-auditor[verify]'"
 FORMATS = ("json", "md", "html", "csv")
+EXTENSION_FORMATS = {".json": "json", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".csv": "csv"}
+SEVERITIES = ("low", "medium", "high", "critical")  # CONTRACT.md's severities, lowest first
+SUMMARY_WIDTH = 120  # columns of the terminal summary at most, however wide the terminal
+REPORTS_FOLDER = Path("apprunner-audit-reports")  # terminal mode: every format under ./apprunner-audit-reports/LABEL/
+SOURCE_FORMS = ("sample", "s3://", "lookup:", "athena:", "lake:")  # completion's offers beside file names
+NO_SOURCE = (
+    "no --source given: reporting the bundled sample day (--source sample); name your CloudTrail data with --source"
+)
+
+EXIT_STATUS = """\
+exit status:
+  0    done, whether denials were found or not
+  1    --deliver: a channel failed or another run holds it (verify: a policy not proven)
+  2    bad arguments, a path that does not exist, an unknown --source form or region, no AWS
+       credentials or region, --deliver with no destination, or every source failed
+  3    --fail-on: a finding at or above that severity (the report is still written and delivered)
+  130  interrupted (Ctrl-C)"""
+
+PROGRAM_EPILOG = f"""\
+examples:
+  {PROG} demo                                         the bundled sample day, every format in out/demo/
+  {PROG} report --source ./cloudtrail/ --day 2026-11-28 --out report.html
+  {PROG} report --source lookup:us-east-1 --fail-on high --out report.json
+  {PROG} explain event.json                           why one CloudTrail record was denied
+  {PROG} verify report.json                           prove each proposed policy
+  {PROG} athena-ddl --bucket my-trail-bucket          the Athena table for athena: sources
+  {PROG} report --help                                every --source form, --deliver, --fail-on
+
+shell completion (bash, zsh):  eval "$(register-python-argcomplete {PROG})"
+
+{EXIT_STATUS}"""
+
+REPORT_EPILOG = f"""\
+--source forms (repeatable; without one: TRAIL_SOURCE, else the bundled sample day, said on standard error):
+  --source ./cloudtrail/                     a folder of trail files (.json, .json.gz, .jsonl), recursively
+  --source events.json                       one file: trail file, JSON array, JSON Lines, lookup-events output
+  --source sample                            the bundled sample day (2026-11-28)
+  --source s3://my-trail-bucket/logs/        trail files in S3 (needs --day or --since; ?regions=…&accounts=…)
+  --source lookup:us-east-1,eu-west-1        CloudTrail LookupEvents (the last 90 days of management events)
+  --source athena:default.cloudtrail_logs    an Athena table over the trail bucket (make it with athena-ddl)
+  --source lake:EVENT_DATA_STORE_ID          a CloudTrail Lake event data store (its ID or ARN)
+
+examples:
+  {PROG} report --source ./cloudtrail/ --day 2026-11-28
+  {PROG} report --source lookup:us-east-1 --since 2026-11-28T06:00:00Z --until 2026-11-28T18:00:00Z
+  {PROG} report --source ./cloudtrail/ --out report.html       the format follows the extension
+  {PROG} report --source ./cloudtrail/ --format md > report.md
+  {PROG} report --source ./cloudtrail/ --format csv --out denials.csv   also denials.details.csv
+  REPORT_EMAIL_FROM=reports@example.com REPORT_EMAIL_TO=team@example.com \\
+    {PROG} report --source lookup:us-east-1 --day 2026-11-28 --deliver
+  {PROG} report --source s3://my-trail-bucket --day 2026-11-28 --fail-on high -q --out report.json
+
+On a terminal, without --format or --out, every format is written to ./{REPORTS_FOLDER}/LABEL/ (LABEL: the
+--day, the window, or 'all') and a summary is printed; piped, the JSON goes to standard output.
+
+{EXIT_STATUS}"""
 
 
 class UsageError(Exception):
-    """Bad arguments: one line on standard error, exit 2."""
+    """Bad arguments, or a setup that cannot work: one line on standard error, exit 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,20 +106,106 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="apprunner-audit", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+class _Version(argparse.Action):
+    """``--version``: the installed distribution's version, looked up only when asked."""
 
-    report = commands.add_parser("report", help="read CloudTrail and report denials with fixes")
-    report.add_argument("--source", action="append", default=[], metavar="SRC")
-    report.add_argument("--since", type=_time, metavar="T")
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> NoReturn:
+        sys.stdout.write(f"{PROG} {version()}\n")
+        parser.exit()
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("apprunner-access-auditor")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
+@dataclass
+class _Voice:
+    """How much the run says on standard error: ``-q`` errors only, ``-v`` INFO logs, ``-vv`` DEBUG."""
+
+    quiet: bool = False
+
+
+_voice = _Voice()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Read App Runner AccessDenied events from CloudTrail and report what to fix.",
+        epilog=PROGRAM_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
+    _add_voice_arguments(parser, suffix="_before")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, title="commands")
+    _add_report_command(commands)
+    _add_other_commands(commands)
+    return parser
+
+
+def _command(commands: Any, name: str, summary: str, epilog: str | None = None) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, help=summary, description=summary, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    _add_voice_arguments(parser)
+    return parser
+
+
+def _add_voice_arguments(parser: argparse.ArgumentParser, suffix: str = "") -> None:
+    voice = parser.add_mutually_exclusive_group()
+    voice.add_argument(
+        "-v", "--verbose", action="count", default=0, dest="verbose" + suffix, help="log more: -v INFO, -vv DEBUG"
+    )
+    voice.add_argument(
+        "-q", "--quiet", action="store_true", dest="quiet" + suffix, help="errors only: no notes, progress or summary"
+    )
+
+
+def _add_report_command(commands: Any) -> None:
+    report = _command(commands, "report", "read CloudTrail and report denials with fixes", REPORT_EPILOG)
+    source = report.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="SRC",
+        help="where to read CloudTrail: a path, sample, s3://, lookup:, athena: or lake: (forms below; repeatable)",
+    )
+    _complete_with(source, _complete_source)
+    report.add_argument("--since", type=_time, metavar="T", help="window start, ISO 8601 (e.g. 2026-11-28T06:00:00Z)")
     when = report.add_mutually_exclusive_group()
-    when.add_argument("--until", type=_time, metavar="T")
-    when.add_argument("--day", type=_day, metavar="YYYY-MM-DD")
-    report.add_argument("--format", choices=FORMATS, default="json")
-    report.add_argument("--out", type=Path, metavar="PATH")
+    when.add_argument("--until", type=_time, metavar="T", help="window end (exclusive), ISO 8601")
+    when.add_argument("--day", type=_day, metavar="YYYY-MM-DD", help="one UTC day: [D 00:00Z, D+1 00:00Z)")
+    report.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="json, md, html or csv (default: --out's extension, else json)",
+    )
+    report.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write the report to FILE (.json, .md, .html or .csv sets the format) instead of standard output",
+    )
+    report.add_argument(
+        "--fail-on",
+        choices=SEVERITIES,
+        metavar="SEVERITY",
+        help="exit 3 when a finding is at or above SEVERITY (low, medium, high, critical), after writing the report",
+    )
     _add_organization_arguments(report)
-    report.add_argument("--service", metavar="apprunner|PREFIX|all")
+    report.add_argument(
+        "--service",
+        metavar="apprunner|PREFIX|all",
+        help="the service whose denials are reported (default apprunner; all: every service)",
+    )
     report.add_argument(
         "--redact",
         action=argparse.BooleanOptionalAction,
@@ -94,27 +243,52 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--role-name", metavar="NAME", help="lookup: the read-only IAM role to assume in each account")
 
-    explain = commands.add_parser("explain", help="explain one CloudTrail record")
-    explain.add_argument("file", metavar="FILE|-")
-    explain.add_argument("--format", choices=("json", "text"), default="text")
+
+def _add_other_commands(commands: Any) -> None:
+    explain = _command(
+        commands,
+        "explain",
+        "explain one CloudTrail record",
+        f"examples:\n  {PROG} explain event.json\n"
+        "  aws cloudtrail lookup-events --max-results 1 --query 'Events[0].CloudTrailEvent' --output text \\\n"
+        f"    | {PROG} explain - --format json",
+    )
+    explain.add_argument(
+        "file", metavar="FILE|-", help="one record (bare, in Records, or an EventBridge event); - reads stdin"
+    )
+    explain.add_argument("--format", choices=("json", "text"), default="text", help="text (default) or json")
     _add_organization_arguments(explain)
 
-    demo = commands.add_parser("demo", help="the whole pipeline on the bundled sample day")
-    demo.add_argument("--out", type=Path, default=Path("out/demo"), metavar="DIR")
+    demo = _command(
+        commands, "demo", "the whole pipeline on the bundled sample day", f"example:\n  {PROG} demo --out out/demo"
+    )
+    demo.add_argument(
+        "--out", type=Path, default=Path("out/demo"), metavar="DIR", help="where the reports go (out/demo)"
+    )
 
-    verify = commands.add_parser("verify", help="prove each proposed policy allows exactly what was refused")
-    verify.add_argument("report_file", metavar="REPORT.json")
-    verify.add_argument("--format", choices=("text", "json"), default="text")
+    verify = _command(
+        commands,
+        "verify",
+        "prove each proposed policy allows exactly what was refused",
+        f"example:\n  {PROG} report --source sample --out report.json && {PROG} verify report.json\n\n"
+        f"needs the IAM evaluator: {VERIFY_EXTRA}",
+    )
+    verify.add_argument("report_file", metavar="REPORT.json", help="a report written by report --format json")
+    verify.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
 
-    ddl = commands.add_parser("athena-ddl", help="print the Athena CREATE TABLE for a CloudTrail bucket")
-    ddl.add_argument("--bucket", required=True, metavar="BUCKET")
+    ddl = _command(
+        commands,
+        "athena-ddl",
+        "print the Athena CREATE TABLE for a CloudTrail bucket",
+        f"example:\n  {PROG} athena-ddl --bucket my-trail-bucket --org-id o-abc123def4 --table audit.cloudtrail_logs",
+    )
+    ddl.add_argument("--bucket", required=True, metavar="BUCKET", help="the trail's S3 bucket")
     ddl.add_argument("--prefix", default="", metavar="PREFIX", help="the trail's S3 key prefix, if any")
     ddl.add_argument("--org-id", metavar="o-ID", help="for an organization trail")
-    ddl.add_argument("--table", default="cloudtrail_logs", metavar="[DATABASE.]NAME")
+    ddl.add_argument("--table", default="cloudtrail_logs", metavar="[DATABASE.]NAME", help="the table to create")
     ddl.add_argument("--regions", default="", metavar="r1,r2", help="default: every CloudTrail region")
     ddl.add_argument("--accounts", default="", metavar="A,B", help="default: accounts injected by each query")
     ddl.add_argument("--start", default="2020/01/01", metavar="YYYY/MM/DD", help="first day projected")
-    return parser
 
 
 def _add_organization_arguments(parser: argparse.ArgumentParser) -> None:
@@ -142,7 +316,21 @@ def _add_organization_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _complete_with(action: argparse.Action, completer: Any) -> None:
+    action.completer = completer  # type: ignore[attr-defined]  # argcomplete reads this attribute
+
+
+def _complete_source(prefix: str, **kwargs: Any) -> list[str]:
+    """``--source``'s completions: the forms, then file and folder names (argcomplete's own completer)."""
+    from argcomplete.completers import FilesCompleter
+
+    forms = [form for form in SOURCE_FORMS if form.startswith(prefix)]
+    return forms + list(FilesCompleter()(prefix, **kwargs))
+
+
 def _accounts(value: str) -> frozenset[str]:
+    from analysis.identifiers import InvalidIdentifier, parse_accounts
+
     try:
         return parse_accounts(value)
     except InvalidIdentifier as error:
@@ -167,47 +355,100 @@ def _positive(value: str) -> int:
     return int(value)
 
 
+# --- the run -----------------------------------------------------------------------------------------
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(message)s", stream=sys.stderr)
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions: answer and exit (normal runs skip this)
+            import argcomplete
+
+            argcomplete.autocomplete(parser)
+        args = parser.parse_args(argv)
+        _set_voice(args)
         commands = {"report": _report, "explain": _explain, "demo": _demo, "verify": _verify, "athena-ddl": _athena_ddl}
         return commands[args.command](args)
-    except (UsageError, SourceError) as error:
-        _say(f"apprunner-audit: error: {error}")
+    except _AlreadySaid:
         return EXIT_USAGE
+    except UsageError as error:
+        _say(f"{PROG}: error: {error}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:  # Ctrl-C: one line, no traceback (the file scan's workers are stopped on the way up)
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # the reader went away (| head): not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
 
 
-def _report(args: argparse.Namespace) -> int:
-    from analysis import service
+def _set_voice(args: argparse.Namespace) -> None:
+    """``-q``/``-v`` before or after the command: the log level, and whether notes and warnings are shown."""
+    _voice.quiet = bool(args.quiet_before or args.quiet)
+    verbose = 0 if _voice.quiet else args.verbose_before + args.verbose
+    level = {0: logging.ERROR, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger().setLevel(level)  # basicConfig leaves a configured root alone
 
+
+def _report(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    sources = tuple(args.source)
-    _check_out(args.out)
-    delivery = _delivery() if args.deliver else None
-    try:
-        if args.ledger:
-            run = service.run_daily(_daily_request(args, sources), settings, _ledger(args.ledger))
-        else:
-            request = service.WindowRequest(sources, args.since, args.until, args.day.date() if args.day else None)
-            run = service.run_window(request, settings)
-    except service.ServiceError as error:
-        _warn(service.source_warnings(getattr(error, "statuses", [])))
-        raise UsageError(str(error)) from error
+    output = _output(args)
+    needs = _checked_sources(args, settings)
+    delivery = _delivery_config() if args.deliver else None
+    _check_aws(needs, deliver=delivery is not None, organization=bool(settings.lookup_organization))
+    clients = _delivery_clients() if delivery is not None else None
+    if delivery is not None and not delivery.idempotency_table:
+        _warn([NO_IDEMPOTENCY_TABLE])
+    run = _run(args, settings)
     _warn(run.warnings())
     if delivery is not None:
-        run = _deliver(run, *delivery, force=args.force)
-    _write(_render(run.report, args.format), args.out)
-    return EXIT_DELIVERY_FAILED if run.delivery_error is not None else EXIT_OK
+        run = _deliver(run, delivery, clients, force=args.force)
+    _write_report(run.report, output, args)
+    if run.delivery_error is not None:
+        return EXIT_DELIVERY_FAILED
+    return _fail_on(run.report, args.fail_on) if args.fail_on else EXIT_OK
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> Any:
+    """The window's (or with ``--ledger`` the day's) run, its progress shown on a terminal and cleared before
+    anything else is said; a source or request error is one line, and a run whose every source failed names
+    each failed source once."""
+    from analysis import service
+    from analysis.progress import terminal_progress
+    from analysis.sources import SourceError
+
+    sources = tuple(args.source)
+    progress = terminal_progress(sys.stderr, quiet=_voice.quiet)
+    try:
+        try:
+            if args.ledger:
+                request = _daily_request(args, sources)
+                return service.run_daily(request, settings, _ledger(args.ledger), progress=progress)
+            window = service.WindowRequest(sources, args.since, args.until, args.day.date() if args.day else None)
+            return service.run_window(window, settings, progress=progress)
+        finally:
+            progress.close()
+    except service.AllSourcesFailed as error:
+        _warn([problem for status in error.statuses for problem in status.problems])
+        for status in error.statuses:
+            _say(f"{PROG}: error: {status.name}: {status.error}")
+        raise _AlreadySaid from error
+    except (service.ServiceError, SourceError) as error:
+        raise UsageError(str(error)) from error
+
+
+class _AlreadySaid(UsageError):
+    """A usage error whose lines are already on standard error."""
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     """The report's settings: these arguments, then the environment (analysis.settings), then defaults."""
+    from analysis.config import ConfigError
+    from analysis.settings import load_settings
+
+    given = {setting: getattr(args, argument, None) for setting, argument in _SETTING_ARGUMENTS.items()}
     try:
-        given = {setting: getattr(args, argument, None) for setting, argument in _SETTING_ARGUMENTS.items()}
         return load_settings(**given)
     except ConfigError as error:
         raise UsageError(_as_flags(str(error), given)) from error
@@ -215,6 +456,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _as_flags(message: str, given: dict[str, Any]) -> str:
     """A settings error names the option that was given (``--tz``), not its environment variable."""
+    from analysis.settings import ENVIRONMENT
+
     for setting, value in given.items():
         if value is not None:
             flag = "--" + _SETTING_ARGUMENTS[setting].replace("_", "-")
@@ -246,76 +489,67 @@ def _daily_request(args: argparse.Namespace, sources: tuple[str, ...]) -> Any:
     return DailyRequest(day=args.day.date(), sources=sources)
 
 
-def _say(line: str) -> None:
-    """One line on standard error: what a log, file name, S3 key or AWS error wrote in it is shown, never obeyed."""
-    print(printable(line, keep=""), file=sys.stderr)
+# --- checks before any work ----------------------------------------------------------------------
 
 
-def _warn(warnings: list[str]) -> None:
-    for warning in warnings:
-        _say(f"apprunner-audit: warning: {warning}")
+def _checked_sources(args: argparse.Namespace, settings: Settings) -> dict[str, SpecNeeds]:
+    """Each source the run will read, checked without any AWS call; what each needs. Says which data is
+    reported when no ``--source`` was given."""
+    from analysis.service import source_specs
+    from analysis.sources import SourceError, check_spec
+
+    specs = source_specs(tuple(args.source), settings)
+    if not args.source:
+        _note(NO_SOURCE if specs == ["sample"] else f"no --source given: reporting TRAIL_SOURCE ({specs[0]})")
+    try:
+        return {spec: check_spec(spec) for spec in specs}
+    except SourceError as error:
+        raise UsageError(str(error)) from error
 
 
-def _delivery() -> tuple[Any, Any]:
-    """``--deliver``'s settings (the REPORT_* / IDEMPOTENCY_TABLE variables) and AWS clients, checked before
-    the run: a bad setting or no AWS region is refused in one line."""
-    from botocore.exceptions import BotoCoreError, NoRegionError
+def _check_aws(needs: dict[str, SpecNeeds], *, deliver: bool, organization: bool) -> None:
+    """Credentials (and a default region where a spec names none, for AWS Organizations, and for delivery)
+    before the first AWS call: one line naming who needs them and what to set."""
+    from analysis.aws_clients import SetupError, check_setup
 
-    from analysis.config import DeliveryConfig
-    from analysis.delivery import default_clients
+    aws = [spec for spec, need in needs.items() if need.credentials]
+    needed_by = [f"--source {spec}" for spec in aws] + (["--deliver"] if deliver else [])
+    if not needed_by:
+        return
+    region = deliver or any(need.region for need in needs.values()) or (organization and bool(aws))
+    try:
+        check_setup(region=region)
+    except SetupError as error:
+        raise UsageError(f"{' and '.join(needed_by)}: {error}") from error
+
+
+def _delivery_config() -> Any:
+    """``--deliver``'s settings (the REPORT_* / IDEMPOTENCY_TABLE variables), checked before the run: a bad
+    setting, or no destination at all, is refused in one line naming the variables."""
+    from analysis.config import DELIVERY_ENV, ConfigError, DeliveryConfig
 
     try:
         config = DeliveryConfig.from_env()
-        clients = default_clients()
     except ConfigError as error:
         raise UsageError(str(error)) from error
-    except BotoCoreError as error:  # e.g. no region, an unknown AWS_PROFILE
-        hint = " (set AWS_REGION or AWS_DEFAULT_REGION)" if isinstance(error, NoRegionError) else ""
-        raise UsageError(f"--deliver: {error}{hint}") from error
-    if not config.idempotency_table:
-        _warn([NO_IDEMPOTENCY_TABLE])
-    return config, clients
+    if not (config.bucket or config.email_enabled or config.sns_enabled or config.events_enabled):
+        raise UsageError(
+            f"--deliver: no destination configured: set {DELIVERY_ENV['bucket']} (S3), {DELIVERY_ENV['sender']} "
+            f"and {DELIVERY_ENV['recipients']} (email), {DELIVERY_ENV['topic_arn']} (SNS) "
+            f"or {DELIVERY_ENV['event_bus']} (EventBridge)"
+        )
+    return config
 
 
-def _deliver(run: Any, config: Any, clients: Any, *, force: bool) -> Any:
-    """Store and send the report; one line on standard error per channel (the run exits 1 when any failed or
-    is held by another run)."""
-    from analysis.service import deliver_run
+def _delivery_clients() -> Any:
+    from botocore.exceptions import BotoCoreError
 
-    run = deliver_run(run, config, clients, force=force)
-    for outcome in run.delivery.outcomes:
-        _say(_delivery_line(outcome))
-    return run
+    from analysis.delivery import default_clients
 
-
-NO_IDEMPOTENCY_TABLE = (
-    "no idempotency table (IDEMPOTENCY_TABLE): nothing stops another run, or a re-run, from sending this "
-    "window's report again"
-)
-
-
-def _delivery_line(outcome: Any) -> str:
-    """One line per channel: failed and held channels as errors, a send the table did not record as a warning."""
-    if outcome.status == "failed":
-        return f"apprunner-audit: error: delivery: {outcome.channel} failed: {outcome.detail}"
-    if outcome.status == "in_progress":
-        return f"apprunner-audit: error: delivery: {outcome.channel} in_progress: {outcome.detail}"
-    if not outcome.recorded:
-        return f"apprunner-audit: warning: delivery: {outcome.channel} sent, {outcome.detail}"
-    return f"apprunner-audit: delivery: {outcome.channel} {outcome.status}"
-
-
-def _render(report: Report, fmt: str) -> str:
-    from analysis import render
-
-    return render.render(report, fmt)
-
-
-def _ledger(folder: Path) -> FileLedger:
     try:
-        return FileLedger(folder)
-    except LedgerError as error:
-        raise UsageError(f"--ledger {error}") from error
+        return default_clients()
+    except BotoCoreError as error:  # credentials and region were checked; e.g. a bad AWS_ENDPOINT_URL
+        raise UsageError(f"--deliver: {error}") from error
 
 
 def _check_out(out: Path | None) -> None:
@@ -336,7 +570,185 @@ def _check_out(out: Path | None) -> None:
         raise UsageError(f"--out {out}: cannot write in {parent}")
 
 
+# --- where the report goes ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Output:
+    """Where the report goes: ``format`` to ``out`` (None: standard output), or in ``terminal`` mode every
+    format into ./apprunner-audit-reports/LABEL/ and a summary on standard output."""
+
+    format: str
+    out: Path | None
+    terminal: bool = False
+
+
+def _output(args: argparse.Namespace) -> Output:
+    """The format (``--format``, else ``--out``'s extension, else JSON) and the file, checked before any work."""
+    text: str | None = args.out
+    if text is not None and text.endswith(("/", os.sep)):  # Path() would drop the slash and write a file
+        raise UsageError(f"--out {text}: names a folder; name a file in it (e.g. {text}report.html)")
+    out = Path(text) if text is not None else None
+    fmt = format_for(args.format, out)
+    terminal = args.format is None and out is None and sys.stdout.isatty()
+    _check_out(REPORTS_FOLDER / "report.json" if terminal else out)
+    if fmt == "csv" and out is not None:
+        _check_out(details_path(out))
+    return Output(fmt, out, terminal)
+
+
+def format_for(requested: str | None, out: Path | None) -> str:
+    """``--format``, else the one ``--out``'s extension names, else JSON; a ``--format`` that the extension
+    contradicts is refused (JSON written into ``x.html`` would open as garbage)."""
+    implied = EXTENSION_FORMATS.get(out.suffix.lower()) if out is not None else None
+    if requested and implied and requested != implied:
+        raise UsageError(
+            f"--format {requested} contradicts --out {out}, whose extension means {implied}: drop --format, or "
+            f"name the file {out.with_suffix('.' + requested) if out else ''}"
+        )
+    return requested or implied or "json"
+
+
+def _write_report(report: Report, output: Output, args: argparse.Namespace) -> None:
+    """Write the report where ``output`` says; in terminal mode, then the summary."""
+    if output.terminal:
+        written = _write_folder(report, REPORTS_FOLDER / report_label(report, args.day.date() if args.day else None))
+        if not _voice.quiet:
+            sys.stdout.write(_summary(report, written))
+        return
+    _write(_render(report, output.format), output.out)
+    if output.format == "csv" and output.out is not None:
+        details = details_path(output.out)
+        _write(_render_details(report), details)
+        _note(f"one row per value (sessions, event IDs, resources, reasons): {details}")
+
+
+def _write_folder(report: Report, folder: Path) -> list[Path]:
+    """Every format into ``folder``: report.json, .html, .md, .csv and report.details.csv; the paths."""
+    written = []
+    for fmt in ("html", "md", "json", "csv"):  # the page to open first
+        path = folder / f"report.{fmt}"
+        _write(_render(report, fmt), path)
+        written.append(path)
+    details = details_path(folder / "report.csv")
+    _write(_render_details(report), details)
+    return [*written, details]
+
+
+def details_path(csv_file: Path) -> Path:
+    """The details CSV beside ``F.csv``: ``F.details.csv``."""
+    return csv_file.with_suffix(".details.csv")
+
+
+def _render_details(report: Report) -> str:
+    from analysis.render.csv import render_csv_details
+
+    return render_csv_details(report)
+
+
+def _summary(report: Report, written: list[Path]) -> str:
+    """The terminal summary: coloured unless NO_COLOR is set (https://no-color.org), as wide as the terminal
+    up to ``SUMMARY_WIDTH``."""
+    from analysis.render.terminal import summary
+
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    width = min(shutil.get_terminal_size((SUMMARY_WIDTH, 24)).columns, SUMMARY_WIDTH)
+    return summary(report, written, color=color, width=width)
+
+
+def report_label(report: Report, day: date | None = None) -> str:
+    """The folder of a terminal run's reports: the day, else the window in compact UTC
+    (``20261128T060000Z_20261128T180000Z``), else ``all``."""
+    if day is not None:
+        return day.isoformat()
+    start, end = report.window.start, report.window.end
+    if start is None and end is None:
+        return "all"
+    return f"{_compact(start) or 'start'}_{_compact(end) or 'now'}"
+
+
+def _compact(moment: str | None) -> str:
+    """'2026-11-28T06:00:00Z' -> '20261128T060000Z' (the report's times are UTC, ``Z``)."""
+    return (moment or "").replace("-", "").replace(":", "")
+
+
+def _fail_on(report: Report, threshold: str) -> int:
+    """``--fail-on``: exit 3 when a finding's severity is at or above ``threshold``, saying so in one line."""
+    rank = SEVERITIES.index(threshold)
+    failing = [f for f in report.findings if f.severity is not None and SEVERITIES.index(f.severity) >= rank]
+    if not failing:
+        return EXIT_OK
+    _note(f"{len(failing)} finding(s) at or above {threshold} (--fail-on {threshold}): exit {EXIT_FINDINGS}")
+    return EXIT_FINDINGS
+
+
+def _say(line: str) -> None:
+    """One line on standard error: what a log, file name, S3 key or AWS error wrote in it is shown, never obeyed."""
+    from analysis.redact import printable
+
+    print(printable(line, keep=""), file=sys.stderr)
+
+
+def _warn(warnings: list[str]) -> None:
+    if not _voice.quiet:
+        for warning in warnings:
+            _say(f"{PROG}: warning: {warning}")
+
+
+def _note(line: str) -> None:
+    """What the run did that the user may not have meant (``-q`` hides it)."""
+    if not _voice.quiet:
+        _say(f"{PROG}: {line}")
+
+
+def _deliver(run: Any, config: Any, clients: Any, *, force: bool) -> Any:
+    """Store and send the report; one line on standard error per channel (the run exits 1 when any failed or
+    is held by another run)."""
+    from analysis.service import deliver_run
+
+    run = deliver_run(run, config, clients, force=force)
+    for outcome in run.delivery.outcomes:
+        line = _delivery_line(outcome)
+        if not _voice.quiet or ": error: " in line:
+            _say(line)
+    return run
+
+
+NO_IDEMPOTENCY_TABLE = (
+    "no idempotency table (IDEMPOTENCY_TABLE): nothing stops another run, or a re-run, from sending this "
+    "window's report again"
+)
+
+
+def _delivery_line(outcome: Any) -> str:
+    """One line per channel: failed and held channels as errors, a send the table did not record as a warning."""
+    if outcome.status == "failed":
+        return f"{PROG}: error: delivery: {outcome.channel} failed: {outcome.detail}"
+    if outcome.status == "in_progress":
+        return f"{PROG}: error: delivery: {outcome.channel} in_progress: {outcome.detail}"
+    if not outcome.recorded:
+        return f"{PROG}: warning: delivery: {outcome.channel} sent, {outcome.detail}"
+    return f"{PROG}: delivery: {outcome.channel} {outcome.status}"
+
+
+def _render(report: Report, fmt: str) -> str:
+    from analysis import render
+
+    return render.render(report, fmt)
+
+
+def _ledger(folder: Path) -> FileLedger:
+    from analysis.ledger_stores import FileLedger, LedgerError
+
+    try:
+        return FileLedger(folder)
+    except LedgerError as error:
+        raise UsageError(f"--ledger {error}") from error
+
+
 def _write(text: str, out: Path | None) -> None:
+    from analysis.redact import printable
+
     if out is None:  # a terminal, perhaps: JSON's C1 and bidi characters as escapes too (the same value)
         sys.stdout.write(printable(text, keep="\n\r\t"))
         return
@@ -357,8 +769,12 @@ NON_BLOCK = getattr(os, "O_NONBLOCK", 0)
 NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)  # POSIX; Windows has no such flag (and _check_out still applies)
 
 
+# --- the other commands ------------------------------------------------------------------------------
+
+
 def _explain(args: argparse.Namespace) -> int:
     from analysis.explain import ExplainError, explain_bytes
+    from analysis.redact import printable
 
     try:
         data = _read_input(args.file)
@@ -402,6 +818,10 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     """The proof of every proposed policy (analysis.proof): exit 0 when each is proven, 1 when any is not."""
+    from pydantic import ValidationError
+
+    from analysis.contract import Report
+
     try:
         from analysis import proof
     except ModuleNotFoundError as error:
@@ -423,6 +843,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _athena_ddl(args: argparse.Namespace) -> int:
+    from analysis.identifiers import split_list
     from analysis.sql.ddl import create_table_ddl
 
     try:
@@ -442,6 +863,8 @@ def _athena_ddl(args: argparse.Namespace) -> int:
 
 
 def _time(value: str) -> datetime:
+    from analysis.windows import check_reportable_time
+
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as error:
@@ -455,6 +878,8 @@ def _time(value: str) -> datetime:
 
 
 def _day(value: str) -> datetime:
+    from analysis.windows import check_reportable_day
+
     try:
         day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError as error:

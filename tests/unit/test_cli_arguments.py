@@ -142,8 +142,9 @@ def test_out_on_a_new_or_an_existing_regular_file_is_written(tmp_path, capsys):
     assert cli.main(["report", "--source", "sample", "--day", SAMPLE_DAY, "--format", "md", "--out", str(out)]) == 0
     assert out.read_text().startswith("#")
     out.write_text("old, longer than nothing" * 10_000)
-    assert cli.main(["report", "--source", "sample", "--day", SAMPLE_DAY, "--format", "csv", "--out", str(out)]) == 0
+    assert cli.main(["report", "--source", "sample", "--day", SAMPLE_DAY, "--out", str(out)]) == 0  # .md: Markdown
     assert "old, longer" not in out.read_text(), "the old content is replaced, not overwritten in place"
+    assert out.read_text().startswith("#")
     assert capsys.readouterr().err == ""
 
 
