@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from analysis.contract import Report
 from analysis.model import Options, Window
 from analysis.pipeline import analyse
 from analysis.render import render
+from analysis.render.terminal import summary
 from analysis.sources.files import sample_source
 
 SAMPLE_DAY = Window(datetime(2026, 11, 28, tzinfo=UTC), datetime(2026, 11, 29, tzinfo=UTC))
 DEMO_TRUSTED_ACCOUNTS = frozenset({"123456789012"})
 DEMO_ORGANIZATION = frozenset({"111122223333", "444455556666", "777788889999", "210987654321"})
+FORMATS = (("json", "report.json"), ("md", "report.md"), ("html", "report.html"), ("csv", "report.csv"))
+SUMMARY_WIDTH = 100  # when standard output is no terminal; on one, its width (up to MAX_WIDTH)
+MAX_WIDTH = 140
 
 
-def run_demo(out: Path) -> Report:
-    """Report the sample day; print the Markdown and write every format into ``out``."""
+def run_demo(out: Path, *, stdout: TextIO | None = None, quiet: bool = False) -> Report:
+    """Report the sample day: write every format into ``out``, then print the terminal summary (in colour when
+    standard output is a terminal and NO_COLOR is not set), which ends with where the full reports are."""
     options = Options(
         trusted_accounts=DEMO_TRUSTED_ACCOUNTS,
         organization_accounts=DEMO_ORGANIZATION,
@@ -27,15 +35,24 @@ def run_demo(out: Path) -> Report:
     result = analyse([sample_source()], SAMPLE_DAY, options)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for fmt, name in (("json", "report.json"), ("md", "report.md"), ("html", "report.html"), ("csv", "report.csv")):
+    for fmt, name in FORMATS:
         try:
             text = render(result.report, fmt)
         except ImportError:  # a renderer not present in this version
             continue
         (out / name).write_text(text, encoding="utf-8")
         written.append(out / name)
-    sys.stdout.write(render(result.report, "md"))
-    print("\nThe sample day's report was written to:", file=sys.stdout)
-    for path in written:
-        print(f"  {path.resolve()}", file=sys.stdout)
+    if not quiet:
+        stream = stdout or sys.stdout
+        terminal = _is_terminal(stream)
+        width = min(shutil.get_terminal_size((SUMMARY_WIDTH, 24)).columns, MAX_WIDTH) if terminal else SUMMARY_WIDTH
+        stream.write("The bundled sample day (synthetic CloudTrail records), analysed offline:\n\n")
+        stream.write(summary(result.report, written, color=terminal and not os.environ.get("NO_COLOR"), width=width))
     return result.report
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
