@@ -1,8 +1,9 @@
 """Denials over time: the counts behind the report's chart (per hour for a day, per day for longer).
 
 ``denial_timeline(frame, window)`` gives ``{"unit": "hour" | "day" | "week", "buckets": [{"start", "denials"}]}``,
-every bucket of the window present (zero included) so a chart shows the quiet hours too. The report
-carries it as ``Report.timeline`` (``analysis.contract.Timeline``).
+every bucket of the window present (zero included) so a chart shows the quiet hours too; with no window, events
+of one UTC day are counted over that whole day. The report carries it as ``Report.timeline``
+(``analysis.contract.Timeline``).
 
 Buckets are bounded: a span of more than ``MAX_BUCKETS`` weeks (a window of centuries, or one record dated
 9999 in an open window) lists only the weeks that hold denials, the latest ``MAX_BUCKETS`` of them.
@@ -26,10 +27,13 @@ MAX_BUCKETS = 1_000  # about 19 years of weeks
 def denial_timeline(frame: pd.DataFrame, window: Window | None = None) -> dict[str, Any]:
     """Denials per hour, day or week over the window (or over the events when the window is open)."""
     times = frame["event_time"].dropna() if "event_time" in frame else pd.Series(dtype="datetime64[ns, UTC]")
-    start, end = _span(times, window or Window())
+    window = window or Window()
+    start, end = _span(times, window)
     if start is None or end is None:
         return {"unit": "hour", "buckets": []}
     unit = _unit(end - start)
+    if unit == "hour" and window.start is None and window.end is None:
+        start, end = _whole_day(start, end)
     first = _floor(start, unit)
     counts = times.groupby(_floor_series(times, unit)).size() if len(times) else pd.Series(dtype=int)
     return {
@@ -56,6 +60,13 @@ def _span(times: pd.Series, window: Window) -> tuple[pd.Timestamp | None, pd.Tim
     if window.end is None:  # an open end covers the last event
         end = end + pd.Timedelta(microseconds=1)
     return start, max(end, start + pd.Timedelta(microseconds=1))
+
+
+def _whole_day(start: pd.Timestamp, end: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Events of one UTC day, with no window given, are charted over that whole day (00:00 to 24:00), as a
+    day's report is: the chart then starts at 00:00, not at the first event's hour."""
+    day = start.floor("D")
+    return (day, day + pd.Timedelta(days=1)) if end <= day + pd.Timedelta(days=1) else (start, end)
 
 
 def _unit(span: pd.Timedelta) -> str:

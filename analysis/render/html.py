@@ -255,16 +255,10 @@ def _width(count: int, peak: int) -> int:
 
 
 def bucket_labels(starts: list[str], unit: str) -> list[str]:
-    """The date per day ('2026-11-28') or week ('week of 2026-11-23'), the hour per hour ('09:00', with the
-    date on the first bar and at midnight)."""
-    if unit == "day":
-        return [start[:10] for start in starts]
+    """The labels of a chart drawn a bar per row: the date per day ('2026-11-28'), per week ('week of …')."""
     if unit == "week":
         return [f"week of {start[:10]}" for start in starts]
-    return [
-        f"{start[:10]} {start[11:16]}" if index == 0 or start[11:16] == "00:00" else start[11:16]
-        for index, start in enumerate(starts)
-    ]
+    return [start[:10] for start in starts]
 
 
 def _principal_label(finding: Finding, limit: int = 32) -> str:
@@ -291,7 +285,6 @@ def _finding_view(index: int, finding: Finding) -> dict[str, Any]:
         "hazards": [{"words": common.hazard_words(h), "source": common.hazard_source(h)} for h in finding.hazards],
         "colour": KIND_COLOURS.get(kind or "", "#667085"),
         "warning": common.KIND_WARNINGS.get(kind or ""),
-        "why": _why(finding),
         "actions": [_action_view(action) for action in finding.actions],
         "remedy": remedy,
         "no_fix": kind in common.NO_FIX_KINDS,
@@ -313,13 +306,6 @@ def _docs_view(docs: list[dict[str, str]]) -> dict[str, Any]:
     if len(docs) < 2 or len(heads) != 1 or not all(": " in doc["title"] for doc in docs):
         return {"heading": None, "links": docs}
     return {"heading": heads.pop(), "links": [dict(doc, title=doc["title"].split(": ", 1)[1]) for doc in docs]}
-
-
-def _why(finding: Finding) -> str:
-    """The reasons of all the finding's actions in plain words, as one sentence."""
-    reasons = [reason for action in finding.actions for reason in action.reasons]
-    words = "; ".join(common.reason_words(reason) for reason in dict.fromkeys(reasons)) or "not stated"
-    return f"{words[0].upper()}{words[1:]}."
 
 
 def _action_view(action: DeniedAction) -> dict[str, Any]:

@@ -9,9 +9,10 @@ import pytest
 from bs4 import BeautifulSoup
 from pydantic import ValidationError
 
+from analysis.contract import as_report
 from analysis.pipeline import analyse
 from analysis.render import render
-from analysis.render.html import BANNER_MARK, bucket_labels, chart, render_html
+from analysis.render.html import BANNER_MARK, HTML_BUDGET, breakable, bucket_labels, chart, render_html
 from tests import factories as f
 from tests import reports as r
 
@@ -60,8 +61,11 @@ def test_no_scripts_svg_images_stylesheets_or_external_resources():
         assert "src" not in element.attrs
     assert all(a["href"].startswith(("https://", "#")) for a in page.find_all("a"))
     assert "http://" not in html
-    # inline CSS only (mail clients drop <style>): what needs a look carries its own style attribute
-    assert all(element.get("style") for element in page.find_all(["h1", "h2", "h3", "pre", "th", "td", "table"]))
+    # inline CSS only (mail clients drop <style>): what needs a look carries its own style attribute, or the
+    # presentational attributes every client honours (a grid's cellpadding, cellspacing and bgcolor)
+    assert all(element.get("style") for element in page.find_all(["h1", "h2", "h3", "pre", "table"]))
+    grids = page.select("#summary, table.actions")
+    assert grids and all(grid["cellspacing"] == "1" and grid["bgcolor"] for grid in grids)
 
 
 def test_every_kind_is_shown_most_severe_first_then_most_denials():
@@ -124,9 +128,13 @@ def test_grant_shows_the_policy_the_commands_and_the_docs():
     links = {a["href"] for a in grant.find_all("a")}
     assert f"{r.TROUBLESHOOT}#security_iam_troubleshoot-no-permissions" in links
     assert f"{r.TROUBLESHOOT}#security_iam_troubleshoot-admin-delegate" in links
-    cells = [td.get_text() for td in grant.select("table.actions td")]
-    assert cells[:3] == ["apprunner:DescribeService", "3", r.SERVICE]
-    assert cells[3].startswith("no identity-based policy allows it")
+    (row,) = grant.select("table.actions td")
+    assert row.select_one(".action").get_text() == "apprunner:DescribeService"
+    assert row.get_text().splitlines() == [
+        "apprunner:DescribeService ×\u00a03 09:15:00Z to 11:40:00Z",  # the times of day: the window is one UTC day
+        f"on {r.SERVICE}",
+        "no identity-based policy allows it",
+    ]
 
 
 def test_cross_account_shows_the_role_its_trust_policy_and_the_callers_side():
@@ -168,11 +176,15 @@ def test_the_day_in_numbers_and_the_chart():
     page = soup(r.every_kind())
     numbers = page.select_one("#numbers").get_text(" ", strip=True)
     assert "records read" in numbers and "1200" in numbers
-    rows = page.select("#chart > tr")
-    assert len(rows) == 24
-    widths = [int(t["width"].rstrip("%")) for t in page.select("#chart table[width]")]
-    assert max(widths) == 100 and all(0 < w <= 100 for w in widths)
-    assert "Denials per hour (UTC)" in page.get_text()
+    bars = page.select("#chart td[data-start]")
+    assert len(bars) == 24 and len(page.select("#chart tr")) == 2  # one row of bars, one of labels
+    # every_kind's hours 8..18 hold (hour * 7) % 11 denials: 1, 8, 4, 0, 7, 3, 10, 6, 2, 9, 5; the peak is 14:00
+    heights = [int(re.search(r";height:(\d+)px", bar.div["style"]).group(1)) for bar in bars]
+    counts = [(hour * 7) % 11 if 8 <= hour <= 18 else 0 for hour in range(24)]
+    assert heights.index(max(heights)) == 14 and max(heights) == 48
+    assert [height > 1 for height in heights] == [count > 0 for count in counts]  # a 1 px baseline for none
+    assert page.select_one("#chart").find_parent("td").h3.get_text() == "Denials per hour (UTC), 2026-11-28"
+    assert "Busiest hour: 14:00 (UTC), 10 denial(s)." in page.get_text()
 
 
 def test_the_chart_falls_back_to_denials_per_principal_without_a_timeline():
@@ -183,10 +195,58 @@ def test_the_chart_falls_back_to_denials_per_principal_without_a_timeline():
     assert [bar["count"] for bar in drawn["bars"]] == [f["denials"] for f in report["findings"]]
 
 
-def test_bucket_labels_show_the_date_once_and_at_midnight():
-    starts = ["2026-11-28T22:00:00Z", "2026-11-28T23:00:00Z", "2026-11-29T00:00:00Z"]
-    assert bucket_labels(starts, "hour") == ["2026-11-28 22:00", "23:00", "2026-11-29 00:00"]
-    assert bucket_labels(starts[:1], "day") == ["2026-11-28"]
+def test_each_hour_is_labelled_under_its_own_bar_from_00():
+    """Issue 11: the first label read as the date and the chart seemed to start at 01:00. A UTC day: 00..23,
+    each label the hour its bucket starts at, the date once, in the title."""
+    page = soup(r.every_kind())
+    starts = [bar["data-start"] for bar in page.select("#chart td[data-start]")]
+    labels = [td.get_text() for td in page.select("#chart tr")[1].find_all("td")]
+    assert starts == [f"2026-11-28T{hour:02d}:00:00Z" for hour in range(24)]
+    assert labels == [f"{hour:02d}" for hour in range(24)]
+
+
+def test_a_daily_report_labels_its_hours_in_its_own_time_zone():
+    # Paris is UTC+1 in November: the local day 2026-11-28 starts at 2026-11-27T23:00Z, whose bar reads 00.
+    report = r.daily_with_late_arrivals()
+    report["timeline"] = {
+        "unit": "hour",
+        "buckets": [
+            {"start": f"2026-11-{27 + (h + 23) // 24}T{(h + 23) % 24:02d}:00:00Z", "denials": 1} for h in range(24)
+        ],
+    }
+    drawn = chart(report)
+    assert drawn["title"] == "Denials per hour (Europe/Paris), 2026-11-28"
+    assert [bar["label"] for bar in drawn["bars"]] == [f"{hour:02d}" for hour in range(24)]
+    assert drawn["bars"][0]["start"] == "2026-11-27T23:00:00Z"
+
+
+def test_the_day_summer_time_begins_has_23_hours_and_no_02():
+    # 2026-03-29 in Paris: clocks go from 02:00 to 03:00, so the local day has 23 hours (22:00Z to 21:00Z).
+    report = r.daily_with_late_arrivals()
+    report["daily"].update(key="2026-03-29", start="2026-03-28T23:00:00Z", end="2026-03-29T22:00:00Z")
+    report["timeline"] = {
+        "unit": "hour",
+        "buckets": [
+            {"start": f"2026-03-{28 + (h + 23) // 24}T{(h + 23) % 24:02d}:00:00Z", "denials": 0} for h in range(23)
+        ],
+    }
+    labels = [bar["label"] for bar in chart(report)["bars"]]
+    assert labels == ["00", "01", *(f"{hour:02d}" for hour in range(3, 24))]
+
+
+def test_two_days_of_hours_label_every_second_bar():
+    report = r.every_kind()
+    report["timeline"]["buckets"] += [{"start": f"2026-11-29T{hour:02d}:00:00Z", "denials": 0} for hour in range(24)]
+    drawn = chart(report)
+    assert drawn["title"] == "Denials per hour (UTC), 2026-11-28 to 2026-11-29"
+    assert [bar["label"] for bar in drawn["bars"]][:5] == ["00", "", "02", "", "04"]
+    assert len(drawn["bars"]) == 48
+
+
+def test_bucket_labels_of_days_and_weeks():
+    starts = ["2026-11-23T00:00:00Z", "2026-11-30T00:00:00Z"]
+    assert bucket_labels(starts, "day") == ["2026-11-23", "2026-11-30"]
+    assert bucket_labels(starts, "week") == ["week of 2026-11-23", "week of 2026-11-30"]
 
 
 def test_an_empty_day_still_says_the_job_ran():
@@ -287,3 +347,84 @@ def test_a_long_timeline_keeps_its_latest_bars_and_sums_the_rest():
     bars = chart(report)["bars"]
     assert len(bars) == 48 and bars[0]["label"] == "13 earlier" and bars[0]["count"] == 13
     assert bars[-1]["label"] == "2026-10-30"
+
+
+def test_the_findings_summary_comes_before_the_chart_and_the_findings():
+    """Findings first: the summary table (severity, principal, denials, fix) right after the numbers."""
+    page = soup(r.every_kind())
+    order = [
+        "finding" if e.has_attr("data-finding") else e["id"]
+        for e in page.select("#numbers, #summary, #chart, [data-finding]")
+    ]
+    assert order[:3] == ["numbers", "summary", "chart"] and set(order[3:]) == {"finding"}
+    header = [th.get_text() for th in page.select("#summary th")]
+    assert header == ["#", "severity", "principal", "denials", "fix"]
+    first = [td.get_text() for td in page.select("#summary tr")[1].find_all("td")]
+    assert first == ["1", "critical", f"arn:aws:iam::{r.ACCOUNT}:user/scanner", "12", "investigate"]
+
+
+def test_names_may_wrap_after_colons_and_slashes_only():
+    page = soup(r.every_kind())
+    cell = page.select("#summary tr")[1].find_all("td")[2]
+    assert cell.decode_contents() == "arn:<wbr/>aws:<wbr/>iam::<wbr/>111122223333:<wbr/>user/<wbr/>scanner"
+    action = page.select_one('[data-kind="grant"] .action')
+    assert action.b.decode_contents() == "apprunner:<wbr/>DescribeService"
+
+
+def test_break_points_are_added_to_the_escaped_text_never_to_markup_from_the_log():
+    hostile = '<a href="javascript:x">x</a>:/<wbr>'
+    shown = str(breakable(hostile))
+    assert shown == "&lt;a href=&#34;javascript:<wbr>x&#34;&gt;x&lt;/<wbr>a&gt;:/<wbr>&lt;wbr&gt;"
+    assert BeautifulSoup(shown, "html.parser").get_text() == hostile
+    assert {tag.name for tag in BeautifulSoup(shown, "html.parser").find_all(True)} == {"wbr"}
+
+
+def test_a_small_report_keeps_its_policies_and_documentation_under_each_finding():
+    html = render_html(r.every_kind())
+    page = BeautifulSoup(html, "html.parser")
+    assert len(html.encode()) < HTML_BUDGET
+    assert page.select_one("#policies-elsewhere") is None and page.select_one("#docs") is None
+    assert len(page.select("pre.policy")) == 5  # grant, permission set, and the cross-account role's three
+    assert page.select_one('[data-kind="grant"]').find(
+        "a", href=f"{r.TROUBLESHOOT}#security_iam_troubleshoot-no-permissions"
+    )
+
+
+def test_past_the_budget_the_documentation_is_listed_once_at_the_end_first():
+    report = r.every_kind()
+    full = len(render_html(report, budget=None).encode())
+    html = render_html(report, budget=full - 1)
+    page = BeautifulSoup(html, "html.parser")
+    assert len(html.encode()) < full
+    assert len(page.select("pre.policy")) == 5 and page.select_one("#policies-elsewhere") is None
+    linked = [a["href"] for a in page.select("#docs a")]
+    assert linked == list(dict.fromkeys(linked)) and len(linked) == 3  # each page once: the three of every_kind
+    assert not page.select("[data-finding] a[href^='https://']")
+
+
+def test_past_the_budget_policies_are_left_out_with_their_actions_and_where_they_are():
+    report = r.every_kind()
+    html = render_html(report, budget=10_000)
+    page = BeautifulSoup(html, "html.parser")
+    assert page.select("pre.policy") == []
+    notice = page.select_one("#policies-elsewhere")
+    assert notice.find_previous("table", id="summary") is None  # at the top, before the findings
+    assert "leaves out the full policy documents" in notice.get_text()
+    cross = page.select_one('[data-kind="cross_account_role"]')
+    left_out = {p["data-file"]: " ".join(p.get_text().split()) for p in cross.select(".policy-elsewhere")}
+    assert sorted(left_out) == ["caller-policy.json", "policy.json", "trust-policy.json"]
+    # Where the page says each document is, the JSON report holds it.
+    document = as_report(report).document()
+    finding = next(f for f in document["findings"] if f["id"] == cross["data-id"])
+    assert f"remedy.trust_policy of finding {finding['id']}" in left_out["trust-policy.json"]
+    assert left_out["trust-policy.json"].startswith("Allows sts:AssumeRole.")
+    assert finding["remedy"]["trust_policy"]["Statement"][0]["Action"] == "sts:AssumeRole"
+    assert left_out["caller-policy.json"].startswith("Allows sts:AssumeRole.")
+    assert left_out["policy.json"].startswith("Allows apprunner:ListServices.")
+    assert "aws iam create-role" in cross.select_one("pre.commands").get_text()  # the commands stay
+
+
+def test_a_report_without_policies_is_never_said_to_leave_them_out():
+    report = r.report([r.finding(kind="review_deny"), r.finding(kind="investigate")])
+    page = BeautifulSoup(render_html(report, budget=1_000), "html.parser")
+    assert page.select_one("#policies-elsewhere") is None

@@ -27,7 +27,7 @@ def test_html_has_a_section_per_finding_with_its_actions(sample_report):
     page = BeautifulSoup(render(sample_report, "html"), "html.parser")
     sections = page.select("[data-finding]")
     assert len(sections) == len(sample_report["findings"]) > 0
-    shown_actions = sum(len(section.select("table.actions tr")) - 1 for section in sections)
+    shown_actions = sum(len(section.select("table.actions tr")) for section in sections)  # a row per action
     assert shown_actions == sum(len(f["actions"]) for f in sample_report["findings"])
     assert page.find("script") is None
     kinds = {section["data-kind"] for section in sections}
@@ -68,3 +68,35 @@ def test_people_facing_formats_put_the_root_user_among_the_most_severe_first(sam
         assert {row["severity"] for row in rows if row["finding"] == str(number)} == {"critical"}
     denials = [f["denials"] for f in sample_report["findings"]]
     assert denials == sorted(denials, reverse=True)  # the JSON keeps the contract's order
+
+
+GMAIL_CLIPS_PAST = 102 * 1024  # bytes of HTML Gmail shows before "[Message clipped] View entire message"
+
+
+def test_the_sample_days_html_is_under_gmails_clipping_size(sample_report):
+    """It was 197,663 bytes (issue 11): Gmail showed about half of it."""
+    html = render(sample_report, "html")
+    assert len(html.encode("utf-8")) < GMAIL_CLIPS_PAST
+
+
+def test_the_sample_days_chart_has_a_bar_per_hour_labelled_with_its_hour(sample_report):
+    # By hand: the window is 2026-11-28T00:00Z to 2026-11-29T00:00Z, so 24 hourly buckets starting at 00:00Z.
+    page = BeautifulSoup(render(sample_report, "html"), "html.parser")
+    bars = page.select("#chart td[data-start]")
+    labels = [td.get_text() for td in page.select("#chart tr")[1].find_all("td")]
+    assert [bar["data-start"] for bar in bars] == [f"2026-11-28T{hour:02d}:00:00Z" for hour in range(24)]
+    assert labels == [f"{hour:02d}" for hour in range(24)]
+    counts = [int(bar["title"].rsplit(": ", 1)[1].split()[0]) for bar in bars]
+    assert sum(counts) == sample_report["totals"]["denials"]
+    # The sample's first denial is in the 01:00 hour: its bar is the second one, under the label "01".
+    first = min(a["first_seen"] for f in sample_report["findings"] for a in f["actions"])
+    assert first.startswith("2026-11-28T01:") and counts[0] == 0 and counts[1] > 0
+
+
+def test_the_sample_days_summary_comes_first_with_every_finding(sample_report):
+    page = BeautifulSoup(render(sample_report, "html"), "html.parser")
+    assert page.select_one("#summary").find_next(id="chart") is not None  # the chart after the table
+    rows = page.select("#summary tr")[1:]
+    assert len(rows) == len(sample_report["findings"])
+    shown = {row.find_all("td")[2].get_text() for row in rows}
+    assert shown == {f["principal"]["arn"] or f["principal"]["key"] for f in sample_report["findings"]}

@@ -36,8 +36,22 @@ def test_a_month_is_counted_per_day_and_a_year_per_week():
     assert weekly["buckets"][0]["start"] == "2025-12-29T00:00:00Z"  # the Monday of the window's first week
 
 
-def test_an_open_window_spans_the_events_and_no_events_is_empty():
+def test_an_open_window_of_one_days_events_is_that_whole_day_and_no_events_is_empty():
+    """Issue 11: without a window the sample day's chart started at its first event's hour (01:00)."""
     timeline = denial_timeline(frame("2026-11-28T09:15:00Z", "2026-11-28T11:00:00Z"))
-    assert [b["denials"] for b in timeline["buckets"]] == [1, 0, 1]
+    assert [b["start"] for b in timeline["buckets"]] == [f"2026-11-28T{hour:02d}:00:00Z" for hour in range(24)]
+    assert [b["denials"] for b in timeline["buckets"]] == [0] * 9 + [1, 0, 1] + [0] * 12
     assert denial_timeline(frame()) == {"unit": "hour", "buckets": []}
     assert len(denial_timeline(frame(), DAY)["buckets"]) == 24
+
+
+def test_an_open_window_over_two_days_spans_the_events_hours():
+    # 22:30 on the 28th to 01:10 on the 29th: the hours 22, 23, 00 and 01 (not two whole days)
+    timeline = denial_timeline(frame("2026-11-28T22:30:00Z", "2026-11-29T01:10:00Z"))
+    assert [b["start"][11:13] for b in timeline["buckets"]] == ["22", "23", "00", "01"]
+    assert [b["denials"] for b in timeline["buckets"]] == [1, 0, 0, 1]
+
+
+def test_an_event_at_midnight_is_in_the_first_hour_of_its_day():
+    timeline = denial_timeline(frame("2026-11-28T00:00:00Z"))
+    assert len(timeline["buckets"]) == 24 and timeline["buckets"][0] == {"start": "2026-11-28T00:00:00Z", "denials": 1}
