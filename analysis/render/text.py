@@ -65,17 +65,19 @@ def report_text(report: Report | Mapping[str, Any]) -> str:
     start, end = common.window_words(report)
     lines = [
         f"{common.service_name(report.service)} access report {common.report_day(report)}",
-        f"From {start} to {end}, generated {report.generated_at}",
+        *_wrapped(f"From {start} to {end}, generated {report.generated_at}"),
     ]
     if report.redacted:
         lines.append("Redacted: account IDs, ARNs, sessions and IP addresses are pseudonyms.")
     lines += ["", *_wrapped(_numbers(report))]
     severities = common.severity_counts(report)
     if severities:
-        lines.append("Severity: " + ", ".join(f"{count} {severity}" for severity, count in severities.items()))
+        lines += _wrapped("Severity: " + ", ".join(f"{count} {severity}" for severity, count in severities.items()))
     kinds = common.kind_counts(report)
     if kinds:
-        lines.append("Advice: " + ", ".join(f"{count} {common.KIND_SHORT[kind]}" for kind, count in kinds.items()))
+        lines += _wrapped(
+            "Advice: " + ", ".join(f"{n} {common.KIND_SHORT[kind]}" for kind, n in kinds.items()), "", "  "
+        )
     if not findings:
         lines += ["", *_wrapped(common.empty_sentence(report))]
     else:
@@ -166,7 +168,7 @@ def _fix(finding: Finding) -> list[str]:
     for note in remedy.notes:
         lines += _wrapped(_one_line(note, limit=common.LONG_TEXT), "  - ", "    ")
     for block in common.policy_blocks(remedy):
-        lines += ["", f"{block['title']} (save as {block['file']}):"]
+        lines += ["", *_wrapped(f"{block['title']} (save as {block['file']}):")]
         lines += _code(common.pretty_json(block["document"]).splitlines())
     commands = common.remedy_commands(remedy)
     if commands:

@@ -141,7 +141,8 @@ def test_the_email_has_text_html_and_both_attachments(aws):
     assert mail.get_content_type() == "multipart/mixed"
     text = mail.get_body(preferencelist=("plain",)).get_content()
     html = mail.get_body(preferencelist=("html",)).get_content()
-    assert "# App Runner access report" in text and "Full report: https://s3.console.aws.amazon.com/" in text
+    assert "Full report: https://s3.console.aws.amazon.com/" in text
+    assert "App Runner access report 2026-11-28" in text and "# App Runner" not in text  # plain text, not Markdown
     page = BeautifulSoup(html, "html.parser")
     assert len(page.select("[data-finding]")) == 7 and page.find("script") is None
     assert page.find("a", href=lambda h: h and "s3.console.aws.amazon.com" in h) is not None
