@@ -8,16 +8,22 @@ by consistent pseudonyms, so a report can be shared outside the team and still b
 
 from __future__ import annotations
 
+import ast
 import copy
+import ipaddress
+import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Any, Literal, TypeVar, cast, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from analysis.contract import Policy, Principal, Report
+from analysis.contract import DeniedAction, Policy, Principal, Report
+from analysis.identifiers import finding_id
 
 T = TypeVar("T")
 
@@ -107,35 +113,83 @@ def _mapped(value: Any, change: Callable[[str], str]) -> Any:
     return value
 
 
+# --- --redact -----------------------------------------------------------------------------------------------------
+
+# Each kind of identifier has its own pseudonym shape, valid wherever the original was: a 12-digit account, an IAM
+# name, a session name, a permission set name (at most 32 characters), the 16 hex digits Identity Center ends its
+# roles' names with, an address, a name-based UUID (version 5: the external ID a cross-account remedy derives from
+# the two accounts, which a guess of them would confirm).
+_SHAPES: dict[str, Callable[[int], str]] = {
+    "account": lambda n: f"{n:012d}",
+    "name": lambda n: f"name-{n}",
+    "session": lambda n: f"session-{n}",
+    "permission_set": lambda n: f"permission-set-{n}",
+    "suffix": lambda n: f"{n:016x}",
+    "ip": lambda n: f"ip-{n}",
+    "digest": lambda n: f"00000000-0000-5000-8000-{n:012d}",
+}
+Kind = str  # a key of _SHAPES, or "keep" (AWS's own words), or "product" (a name this auditor made)
+
+
 class _Pseudonyms:
-    """Consistent replacements: the same value, the same pseudonym. Each string is changed in one pass, so a
-    pseudonym is never taken for a name, and a name that looks like a pseudonym gets one of its own."""
+    """Consistent replacements: the same value, the same pseudonym. No pseudonym is ever one of the report's
+    original values (a session named ``session-1``, an account ``000000000001``): the reader could not tell them
+    apart."""
 
-    def __init__(self) -> None:
-        self.tables: dict[str, dict[str, str]] = {"account": {}, "name": {}, "ip": {}, "session": {}}
+    def __init__(self, originals: frozenset[str]) -> None:
+        self.avoid = originals
+        self.tables: dict[Kind, dict[str, str]] = {kind: {} for kind in _SHAPES}
+        self._made = dict.fromkeys(_SHAPES, 0)
 
-    def _get(self, table: str, value: str, make: Callable[[int], str]) -> str:
-        entries = self.tables[table]
-        if value not in entries:
-            entries[value] = make(len(entries) + 1)
-        return entries[value]
-
-    def account(self, account: str) -> str:
-        return self._get("account", account, lambda n: f"{n:012d}")
-
-    def name(self, name: str) -> str:
-        return self._get("name", name, lambda n: f"name-{n}")
-
-    def ip(self, ip: str) -> str:
-        return self._get("ip", ip, lambda n: f"ip-{n}")
-
-    def session(self, session: str) -> str:
-        return self._get("session", session, lambda n: f"session-{n}")
+    def of(self, kind: Kind, value: str) -> str:
+        table = self.tables[kind]
+        if value not in table:
+            candidate = value
+            while candidate in self.avoid or candidate == value:
+                self._made[kind] += 1
+                candidate = _SHAPES[kind](self._made[kind])
+            table[value] = candidate
+        return table[value]
 
 
-# Path parts of an ARN kept as they are (an ARN's last part is its name, and always replaced).
-_KEEP_PATH_PARTS = frozenset({"aws-reserved", "sso.amazonaws.com", "service-role"})
-_SHORTEST_BARE_NAME = 3  # a shorter name is replaced inside ARNs and as a session, not as a word of free text
+@dataclass
+class _Originals:
+    """What a report names, by kind, learnt before anything is replaced."""
+
+    by_kind: dict[Kind, set[str]] = field(default_factory=lambda: {kind: set() for kind in _SHAPES})
+
+    def add(self, kind: Kind, value: str) -> None:
+        if kind in self.by_kind and value:
+            self.by_kind[kind].add(value)
+
+    def all(self) -> frozenset[str]:
+        return frozenset(value for values in self.by_kind.values() for value in values)
+
+
+# Path parts of an ARN that are AWS's words, kept (a path's last part is its name, and always replaced): Identity
+# Center's /aws-reserved/sso.amazonaws.com/ (and the Region after it), service roles' /service-role/, service-linked
+# roles' /aws-service-role/<service>.amazonaws.com/, log groups' /aws/<service>/.
+_KEEP_PATH_PARTS = frozenset({"aws-reserved", "sso.amazonaws.com", "service-role", "aws-service-role", "aws"})
+# Services whose ARNs have no resource type: the resource is the name (a topic, a queue, an API; an S3 bucket's ARN
+# has neither Region nor account: arn:aws:s3:::bucket/key).
+_UNTYPED_SERVICES = frozenset({"sns", "sqs", "execute-api"})
+# Identity Center's roles (IAM Identity Center user guide): AWSReservedSSO_<permission set>_<16 hex digits>; the
+# auditor's policies name them as *AWSReservedSSO_<permission set>_*.
+_IDENTITY_CENTER_ROLE = re.compile(r"^(?P<lead>\*?AWSReservedSSO_)(?P<set>.+)_(?P<suffix>[0-9a-f]{16}|\*)$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_NAME_BASED_UUID = (
+    r"(?<![0-9A-Fa-f-])[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}(?![0-9A-Fa-f-])"
+)
+_UUID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
+# A principal's key when it has no ARN (analysis.principals): "<type>:<account or ?>:<label>:<the log's identifier>".
+_FALLBACK_KEY = re.compile(r"^(?P<type>[A-Za-z]+):(?P<account>\d{12}|\?):(?P<label>user|name|id):(?P<value>.+)$", re.S)
+# A candidate IPv6 address (checked by the ipaddress module: times such as 09:15:00 are not addresses).
+_IPV6_CANDIDATE = r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])"
+# Where a word the auditor writes is nevertheless a name: an option's value in a command (--role-name X, name=X),
+# a quoted name ('X', "X", 'role X'), a permission set in the sentences that name one.
+_NAME_BEFORE = r"--[\w-]*name[ =]|(?<![\w-])name=|'(?:[\w-]+ )?|\"|permission set |Changing |holds "
+_NAME_AFTER = r"(?=[\s'\"]|$)"
+_NAME_END = r"(?![\w@-]|\.[\w@-])"  # a name ends where a name's characters do, or at a sentence's full stop
 
 # The contract's string fields that are not free text: times, finding IDs, actions, API and region names, the
 # product's own data (hazards, documentation links) and fixed vocabularies typed as ``str``. Fields typed with
@@ -155,71 +209,335 @@ _FIXED_FIELDS: dict[str, frozenset[str]] = {
 }
 # A proposed policy statement's fixed words; its Resource, Principal and Condition values may name anyone.
 _FIXED_STATEMENT_KEYS = frozenset({"Sid", "Effect", "Action", "NotAction"})
-
-
-def _is_ipv6(text: str) -> bool:
-    """The pattern also matches times (``09:15:00``): an IPv6 address written without ``::`` has 8 groups."""
-    return text.count(":") == 7
+# Fields whose whole value is one name, of this kind, whatever word it is.
+_NAME_FIELDS: dict[tuple[str, str], Kind] = {
+    ("Principal", "permission_set"): "permission_set",
+    ("Remedy", "permission_set"): "permission_set",
+}
 
 
 def redact_report(report: dict[str, Any]) -> dict[str, Any]:
-    """The report with account IDs, the names in ARNs, sessions and IP addresses replaced by pseudonyms, in the
-    fields that may hold them (see ``_FIXED_FIELDS``): its fixed words stay, whatever a caller named a role."""
-    names = _Pseudonyms()
-    learn = _Walk(text=lambda text: _learn_arns(text, names), sessions=lambda s: [names.session(x) for x in s])
-    learn.value(report, Report)
-    bare = {**names.tables["session"], **names.tables["name"]}
-    pattern = _identity_pattern([n for n in bare if len(n) >= _SHORTEST_BARE_NAME])
-
-    def change(text: str) -> str:
-        return pattern.sub(lambda match: _pseudonym(match, names, bare), text)
-
-    redacted = _Walk(text=change, sessions=lambda s: [names.session(x) for x in s]).value(report, Report)
+    """The report with account IDs, the names in ARNs, sessions, permission sets, principals' identifiers and IP
+    addresses replaced by pseudonyms, in the fields that may hold them (see ``_FIXED_FIELDS``): its fixed words stay,
+    whatever a caller named a role. Each finding's ``id`` is worked out again from its pseudonymised principal (the
+    original's digest would let anyone confirm a guessed principal), and wherever the report quotes it (policy and
+    role names). A report already redacted is returned as it is."""
+    if report.get("redacted") is True:
+        return copy.deepcopy(report)
+    old_ids = [finding["id"] for finding in _findings(report) if isinstance(finding.get("id"), str)]
+    redaction = _Redaction(old_ids)
+    learner = _Walk(
+        text=redaction.learn,
+        sessions=lambda values: [redaction.learn_as("session", v) for v in values],
+        named=redaction.learn_as,
+        key=redaction.learn_key,
+        resource=redaction.learn_resource,
+    )
+    learner.value(report, Report)
+    redaction.start()
+    new_ids = {finding["id"]: redaction.new_id(finding) for finding in _findings(report) if "id" in finding}
+    redaction.use_ids(new_ids)
+    changer = _Walk(
+        text=redaction.change,
+        sessions=lambda values: [redaction.pseudonyms.of("session", v) for v in values],
+        named=redaction.named,
+        key=redaction.key,
+        resource=redaction.resource,
+    )
+    redacted = changer.value(report, Report)
+    for finding in _findings(redacted):
+        if finding.get("id") in new_ids:
+            finding["id"] = new_ids[finding["id"]]
     redacted["redacted"] = True
     return cast(dict[str, Any], redacted)
 
 
-def _learn_arns(text: str, names: _Pseudonyms) -> str:
-    for match in _ARN.finditer(text):
-        _redact_arn(match, names)
-    return text
+def _findings(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The report's findings and its late arrivals' findings."""
+    findings = [f for f in report.get("findings") or [] if isinstance(f, dict)]
+    for section in report.get("late_arrivals") or []:
+        if isinstance(section, dict):
+            findings += [f for f in section.get("findings") or [] if isinstance(f, dict)]
+    return findings
 
 
-def _identity_pattern(bare_names: list[str]) -> re.Pattern[str]:
-    """ARNs, account IDs, IP addresses and the names learnt, in one pass: what one alternative replaced is never
-    looked at again (a name ``arn`` or ``role`` cannot break an ARN, a pseudonym is never taken for a name)."""
-    alternatives = [
-        f"(?P<arn>{_ARN.pattern})",
-        f"(?P<account>{_ACCOUNT.pattern})",
-        f"(?P<ipv4>{_IPV4.pattern})",
-        f"(?P<ipv6>{_IPV6.pattern})",
-    ]
-    if bare_names:
-        words = "|".join(re.escape(n) for n in sorted(bare_names, key=len, reverse=True))
-        alternatives.append(rf"(?P<bare>(?<![\w.@-])(?:{words})(?![\w.@-]))")
-    return re.compile("|".join(alternatives))
+class _Redaction:
+    """One report's redaction: what it names (learnt first), then the pseudonyms, in one pass per string."""
+
+    def __init__(self, old_ids: list[str]) -> None:
+        self.originals = _Originals()
+        self.old_hex = [i[2:] for i in old_ids if re.fullmatch(r"f-[0-9a-f]{16}", i)]
+        self.id_fragment = _alternation(
+            sorted({h[:n] for h in self.old_hex for n in range(8, 17)}, key=len, reverse=True)
+        )
+        self.pseudonyms = _Pseudonyms(frozenset())
+        self.fragments: dict[str, str] = {}
+        self.pattern = re.compile("(?!)")
+        self.bare: dict[str, Kind] = {}
+
+    # learning: every identifier the report holds, by kind
+
+    def learn(self, text: str) -> str:
+        for match in _ARN.finditer(text):
+            for piece, kind in self._arn_pieces(match):
+                self.originals.add(kind, piece)
+        for account in _ACCOUNT.findall(text):
+            self.originals.add("account", account)
+        for digest in re.findall(_NAME_BASED_UUID, text):
+            self.originals.add("digest", digest)
+        for address in [*_IPV4.findall(text), *re.findall(_IPV6_CANDIDATE, text)]:
+            self.originals.add("ip", address)
+        return text
+
+    def learn_as(self, kind: Kind, value: str) -> str:
+        self.originals.add(kind, value)
+        return value
+
+    def learn_key(self, key: str) -> str:
+        fallback = _FALLBACK_KEY.match(key)
+        if fallback:
+            self.originals.add("name", fallback["value"])
+        return self.learn(key)
+
+    def learn_resource(self, resource: str) -> str:
+        if _is_bare_resource(resource):
+            self.originals.add("name", resource)
+        return self.learn(resource)
+
+    # replacing
+
+    def start(self) -> None:
+        """After learning: the pseudonyms (none equal to an original) and the one pattern that finds them all."""
+        self.pseudonyms = _Pseudonyms(self.originals.all())
+        names = self.originals.by_kind
+        for kind in ("session", "name", "permission_set"):  # a permission set's name wins, then a name
+            self.bare.update(dict.fromkeys(names[kind], kind))
+        words, glued = _product_words()
+        worded = [n for n in self.bare if n in words or glued.fullmatch(n)]
+        plain = [n for n in self.bare if n not in set(worded)]
+        alternatives = [f"(?P<arn>{_ARN.pattern})"]
+        if self.id_fragment:
+            alternatives.append(f"(?P<fragment>(?<![0-9a-f])(?:{self.id_fragment})(?![0-9a-f]))")
+        alternatives += [
+            f"(?P<digest>{_NAME_BASED_UUID})",
+            f"(?P<account>{_ACCOUNT.pattern})",
+            f"(?P<ipv4>{_IPV4.pattern})",
+            f"(?P<ipv6>{_IPV6_CANDIDATE})",
+        ]
+        if worded:
+            alternatives.append(f"(?P<before>{_NAME_BEFORE})(?P<worded>{_alternation(worded)}){_NAME_AFTER}")
+        if plain:
+            alternatives.append(rf"(?P<bare>(?<![\w.@-])(?:{_alternation(plain)}){_NAME_END})")
+        self.pattern = re.compile("|".join(alternatives))
+
+    def new_id(self, finding: dict[str, Any]) -> str:
+        """The id CONTRACT.md defines, of the pseudonymised principal and account."""
+        principal = finding.get("principal") if isinstance(finding.get("principal"), dict) else {}
+        key = principal.get("key") if isinstance(principal.get("key"), str) else ""
+        target = finding.get("target_account_id")
+        return finding_id(self.key(key), self.change(target) if isinstance(target, str) else None)
+
+    def use_ids(self, new_ids: dict[str, str]) -> None:
+        for old, new in new_ids.items():
+            if re.fullmatch(r"f-[0-9a-f]{16}", old):
+                self.fragments.update({old[2 : 2 + n]: new[2 : 2 + n] for n in range(8, 17)})
+
+    def change(self, text: str) -> str:
+        return self.pattern.sub(self._pseudonym, text)
+
+    def named(self, kind: Kind, value: str) -> str:
+        return self.pseudonyms.of(kind, value)
+
+    def key(self, key: str) -> str:
+        fallback = _FALLBACK_KEY.match(key)
+        if not fallback:
+            return self.change(key)
+        account = fallback["account"]
+        account = self.pseudonyms.of("account", account) if account.isdigit() else account
+        return f"{fallback['type']}:{account}:{fallback['label']}:{self.pseudonyms.of('name', fallback['value'])}"
+
+    def resource(self, resource: str) -> str:
+        return self.pseudonyms.of("name", resource) if _is_bare_resource(resource) else self.change(resource)
+
+    def _pseudonym(self, match: re.Match[str]) -> str:
+        text = match.group(0)
+        if match.group("arn") is not None:
+            return "".join(self._changed_piece(piece, kind) for piece, kind in self._arn_pieces(match))
+        if match.groupdict().get("fragment") is not None:
+            return self.fragments.get(text, text)
+        if match.group("digest") is not None:
+            return self.pseudonyms.of("digest", text)
+        if match.group("account") is not None:
+            return self.pseudonyms.of("account", text)
+        if match.group("ipv4") is not None:
+            return self.pseudonyms.of("ip", text)
+        if match.group("ipv6") is not None:
+            return self.pseudonyms.of("ip", text) if _is_ipv6(text) else text
+        if match.groupdict().get("worded") is not None:
+            name = match.group("worded")
+            return match.group("before") + self.pseudonyms.of(self.bare[name], name)
+        return self.pseudonyms.of(self.bare[text], text)
+
+    def _changed_piece(self, piece: str, kind: Kind) -> str:
+        if kind == "keep" or not piece:
+            return piece
+        if kind == "product":
+            return self.change(piece)
+        return self.pseudonyms.of(kind, piece)
+
+    def _arn_pieces(self, match: re.Match[str]) -> list[tuple[str, Kind]]:
+        """An ARN cut into what is kept (AWS's words, the resource type, separators, wildcards) and what names
+        someone, by kind."""
+        service, account, resource = match.group("service"), match.group("account_id"), match.group("resource")
+        head = f"arn:{match.group('partition')}:{service}:{match.group('region')}:"
+        pieces: list[tuple[str, Kind]] = [(head, "keep"), (account, "account" if account.isdigit() else "keep")]
+        if account == "aws":  # AWS managed policies: arn:aws:iam::aws:policy/...
+            return [*pieces, (":" + resource, "keep")]
+        untyped = service in _UNTYPED_SERVICES or (service == "s3" and not account)
+        kind, separator, rest = ("", "", resource) if untyped else _split_resource(resource)
+        pieces.append((f":{kind}{separator}", "keep"))
+        parts = re.split(r"([/:])", rest) if rest else []
+        values = parts[0::2]
+        for index, part in enumerate(parts):
+            if index % 2:
+                pieces.append((part, "keep"))
+                continue
+            position = index // 2
+            previous = values[position - 1] if position else ""
+            pieces += self._part_pieces(part, kind, position, position == len(values) - 1, previous)
+        return pieces
+
+    def _part_pieces(self, part: str, kind: str, position: int, last: bool, previous: str) -> list[tuple[str, Kind]]:
+        if part in ("", "*"):
+            return [(part, "keep")]
+        if self.id_fragment and re.search(self.id_fragment, part):
+            return [(part, "product")]  # a role or policy this auditor names after the finding
+        identity_center = _IDENTITY_CENTER_ROLE.match(part) if kind in ("role", "assumed-role") else None
+        if identity_center:
+            suffix = identity_center["suffix"]
+            return [
+                (identity_center["lead"], "keep"),
+                (identity_center["set"], "permission_set"),
+                ("_", "keep"),
+                (suffix, "keep" if suffix == "*" else "suffix"),
+            ]
+        if not last:
+            if part in _KEEP_PATH_PARTS or part.endswith(".amazonaws.com"):
+                return [(part, "keep")]
+            if previous == "sso.amazonaws.com" and _REGION.match(part):
+                return [(part, "keep")]  # Identity Center's Region
+        if last and kind == "assumed-role" and position > 0:
+            return [(part, "session")]
+        return [(part, "name")]
 
 
-def _pseudonym(match: re.Match[str], names: _Pseudonyms, bare: dict[str, str]) -> str:
-    text = match.group(0)
-    if match.group("arn") is not None:
-        return _redact_arn(match, names)
-    if match.group("account") is not None:
-        return names.account(text)
-    if match.group("ipv4") is not None:
-        return names.ip(text)
-    if match.group("ipv6") is not None:
-        return names.ip(text) if _is_ipv6(text) else text
-    return bare[text]
+def _alternation(words: list[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+def _is_bare_resource(resource: str) -> bool:
+    """A resource the message names by its name alone (a secret, a configuration rule), not an ARN or a wildcard."""
+    return bool(resource) and resource != "*" and not _ARN.search(resource) and " " not in resource
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
+
+
+# Modules whose strings never reach a report's JSON: the entry points, the renderers and delivery (they work on a
+# report already made, and redacted), and this module (pseudonyms' shapes). Leaving them out halves the parsing.
+_NOT_IN_A_REPORT = (
+    "cli.py", "service.py", "demo.py", "explain.py", "progress.py", "observability.py", "settings.py", "proof.py",
+    "ledger_stores.py", "redact.py", "render/", "delivery/", "sql/",
+)  # fmt: skip
+
+
+@cache
+def _product_words() -> tuple[frozenset[str], re.Pattern[str]]:
+    """Every word this auditor itself writes into a report (its code's strings, its data, its templates and
+    schema), and the words its code glues around a value (``put-{kind}-policy``): a caller who names a role ``aws``
+    or ``put-role-policy``, or a session ``low``, does not change ``aws iam put-role-policy …`` or a severity. Such
+    a name is replaced only where it is a name (``_NAME_BEFORE``); any other name everywhere."""
+    root = Path(__file__).parent
+    texts: list[str] = []
+    glued: set[str] = set()
+    for path in root.rglob("*.py"):
+        if path.relative_to(root).as_posix().startswith(_NOT_IN_A_REPORT):
+            continue
+        strings, templates = _code_strings(path.read_text(encoding="utf-8"))
+        texts += strings
+        glued |= templates
+    for path in [*root.glob("data/*.json"), *root.glob("schema/*.json")]:
+        texts += list(_json_strings(json.loads(path.read_text(encoding="utf-8"))))
+    texts += [path.read_text(encoding="utf-8") for path in root.glob("render/templates/*")]
+    words: set[str] = set()
+    for text in texts:
+        for token in re.findall(r"[\w+=,.@-]+", text):
+            words.update({token, token.strip(".,"), *re.findall(r"[\w-]+", token), *re.findall(r"\w+", token)})
+    pattern = "|".join(re.escape(t).replace("\x00", "[A-Za-z]+") for t in sorted(glued)) or "(?!)"
+    return frozenset(words), re.compile(f"(?:{pattern})")
+
+
+def _code_strings(source: str) -> tuple[list[str], set[str]]:
+    """The string constants of a module but its docstrings (they never reach a report), and its f-strings' words
+    with a value inside (``put-{kind}-policy``), the value as NUL."""
+    tree = ast.parse(source)
+    docstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                docstrings.add(id(first.value))
+    strings: list[str] = []
+    templates: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            strings.append(node.value)
+        elif isinstance(node, ast.JoinedStr):
+            text = "".join(v.value if isinstance(v, ast.Constant) else "\x00" for v in node.values)
+            templates.update(t for t in re.findall(r"[\w+=,.@\x00-]+", text) if _enclosed(t))
+    return strings, templates
+
+
+def _enclosed(template: str) -> bool:
+    """A word with values inside it only, never at an end (``{x}action`` would be any name ending in action)."""
+    return "\x00" in template and not template.startswith("\x00") and not template.endswith("\x00")
+
+
+def _json_strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _json_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _json_strings(item)
 
 
 class _Walk:
     """A report walked with the contract's models: ``text`` changes each string of a field that may name someone,
-    ``sessions`` a principal's session names; fixed fields and every key are copied as they are."""
+    ``sessions`` a principal's session names, ``named`` a field whose value is one name (``_NAME_FIELDS``), ``key``
+    a principal's key and ``resource`` a refused resource; fixed fields and every key are copied as they are."""
 
-    def __init__(self, text: Callable[[str], str], sessions: Callable[[list[str]], list[str]]) -> None:
+    def __init__(
+        self,
+        text: Callable[[str], str],
+        sessions: Callable[[list[str]], list[str]],
+        named: Callable[[Kind, str], str],
+        key: Callable[[str], str],
+        resource: Callable[[str], str],
+    ) -> None:
         self.text = text
         self.sessions = sessions
+        self.named = named
+        self.key = key
+        self.resource = resource
 
     def value(self, value: Any, model: type[BaseModel] | None) -> Any:
         if model is None:
@@ -231,10 +549,9 @@ class _Walk:
         return self.free(value)
 
     def field(self, model: type[BaseModel], key: str, value: Any) -> Any:
-        if model is Principal and key == "sessions" and _is_strings(value):
-            return self.sessions(value)
-        if model is Policy and key == "Statement" and isinstance(value, list):
-            return [self.statement(s) for s in value]
+        special = self.special(model, key, value)
+        if special is not _NOT_SPECIAL:
+            return special
         plan = _field_plan(model, key)
         if plan is None:
             return self.free(value)
@@ -242,6 +559,24 @@ class _Walk:
         if fixed:
             return copy.deepcopy(value)
         return self.value(value, inner)
+
+    def special(self, model: type[BaseModel], key: str, value: Any) -> Any:
+        """The fields redacted by what they hold rather than as free text."""
+        if model is Principal and key == "sessions" and _is_strings(value):
+            return self.sessions(value)
+        if model is Principal and key == "key" and isinstance(value, str):
+            return self.key(value)
+        if model is DeniedAction and key == "resources" and _is_strings(value):
+            return [self.resource(item) for item in value]
+        if model is DeniedAction and key == "event_ids" and _is_strings(value):
+            # CloudTrail's event IDs identify events, not people; anything else in their place is free text
+            return [item if _UUID.match(item) else self.text(item) for item in value]
+        if model is Policy and key == "Statement" and isinstance(value, list):
+            return [self.statement(s) for s in value]
+        kind = _NAME_FIELDS.get((model.__name__, key))
+        if kind is not None and isinstance(value, str):
+            return self.named(kind, value)
+        return _NOT_SPECIAL
 
     def statement(self, statement: Any) -> Any:
         if not isinstance(statement, dict):
@@ -257,6 +592,9 @@ class _Walk:
         if isinstance(value, list):
             return [self.free(item) for item in value]
         return value
+
+
+_NOT_SPECIAL = object()
 
 
 def _is_strings(value: Any) -> bool:
@@ -294,27 +632,6 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
         if found is not None:
             return found
     return None
-
-
-def _redact_arn(match: re.Match[str], names: _Pseudonyms) -> str:
-    account = match.group("account_id")
-    resource = match.group("resource")
-    kind, separator, rest = _split_resource(resource)
-    masked_rest = "/".join(_resource_parts(kind, rest.split("/"), names)) if rest else ""
-    masked_account = names.account(account) if account.isdigit() else account
-    return (
-        f"arn:{match.group('partition')}:{match.group('service')}:{match.group('region')}:"
-        f"{masked_account}:{kind}{separator}{masked_rest}"
-    )
-
-
-def _resource_parts(kind: str, parts: list[str], names: _Pseudonyms) -> list[str]:
-    """A path's parts kept when they are AWS's words; the last part is the name (an assumed role's: the session)."""
-    *path, last = parts
-    kept = [part if part in _KEEP_PATH_PARTS or part == "*" else names.name(part) for part in path]
-    if last == "*":
-        return [*kept, last]
-    return [*kept, names.session(last) if kind == "assumed-role" and path else names.name(last)]
 
 
 def _split_resource(resource: str) -> tuple[str, str, str]:

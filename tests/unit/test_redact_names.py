@@ -79,7 +79,7 @@ def _redacted(records: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, 
     return report, redacted
 
 
-FIXED_FINDING_FIELDS = ("id", "confidence", "severity", "first_seen", "last_seen", "regions", "cross_account")
+FIXED_FINDING_FIELDS = ("confidence", "severity", "first_seen", "last_seen", "regions", "cross_account")
 FIXED_ACTION_FIELDS = ("action", "reasons", "event_names", "resource_origin", "first_seen", "last_seen", "count")
 
 
@@ -100,17 +100,21 @@ def _fixed_words(report: dict[str, Any]) -> list[Any]:
 
 
 ARN = re.compile(r"arn:[\w-]+:[\w-]*:[\w-]*:[^:\s]*:[^\s'\"]+")
+OPTION_VALUE = re.compile(r"(?:--[\w-]*name[ =]|(?<![\w-])name=)([\w+=,.@-]+)")
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+# Path parts AWS writes in ARNs of roles it made (IAM user guide, "IAM identifiers": service roles' /service-role/,
+# Identity Center's /aws-reserved/sso.amazonaws.com/<Region>/): kept there, never a caller's name.
+AWS_PATH_WORDS = {"service-role", "aws-reserved", "sso.amazonaws.com"}
 
 
-def _tokens(text: str) -> set[str]:
-    """The IAM-name-shaped tokens of a text: what a name would be, whole, in a command or a sentence, or a part of
-    an ARN's resource (``role/<path>/<name>``, ``assumed-role/<role>/<session>``); an ARN's own words are not names."""
-    resources = [arn.split(":", 5)[5] for arn in ARN.findall(text)]
-    names = {part for resource in resources for part in re.split("[/:]", resource)[1:]}
-    return names | set(re.findall(r"[\w+=,.@-]+", ARN.sub(" ", text)))
+def _arn_names(arn: str) -> set[str]:
+    """The names an ARN gives: its resource's path and name (``role/<path>/<name>``, ``assumed-role/<role>/<session>``),
+    not its type, AWS's path words or a Region."""
+    parts = re.split("[/:]", arn.split(":", 5)[5])[1:]
+    return {p for p in parts if p not in AWS_PATH_WORDS and not REGION.match(p)}
 
 
-def _naming_fields(report: dict[str, Any]) -> list[str]:
+def _naming_strings(report: dict[str, Any]) -> list[str]:
     """The strings that name a principal: its ARN, key and sessions, the commands and the resources refused."""
     strings: list[str] = []
     for finding in report["findings"]:
@@ -121,16 +125,26 @@ def _naming_fields(report: dict[str, Any]) -> list[str]:
     return strings
 
 
-# Path parts AWS writes in ARNs of roles it made (IAM user guide, "IAM identifiers": service roles' /service-role/,
-# Identity Center's /aws-reserved/sso.amazonaws.com/): kept there, so only a principal's own ARN is checked for them.
-AWS_PATH_WORDS = {"service-role", "aws-reserved"}
+def _names_given(report: dict[str, Any]) -> set[str]:
+    """Every name the report gives someone: in ARNs, as a session, as the identifier of a key without an ARN, and as
+    the value of a command's name option (``--role-name X``, ``name=X``). (Where else a name may be, in a sentence,
+    test_a_name_like_a_word_is_redacted_like_any_other_name checks.)"""
+    names: set[str] = set()
+    for finding in report["findings"]:
+        principal = finding["principal"]
+        names.update(principal["sessions"])
+        key = principal["key"] or ""
+        if not key.startswith(("arn:", "service:")):
+            names.add(key.split(":", 3)[-1])
+    for text in _naming_strings(report):
+        for arn in ARN.findall(text):
+            names |= _arn_names(arn)
+        names.update(OPTION_VALUE.findall(ARN.sub(" ", text)))
+    return names
 
 
 def _name_survives(name: str, redacted: dict[str, Any]) -> bool:
-    if name in AWS_PATH_WORDS:
-        principals = [x["principal"] for x in redacted["findings"]]
-        return any(name == (p["arn"] or "").rsplit("/", 1)[-1] or name in p["sessions"] for p in principals)
-    return any(name in _tokens(text) for text in _naming_fields(redacted))
+    return name in _names_given(redacted)
 
 
 def test_sessions_named_like_every_word_give_a_valid_report_that_names_none_of_them():
@@ -183,3 +197,62 @@ def test_a_session_named_like_a_pseudonym_is_replaced_too():
     sessions = finding["principal"]["sessions"]
     assert len(set(sessions)) == 3
     assert not _name_survives("jane", redacted)
+
+
+# The same principals named like the report's words, and named otherwise: redacted, the two reports must be the same
+# report. A word the report writes (``aws`` in ``aws iam …``, ``low``, ``put-role-policy``) stays wherever it is not
+# the name, and the name goes wherever it is one, in every sentence and command. Names keep their order with the
+# prefix, so the findings (sorted by principal) and the pseudonyms (given in order) come out alike.
+OTHERWISE = "Zq"
+NAMED = {
+    "role": lambda name, i: [
+        f.record(identity=f.assumed_role(name, "ci"), event_id=f"r-{i}"),
+        f.record("CreateService", identity=f.assumed_role(name, "ci"), event_id=f"r-{i}-create"),
+    ],
+    "session": lambda name, i: [f.record(identity=f.assumed_role("Deploy", name), event_id=f"s-{i}")],
+    "user": lambda name, i: [
+        f.record(identity=f.iam_user(name), event_id=f"u-{i}"),
+        f.record("CreateService", identity=f.iam_user(name), event_id=f"u-{i}-create"),
+    ],
+    "permission set": lambda name, i: [
+        f.record("CreateService", identity=f.identity_center_role(name, "jane@example.com"), event_id=f"p-{i}")
+    ],
+}
+PERMISSION_SET_NAME = re.compile(r"^[\w+=,.@-]{1,32}$")
+ACCOUNT = re.compile(r"^\d{12}$").match
+
+
+def _without_time(report: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in report.items() if k != "generated_at"}
+
+
+def _differences(a: Any, b: Any, path: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys():
+        return [d for k in a for d in _differences(a[k], b[k], f"{path}.{k}")]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _differences(x, y, f"{path}[{i}]")]
+    return [] if a == b else [f"{path}: {a!r} != {b!r}"]
+
+
+@pytest.mark.parametrize("who", NAMED)
+def test_a_name_like_a_word_is_redacted_like_any_other_name(who):
+    limit = PERMISSION_SET_NAME if who == "permission set" else IAM_NAME
+    # (a name of 12 digits is replaced as an account ID is: hidden too, but not like other names)
+    words = [w for w in (SESSION_WORDS if who == "session" else WORDS) if limit.match(OTHERWISE + w) and not ACCOUNT(w)]
+
+    def redacted(names: list[str]) -> dict[str, Any]:
+        records = [r for i, name in enumerate(names) for r in NAMED[who](name, i)]
+        return _without_time(redact_report(report_of(records, Options(service="all"))))
+
+    assert _differences(redacted(words), redacted([OTHERWISE + w for w in words]))[:8] == []
+
+
+def test_the_check_above_sees_a_word_replaced_where_it_is_not_the_name():
+    """A redaction that replaced every occurrence of a role's name, as 'aws' in 'aws iam', differs from one of a role
+    named otherwise: the comparison above catches it."""
+    records = [f.record("CreateService", identity=f.assumed_role(name, "ci")) for name in ("aws", OTHERWISE + "aws")]
+    word, otherwise = (report_of([r], Options()) for r in records)
+    every = [
+        re.sub(r"(?<![\w-])aws(?![\w-])", "name-1", c) for c in word["findings"][0]["remedy"]["commands"]
+    ]  # what redaction by pattern over free text would write
+    assert every != redact_report(otherwise)["findings"][0]["remedy"]["commands"]
