@@ -49,7 +49,7 @@ SEVERITY_COLOURS = {"critical": "#b42318", "high": "#b54708", "medium": "#175cd3
 # Short on purpose: a style is repeated on every cell and Gmail clips long pages. Text-align left and
 # vertical-align top come from the markup (a td's default, valign="top" on rows). <wbr> gives the places where
 # a long name should wrap; a word longer than the width still wraps rather than widen the page (overflow-wrap,
-# inherited), except where a short value must stay whole ("nowrap", "whole").
+# inherited), except where a short value must stay whole (nowrap).
 STYLE = {
     "body": "margin:0;padding:0;background:#f2f4f7;",
     "outer": "width:100%;background:#f2f4f7;",
@@ -61,7 +61,6 @@ STYLE = {
     "h3": "margin:12px 0 4px;font-size:15px;",
     "muted": "color:#475467;font-size:13px;",
     "grey": "color:#475467;",
-    "whole": "overflow-wrap:normal;",  # words kept whole: a table does not narrow the column below its longest
     "facts": "margin:8px 0 0;font-size:13px;",
     "number": "display:inline-block;margin:0 14px 4px 0;color:#475467;font-size:13px;white-space:nowrap;",
     "number_value": "font-size:18px;color:#101828;",
@@ -279,7 +278,6 @@ def _finding_view(index: int, finding: Finding) -> dict[str, Any]:
         "name": common.principal_name(finding),
         "kind": kind,
         "kind_words": common.REMEDY_WORDS.get(kind or "", "No advice yet"),
-        "kind_short": common.KIND_SHORT.get(kind or "", "no advice yet"),
         "severity": finding.severity,
         "severity_colour": SEVERITY_COLOURS[finding.severity],
         "hazards": [{"words": common.hazard_words(h), "source": common.hazard_source(h)} for h in finding.hazards],

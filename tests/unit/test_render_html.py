@@ -358,15 +358,23 @@ def test_the_findings_summary_comes_before_the_chart_and_the_findings():
     ]
     assert order[:3] == ["numbers", "summary", "chart"] and set(order[3:]) == {"finding"}
     header = [th.get_text() for th in page.select("#summary th")]
-    assert header == ["#", "severity", "principal", "denials", "fix"]
-    first = [td.get_text() for td in page.select("#summary tr")[1].find_all("td")]
-    assert first == ["1", "critical", f"arn:aws:iam::{r.ACCOUNT}:user/scanner", "12", "investigate"]
+    assert header == ["#", "severity", "principal, and the fix", "denials"]
+    first = [td.get_text("|") for td in page.select("#summary tr")[1].find_all("td")]
+    assert first == [
+        "1",
+        "critical",
+        "arn:|aws:|iam::|111122223333:|user/|scanner|Do not grant: investigate (looks like reconnaissance)",
+        "12",
+    ]
 
 
 def test_names_may_wrap_after_colons_and_slashes_only():
     page = soup(r.every_kind())
     cell = page.select("#summary tr")[1].find_all("td")[2]
-    assert cell.decode_contents() == "arn:<wbr/>aws:<wbr/>iam::<wbr/>111122223333:<wbr/>user/<wbr/>scanner"
+    assert (
+        cell.decode_contents().split("<br/>")[0]
+        == "arn:<wbr/>aws:<wbr/>iam::<wbr/>111122223333:<wbr/>user/<wbr/>scanner"
+    )
     action = page.select_one('[data-kind="grant"] .action')
     assert action.b.decode_contents() == "apprunner:<wbr/>DescribeService"
 
