@@ -97,7 +97,7 @@ class LiveProgress:
 
         self._printable: Callable[..., str] = printable
         detail = _detail_column()
-        console = Console(file=stream, markup=False, emoji=False, highlight=False, stderr=stream is sys.stderr)
+        console = Console(file=stream, markup=False, emoji=False, highlight=False)
         self._display: RichProgress = RichProgress(
             SpinnerColumn(finished_text="✓"),
             detail(),
@@ -116,12 +116,9 @@ class LiveProgress:
 
     def files(self, done: int, total: int, bytes_done: int, bytes_total: int) -> None:
         fields = {"kind": "files", "done": done, "found": total, "bytes_done": bytes_done, "bytes_total": bytes_total}
-        # Rich's bar, rate and time left follow the bytes; without them (not known yet) only whether all are done
+        # Rich's rate follows the bytes done; its bar and time left their total, once known (None: not yet)
         ended = 0 < total <= done
-        counts = (
-            {"completed": bytes_done, "total": bytes_total} if bytes_total else {"completed": int(ended), "total": 1}
-        )
-        self._report(("files",), "", fields, **counts)
+        self._report(("files",), "", fields, completed=bytes_done, total=bytes_total or (bytes_done if ended else None))
 
     def pages(self, source: str, region: str, pages: int, events: int) -> None:
         fields = {"kind": "pages", "pages": pages, "events": events}
@@ -172,7 +169,7 @@ def _files_text(task: Task) -> str:
     files = f"{task.fields['done']:,}/{found:,} files" if found else f"{task.fields['done']:,} files"
     size = f"{_size(bytes_done)}/{_size(bytes_total)}" if bytes_total else _size(bytes_done)
     parts = [f"Scanning {files}", size]
-    if bytes_total and task.speed:
+    if task.speed:
         parts.append(f"{_size(task.speed)}/s")
     if bytes_total and not task.finished:
         parts.append(f"{_duration(task.time_remaining)} left")

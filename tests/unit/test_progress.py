@@ -14,6 +14,7 @@ import pytest
 from analysis.progress import NO_PROGRESS, LiveProgress, terminal_progress
 
 ERASE_LINE = "\x1b[2K"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 class Terminal(io.StringIO):
@@ -80,6 +81,21 @@ def test_the_rate_and_time_left_follow_the_bytes():
     written = stream.getvalue()
     # 2 MB a second; 10 MB of 20 MB done: 5 seconds left
     assert "Scanning 5/10 files · 10.0 MB/20.0 MB · 2.0 MB/s · 0:00:05 left" in written
+
+
+def test_before_the_totals_are_known_the_rate_is_shown_without_a_time_left():
+    now = [0.0]
+    stream = Terminal()
+    reporter = LiveProgress(stream, show_after=0, clock=lambda: now[0])
+    reporter._display.get_time = lambda: now[0]
+    for second in range(4):  # S3 while its listing goes on: totals 0
+        now[0] = float(second)
+        reporter.files(second + 1, 0, (second + 1) * 1_000_000, 0)
+    reporter._display.refresh()
+    reporter.close()
+
+    frames = [ANSI.sub("", frame) for frame in stream.getvalue().split("\r") if "Scanning" in frame]
+    assert frames[-1].rstrip().endswith("Scanning 4 files · 4.0 MB · 1.0 MB/s")
 
 
 def test_names_are_shown_as_written_never_obeyed():
