@@ -177,6 +177,9 @@ _UNTYPED_SERVICES = frozenset({"sns", "sqs", "execute-api"})
 # auditor's policies name them as *AWSReservedSSO_<permission set>_*.
 _IDENTITY_CENTER_ROLE = re.compile(r"^(?P<lead>\*?AWSReservedSSO_)(?P<set>.+)_(?P<suffix>[0-9a-f]{16}|\*)$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+# A service-linked role's name, as AWS gives it (IAM user guide, "Using service-linked roles"), without the custom
+# suffix some services allow after an underscore.
+_SERVICE_LINKED_ROLE = re.compile(r"^AWSServiceRoleFor[A-Za-z0-9]+$")
 _NAME_BASED_UUID = (
     r"(?<![0-9A-Fa-f-])[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}(?![0-9A-Fa-f-])"
 )
@@ -290,7 +293,8 @@ class _Redaction:
         return text
 
     def learn_as(self, kind: Kind, value: str) -> str:
-        self.originals.add(kind, value)
+        if not (kind == "permission_set" and value in _aws_permission_sets()):
+            self.originals.add(kind, value)
         return value
 
     def learn_key(self, key: str) -> str:
@@ -346,6 +350,8 @@ class _Redaction:
         return self.pattern.sub(self._pseudonym, text)
 
     def named(self, kind: Kind, value: str) -> str:
+        if kind == "permission_set" and value in _aws_permission_sets():
+            return value
         return self.pseudonyms.of(kind, value)
 
     def key(self, key: str) -> str:
@@ -415,9 +421,10 @@ class _Redaction:
         identity_center = _IDENTITY_CENTER_ROLE.match(part) if kind in ("role", "assumed-role") else None
         if identity_center:
             suffix = identity_center["suffix"]
+            permission_set = identity_center["set"]
             return [
                 (identity_center["lead"], "keep"),
-                (identity_center["set"], "permission_set"),
+                (permission_set, "keep" if permission_set in _aws_permission_sets() else "permission_set"),
                 ("_", "keep"),
                 (suffix, "keep" if suffix == "*" else "suffix"),
             ]
@@ -428,7 +435,18 @@ class _Redaction:
                 return [(part, "keep")]  # Identity Center's Region
         if last and kind == "assumed-role" and position > 0:
             return [(part, "session")]
+        role_of = (last and previous.endswith(".amazonaws.com")) or (kind == "assumed-role" and position == 0)
+        if role_of and _SERVICE_LINKED_ROLE.match(part):
+            return [(part, "keep")]  # AWS names service-linked roles
         return [(part, "name")]
+
+
+@cache
+def _aws_permission_sets() -> frozenset[str]:
+    """Identity Center's predefined permission sets (AWS's job-function names, kept: they say which of AWS's sets it
+    is, never whose)."""
+    texts = json.loads((Path(__file__).parent / "data" / "remedy_texts.json").read_text(encoding="utf-8"))
+    return frozenset(texts["broad_permission_sets"]["names"])
 
 
 def _alternation(words: list[str]) -> str:
