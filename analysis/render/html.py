@@ -35,6 +35,7 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-acti
 # adds a banner of at most a few hundred bytes (the link to S3 and a notice), so the page stays under this.
 HTML_BUDGET = 100_000
 CHART_ROWS = 48  # at most this many bars; the rest are summed into the last one shown
+SHORT_WORD = 20  # characters of a word that fits any column whole ('iam:PassRole'): never given a place to wrap
 HOUR_LABELS = 24  # an hourly chart labels at most this many bars (every second one past a day)
 BAR_HEIGHT = 48  # pixels of the tallest bar of an hourly chart
 KIND_COLOURS = {
@@ -85,7 +86,8 @@ STYLE = {
     "list": "margin:4px 0 8px;padding-left:20px;",
     "footer": "padding:12px 16px;color:#667085;font-size:12px;border-top:1px solid #eaecf0;",
 }
-_BREAK_AFTER = re.compile(r"([:/])(?![:/\s]|$)")  # after the last ':' or '/' of a run, unless a space follows
+_BREAK_AFTER = re.compile(r"([:/])(?![:/]|$)")  # after the last ':' or '/' of a run, not at the word's end
+_LONG_WORD = re.compile(rf"\S{{{SHORT_WORD + 1},}}")
 
 
 def render_html(report: Report | Mapping[str, Any], *, budget: int | None = HTML_BUDGET) -> str:
@@ -324,7 +326,8 @@ def breakable(value: Any, limit: int = common.MAX_TEXT) -> Markup:
 
 
 def _break_points(escaped: Markup) -> Markup:
-    return Markup(_BREAK_AFTER.sub(r"\1<wbr>", str(escaped)))
+    """<wbr> after ':' and '/' inside the words longer than SHORT_WORD (an entity holds neither character)."""
+    return Markup(_LONG_WORD.sub(lambda word: _BREAK_AFTER.sub(r"\1<wbr>", word.group(0)), str(escaped)))
 
 
 def _breakable_join(items: Any, separator: str = ", ") -> Markup:

@@ -379,6 +379,14 @@ def test_names_may_wrap_after_colons_and_slashes_only():
     assert action.b.decode_contents() == "apprunner:<wbr/>DescribeService"
 
 
+def test_a_short_name_in_prose_is_never_given_a_place_to_wrap():
+    # 'iam:PassRole' (12 characters) fits any column: in a sentence it wraps at spaces, never after its ':'
+    assert str(breakable("iam:PassRole is granted only for the refused role")) == (
+        "iam:PassRole is granted only for the refused role"
+    )
+    assert str(breakable("apprunner:DescribeService")) == "apprunner:<wbr>DescribeService"  # 25 characters
+
+
 def test_break_points_are_added_to_the_escaped_text_never_to_markup_from_the_log():
     hostile = '<a href="javascript:x">x</a>:/<wbr>'
     shown = str(breakable(hostile))
