@@ -119,3 +119,37 @@ def test_an_action_whose_records_have_no_event_id_lists_none():
     [finding] = _findings([f.record(event_id=None), f.record("ListOperations")])
     ids = {a["action"]: a["event_ids"] for a in finding["actions"]}
     assert ids["apprunner:DescribeService"] == [] and len(ids["apprunner:ListOperations"]) == 1
+
+
+def test_event_ids_agree_with_the_plain_definition_on_ties_untimed_repeats_and_missing_ids():
+    # A second method: sort every row by (time, ID), no time last, and keep each action's first 20 distinct IDs.
+    # Four hours for 3,000 IDs: many ties at each group's 20th time; some rows untimed, some without an ID,
+    # repeats of an ID, and index labels that repeat (as a filtered frame may have).
+    import numpy as np
+    import pandas as pd
+
+    from analysis.findings import ACTION_KEY, first_event_ids
+
+    rng = np.random.default_rng(7)
+    n = 6_000
+    frame = pd.DataFrame(
+        {
+            "principal_key": [f"arn:aws:iam::111122223333:role/r{i}" for i in rng.integers(0, 4, n)],
+            "target_account_id": "111122223333",
+            "action": [f"apprunner:A{i}" for i in rng.integers(0, 3, n)],
+            "event_time": pd.to_datetime("2026-11-28", utc=True) + pd.to_timedelta(rng.integers(0, 4, n), unit="h"),
+            "event_id": [f"id-{i:05d}" for i in rng.integers(0, 3_000, n)],
+        },
+        index=rng.integers(0, 50, n),
+    )
+    frame.iloc[rng.integers(0, n, 900), 3] = pd.NaT
+    frame.iloc[rng.integers(0, n, 300), 4] = None
+    only_untimed = frame[frame["event_time"].isna() | (frame["action"] == "apprunner:A0")]
+
+    def plain(frame):
+        ordered = frame.sort_values(["event_time", "event_id"], kind="stable", na_position="last")
+        firsts = ordered.groupby(ACTION_KEY, sort=False)["event_id"].agg(lambda ids: list(dict.fromkeys(ids.dropna())))
+        return {key: ids[:20] for key, ids in firsts.items() if ids}
+
+    for case in (frame, only_untimed, frame.iloc[:0]):
+        assert first_event_ids(case).to_dict() == plain(case)
