@@ -179,6 +179,7 @@ _IDENTITY_CENTER_ROLE = re.compile(r"^(?P<lead>\*?AWSReservedSSO_)(?P<set>.+)_(?
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 # A service-linked role's name, as AWS gives it (IAM user guide, "Using service-linked roles"), without the custom
 # suffix some services allow after an underscore.
+_SERVICE_WORD = re.compile(r"^[a-z][a-z0-9-]*$")
 _SERVICE_LINKED_ROLE = re.compile(r"^AWSServiceRoleFor[A-Za-z0-9]+$")
 _NAME_BASED_UUID = (
     r"(?<![0-9A-Fa-f-])[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}(?![0-9A-Fa-f-])"
@@ -433,6 +434,8 @@ class _Redaction:
                 return [(part, "keep")]
             if previous == "sso.amazonaws.com" and _REGION.match(part):
                 return [(part, "keep")]  # Identity Center's Region
+            if previous == "aws" and position == 1 and _SERVICE_WORD.match(part):
+                return [(part, "keep")]  # a log group AWS names after its service: /aws/<service>/
         if last and kind == "assumed-role" and position > 0:
             return [(part, "session")]
         role_of = (last and previous.endswith(".amazonaws.com")) or (kind == "assumed-role" and position == 0)

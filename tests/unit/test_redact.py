@@ -1,6 +1,7 @@
 """--redact masks account IDs, ARNs' names, sessions and IPs consistently; access keys never reach a report."""
 
 import json
+import re
 
 import pytest
 
@@ -157,3 +158,117 @@ def test_a_session_token_of_any_era_plain_or_url_encoded_is_masked(token, around
     masked = mask_secrets(around.format(token))
     tail = token[14:]
     assert [tail[i : i + 6] for i in range(0, len(tail) - 5, 3) if tail[i : i + 6] in masked] == []
+
+
+# --- issue 11: what each kind of identifier becomes ----------------------------------------------------------------
+
+
+def _redacted_text(text: str) -> str:
+    """One free-text string redacted as a note of a report would be."""
+    report = {"findings": [{"remedy": {"notes": [text]}}]}
+    return redact_report(report)["findings"][0]["remedy"]["notes"][0]
+
+
+@pytest.mark.parametrize(
+    ("arn", "kept", "gone"),
+    [
+        # S3 buckets' ARNs have no resource type: the bucket is a name (S3 user guide, "Policy resources")
+        ("arn:aws:s3:::payroll-exports/2026/report.csv", ["arn:aws:s3:::"], ["payroll-exports", "report.csv"]),
+        ("arn:aws:sns:us-east-1:111122223333:payroll-alerts", ["arn:aws:sns:us-east-1:"], ["payroll-alerts"]),
+        # AWS managed policies are AWS's names
+        ("arn:aws:iam::aws:policy/service-role/AWSAppRunnerServicePolicyForECRAccess", ["AWSAppRunnerService"], []),
+        # Identity Center: the path, its Region and the prefix stay; the permission set and the suffix go
+        (
+            "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Payroll_0a1b2c3d4e5f6789",
+            ["role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_"],
+            ["Payroll", "0a1b2c3d4e5f6789", "111122223333"],
+        ),
+        # a log group's wildcard and AWS's /aws/<service>/ path stay
+        (
+            "arn:aws:logs:us-east-1:111122223333:log-group:/aws/apprunner/payroll:*",
+            ["log-group:/aws/apprunner/", ":*"],
+            ["payroll"],
+        ),
+        # a path part is a name too
+        ("arn:aws:iam::111122223333:role/payroll-team/Deploy", ["role/"], ["payroll-team", "Deploy"]),
+    ],
+)
+def test_each_part_of_an_arn_is_kept_or_replaced_by_what_it_is(arn, kept, gone):
+    redacted = _redacted_text(f"see {arn} now")
+    assert all(k in redacted for k in kept), redacted
+    assert [g for g in gone if g in redacted] == [], redacted
+    assert redacted.startswith("see arn:") and redacted.endswith(" now")
+
+
+def test_a_permission_set_keeps_the_shape_identity_center_gives_its_role():
+    from analysis.principals import identity_center_permission_set
+
+    records = [f.record("CreateService", identity=f.identity_center_role("Payroll_Admins", "jane@example.com"))]
+    [finding] = redact_report(analyse([f.MemorySource(records)]).report.document())["findings"]
+    principal = finding["principal"]
+    assert principal["permission_set"] == identity_center_permission_set(principal["arn"]) != "Payroll_Admins"
+    assert "Payroll_Admins" not in json.dumps(finding) and "jane" not in json.dumps(finding)
+
+
+def test_an_aws_predefined_permission_set_is_kept():
+    records = [f.record("CreateService", identity=f.identity_center_role("ReadOnlyAccess", "jane@example.com"))]
+    [finding] = redact_report(analyse([f.MemorySource(records)]).report.document())["findings"]
+    assert finding["principal"]["permission_set"] == "ReadOnlyAccess"
+    assert "/AWSReservedSSO_ReadOnlyAccess_" in finding["principal"]["arn"]
+    assert "0a1b2c3d4e5f6789" not in finding["principal"]["arn"]
+
+
+def test_the_finding_id_is_the_digest_of_the_pseudonymised_principal_and_account():
+    report = _report()
+    redacted = redact_report(report)
+    for original, finding in zip(report["findings"], redacted["findings"], strict=True):
+        principal = finding["principal"]
+        # CONTRACT.md's id, worked out here (tests/factories.py), from what the redacted report says
+        assert finding["id"] == f.finding_id_of(principal["key"], finding["target_account_id"] or "unknown")
+        assert finding["id"] != original["id"]
+        old = original["id"][2:10]
+        assert old not in json.dumps(redacted), f"{old} left in the redacted report"
+        for command in finding["remedy"]["commands"]:
+            if "--policy-name" in command:
+                assert f"AppRunnerAudit-{finding['id']}-" in command
+
+
+def test_a_cross_account_role_and_its_external_id_are_rederived_names_not_originals():
+    records = [f.record(identity=f.aws_account("444455556666"), error_message="Access Denied")]
+    report = analyse([f.MemorySource(records)]).report.document()  # an untrusted caller: the role wants an external ID
+    [original] = report["findings"]
+    [finding] = redact_report(report)["findings"]
+    external_ids = re.findall(r"--external-id (\S+)", " ".join(original["remedy"]["commands"]))
+    assert external_ids, original["remedy"]["commands"]
+    text = json.dumps(finding)
+    assert [x for x in external_ids if x in text] == []
+    assert original["remedy"]["role_name"] not in text
+    assert finding["remedy"]["role_name"].startswith("AppRunnerAccessFrom")
+    assert finding["remedy"]["role_name"].endswith(finding["id"][2:10])
+
+
+def test_no_pseudonym_is_an_original_value():
+    """An account 000000000001 and a session session-1 would read as pseudonyms of something else."""
+    records = [
+        f.record(identity=f.assumed_role("Deploy", "session-1", account="000000000001"), recipient="000000000001"),
+        f.record(identity=f.assumed_role("Deploy", "jane")),
+    ]
+    report = analyse([f.MemorySource(records)]).report.document()
+    redacted = redact_report(report)
+    text = json.dumps(redacted)
+    for original in ("000000000001", "111122223333", "session-1", "jane", "Deploy"):
+        assert not re.search(rf"(?<![\w-]){original}(?![\w-])", text), original
+
+
+def test_event_ids_are_kept_and_ipv6_addresses_in_any_form_are_replaced():
+    record = f.record(event_id="1f5ab421-6b56-4c9e-9b36-343422418511")
+    record["sourceIPAddress"] = "2001:db8::7"
+    report = analyse([f.MemorySource([record])]).report.document()
+    [finding] = redact_report(report)["findings"]
+    assert finding["actions"][0]["event_ids"] == ["1f5ab421-6b56-4c9e-9b36-343422418511"]
+    assert finding["source_ips"] != ["2001:db8::7"] and "2001:db8" not in json.dumps(finding)
+
+
+def test_redacting_a_redacted_report_changes_nothing():
+    once = redact_report(_report())
+    assert redact_report(once) == once
