@@ -12,6 +12,11 @@ with that window); a denial whose log arrives later than the lookback allows is 
 
 Denials without an ``eventID`` cannot be tracked: they count in the report of the day holding their
 ``eventTime`` only (see ``analysis.ledger``).
+
+With ``redact`` (the service's REDACT), the report is redacted before it is stored beside the claims, so the ledger
+keeps no more than what is sent. The claims themselves keep each event's ``(eventID, recipientAccountId)``: they must
+match the same event in a later run, which a pseudonym (made per report) cannot, and they stay in the auditor's own
+state table, which a redacted report is made to leave.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from analysis.contract import BUILDING, Daily, DayWindow, LateArrivals, LedgerCo
 from analysis.ledger import EventKey, Ledger, claims, event_key, split
 from analysis.model import Options
 from analysis.pipeline import collect
+from analysis.redact import redact_report
 from analysis.report import build_report
 from analysis.sources.base import Source
 from analysis.times import iso
@@ -39,8 +45,11 @@ def daily_report(
     tz: str = DEFAULT_TIME_ZONE,
     lookback: timedelta = DEFAULT_LOOKBACK,
     now: datetime | None = None,
+    *,
+    redact: bool = False,
 ) -> Report:
-    """The report of ``day`` in ``tz``, with its ``daily``, ``late_arrivals`` and ``ledger`` sections."""
+    """The report of ``day`` in ``tz``, with its ``daily``, ``late_arrivals`` and ``ledger`` sections; redacted
+    (``analysis.redact.redact_report``) before it is stored and returned when ``redact``."""
     options = options or Options()
     now = now or datetime.now(UTC)
     window = daily_window(day, tz, lookback)
@@ -70,6 +79,8 @@ def daily_report(
         late_arrivals=len(late_frame),
         already_reported=len(decided.already),
     )
+    if redact:
+        report = Report.model_validate(redact_report(report.document()), context=BUILDING)
     ledger.save_report(window.key, report.document())
     return report
 

@@ -337,10 +337,11 @@ class _Redaction:
 
     def new_id(self, finding: dict[str, Any]) -> str:
         """The id CONTRACT.md defines, of the pseudonymised principal and account."""
-        principal = finding.get("principal") if isinstance(finding.get("principal"), dict) else {}
-        key = principal.get("key") if isinstance(principal.get("key"), str) else ""
+        principal = finding.get("principal")
+        key = principal.get("key") if isinstance(principal, dict) else None
         target = finding.get("target_account_id")
-        return finding_id(self.key(key), self.change(target) if isinstance(target, str) else None)
+        key = self.key(key) if isinstance(key, str) else ""
+        return finding_id(key, self.change(target) if isinstance(target, str) else None)
 
     def use_ids(self, new_ids: dict[str, str]) -> None:
         for old, new in new_ids.items():
@@ -519,7 +520,7 @@ def _code_strings(source: str) -> tuple[list[str], set[str]]:
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
             strings.append(node.value)
         elif isinstance(node, ast.JoinedStr):
-            text = "".join(v.value if isinstance(v, ast.Constant) else "\x00" for v in node.values)
+            text = "".join(str(v.value) if isinstance(v, ast.Constant) else "\x00" for v in node.values)
             templates.update(t for t in re.findall(r"[\w+=,.@\x00-]+", text) if _enclosed(t))
     return strings, templates
 
