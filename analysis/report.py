@@ -70,10 +70,13 @@ def schema() -> dict[str, Any]:
 
 
 def validate(report: dict[str, Any] | Report) -> None:
-    """Raise ``jsonschema.ValidationError`` when a report breaks the contract (needs the dev extra)."""
+    """Raise ``jsonschema.ValidationError`` when a report breaks the contract, formats checked (a time that only
+    looks like one, ``2026-02-30T10:00:00Z``, is refused); needs the dev extra."""
     import jsonschema
 
-    jsonschema.validate(report.document() if isinstance(report, Report) else report, schema())
+    document = report.document() if isinstance(report, Report) else report
+    checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
+    jsonschema.validate(document, schema(), cls=jsonschema.Draft202012Validator, format_checker=checker)
 
 
 def dumps(report: Report) -> str:

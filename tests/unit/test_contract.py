@@ -353,3 +353,13 @@ def test_an_action_lists_at_most_twenty_event_ids():
         as_report(document)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(document, schema())
+
+
+def test_validate_checks_formats():
+    from analysis.report import validate
+
+    document = as_report(r.every_kind()).document()
+    validate(document)
+    document["generated_at"] = "2026-02-30T10:00:00Z"
+    with pytest.raises(jsonschema.ValidationError, match="date-time"):
+        validate(document)
