@@ -93,7 +93,9 @@ _LONG_WORD = re.compile(rf"\S{{{SHORT_WORD + 1},}}")
 def render_html(report: Report | Mapping[str, Any], *, budget: int | None = HTML_BUDGET) -> str:
     """The page. Past ``budget`` bytes (UTF-8) it is made smaller, nothing lost first: the documentation links
     listed once at the end instead of under each finding; then the full policy documents left out (each fix
-    lists the actions its policies allow and where the JSON report holds them), which the page says at the top."""
+    lists the actions its policies allow and where the JSON report holds them), which the page says at the top,
+    and, if it is still longer, how to see the end a mail client may cut off (the findings are most urgent
+    first: what is cut is the least urgent)."""
     report = as_report(report)
     page = _page(report, docs_each=True, policies_inline=True)
     full_size = len(page.encode("utf-8"))
@@ -102,12 +104,18 @@ def render_html(report: Report | Mapping[str, Any], *, budget: int | None = HTML
     page = _page(report, docs_each=False, policies_inline=True)
     if len(page.encode("utf-8")) <= budget or not any(_has_policies(f) for f in report.findings):
         return page
-    return _page(report, docs_each=False, policies_inline=False, full_size=full_size)
+    page = _page(report, docs_each=False, policies_inline=False, full_size=full_size)
+    if len(page.encode("utf-8")) <= budget:
+        return page
+    # Still too long (a very busy day): the reader is told how to see what a mail client cuts off.
+    return _page(report, docs_each=False, policies_inline=False, full_size=full_size, still_long=True)
 
 
-def _page(report: Report, *, docs_each: bool, policies_inline: bool, full_size: int | None = None) -> str:
+def _page(
+    report: Report, *, docs_each: bool, policies_inline: bool, full_size: int | None = None, still_long: bool = False
+) -> str:
     view = html_view(report, docs_each=docs_each, policies_inline=policies_inline)
-    view["full_size"] = full_size
+    view.update(full_size=full_size, still_long=still_long)
     return _environment().get_template("report.html.j2").render(view=view, s=STYLE, colours=KIND_COLOURS)
 
 

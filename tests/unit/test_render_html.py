@@ -440,6 +440,18 @@ def test_past_the_budget_policies_are_left_out_with_their_actions_and_where_they
     assert "aws iam create-role" in cross.select_one("pre.commands").get_text()  # the commands stay
 
 
+def test_a_page_still_over_the_budget_says_how_to_see_its_end():
+    within = BeautifulSoup(
+        render_html(r.every_kind(), budget=len(render_html(r.every_kind(), budget=10).encode()) + 200), "html.parser"
+    )
+    assert "Message clipped" not in within.select_one("#policies-elsewhere").get_text()
+    over = BeautifulSoup(render_html(r.every_kind(), budget=10_000), "html.parser")
+    assert (
+        'if it ends with "[Message clipped]", open the whole message'
+        in over.select_one("#policies-elsewhere").get_text()
+    )
+
+
 def test_a_report_without_policies_is_never_said_to_leave_them_out():
     report = r.report([r.finding(kind="review_deny"), r.finding(kind="investigate")])
     page = BeautifulSoup(render_html(report, budget=1_000), "html.parser")
