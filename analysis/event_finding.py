@@ -71,6 +71,7 @@ def finding_of_row(row: dict[str, Any]) -> dict[str, Any]:
                 "non_iam_failures": _listed(row["non_iam_failure"]),
                 "denied_explicitly": bool(row["denied_explicitly"]),
                 "context": request_context(_listed(row["passed_to_service"])),
+                "event_ids": _listed(row["event_id"]),
             }
         ],
         "remedy": None,

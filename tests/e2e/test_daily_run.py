@@ -149,7 +149,7 @@ def test_the_daily_job_reads_s3_counts_once_and_delivers_once(aws, tmp_path):
     }
 
     keys = {o["Key"] for o in clients["s3"].list_objects_v2(Bucket=REPORT_BUCKET)["Contents"]}
-    assert keys == {f"reports/2026/11/28/report.{ext}" for ext in ("json", "html", "md", "csv")}
+    assert keys == {f"reports/2026/11/28/report.{ext}" for ext in ("json", "html", "md", "csv", "details.csv")}
     sent = ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages
     assert len(sent) == mailed + 1
     assert len(_messages(clients["sqs"], queues["sns-inbox"])) == 1

@@ -113,7 +113,7 @@ def test_s3_holds_every_format_encrypted_and_the_record_of_what_was_sent(aws):
     report = r.every_kind()
     result = deliver(report, None, aws.clients, aws.config())
     objects = aws.objects()
-    assert sorted(objects) == [f"reports/2026/11/28/report.{fmt}" for fmt in ("csv", "html", "json", "md")]
+    assert sorted(objects) == [f"reports/2026/11/28/report.{fmt}" for fmt in ("csv", "details.csv", "html", "json", "md")]
     assert {head["ServerSideEncryption"] for head in objects.values()} == {"AES256"}
     assert objects["reports/2026/11/28/report.html"]["ContentType"] == "text/html; charset=utf-8"
     stored = aws.stored()
@@ -235,7 +235,10 @@ def test_the_event_arrives_through_a_rule_with_an_sqs_target(aws):
         "bucket": BUCKET,
         "key": "reports/2026/11/28/report.json",
         "uri": f"s3://{BUCKET}/reports/2026/11/28/report.json",
-        "objects": {fmt: f"s3://{BUCKET}/reports/2026/11/28/report.{fmt}" for fmt in ("json", "html", "md", "csv")},
+        "objects": {
+            **{fmt: f"s3://{BUCKET}/reports/2026/11/28/report.{fmt}" for fmt in ("json", "html", "md", "csv")},
+            "csv_details": f"s3://{BUCKET}/reports/2026/11/28/report.details.csv",
+        },
     }
     assert event["resources"] == [f"arn:aws:s3:::{BUCKET}/reports/2026/11/28/report.json"]
 

@@ -138,7 +138,7 @@ def test_without_its_table_nothing_is_sent_and_each_channel_names_the_table(aws)
     for outcome in raised.value.result.failed:
         assert TABLE in (outcome.detail or ""), outcome
     stored = aws.clients.s3.list_objects_v2(Bucket=BUCKET)["KeyCount"]
-    assert stored == 4, "the report is still stored: report.json, .html, .md, .csv"
+    assert stored == 5, "the report is still stored: report.json, .html, .md, .csv, .details.csv"
 
 
 def test_without_its_bucket_the_messages_go_out_without_a_link(aws):
@@ -224,6 +224,6 @@ def test_a_link_that_cannot_be_made_keeps_what_was_stored_and_fails_s3(aws, monk
     result = raised.value.result
     assert {o.channel: o.status for o in result.outcomes} == {"s3": "failed", **dict.fromkeys(CHANNELS, "sent")}
     assert (result.outcome("s3").detail or "").startswith("stored, but no link to it: ValueError")
-    assert set(result.locations) == {"json", "html", "md", "csv"} and result.link is None
+    assert set(result.locations) == {"json", "html", "md", "csv", "csv_details"} and result.link is None
     stored = json.loads(aws.clients.s3.get_object(Bucket=BUCKET, Key=result.locations["json"].key)["Body"].read())
     assert {c["channel"]: c["status"] for c in stored["delivery"]["channels"]}["s3"] == "failed"
