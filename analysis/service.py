@@ -295,7 +295,14 @@ def run_daily(
     options = read_options(settings, session, deadline_of(time_left), progress)
     sources = open_sources(specs, window.read_window, options)
     report = daily_report(
-        sources, day, ledger, advice_options(settings), tz=settings.time_zone, lookback=lookback, now=now
+        sources,
+        day,
+        ledger,
+        advice_options(settings),
+        tz=settings.time_zone,
+        lookback=lookback,
+        now=now,
+        redact=settings.redact,  # the ledger stores what is shown: with REDACT on, the redacted report
     )
     return _finished(report, settings)
 

@@ -76,7 +76,7 @@ TOKEN = (
 )
 
 
-@pytest.mark.parametrize("form", ["json", "md", "html", "csv", "text"])
+@pytest.mark.parametrize("form", ["json", "md", "html", "csv", "csv_details", "text"])
 def test_a_key_glued_to_a_word_and_a_session_token_are_masked_in_every_format(form):
     record = f.record(error_message=f"Access Denied (token {TOKEN})")
     record["userAgent"] = "ci_AKIAIOSFODNN7EXAMPLE deploy"
