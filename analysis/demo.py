@@ -19,7 +19,13 @@ from analysis.sources.files import sample_source
 SAMPLE_DAY = Window(datetime(2026, 11, 28, tzinfo=UTC), datetime(2026, 11, 29, tzinfo=UTC))
 DEMO_TRUSTED_ACCOUNTS = frozenset({"123456789012"})
 DEMO_ORGANIZATION = frozenset({"111122223333", "444455556666", "777788889999", "210987654321"})
-FORMATS = (("json", "report.json"), ("md", "report.md"), ("html", "report.html"), ("csv", "report.csv"))
+FORMATS = (
+    ("json", "report.json"),
+    ("md", "report.md"),
+    ("html", "report.html"),
+    ("csv", "report.csv"),
+    ("csv_details", "report.details.csv"),
+)
 SUMMARY_WIDTH = 100  # when standard output is no terminal; on one, its width (up to MAX_WIDTH)
 MAX_WIDTH = 140
 

@@ -10,7 +10,7 @@ import sys
 from analysis.report import validate
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-FILES = ("report.json", "report.md", "report.html", "report.csv")
+FILES = ("report.json", "report.md", "report.html", "report.csv", "report.details.csv")
 # README and scripts/SAMPLE_DAY.md: the sample day's figures
 SAMPLE_TOTALS = "4,739 records read · 82 denials · 20 principals · 20 findings · 0 malformed"
 SEVERITIES = ("critical", "high", "medium", "low")
