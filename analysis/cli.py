@@ -10,7 +10,9 @@ before any work where it can be (a source spec, a region, credentials, a deliver
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
+import gc
 import json
 import logging
 import os
@@ -359,6 +361,20 @@ def _positive(value: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The program (``argv`` None: ``sys.argv``); the exit status. Ctrl-C is one line and exit 130."""
+    try:
+        return _command_line(argv)
+    except KeyboardInterrupt:
+        pass
+    # Out of the handler, the interrupted run's frames are released: its readers close and stop their workers.
+    print(f"{PROG}: interrupted", file=sys.stderr)
+    if argv is None:  # the program itself, not a caller in Python: stop now, whatever exit handlers would wait for
+        gc.collect()  # a reader caught in a reference cycle is closed too
+        _exit_now(EXIT_INTERRUPTED)
+    return EXIT_INTERRUPTED
+
+
+def _command_line(argv: Sequence[str] | None) -> int:
     try:
         parser = build_parser()
         if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions: answer and exit (normal runs skip this)
@@ -374,12 +390,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         _say(f"{PROG}: error: {error}")
         return EXIT_USAGE
-    except KeyboardInterrupt:  # Ctrl-C: one line, no traceback (the file scan's workers are stopped on the way up)
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
     except BrokenPipeError:  # the reader went away (| head): not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+
+
+def _exit_now(code: int) -> NoReturn:
+    """End the process without running exit handlers. After Ctrl-C, ``concurrent.futures``' handler joins a process
+    pool's manager thread, which waits forever when a worker was ended in the middle of sending its result (the
+    pipe holds half a message); nothing of ours is left to flush but standard output and error."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a closed or broken stream: nothing more can be said on it
+            stream.flush()
+    os._exit(code)
 
 
 def _set_voice(args: argparse.Namespace) -> None:

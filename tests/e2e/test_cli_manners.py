@@ -218,8 +218,14 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("processes", ["1", "0"])
-def test_ctrl_c_during_a_scan_stops_within_a_second_with_one_line_and_exit_130(tmp_path, large_folder, processes):
+@pytest.mark.parametrize(
+    ("processes", "after"),
+    # worker processes at several moments: one ended while sending its result once made the exit wait forever
+    [("1", 0.5), ("1", 1.0), ("1", 1.5), ("1", 2.0), ("0", 1.0)],
+)
+def test_ctrl_c_during_a_scan_stops_within_a_second_with_one_line_and_exit_130(
+    tmp_path, large_folder, processes, after
+):
     process = subprocess.Popen(
         [sys.executable, "-m", "analysis", "report", "--source", str(large_folder), "--out", str(tmp_path / "r.json")],
         stdout=subprocess.PIPE,
@@ -230,14 +236,14 @@ def test_ctrl_c_during_a_scan_stops_within_a_second_with_one_line_and_exit_130(t
     deadline = time.monotonic() + 30
     while processes == "1" and len(_children(process.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)  # the worker processes have started: the scan is under way
-    time.sleep(1.0)
+    time.sleep(after)
     assert process.poll() is None, "the scan ended before Ctrl-C: make the folder larger"
     workers = _children(process.pid)
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group
     sent = time.monotonic()
     out, error = process.communicate(timeout=30)
     stopped_after = time.monotonic() - sent
-    print(f"processes={processes}: stopped {stopped_after:.2f} s after SIGINT")
+    print(f"processes={processes}, after {after} s: stopped {stopped_after:.2f} s after SIGINT")
     assert process.returncode == 130
     assert error.decode().splitlines() == ["apprunner-audit: interrupted"], error.decode()
     assert out == b"" and not (tmp_path / "r.json").exists()

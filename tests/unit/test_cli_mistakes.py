@@ -491,3 +491,16 @@ def test_report_s_help_shows_an_example_of_every_source_form_and_option_that_mat
 def test_every_command_s_help_has_an_example():
     for name, parser in _parsers().items():
         assert "example" in (parser.epilog or ""), name
+
+
+# --- Ctrl-C (the subprocess test with SIGINT is in tests/e2e/test_cli_manners.py) ---------------------------
+
+
+def test_an_interrupted_run_called_from_python_returns_130_with_one_line(capsys, monkeypatch):
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(service, "run_window", interrupted)
+    code, out, lines = _main(capsys, "report", "--source", "sample", "--day", SAMPLE_DAY)
+    assert code == cli.EXIT_INTERRUPTED == 130
+    assert out == "" and lines == ["apprunner-audit: interrupted"]
