@@ -504,3 +504,50 @@ def test_an_interrupted_run_called_from_python_returns_130_with_one_line(capsys,
     code, out, lines = _main(capsys, "report", "--source", "sample", "--day", SAMPLE_DAY)
     assert code == cli.EXIT_INTERRUPTED == 130
     assert out == "" and lines == ["apprunner-audit: interrupted"]
+
+
+# --- progress: passed down, and cleared before anything else is said -----------------------------------------
+
+
+class _Recording:
+    def __init__(self, events: list[str]) -> None:
+        self.events = events
+
+    def files(self, done: int, total: int, bytes_done: int, bytes_total: int) -> None:
+        self.events.append("files")
+
+    def pages(self, source: str, region: str, pages: int, events: int) -> None:
+        self.events.append("pages")
+
+    def query(self, source: str, state: str) -> None:
+        self.events.append("query")
+
+    def close(self) -> None:
+        self.events.append("close")
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_the_run_s_progress_is_closed_before_its_warnings(capsys, monkeypatch, tmp_path, quiet):
+    import sys
+
+    import analysis.progress
+
+    events: list[str] = []
+    asked: dict[str, Any] = {}
+
+    def reporter(stream: Any, *, quiet: bool = False) -> _Recording:
+        asked.update(stream=stream, quiet=quiet)
+        return _Recording(events)
+
+    monkeypatch.setattr(analysis.progress, "terminal_progress", reporter)
+    real_say = cli._say
+    monkeypatch.setattr(cli, "_say", lambda line: (events.append("said"), real_say(line)))
+    (tmp_path / "bad.json").write_text("{oops")
+    _trail(tmp_path, f.record(), name="good.json")
+    code, _, _ = _main(capsys, "report", *(["-q"] if quiet else []), "--source", str(tmp_path))
+    assert code == cli.EXIT_OK
+    assert asked == {"stream": sys.stderr, "quiet": quiet}
+    assert "files" in events, "the reporter went down to the file source"
+    said = [at for at, event in enumerate(events) if event == "said"]
+    assert events.count("close") == 1 and all(at > events.index("close") for at in said)
+    assert bool(said) != quiet, "the warning about bad.json is said, after the progress is cleared (not with -q)"
