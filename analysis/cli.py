@@ -1,5 +1,5 @@
 # PYTHON_ARGCOMPLETE_OK
-"""The command line: ``apprunner-audit report | explain | demo | verify | athena-ddl`` (CONTRACT.md).
+"""The command line: ``apprunner-audit report | explain | demo | verify | athena-ddl`` (docs/CONTRACT.md).
 
 Nothing heavy is imported before the arguments are parsed, so ``--help``, ``--version`` and shell completion
 answer at once: each command imports what it uses. A mistake is one line on standard error and exit 2, found
@@ -42,7 +42,7 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command Ctrl-C stop
 VERIFY_EXTRA = "pip install 'apprunner-access-auditor[verify]'"
 FORMATS = ("json", "md", "html", "csv")
 EXTENSION_FORMATS = {".json": "json", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".csv": "csv"}
-SEVERITIES = ("low", "medium", "high", "critical")  # CONTRACT.md's severities, lowest first
+SEVERITIES = ("low", "medium", "high", "critical")  # docs/CONTRACT.md's severities, lowest first
 SUMMARY_WIDTH = 120  # columns of the terminal summary at most, however wide the terminal
 REPORTS_FOLDER = Path("apprunner-audit-reports")  # terminal mode: every format under ./apprunner-audit-reports/LABEL/
 SOURCE_FORMS = ("sample", "s3://", "lookup:", "athena:", "lake:")  # completion's offers beside file names

@@ -102,7 +102,7 @@ def denial_row(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def request_context(passed_to_services: list[str]) -> dict[str, list[str]]:
-    """The condition keys the records imply for the refused request (CONTRACT.md: DeniedAction.context)."""
+    """The condition keys the records imply for the refused request (docs/CONTRACT.md: DeniedAction.context)."""
     return {"iam:PassedToService": passed_to_services} if passed_to_services else {}
 
 

@@ -1,7 +1,7 @@
 """Parse the error messages AWS writes for a refused call.
 
-Every form in ``corpus/messages.md`` maps to: the action refused, the resource named, the reason
-(a CONTRACT.md value), the policy ARN when the message names one, and flags for encoded and
+Every form in ``docs/messages.md`` maps to: the action refused, the resource named, the reason
+(a docs/CONTRACT.md value), the policy ARN when the message names one, and flags for encoded and
 truncated messages. The phrase tables live in ``data/message_patterns.json``.
 """
 

@@ -81,7 +81,7 @@ def _canonical(
     account: str | None,
     partition: str,
 ) -> tuple[str | None, str | None]:
-    """(canonical ARN, session name) as CONTRACT.md defines the canonical ARN."""
+    """(canonical ARN, session name) as docs/CONTRACT.md defines the canonical ARN."""
     assumed = _ASSUMED_ROLE_ARN.match(raw_arn or "")
     if assumed:
         session = assumed.group("session")
@@ -102,7 +102,7 @@ def _canonical(
     if kind == "AssumedRole" and issuer_arn:
         return issuer_arn, None
     if kind == "FederatedUser" and issuer_arn and ":user/" in issuer_arn:
-        return issuer_arn, None  # CONTRACT.md: a federated user is the IAM user that issued the session
+        return issuer_arn, None  # docs/CONTRACT.md: a federated user is the IAM user that issued the session
     if kind == "IAMUser" and raw_arn and ":user/" in raw_arn:
         return raw_arn, None
     if raw_arn and raw_arn.startswith("arn:") and kind not in ("AWSService", "AWSAccount"):

@@ -336,7 +336,7 @@ class _Redaction:
         self.pattern = re.compile("|".join(alternatives))
 
     def new_id(self, finding: dict[str, Any]) -> str:
-        """The id CONTRACT.md defines, of the pseudonymised principal and account."""
+        """The id docs/CONTRACT.md defines, of the pseudonymised principal and account."""
         principal = finding.get("principal")
         key = principal.get("key") if isinstance(principal, dict) else None
         target = finding.get("target_account_id")

@@ -1,4 +1,4 @@
-"""A finding's severity: CONTRACT.md's rule, from its caller, its refused actions, its remedy kind and hazards.
+"""A finding's severity: docs/CONTRACT.md's rule, from its caller, its refused actions, its remedy kind and hazards.
 
 - ``critical``: the root user; reconnaissance (remedy kind ``investigate``); or a caller from an account that
   is neither the owner, trusted (``Options.trusted_accounts``) nor in the organization

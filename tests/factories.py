@@ -204,7 +204,7 @@ def pass_role_message(principal_arn: str, role_arn: str) -> str:
 
 
 def finding_id_of(principal_key: str, owner: str) -> str:
-    """CONTRACT.md's finding id, worked out here: "f-" and 16 hex digits of sha-256("<principal key>\\n<owner>")."""
+    """docs/CONTRACT.md's finding id, worked out here: "f-" and 16 hex digits of sha-256("<key>\\n<owner>")."""
     return "f-" + hashlib.sha256(f"{principal_key}\n{owner}".encode()).hexdigest()[:16]
 
 

@@ -1,4 +1,4 @@
-"""The advice for each finding: CONTRACT.md's remedy rules, in their order.
+"""The advice for each finding: docs/CONTRACT.md's remedy rules, in their order.
 
 1. investigate (reconnaissance)  2. org_policy  3. review_deny  4. cross_account_role
 5. permission_set  6. grant. A finding takes the first rule that applies to any of its actions;

@@ -1,4 +1,4 @@
-"""Which of CONTRACT.md's rules each refused action falls under, and whether a grant is part of its fix."""
+"""Which of docs/CONTRACT.md's rules each refused action falls under, and whether a grant is part of its fix."""
 
 from __future__ import annotations
 

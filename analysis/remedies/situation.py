@@ -44,7 +44,7 @@ class Situation:
 
     @property
     def caller_untrusted(self) -> bool:
-        """The caller's account is neither trusted nor in the organization (CONTRACT.md, rule 4)."""
+        """The caller's account is neither trusted nor in the organization (docs/CONTRACT.md, rule 4)."""
         account = self.principal.get("account_id")
         return account not in self.options.trusted_accounts and account not in self.options.organization_accounts
 

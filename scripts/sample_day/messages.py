@@ -1,4 +1,4 @@
-"""The AccessDenied message wording AWS writes (shared/corpus/messages.md); shared with ``tests/factories.py``."""
+"""The AccessDenied message wording AWS writes (docs/messages.md); shared with ``tests/factories.py``."""
 
 from __future__ import annotations
 

@@ -39,7 +39,9 @@ def test_demo_writes_every_format_and_ends_with_the_summary(tmp_path):
     assert len(findings) == 20, "one line per finding"
     ranks = [SEVERITIES.index(line.split()[0]) for line in findings]
     assert ranks == sorted(ranks), "most severe first"
-    assert lines[-1 - len(FILES) :] == ["Full reports:", *(f"  {tmp_path / name}" for name in FILES)], "it ends with the files"
+    assert lines[-1 - len(FILES) :] == ["Full reports:", *(f"  {tmp_path / name}" for name in FILES)], (
+        "it ends with the files"
+    )
     assert len(lines) < 40 and max(len(line) for line in lines) <= 100, "a screen, not 775 lines of Markdown"
     assert not done.stdout.startswith("# "), "not the Markdown report"
 

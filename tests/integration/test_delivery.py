@@ -113,7 +113,9 @@ def test_s3_holds_every_format_encrypted_and_the_record_of_what_was_sent(aws):
     report = r.every_kind()
     result = deliver(report, None, aws.clients, aws.config())
     objects = aws.objects()
-    assert sorted(objects) == [f"reports/2026/11/28/report.{fmt}" for fmt in ("csv", "details.csv", "html", "json", "md")]
+    assert sorted(objects) == [
+        f"reports/2026/11/28/report.{fmt}" for fmt in ("csv", "details.csv", "html", "json", "md")
+    ]
     assert {head["ServerSideEncryption"] for head in objects.values()} == {"AES256"}
     assert objects["reports/2026/11/28/report.html"]["ContentType"] == "text/html; charset=utf-8"
     stored = aws.stored()
@@ -199,7 +201,7 @@ def test_the_sns_notice_arrives_through_an_sqs_subscription(aws):
     body = notification["Message"]
     assert len(body.encode()) < 8 * 1024
     assert "33 denial(s) · 7 principal(s) · 7 finding(s)" in body
-    # Reconnaissance is critical (CONTRACT.md, severity) and the most denials among the critical ones.
+    # Reconnaissance is critical (docs/CONTRACT.md, severity) and the most denials among the critical ones.
     assert "1. [critical] arn:aws:iam::111122223333:user/scanner: 12 denial(s): Do not grant: investigate" in body
     assert "Full report: https://s3.console.aws.amazon.com/s3/object/access-reports?" in body
     assert "needs read access to the bucket" in body

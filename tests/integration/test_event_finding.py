@@ -29,7 +29,7 @@ DENIALS = _real_denials()
 
 
 def test_the_corpus_has_its_320_denials():
-    # tests/data/real/SOURCES.md and messages.md count 320 denial records across the real files
+    # tests/data/real/SOURCES.md and docs/messages.md count 320 denial records across the real files
     assert len(DENIALS) == 320
 
 

@@ -67,7 +67,7 @@ class Recorded:
 
 
 def _readable_files(folder: Path) -> list[Path]:
-    """The files a folder source reads, found by a walk of our own (CONTRACT.md: .json, .json.gz, .jsonl[.gz])."""
+    """The files a folder source reads, found by a walk of our own (docs/CONTRACT.md: .json, .json.gz, .jsonl[.gz])."""
     return [
         p for p in folder.rglob("*") if p.is_file() and p.name.endswith((".json", ".jsonl", ".json.gz", ".jsonl.gz"))
     ]

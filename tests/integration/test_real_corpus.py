@@ -61,7 +61,7 @@ def test_reason_counts_match_the_message_forms_of_messages_md(result):
         for action in finding["actions"]:
             for reason in action["reasons"]:
                 counts[reason] += action["count"] if len(action["reasons"]) == 1 else 0
-    # messages.md: no_identity_allow 129 + EC2 style 89; resource-based 3; bare explicit deny 1; the rest
+    # docs/messages.md: no_identity_allow 129 + EC2 style 89; resource-based 3; bare explicit deny 1; the rest
     # (older form 19, "on the specified resource" 2, encoded only 44, Access Denied 1, no message 25,
     # cross-account pass role 4, IAM access not activated 2, unknown error 1) name no cause.
     assert counts == {"no_identity_allow": 218, "unknown": 98, "resource_policy": 3, "explicit_deny": 1}

@@ -182,7 +182,7 @@ def test_an_alert_carries_the_remedy_the_daily_report_would_give(topic):
     finding = alert["finding"]
     assert finding["actions"][0]["action"] == "iam:PassRole"
     statement = finding["remedy"]["policy"]["Statement"][0]
-    # CONTRACT.md: iam:PassRole alone, on the role the message names, with iam:PassedToService
+    # docs/CONTRACT.md: iam:PassRole alone, on the role the message names, with iam:PassedToService
     assert statement["Action"] == "iam:PassRole"
     assert statement["Resource"] == f"arn:aws:iam::{f.OTHER_ACCOUNT}:role/AppRunnerInstanceRole"
     assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "apprunner.amazonaws.com"}}

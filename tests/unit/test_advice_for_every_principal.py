@@ -453,7 +453,7 @@ def test_a_role_refused_by_its_trust_policy_points_at_the_trust_policy():
 
 
 def test_root_refused_by_a_resource_policy_is_told_to_change_that_policy():
-    # CONTRACT.md rule 2: root is org_policy "unless a resource-based policy refused it: rule 3".
+    # docs/CONTRACT.md rule 2: root is org_policy "unless a resource-based policy refused it: rule 3".
     finding = edge("root_refused_by_a_resource_policy")
     assert finding["remedy"]["kind"] == "review_deny" and finding["remedy"]["policy"] is None
     assert "change the resource's policy" in notes_of(finding)

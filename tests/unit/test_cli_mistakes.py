@@ -24,7 +24,7 @@ from tests import factories as f
 SAMPLE_DAY = "2026-11-28"
 ROOT = Path(__file__).parents[2]
 CHANNEL_VARIABLES = ("REPORT_BUCKET", "REPORT_EMAIL_FROM", "REPORT_EMAIL_TO", "REPORT_TOPIC_ARN", "REPORT_EVENT_BUS")
-# The forms CONTRACT.md names for --source.
+# The forms docs/CONTRACT.md names for --source.
 FORMS = ("sample", "s3://BUCKET", "lookup:REGION", "athena:DATABASE.TABLE", "lake:EVENT_DATA_STORE")
 
 
@@ -107,7 +107,7 @@ def test_report_without_a_source_says_in_one_line_that_it_reports_the_bundled_sa
         "apprunner-audit: no --source given: reporting the bundled sample day (--source sample); "
         "name your CloudTrail data with --source"
     ]
-    assert json.loads(out)["sources"][0]["name"] == "sample"  # CONTRACT.md keeps --source optional
+    assert json.loads(out)["sources"][0]["name"] == "sample"  # docs/CONTRACT.md keeps --source optional
 
 
 def test_report_without_a_source_names_the_configured_trail_source(capsys, monkeypatch, tmp_path):
@@ -378,7 +378,7 @@ def _day_of(tmp_path: Path, *records: dict[str, Any]) -> list[str]:
     return ["report", "--source", str(_trail(tmp_path, *records)), "--day", SAMPLE_DAY]
 
 
-# CONTRACT.md's severity rule: a same-account Read refusal is low, a Write refusal medium, the root user critical.
+# docs/CONTRACT.md's severity rule: a same-account Read refusal is low, a Write refusal medium, the root user critical.
 LOW = f.record("DescribeService")
 MEDIUM = f.record("UpdateService")
 CRITICAL = f.record("DeleteService", identity=f.root())

@@ -1,6 +1,6 @@
 """One record's denial facts (analysis.denials): which records are denials, of which service, and the row
 each gives: what was refused, by whom, on what, and why. Expected values come from the record itself and
-CONTRACT.md's rules, worked out by hand."""
+docs/CONTRACT.md's rules, worked out by hand."""
 
 from __future__ import annotations
 

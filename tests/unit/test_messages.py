@@ -1,4 +1,4 @@
-"""Every message form of corpus/messages.md parses to the action, resource, reason and policy it states."""
+"""Every message form of docs/messages.md parses to the action, resource, reason and policy it states."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Every userIdentity type is canonicalised as CONTRACT.md says."""
+"""Every userIdentity type is canonicalised as docs/CONTRACT.md says."""
 
 import json
 
@@ -75,7 +75,7 @@ def test_each_identity_center_user_is_a_finding_of_its_own():
 
 
 def test_users_of_one_permission_set_are_its_role_with_every_session_kept():
-    """DESIGN.md: a session is grouped under its role, keeping the session names; the fix is the permission set."""
+    """docs/DESIGN.md: a session is grouped under its role, keeping the session names; the fix is the permission set."""
     records = [
         f.record(identity=f.identity_center_role("Developer_Access", user))
         for user in ("jane@example.com", "joe@example.com")
@@ -151,7 +151,7 @@ def test_identity_center_principal_keeps_user_session_and_permission_set():
     assert principal.session == "jane@example.com"
 
 
-# --- each rule of the canonical ARN on its own (CONTRACT.md, FINDING) ----------------------------------------
+# --- each rule of the canonical ARN on its own (docs/CONTRACT.md, FINDING) ----------------------------------------
 
 
 def test_a_federated_user_without_its_issuer_has_no_canonical_arn_but_keeps_its_name():
@@ -161,7 +161,7 @@ def test_a_federated_user_without_its_issuer_has_no_canonical_arn_but_keeps_its_
 
 
 def test_a_federated_user_without_its_own_arn_is_the_iam_user_that_issued_the_session():
-    # CONTRACT.md: "for a federated user the IAM user that issued the session" (its sessionIssuer).
+    # docs/CONTRACT.md: "for a federated user the IAM user that issued the session" (its sessionIssuer).
     identity = {k: v for k, v in f.federated_user("bob").items() if k != "arn"}
     principal = principal_from_identity(identity)
     assert principal.arn == f"arn:aws:iam::{f.ACCOUNT}:user/bob"

@@ -269,7 +269,7 @@ def test_a_trust_policy_naming_the_callers_account_lets_the_caller_assume_the_ro
 
 
 def test_an_action_without_a_resource_granted_where_the_caller_is_is_proven_in_the_caller_policy():
-    # CONTRACT.md rule 4: ListServices acts in the caller's own account, so the caller's policy grants it, beside
+    # docs/CONTRACT.md rule 4: ListServices acts in the caller's own account, so the caller's policy grants it, beside
     # sts:AssumeRole on the new role; the role itself grants DescribeService on the owner's service.
     caller_policy = document(statement("sts:AssumeRole", ROLE), statement("apprunner:ListServices", "*"))
     value = cross_account(policy=document(statement("apprunner:DescribeService", SERVICE)), caller_policy=caller_policy)

@@ -223,7 +223,7 @@ def test_the_finding_id_is_the_digest_of_the_pseudonymised_principal_and_account
     redacted = redact_report(report)
     for original, finding in zip(report["findings"], redacted["findings"], strict=True):
         principal = finding["principal"]
-        # CONTRACT.md's id, worked out here (tests/factories.py), from what the redacted report says
+        # docs/CONTRACT.md's id, worked out here (tests/factories.py), from what the redacted report says
         assert finding["id"] == f.finding_id_of(principal["key"], finding["target_account_id"] or "unknown")
         assert finding["id"] != original["id"]
         old = original["id"][2:10]

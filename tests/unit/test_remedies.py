@@ -1,4 +1,4 @@
-"""CONTRACT.md's remedy rules, against golden policies written by hand from the IAM documentation."""
+"""docs/CONTRACT.md's remedy rules, against golden policies written by hand from the IAM documentation."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Remedy cases the first suite let through: ARN partitions, IAM resources named in a message, the
 reconnaissance window's end, and resource control policies. Expected values come from the AWS documentation
-(ARN formats, partitions) and CONTRACT.md's rules, worked out by hand."""
+(ARN formats, partitions) and docs/CONTRACT.md's rules, worked out by hand."""
 
 from __future__ import annotations
 
@@ -125,7 +125,7 @@ def test_a_smaller_window_is_also_open_at_its_end():
     assert one(records, Options(recon_distinct_actions=3, recon_window_minutes=3))["remedy"]["kind"] == "investigate"
 
 
-# --- resource control policies are organization policies (CONTRACT.md rule 2) ------------------------------
+# --- resource control policies are organization policies (docs/CONTRACT.md rule 2) ------------------------------
 
 RCP_TAIL = "with an explicit deny in a resource control policy"
 OBJECT = "arn:aws:s3:::reports-bucket/2026/summary.csv"

@@ -39,7 +39,7 @@ DOCS = {
 
 
 def policy_name_of(principal_key: str, owner: str, day: str) -> str:
-    """CONTRACT.md's finding id worked out here (sha-256 of the key and the owning account), with the day."""
+    """docs/CONTRACT.md's finding id worked out here (sha-256 of the key and the owning account), with the day."""
     digest = hashlib.sha256(f"{principal_key}\n{owner}".encode()).hexdigest()[:16]
     return f"AppRunnerAudit-f-{digest}-{day}"
 

@@ -1,4 +1,4 @@
-"""A finding's severity, CONTRACT.md's rule, on findings written by hand: one test per branch.
+"""A finding's severity, docs/CONTRACT.md's rule, on findings written by hand: one test per branch.
 
 Access levels are the AWS Service Authorization Reference's ("Actions defined by …" tables of App Runner and
 IAM), written here by hand in a comment beside each action.
@@ -101,7 +101,7 @@ def test_reconnaissance_is_critical_though_every_action_only_reads():
 def test_a_caller_from_an_account_neither_trusted_nor_in_the_organization_is_critical():
     stranger = finding(LIST, arn=f"arn:aws:iam::{STRANGER}:role/Partner", type_="AssumedRole", account=STRANGER)
     assert severity_of(stranger, OPTIONS) == "critical"
-    # without organization data, every account not trusted is outside it (CONTRACT.md rule 4)
+    # without organization data, every account not trusted is outside it (docs/CONTRACT.md rule 4)
     member = finding(LIST, arn=f"arn:aws:iam::{IN_ORG}:role/Partner", type_="AssumedRole", account=IN_ORG)
     assert severity_of(member, Options()) == "critical"
 
