@@ -311,7 +311,7 @@ def test_the_daily_function_reports_the_day_stores_and_sends_once(stack, monkeyp
     assert summary["delivered"] == {"email": "sent", "sns": "sent", "events": "sent"}
     s3 = stack.client("s3")
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=stack.outputs["ReportsBucketName"])["Contents"]}
-    assert keys == {f"reports/2026/11/28/report.{ext}" for ext in ("json", "html", "md", "csv")}
+    assert keys == {f"reports/2026/11/28/report.{ext}" for ext in ("json", "html", "md", "csv", "details.csv")}
     stored = json.loads(
         s3.get_object(Bucket=stack.outputs["ReportsBucketName"], Key="reports/2026/11/28/report.json")["Body"].read()
     )
