@@ -9,7 +9,8 @@ from functools import cache
 from typing import Any
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
-REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+# A region code as botocore's partitions hold them: us-east-1, us-gov-west-1, us-isob-east-1, eusc-de-east-1…
+REGION = re.compile(r"^[a-z]{2,}(-[a-z]+)+-\d+$")
 ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 # A DynamoDB table by name or by ARN (any partition).
@@ -29,7 +30,7 @@ def invalid_accounts(accounts: frozenset[str] | list[str] | tuple[str, ...]) -> 
 
 
 def invalid_regions(regions: frozenset[str] | list[str] | tuple[str, ...]) -> list[str]:
-    """The values that are not region codes such as ``eu-west-1`` or ``us-gov-west-1``, sorted."""
+    """The values that are not region codes such as ``eu-west-1``, ``us-gov-west-1`` or ``eusc-de-east-1``, sorted."""
     return sorted(r for r in regions if not REGION.match(r))
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from botocore.loaders import create_loader
 
 from analysis.identifiers import (
     BUCKET,
     ORG_ID,
+    REGION,
     TABLE,
     InvalidIdentifier,
     parse_accounts,
@@ -59,6 +61,47 @@ def test_every_refused_value_is_named(parse, value, message):
 def test_the_identifier_rules(pattern, good, bad):
     assert [value for value in good if not pattern.match(value)] == []
     assert [value for value in bad if pattern.match(value)] == []
+
+
+def _botocore_regions() -> set[str]:
+    """Every region of every partition in botocore's endpoint data and its partitions file, but the pseudo-regions
+    of global endpoints (``aws-global``, described "aws global region"), which no event or trail names."""
+    loader = create_loader()
+    endpoints = {region for p in loader.load_data("endpoints")["partitions"] for region in p["regions"]}
+    partitions = {
+        region
+        for p in loader.load_data("partitions")["partitions"]
+        for region, about in p["regions"].items()
+        if not about.get("description", "").endswith(" global region")
+    }
+    return endpoints | partitions
+
+
+def test_every_region_botocore_knows_is_a_region():
+    regions = _botocore_regions()
+    assert {"us-east-1", "cn-north-1", "us-gov-west-1", "us-isob-east-1", "eusc-de-east-1"} <= regions
+    assert sorted(region for region in regions if not REGION.match(region)) == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    # a name, underscores, capitals, an Availability Zone, a Local Zone group, a global endpoint's pseudo-region,
+    # no number, a one-letter area, a trailing hyphen, a space
+    [
+        "mars",
+        "eu_west_1",
+        "US-EAST-1",
+        "us-east-1a",
+        "us-west-2-lax-1",
+        "aws-global",
+        "us-east",
+        "e-west-1",
+        "us-east-1-",
+        "us-east- 1",
+    ],
+)
+def test_what_is_not_a_region_is_refused(value):
+    assert not REGION.match(value)
 
 
 def test_lookup_refuses_what_is_not_a_region_like_every_other_source():
