@@ -555,7 +555,7 @@ def _delivery_config() -> Any:
         config = DeliveryConfig.from_env()
     except ConfigError as error:
         raise UsageError(str(error)) from error
-    if not (config.bucket or config.email_enabled or config.sns_enabled or config.events_enabled):
+    if not config.has_destination:
         raise UsageError(
             f"--deliver: no destination configured: set {DELIVERY_ENV['bucket']} (S3), {DELIVERY_ENV['sender']} "
             f"and {DELIVERY_ENV['recipients']} (email), {DELIVERY_ENV['topic_arn']} (SNS) "

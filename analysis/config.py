@@ -114,6 +114,11 @@ class DeliveryConfig:
     def events_enabled(self) -> bool:
         return bool(self.event_bus)
 
+    @property
+    def has_destination(self) -> bool:
+        """Whether a report has anywhere to go: S3, email, SNS or EventBridge (the other settings shape delivery)."""
+        return bool(self.bucket) or self.email_enabled or self.sns_enabled or self.events_enabled
+
 
 def _parse(name: str, variable: str, text: str) -> Any:
     field_type = {f.name: f.type for f in fields(DeliveryConfig)}[name]

@@ -148,6 +148,38 @@ def test_any_one_channel_is_a_destination(monkeypatch, no_destination, destinati
     assert cli._delivery_config() is not None
 
 
+def test_settings_that_only_shape_delivery_are_no_destination(capsys, no_destination, no_run, monkeypatch):
+    """A prefix, a key, a link mode, a format, a lease table: how a report would go, not where to."""
+    for variable, value in {
+        "REPORT_PREFIX": "audit/",
+        "REPORT_KMS_KEY_ID": "alias/reports",
+        "REPORT_LINK_MODE": "none",
+        "REPORT_SNS_FORMAT": "chatbot",
+        "REPORT_EVENT_SOURCE": "my.auditor",
+        "IDEMPOTENCY_TABLE": "state",
+        "REPORT_SEND_EMPTY": "false",
+    }.items():
+        monkeypatch.setenv(variable, value)
+    assert "no destination" in _refused(capsys, "report", "--source", "sample", "--day", SAMPLE_DAY, "--deliver")
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({}, False),
+        ({"prefix": "audit/", "idempotency_table": "state", "sns_format": "chatbot"}, False),
+        ({"bucket": "my-reports"}, True),
+        ({"sender": "reports@example.com", "recipients": ("team@example.com",)}, True),
+        ({"topic_arn": "arn:aws:sns:us-east-1:111122223333:reports"}, True),
+        ({"event_bus": "default"}, True),
+    ],
+)
+def test_a_delivery_has_a_destination_when_one_channel_is_set(settings, expected):
+    from analysis.config import DeliveryConfig
+
+    assert DeliveryConfig(**settings).has_destination is expected
+
+
 def test_deliver_without_credentials_is_one_line_saying_what_to_set(capsys, no_credentials, no_run, monkeypatch):
     monkeypatch.setenv("REPORT_BUCKET", "my-reports")
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
