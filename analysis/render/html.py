@@ -5,8 +5,8 @@ and bidi characters replaced, very long values cut) by the environment's ``final
 and commands) are escaped here and passed as Markup, so they are shown whole.
 
 Laid out for a mail client's reading pane (600 px) and a phone (400 px) as well as a browser: the findings'
-summary comes first, every table fits the width, and ARNs and action names may wrap after ``:`` and ``/``
-(a ``<wbr>`` inserted into the escaped text), never in the middle of a word. A page that would be clipped by
+summary comes first, every table fits the width, and ARNs and action names may wrap after ``:``, ``/`` and
+``_`` (a ``<wbr>`` inserted into the escaped text), never in the middle of a word. A page that would be clipped by
 Gmail (``HTML_BUDGET``) leaves out the full policy documents, lists the actions they allow, and says where
 the documents are.
 """
@@ -86,7 +86,7 @@ STYLE = {
     "list": "margin:4px 0 8px;padding-left:20px;",
     "footer": "padding:12px 16px;color:#667085;font-size:12px;border-top:1px solid #eaecf0;",
 }
-_BREAK_AFTER = re.compile(r"([:/])(?![:/]|$)")  # after the last ':' or '/' of a run, not at the word's end
+_BREAK_AFTER = re.compile(r"([:/_])(?![:/_]|$)")  # after the last ':', '/' or '_' of a run, not at the word's end
 _LONG_WORD = re.compile(rf"\S{{{SHORT_WORD + 1},}}")
 
 
@@ -325,8 +325,9 @@ def _action_view(action: DeniedAction) -> dict[str, Any]:
 
 
 def breakable(value: Any, limit: int = common.MAX_TEXT) -> Markup:
-    """A value cleaned and escaped like any other, then given a place to wrap after each ':' and '/', so an ARN
-    or an action name breaks between its parts, not inside one. The ``<wbr>`` is added to the escaped text:
+    """A value cleaned and escaped like any other, then given a place to wrap after each ':', '/' and '_', so an
+    ARN, an action name or a permission set's role ('AWSReservedSSO_Developer_Access_…') breaks between its
+    parts, not inside one. The ``<wbr>`` is added to the escaped text:
     nothing of the value can become markup."""
     if value is None:
         return Markup("")
@@ -334,7 +335,7 @@ def breakable(value: Any, limit: int = common.MAX_TEXT) -> Markup:
 
 
 def _break_points(escaped: Markup) -> Markup:
-    """<wbr> after ':' and '/' inside the words longer than SHORT_WORD (an entity holds neither character)."""
+    """<wbr> after ':', '/' and '_' inside the words longer than SHORT_WORD (an entity holds none of them)."""
     return Markup(_LONG_WORD.sub(lambda word: _BREAK_AFTER.sub(r"\1<wbr>", word.group(0)), str(escaped)))
 
 
@@ -345,7 +346,7 @@ def _breakable_join(items: Any, separator: str = ", ") -> Markup:
 
 def code_text(value: Any) -> Markup:
     """A policy document or commands, escaped for a <pre> and shown whole (never cut), with places to wrap
-    after ':' and '/' (copying the text leaves them out)."""
+    after ':', '/' and '_' (copying the text leaves them out)."""
     text = value if isinstance(value, str) else common.pretty_json(value)
     return _break_points(escape(printable(mask_secrets(text))))
 

@@ -143,7 +143,7 @@ FOLD = 800  # px of the page seen before scrolling (the viewport's height here)
 SHOT_HEIGHT = 5000  # px of a page's screenshot at most (the top: the summary, the chart, the first findings)
 
 # Run in the page (through DevTools: the page's own policy forbids scripts). A word broken inside (not after
-# '-', ':' or '/', nor before a bracket) is reported with its piece's width and the width its box had for it.
+# '-', ':', '/' or '_', nor before a bracket) is reported with its piece's width and the width its box had for it.
 LAYOUT = r"""
 (() => {
   const W = innerWidth, page = document.documentElement;
@@ -167,8 +167,8 @@ LAYOUT = r"""
       for (let i = 0; i < word[0].length; i++) {
         const line = lineOf(node, word.index + i);
         if (line === null) continue;
-        if (previous !== null && line !== previous && !'-:/'.includes(word[0][i - 1]) && !'[({'.includes(word[0][i])) {
-          const piece = word[0].split(/(?<=[-:\/])/).find((p, k, all) => all.slice(0, k + 1).join('').length > i);
+        if (previous !== null && line !== previous && !'-:/_'.includes(word[0][i - 1]) && !'[({'.includes(word[0][i])) {
+          const piece = word[0].split(/(?<=[-:\/_])/).find((p, k, all) => all.slice(0, k + 1).join('').length > i);
           canvas.font = getComputedStyle(node.parentElement).font;
           const width = Math.round(canvas.measureText(piece).width);
           broken.push({word: word[0].slice(0, 80), piece, width, room: Math.round(box(node))});
@@ -298,6 +298,8 @@ def sample_day() -> Report:
     return analyse([sample_source()], SAMPLE_DAY, options).report
 
 
+# In a note of the sample day: 85 letters, no separator; no column of a 600 or 400 px page holds it whole.
+WIDER_THAN_A_PHONE = "DenyPassRoleOutsideApprovedInstanceRolePathsForTerraformPipelinesInProductionAccount"
 PAGES = {"sample-day": sample_day, "every-kind": r.every_kind, "hostile": hostile_report}
 
 
@@ -332,13 +334,24 @@ def test_nothing_is_cut_off_and_the_page_never_scrolls_sideways(layouts, name: s
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("name", ["sample-day", "every-kind"])
 def test_names_wrap_between_their_parts_never_inside_one_that_fits(layouts, name: str, width: int):
-    """ARNs and action names wrap after ':' or '/' (a <wbr>) or a hyphen. A word is broken inside only when even
-    its part is wider than the room it has (a 48-character role name in a phone's table column)."""
+    """ARNs and action names wrap after ':', '/' or '_' (a <wbr>) or a hyphen. A word is broken inside only when
+    even its part is wider than the room it has."""
     measured = layouts[name, width]
     assert [b for b in measured["broken"] if b["width"] <= b["room"]] == []
     assert measured["short"] == []  # number, severity and denials of the summary each on one line
     if width >= 600:
         assert [b for b in measured["broken"] if b["width"] < 400] == []
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_no_word_of_the_sample_day_breaks_inside_a_part(layouts, width: int):
+    """Issue 11 review: at 400 px 'AWSReservedSSO_Developer_Acc|ess' broke mid-word in the summary. Every part
+    of a long name (between '-', ':', '/' and '_') stays whole on the sample day, down to a phone; the one
+    exception is a name with no separator at all, wider than the whole text column below 800 px (an 85-letter
+    policy name in a note, 'DenyPassRoleOutside…InProductionAccount')."""
+    broken = layouts["sample-day", width]["broken"]
+    assert {b["word"] for b in broken} <= {WIDER_THAN_A_PHONE[:80]}
+    assert all(b["width"] > b["room"] for b in broken)
 
 
 @pytest.mark.parametrize("width", [1280, 600])

@@ -335,7 +335,7 @@ def test_a_long_note_holding_a_command_is_shown_whole():
     report = r.report([r.finding()])
     command = "aws sts decode-authorization-message --encoded-message " + "Ab0-_" * 1000
     report["findings"][0]["remedy"]["notes"] = [f"Decode it: {command}"]
-    assert command in render_html(report)
+    assert command in soup(report).get_text()  # whole, with places to wrap (<wbr>, no character) after its '_'
 
 
 def test_a_long_timeline_keeps_its_latest_bars_and_sums_the_rest():
@@ -385,6 +385,20 @@ def test_a_short_name_in_prose_is_never_given_a_place_to_wrap():
         "iam:PassRole is granted only for the refused role"
     )
     assert str(breakable("apprunner:DescribeService")) == "apprunner:<wbr>DescribeService"  # 25 characters
+
+
+def test_a_long_name_may_wrap_after_its_underscores_too():
+    """Issue 11 review: at 400 px the summary broke 'AWSReservedSSO_Developer_Acc|ess' inside a word."""
+    arn = (
+        "arn:aws:iam::444455556666:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_Access_0a1b2c3d4e5f6789"
+    )
+    assert str(breakable(arn)) == (
+        "arn:<wbr>aws:<wbr>iam::<wbr>444455556666:<wbr>role/<wbr>aws-reserved/<wbr>sso.amazonaws.com/<wbr>"
+        "AWSReservedSSO_<wbr>Developer_<wbr>Access_<wbr>0a1b2c3d4e5f6789"
+    )
+    assert str(breakable("MY_SHORT_NAME")) == "MY_SHORT_NAME"  # 13 characters: fits any column whole
+    assert str(breakable("__init__ of a module")) == "__init__ of a module"
+    assert str(breakable("a_very_long_snake_case_name__")) == "a_<wbr>very_<wbr>long_<wbr>snake_<wbr>case_<wbr>name__"
 
 
 def test_break_points_are_added_to_the_escaped_text_never_to_markup_from_the_log():
