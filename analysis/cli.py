@@ -131,7 +131,8 @@ def version() -> str:
 
 @dataclass
 class _Voice:
-    """How much the run says on standard error: ``-q`` errors only, ``-v`` INFO logs, ``-vv`` DEBUG."""
+    """How much the run says on standard error: ``-q`` no notes, progress or summary (warnings and errors
+    still), ``-v`` INFO logs, ``-vv`` DEBUG."""
 
     quiet: bool = False
 
@@ -168,7 +169,11 @@ def _add_voice_arguments(parser: argparse.ArgumentParser, suffix: str = "") -> N
         "-v", "--verbose", action="count", default=0, dest="verbose" + suffix, help="log more: -v INFO, -vv DEBUG"
     )
     voice.add_argument(
-        "-q", "--quiet", action="store_true", dest="quiet" + suffix, help="errors only: no notes, progress or summary"
+        "-q",
+        "--quiet",
+        action="store_true",
+        dest="quiet" + suffix,
+        help="no notes, progress or summary (warnings, errors still)",
     )
 
 
@@ -522,8 +527,10 @@ def _checked_sources(args: argparse.Namespace, settings: Settings) -> dict[str, 
     from analysis.sources import SourceError, check_spec
 
     specs = source_specs(tuple(args.source), settings)
-    if not args.source:
-        _note(NO_SOURCE if specs == ["sample"] else f"no --source given: reporting TRAIL_SOURCE ({specs[0]})")
+    if not args.source and specs == ["sample"]:
+        _warn([NO_SOURCE])  # a warning, said with -q too: in CI, a forgotten --source must not pass unseen
+    elif not args.source:
+        _note(f"no --source given: reporting TRAIL_SOURCE ({specs[0]})")  # the operator's own setting
     try:
         return {spec: check_spec(spec) for spec in specs}
     except SourceError as error:
@@ -713,9 +720,9 @@ def _say(line: str) -> None:
 
 
 def _warn(warnings: list[str]) -> None:
-    if not _voice.quiet:
-        for warning in warnings:
-            _say(f"{PROG}: warning: {warning}")
+    """What may make the report wrong or empty: said even with ``-q``, which hides notes, progress and summary."""
+    for warning in warnings:
+        _say(f"{PROG}: warning: {warning}")
 
 
 def _note(line: str) -> None:
@@ -732,7 +739,7 @@ def _deliver(run: Any, config: Any, clients: Any, *, force: bool) -> Any:
     run = deliver_run(run, config, clients, force=force)
     for outcome in run.delivery.outcomes:
         line = _delivery_line(outcome)
-        if not _voice.quiet or ": error: " in line:
+        if not _voice.quiet or not line.startswith(f"{PROG}: delivery: "):  # -q hides only what went well
             _say(line)
     return run
 

@@ -145,7 +145,7 @@ def test_the_reports_folder_is_named_after_the_window(tmp_path, window, label):
 
 
 def test_quiet_on_a_terminal_writes_the_files_and_prints_nothing(tmp_path):
-    code, shown, error = on_a_terminal("report", "-q", "--day", SAMPLE_DAY, cwd=tmp_path)
+    code, shown, error = on_a_terminal("report", "-q", "--source", "sample", "--day", SAMPLE_DAY, cwd=tmp_path)
     assert code == 0 and shown == "" and error == ""
     assert (tmp_path / "apprunner-audit-reports" / SAMPLE_DAY / "report.html").is_file()
 
