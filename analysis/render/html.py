@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,7 +34,12 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-acti
 # Gmail clips a message whose HTML passes about 102 KB ("[Message clipped] View entire message"); delivery
 # adds a banner of at most a few hundred bytes (the link to S3 and a notice), so the page stays under this.
 HTML_BUDGET = 100_000
-CHART_ROWS = 48  # at most this many bars; the rest are summed into the last one shown
+CHART_ROWS = 48  # at most this many bars per principal; the rest are summed into the last one shown
+# At most this many bars over days or weeks: past it, consecutive buckets are added up, the fewest per bar of
+# GROUPS that fits (never an 'earlier' bar holding most of the data).
+TIME_BARS = 36
+GROUPS = {"day": (1, 2, 3, 7, 14, 28), "week": (1, 2, 4, 13, 26, 52)}
+BUCKET_DAYS = {"day": 1, "week": 7}
 SHORT_WORD = 20  # characters of a word that fits any column whole ('iam:PassRole'): never given a place to wrap
 HOUR_LABELS = 24  # an hourly chart labels at most this many bars (every second one past a day)
 BAR_HEIGHT = 48  # pixels of the tallest bar of an hourly chart
@@ -185,18 +190,48 @@ def chart(report: Report | Mapping[str, Any]) -> dict[str, Any]:
     if timeline and timeline.buckets and timeline.unit == "hour":
         return hour_columns(timeline.buckets, report_zone(report))
     if timeline and timeline.buckets:
-        unit = timeline.unit
-        starts = [b.start for b in timeline.buckets]
-        rows = list(zip(bucket_labels(starts, unit), (b.denials for b in timeline.buckets), strict=True))
-        title = f"Denials per {unit} (UTC)"
-        rows = _fold(rows[::-1], "earlier")[::-1]  # a long timeline keeps its latest bars
-    else:
-        rows = [(_principal_label(f), f.denials) for f in report.findings]
-        title = "Denials per principal"
-        rows = _fold(rows, "more")
+        return period_rows(timeline.buckets, timeline.unit)
+    rows = _fold([(_principal_label(f), f.denials) for f in report.findings], "more")
+    return _rows("Denials per principal", rows)
+
+
+def _rows(title: str, rows: list[tuple[str, int]], note: str = "") -> dict[str, Any]:
     peak = max((count for _, count in rows), default=0)
     bars = [{"label": label, "count": count, "width": _width(count, peak)} for label, count in rows]
-    return {"title": title, "columns": False, "bars": bars, "peak": peak}
+    return {"title": title, "columns": False, "bars": bars, "peak": peak, "note": note}
+
+
+def period_rows(buckets: list[TimelineBucket], unit: str) -> dict[str, Any]:
+    """Denials per day or week, a bar per row, at most TIME_BARS of them. A longer timeline is drawn over the
+    span that holds denials (the window's quiet days or weeks before and after left out), its consecutive
+    buckets added up a few per bar, each bar labelled with the date it starts on."""
+    dated = [(date.fromisoformat(bucket.start[:10]), bucket.denials) for bucket in buckets]
+    trimmed = _with_denials(dated) if len(dated) > TIME_BARS else dated
+    step = timedelta(days=BUCKET_DAYS[unit])
+    first, last = trimmed[0][0], trimmed[-1][0]
+    span = (last - first) // step + 1  # buckets from the first to the last, the missing ones included
+    size = next((n for n in GROUPS[unit] if -(-span // n) <= TIME_BARS), -(-span // TIME_BARS))
+    totals = [0] * -(-span // size)
+    for start, count in trimmed:
+        totals[(start - first) // (step * size)] += count
+    starts = [first + step * size * index for index in range(len(totals))]
+    labels = bucket_labels([f"{start}" for start in starts], unit) if size == 1 else [f"{s}" for s in starts]
+    notes = []
+    if size > 1:
+        notes.append(f"Each bar adds up the {size} {unit}s from its date.")
+    if len(trimmed) < len(dated):
+        notes.append(
+            f"Drawn from {first} to {last + step - timedelta(days=1)}, the {unit}s with denials: "
+            f"the {len(dated) - len(trimmed)} other {unit}s of the timeline had none."
+        )
+    title = f"Denials per {unit} (UTC)" if size == 1 else f"Denials per {size} {unit}s (UTC)"
+    return _rows(title, list(zip(labels, totals, strict=True)), " ".join(notes))
+
+
+def _with_denials(dated: list[tuple[date, int]]) -> list[tuple[date, int]]:
+    """From the first bucket with denials to the last (all of them if none has any)."""
+    held = [index for index, (_, count) in enumerate(dated) if count]
+    return dated[held[0] : held[-1] + 1] if held else dated
 
 
 def hour_columns(buckets: list[TimelineBucket], zone: tzinfo = UTC) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date, timedelta
 
 import pytest
 from bs4 import BeautifulSoup
@@ -338,15 +339,77 @@ def test_a_long_note_holding_a_command_is_shown_whole():
     assert command in soup(report).get_text()  # whole, with places to wrap (<wbr>, no character) after its '_'
 
 
-def test_a_long_timeline_keeps_its_latest_bars_and_sums_the_rest():
+def weekly(counts: dict[str, int], first: str, weeks: int) -> dict:
+    """A week timeline of ``weeks`` buckets from the Monday ``first``, zero but for ``counts``."""
+    monday = date.fromisoformat(first)
+    starts = [f"{monday + timedelta(weeks=n)}" for n in range(weeks)]
+    return {"unit": "week", "buckets": [{"start": f"{s}T00:00:00Z", "denials": counts.get(s, 0)} for s in starts]}
+
+
+def test_years_of_weeks_are_drawn_a_few_dozen_bars_each_of_whole_weeks():
+    """Issue 11 review: `report --source tests/data/real` (231 weeks, 2021-09-06 to 2026-02-02) drew 48 rows, the
+    first '184 earlier' holding 319 of the 320 denials. Its weeks with denials, as the report counts them:"""
+    real = {"2021-09-06": 1, "2023-07-10": 60, "2024-07-29": 51, "2024-08-12": 205}
+    real |= {"2024-12-09": 1, "2025-02-10": 1, "2026-02-02": 1}
+    report = r.report([r.finding()])
+    report["timeline"] = weekly(real, "2021-09-06", 231)
+    drawn = chart(report)
+    # 231 weeks: 2 a bar would be 116 bars, 4 58; 13 (a quarter) fits 36: ceil(231 / 13) = 18 bars of 91 days.
+    # Weeks from 2021-09-06, by hand: 2023-07-10 is 672 days (96 weeks, bar 96 // 13 = 7), 2024-07-29 1057 days
+    # (151, bar 11), 2024-08-12 153 weeks (bar 11), 2024-12-09 1190 days (170, bar 13), 2025-02-10 1253 days
+    # (179, bar 13), 2026-02-02 1610 days (230, bar 17).
+    assert drawn["title"] == "Denials per 13 weeks (UTC)"
+    assert [bar["count"] for bar in drawn["bars"]] == [1, 0, 0, 0, 0, 0, 0, 60, 0, 0, 0, 256, 0, 2, 0, 0, 0, 1]
+    labels = [bar["label"] for bar in drawn["bars"]]
+    assert labels[:3] == ["2021-09-06", "2021-12-06", "2022-03-07"]  # 91 days apart, each a Monday
+    assert [labels[i] for i in (7, 11, 13, 17)] == ["2023-06-05", "2024-06-03", "2024-12-02", "2025-12-01"]
+    assert drawn["note"] == "Each bar adds up the 13 weeks from its date."
+    page = soup(report)
+    rows = page.select_one("#chart").find_all("tr", recursive=False)  # a bar is a table of its own
+    assert len(rows) == 18 and "earlier" not in page.select_one("#chart").get_text()
+    assert "Each bar adds up the 13 weeks from its date." in page.select_one("#chart").find_parent("td").get_text()
+
+
+def test_a_long_timeline_is_drawn_over_the_weeks_that_hold_denials():
+    """A year's window (52 weeks) with denials in two weeks: the chart is those weeks and the ones between."""
+    report = r.report([r.finding()])
+    report["timeline"] = weekly({"2026-09-28": 3, "2026-11-02": 4}, "2025-12-29", 52)
+    drawn = chart(report)
+    # 2026-09-28 to 2026-11-02: 35 days, weeks 0..5 of the span; 46 of the 52 weeks left out
+    assert [bar["count"] for bar in drawn["bars"]] == [3, 0, 0, 0, 0, 4]
+    assert drawn["bars"][0]["label"] == "week of 2026-09-28" and drawn["bars"][-1]["label"] == "week of 2026-11-02"
+    assert drawn["title"] == "Denials per week (UTC)"
+    assert drawn["note"] == (
+        "Drawn from 2026-09-28 to 2026-11-08, the weeks with denials: the 46 other weeks of the timeline had none."
+    )
+
+
+def test_a_window_of_months_adds_up_days_and_a_short_one_keeps_each_day():
+    report = r.report([r.finding()])
+    days = [date(2026, 9, 1) + timedelta(days=n) for n in range(92)]  # 2026-09-01 to 2026-12-01
+    report["timeline"] = {"unit": "day", "buckets": [{"start": f"{d}T00:00:00Z", "denials": 1} for d in days]}
+    drawn = chart(report)
+    # 92 days: 2 a bar is 46 bars, 3 a bar fits: 30 bars of 3 days and a last of 2 (2026-11-30, 2026-12-01)
+    assert drawn["title"] == "Denials per 3 days (UTC)" and len(drawn["bars"]) == 31
+    assert [bar["count"] for bar in drawn["bars"]] == [3] * 30 + [2]
+    assert [bar["label"] for bar in drawn["bars"]][:2] == ["2026-09-01", "2026-09-04"]
+    assert drawn["bars"][-1]["label"] == "2026-11-30"
+    report["timeline"]["buckets"] = report["timeline"]["buckets"][:36]  # 36 days: one bar each, all shown
+    drawn = chart(report)
+    assert drawn["title"] == "Denials per day (UTC)" and drawn["note"] == ""
+    assert [bar["label"] for bar in drawn["bars"]] == [f"{d}" for d in days[:36]]
+
+
+def test_weeks_decades_apart_still_fit_a_few_dozen_bars():
+    """Past MAX_BUCKETS weeks the timeline lists only the weeks with denials (a record dated decades off)."""
     report = r.report([r.finding()])
     report["timeline"] = {
-        "unit": "day",
-        "buckets": [{"start": f"2026-{m:02d}-{d:02d}T00:00:00Z", "denials": 1} for m in (9, 10) for d in range(1, 31)],
+        "unit": "week",
+        "buckets": [{"start": "1990-01-01T00:00:00Z", "denials": 1}, {"start": "2026-11-23T00:00:00Z", "denials": 5}],
     }
     bars = chart(report)["bars"]
-    assert len(bars) == 48 and bars[0]["label"] == "13 earlier" and bars[0]["count"] == 13
-    assert bars[-1]["label"] == "2026-10-30"
+    assert len(bars) <= 36 and bars[0] == {"label": "1990-01-01", "count": 1, "width": 20}
+    assert sum(bar["count"] for bar in bars) == 6 and bars[-1]["count"] == 5
 
 
 def test_the_findings_summary_comes_before_the_chart_and_the_findings():
