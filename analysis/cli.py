@@ -842,8 +842,26 @@ def _read_input(name: str) -> bytes:
 def _demo(args: argparse.Namespace) -> int:
     from analysis.demo import run_demo
 
-    run_demo(args.out)
+    _check_folder(args.out)
+    try:
+        run_demo(args.out, quiet=_voice.quiet)
+    except OSError as error:  # the checks cannot foresee everything (/proc, a full disk): still one line
+        where = os.fsdecode(error.filename) if error.filename is not None else str(args.out)
+        at = "" if where == str(args.out) else f"{where}: "
+        raise UsageError(f"demo --out {args.out}: {at}cannot be written ({error.strerror or error})") from error
     return EXIT_OK
+
+
+def _check_folder(folder: Path) -> None:
+    """``demo --out``: a folder that is, or can be made, before any work."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"demo --out {folder}: is not a folder; name a folder (it is made if missing)")
+    parent = next((above for above in folder.parents if above.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise UsageError(f"demo --out {folder}: {parent} is not a folder")
+    writable = folder if folder.is_dir() else parent
+    if writable is not None and not os.access(writable, os.W_OK | os.X_OK):
+        raise UsageError(f"demo --out {folder}: cannot write in {writable}")
 
 
 def _verify(args: argparse.Namespace) -> int:

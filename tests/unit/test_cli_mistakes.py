@@ -599,3 +599,29 @@ def test_the_run_s_progress_is_closed_before_its_warnings(capsys, monkeypatch, t
     said = [at for at, event in enumerate(events) if event == "said"]
     assert events.count("close") == 1 and all(at > events.index("close") for at in said)
     assert said, "the warning about bad.json is said (with -q too), after the progress is cleared"
+
+
+# --- demo --------------------------------------------------------------------------------------------
+
+
+def test_demo_into_a_file_is_one_line_before_any_work(capsys, tmp_path, monkeypatch):
+    import analysis.demo
+
+    monkeypatch.setattr(analysis.demo, "analyse", lambda *a, **k: pytest.fail("the demo ran"))
+    existing = tmp_path / "x.json"
+    existing.write_text("{}")
+    assert "is not a folder" in _refused(capsys, "demo", "--out", str(existing))
+    assert f"{existing} is not a folder" in _refused(capsys, "demo", "--out", str(existing / "sub"))
+    assert existing.read_text() == "{}"
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="Linux's /proc: a folder nothing can be made in")
+def test_demo_into_a_folder_the_system_refuses_is_one_line(capsys):
+    line = _refused(capsys, "demo", "--out", "/proc/apprunner-audit-demo")
+    assert line.startswith("apprunner-audit: error: demo --out /proc/apprunner-audit-demo: cannot be written ("), line
+
+
+def test_demo_quiet_writes_the_reports_and_prints_nothing(capsys, tmp_path):
+    code, out, lines = _main(capsys, "demo", "-q", "--out", str(tmp_path / "demo"))
+    assert code == cli.EXIT_OK and out == "" and lines == []
+    assert (tmp_path / "demo" / "report.html").is_file() and (tmp_path / "demo" / "report.json").is_file()
