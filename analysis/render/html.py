@@ -284,7 +284,7 @@ def _height(count: int, peak: int) -> int:
 
 
 def _fold(rows: list[tuple[str, int]], word: str) -> list[tuple[str, int]]:
-    """At most CHART_ROWS bars: the rows past the limit summed into one ('12 more', '12 earlier')."""
+    """At most CHART_ROWS bars: the rows past the limit summed into one ('12 more')."""
     if len(rows) <= CHART_ROWS:
         return rows
     kept, rest = rows[: CHART_ROWS - 1], rows[CHART_ROWS - 1 :]

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -112,8 +113,12 @@ def _totals(report: Report) -> list[str]:
     if totals.late_denials:
         parts.append(_counted(totals.late_denials, "late denial"))
     cut = sum(action.truncated_messages for finding in report.findings for action in finding.actions)
-    if cut:
-        parts.append(_counted(cut, "cut message"))
+    if cut:  # CloudTrail cuts an errorMessage at about 1,024 characters: what it cut may hold the reason
+        parts.append(
+            f"{cut:,} error message cut short by AWS: its reason may be missing"
+            if cut == 1
+            else f"{cut:,} error messages cut short by AWS: their reasons may be missing"
+        )
     return parts
 
 
@@ -146,21 +151,21 @@ def _source_warnings(report: Report) -> list[str]:
 
 def _findings_table(findings: list[Finding], width: int) -> Table:
     """One row per finding, each cell one line: what does not fit ends in an ellipsis."""
+    names = [_safe(short_principal(finding)) for finding in findings]
+    advice = [_safe(what_to_do(finding)) for finding in findings]
+    denials_width = max(len("denials"), *(len(f"{finding.denials:,}") for finding in findings))
+    fixed = SEVERITY_WIDTH + ACCOUNT_WIDTH + denials_width + 4 * COLUMN_GAP
+    principal_width, advice_width = _shared(width - fixed, max(map(cell_len, names)), max(map(len, advice)))
     rows = [
         (
             Text(finding.severity, style=SEVERITY_STYLES.get(finding.severity, "")),
-            Text(_safe(short_principal(finding))),
+            Text(name),
             Text(_safe(finding.principal.account_id or finding.target_account_id or "")),
             Text(f"{finding.denials:,}"),
-            Text(_safe(what_to_do(finding))),
+            Text(what),
         )
-        for finding in findings
+        for finding, name, what in zip(findings, fitted_names(names, principal_width), advice, strict=True)
     ]
-    denials_width = max(len("denials"), *(len(row[3]) for row in rows))
-    fixed = SEVERITY_WIDTH + ACCOUNT_WIDTH + denials_width + 4 * COLUMN_GAP
-    principal_width, advice_width = _shared(
-        width - fixed, max(len(row[1]) for row in rows), max(len(row[4]) for row in rows)
-    )
     table = Table(box=None, padding=(0, COLUMN_GAP, 0, 0), pad_edge=False, expand=False, header_style="bold")
     table.add_column("severity", no_wrap=True, width=SEVERITY_WIDTH)
     table.add_column("principal", no_wrap=True, overflow="ellipsis", width=principal_width)
@@ -180,6 +185,44 @@ def _shared(available: int, principal: int, advice: int) -> tuple[int, int]:
         return principal, advice
     principal_width = min(principal, max(available - advice, available * 2 // 5))
     return principal_width, available - principal_width
+
+
+def fitted_names(names: Sequence[str], width: int) -> list[str]:
+    """Each name in ``width`` characters: a longer one keeps its start and its end around an ellipsis (the end of
+    a role name is often what tells two apart: ``role/stratus-red-team-ec2-get-password-data-role``). Where two
+    different names would still print the same, the ellipsis moves until they do not (if any place does)."""
+    if width < 3:
+        return [name[:width] for name in names]
+    balanced = (width - 1) // 2
+    fitted = {name: _elided(name, width, balanced) for name in names}
+    clashes: dict[str, set[str]] = {}
+    for name, shown in fitted.items():
+        clashes.setdefault(shown, set()).add(name)
+    for group in (sorted(group) for group in clashes.values() if len(group) > 1):
+        heads = sorted(range(1, width - 1), key=lambda head: (abs(head - balanced), head))
+        head = next((h for h in heads if len({_elided(n, width, h) for n in group}) == len(group)), balanced)
+        fitted.update({name: _elided(name, width, head) for name in group})
+    return [fitted[name] for name in names]
+
+
+def _elided(name: str, width: int, head: int) -> str:
+    """``name`` itself when it fits, else its first ``head`` cells, '…' and its last ones (a wide character
+    takes two cells)."""
+    if cell_len(name) <= width:
+        return name
+    start = _within(name, head)
+    end = _within(name[::-1], width - 1 - head)[::-1]
+    return start + "…" + end
+
+
+def _within(text: str, cells: int) -> str:
+    """The longest start of ``text`` at most ``cells`` wide."""
+    taken = 0
+    for index, character in enumerate(text):
+        taken += cell_len(character)
+        if taken > cells:
+            return text[:index]
+    return text
 
 
 def short_principal(finding: Finding) -> str:

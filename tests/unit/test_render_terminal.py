@@ -15,7 +15,7 @@ import pytest
 from rich.cells import cell_len
 
 from analysis.contract import Report
-from analysis.render.terminal import summary, what_to_do
+from analysis.render.terminal import fitted_names, summary, what_to_do
 from tests import reports as r
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -76,12 +76,51 @@ def test_the_header_and_totals_say_the_window_and_the_counts():
 
     head = text.splitlines()[:3]
     assert head[0] == "App Runner access report · 2026-11-28T00:00:00Z → 2026-11-29T00:00:00Z"
-    # 12 + 2 + 7 + 5 + 8 denials; five principals; three cut messages
-    assert head[1] == "1,200 records read · 34 denials · 5 principals · 5 findings · 3 malformed · 3 cut messages"
+    # 12 + 2 + 7 + 5 + 8 denials; five principals; three messages cut (said on a line of its own: it is long)
+    assert head[1] == "1,200 records read · 34 denials · 5 principals · 5 findings · 3 malformed"
+    assert head[2] == "3 error messages cut short by AWS: their reasons may be missing"
+
+
+def test_one_cut_message_says_what_being_cut_means():
+    """Issue 11 review: '1 cut message' was unexplained. CloudTrail cuts an errorMessage at about 1,024
+    characters (the contract's truncated_messages): the reason may have been in what was cut."""
+    data = _ranked()
+    data["findings"][0]["actions"][0]["truncated_messages"] = 1
+    text = _plain(summary(_report(data), WRITTEN, color=False, width=140))
+    assert text.splitlines()[1].endswith(" · 1 error message cut short by AWS: its reason may be missing")
 
 
 def test_no_cut_messages_are_mentioned_when_none_were_cut():
-    assert "cut message" not in summary(_report(_ranked()), WRITTEN, color=False)
+    text = summary(_report(_ranked()), WRITTEN, color=False)
+    assert "cut message" not in text and "cut short" not in text
+
+
+STRATUS = "arn:aws:iam::{}:role/stratus-red-team-{}"
+
+
+def test_principals_that_share_a_long_start_are_told_apart_by_their_end():
+    """Issue 11 review: on tests/data/real, two roles printed 'role/stratus-red-team-ec2-…'. A name too long for
+    its column keeps its start and its end."""
+    roles = ["ec2-get-password-data-role", "ec2lui-role-idtzskbvtd", "get-usr-data-role", "leave-org-role"]
+    data = r.report([r.finding(STRATUS.format(r.ACCOUNT, role), severity="high") for role in roles])
+    lines = _finding_lines(summary(_report(data), WRITTEN, color=False, width=80))
+    shown = [line[len("high     ") :].split(" ", 1)[0] for line in lines]
+    assert len(set(shown)) == 4, shown
+    for name in shown:
+        assert name.startswith("role/st"), name  # 80 columns leave the principal about 19
+        if "…" in name:
+            end = name.split("…")[1]
+            assert any(f"role/stratus-red-team-{role}".endswith(end) for role in roles) and len(end) >= 5
+
+
+def test_fitted_names_keep_start_and_end_and_move_the_ellipsis_until_two_names_differ():
+    assert fitted_names(["user/alice", "user/alice"], 11) == ["user/alice", "user/alice"]  # fits: whole
+    # 20 characters in 11 cells: 5 of the start, '…', 5 of the end
+    assert fitted_names(["role/0123456789abcde"], 11) == ["role/…abcde"]
+    # both would print 'abcde…wxyz1'; 4 of the start does not tell them apart ('abcd…vwxyz1' twice), 6 does
+    twins = ["abcde" + "X" * 9 + "vwxyz1", "abcde" + "Y" * 9 + "vwxyz1"]
+    assert fitted_names(twins, 11) == ["abcdeX…xyz1", "abcdeY…xyz1"]
+    assert fitted_names(["開発者開発者開発者"], 9) == ["開発…発者"]  # two cells a character: 4 + 1 + 4
 
 
 def test_what_to_do_names_the_remedy_and_its_first_actions():
