@@ -47,9 +47,11 @@ def daily_report(
     now: datetime | None = None,
     *,
     redact: bool = False,
+    redact_key: str | None = None,
 ) -> Report:
     """The report of ``day`` in ``tz``, with its ``daily``, ``late_arrivals`` and ``ledger`` sections; redacted
-    (``analysis.redact.redact_report``) before it is stored and returned when ``redact``."""
+    (``analysis.redact.redact_report``, with ``redact_key``: the same pseudonyms as other days' reports) before it
+    is stored and returned when ``redact``."""
     options = options or Options()
     now = now or datetime.now(UTC)
     window = daily_window(day, tz, lookback)
@@ -80,7 +82,7 @@ def daily_report(
         already_reported=len(decided.already),
     )
     if redact:
-        report = Report.model_validate(redact_report(report.document()), context=BUILDING)
+        report = Report.model_validate(redact_report(report.document(), redact_key), context=BUILDING)
     ledger.save_report(window.key, report.document())
     return report
 

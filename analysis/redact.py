@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import ast
 import copy
+import hashlib
+import hmac
 import ipaddress
 import json
 import re
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -118,38 +121,65 @@ def _mapped(value: Any, change: Callable[[str], str]) -> Any:
 # Each kind of identifier has its own pseudonym shape, valid wherever the original was: a 12-digit account, an IAM
 # name, a session name, a permission set name (at most 32 characters), the 16 hex digits Identity Center ends its
 # roles' names with, an address, a name-based UUID (version 5: the external ID a cross-account remedy derives from
-# the two accounts, which a guess of them would confirm).
-_SHAPES: dict[str, Callable[[int], str]] = {
-    "account": lambda n: f"{n:012d}",
-    "name": lambda n: f"name-{n}",
-    "session": lambda n: f"session-{n}",
-    "permission_set": lambda n: f"permission-set-{n}",
-    "suffix": lambda n: f"{n:016x}",
-    "ip": lambda n: f"ip-{n}",
-    "digest": lambda n: f"00000000-0000-5000-8000-{n:012d}",
+# the two accounts, which a guess of them would confirm). Each is made from the HMAC-SHA256 of (kind, original) under
+# the redaction key: the same original gives the same pseudonym in every report redacted with that key, and no one
+# without the key can tell which original it stands for (nor confirm a guess of it).
+_SHAPES: dict[str, Callable[[bytes], str]] = {
+    "account": lambda digest: f"{int.from_bytes(digest[:8], 'big') % 10**12:012d}",
+    "name": lambda digest: f"name-{digest[:4].hex()}",
+    "session": lambda digest: f"session-{digest[:4].hex()}",
+    "permission_set": lambda digest: f"permission-set-{digest[:4].hex()}",
+    "suffix": lambda digest: digest[:8].hex(),
+    "ip": lambda digest: f"ip-{digest[:4].hex()}",
+    "digest": lambda digest: f"00000000-0000-5000-8000-{digest[:6].hex()}",
 }
 Kind = str  # a key of _SHAPES, or "keep" (AWS's own words), or "product" (a name this auditor made)
 
+REDACT_KEY_MIN_LENGTH = 32
+RANDOM_KEY_WARNING = (
+    "--redact without REDACT_KEY: pseudonyms and finding ids come from a random key, and differ from run to run "
+    f"(set REDACT_KEY, at least {REDACT_KEY_MIN_LENGTH} characters, to compare redacted reports)"
+)
+
+
+def random_redact_key() -> str:
+    """A key for one run's redaction when none is configured: its pseudonyms match no other run's."""
+    return secrets.token_hex(32)
+
 
 class _Pseudonyms:
-    """Consistent replacements: the same value, the same pseudonym. No pseudonym is ever one of the report's
-    original values (a session named ``session-1``, an account ``000000000001``): the reader could not tell them
-    apart."""
+    """Consistent replacements: the same value, the same pseudonym, in this report and in every report redacted with
+    the same key. No pseudonym is ever one of the report's original values (a session named ``session-0badf00d``, an
+    account ``000000000001``): the reader could not tell them apart; nor are two originals given the same one. Either
+    case (rare: 32 bits or more of HMAC) takes the HMAC of the original with a counter, 1, 2 …, for the one that comes
+    later in sorted order (``assign`` gives the report's originals their pseudonyms in that order)."""
 
-    def __init__(self, originals: frozenset[str]) -> None:
+    def __init__(self, key: bytes, originals: frozenset[str] = frozenset()) -> None:
+        self.key = key
         self.avoid = originals
         self.tables: dict[Kind, dict[str, str]] = {kind: {} for kind in _SHAPES}
-        self._made = dict.fromkeys(_SHAPES, 0)
+        self.given: set[str] = set()
+
+    def assign(self, by_kind: dict[Kind, set[str]]) -> None:
+        for kind, values in by_kind.items():
+            for value in sorted(values):
+                self.of(kind, value)
 
     def of(self, kind: Kind, value: str) -> str:
         table = self.tables[kind]
         if value not in table:
-            candidate = value
-            while candidate in self.avoid or candidate == value:
-                self._made[kind] += 1
-                candidate = _SHAPES[kind](self._made[kind])
+            counter = 0
+            candidate = self._made(kind, value, counter)
+            while candidate in self.avoid or candidate == value or candidate in self.given:
+                counter += 1
+                candidate = self._made(kind, value, counter)
             table[value] = candidate
+            self.given.add(candidate)
         return table[value]
+
+    def _made(self, kind: Kind, value: str, counter: int) -> str:
+        message = f"{kind}\x00{value}" + (f"\x00{counter}" if counter else "")
+        return _SHAPES[kind](hmac.new(self.key, message.encode("utf-8"), hashlib.sha256).digest())
 
 
 @dataclass
@@ -220,16 +250,20 @@ _NAME_FIELDS: dict[tuple[str, str], Kind] = {
 }
 
 
-def redact_report(report: dict[str, Any]) -> dict[str, Any]:
+def redact_report(report: dict[str, Any], key: str | None = None) -> dict[str, Any]:
     """The report with account IDs, the names in ARNs, sessions, permission sets, principals' identifiers and IP
     addresses replaced by pseudonyms, in the fields that may hold them (see ``_FIXED_FIELDS``): its fixed words stay,
     whatever a caller named a role. Each finding's ``id`` is worked out again from its pseudonymised principal (the
     original's digest would let anyone confirm a guessed principal), and wherever the report quotes it (policy and
-    role names). A report already redacted is returned as it is."""
+    role names). A report already redacted is returned as it is.
+
+    The pseudonyms are keyed (``_SHAPES``): reports redacted with the same ``key`` (the setting ``redact_key``,
+    ``REDACT_KEY``) give a principal the same pseudonym and finding id; without a key, a random one is used, and
+    nothing links this report's pseudonyms to another's."""
     if report.get("redacted") is True:
         return copy.deepcopy(report)
     old_ids = [finding["id"] for finding in _findings(report) if isinstance(finding.get("id"), str)]
-    redaction = _Redaction(old_ids)
+    redaction = _Redaction(old_ids, (key or random_redact_key()).encode("utf-8"))
     learner = _Walk(
         text=redaction.learn,
         sessions=lambda values: [redaction.learn_as("session", v) for v in values],
@@ -268,13 +302,14 @@ def _findings(report: dict[str, Any]) -> list[dict[str, Any]]:
 class _Redaction:
     """One report's redaction: what it names (learnt first), then the pseudonyms, in one pass per string."""
 
-    def __init__(self, old_ids: list[str]) -> None:
+    def __init__(self, old_ids: list[str], key: bytes) -> None:
+        self.secret = key
         self.originals = _Originals()
         self.old_hex = [i[2:] for i in old_ids if re.fullmatch(r"f-[0-9a-f]{16}", i)]
         self.id_fragment = _alternation(
             sorted({h[:n] for h in self.old_hex for n in range(8, 17)}, key=len, reverse=True)
         )
-        self.pseudonyms = _Pseudonyms(frozenset())
+        self.pseudonyms = _Pseudonyms(key)
         self.fragments: dict[str, str] = {}
         self.pattern = re.compile("(?!)")
         self.bare: dict[str, Kind] = {}
@@ -313,7 +348,8 @@ class _Redaction:
 
     def start(self) -> None:
         """After learning: the pseudonyms (none equal to an original) and the one pattern that finds them all."""
-        self.pseudonyms = _Pseudonyms(self.originals.all())
+        self.pseudonyms = _Pseudonyms(self.secret, self.originals.all())
+        self.pseudonyms.assign(self.originals.by_kind)
         names = self.originals.by_kind
         for kind in ("session", "name", "permission_set"):  # a permission set's name wins, then a name
             self.bare.update(dict.fromkeys(names[kind], kind))

@@ -303,6 +303,7 @@ def run_daily(
         lookback=lookback,
         now=now,
         redact=settings.redact,  # the ledger stores what is shown: with REDACT on, the redacted report
+        redact_key=_redact_key(settings),
     )
     return _finished(report, settings)
 
@@ -315,8 +316,13 @@ def _finished(report: Report, settings: Settings) -> Run:
     if settings.redact:
         from analysis.redact import redact_report
 
-        report = Report.model_validate(redact_report(report.document()), context=BUILDING)
+        report = Report.model_validate(redact_report(report.document(), _redact_key(settings)), context=BUILDING)
     return Run(report)
+
+
+def _redact_key(settings: Settings) -> str | None:
+    """The configured redaction key (REDACT_KEY); None: each redaction picks a random one."""
+    return settings.redact_key.get_secret_value() if settings.redact_key else None
 
 
 def deliver_run(
@@ -426,10 +432,11 @@ def alert_on_event(event: Any, settings: Settings, sns: Any = None) -> AlertRun:
     from analysis.denials import audits_service, is_denial
     from analysis.event_finding import event_finding
     from analysis.records import Malformed, unwrap
-    from analysis.redact import printable
+    from analysis.redact import printable, random_redact_key
 
     run = AlertRun()
     options = advice_options(settings)
+    redact_key = _redact_key(settings) or random_redact_key()  # one event's findings: one key, even a random one
     for item in unwrap(event, "event"):
         if isinstance(item, Malformed):
             run.problems.append(str(item))
@@ -448,7 +455,7 @@ def alert_on_event(event: Any, settings: Settings, sns: Any = None) -> AlertRun:
         if settings.redact:
             from analysis.redact import redact_report
 
-            redacted = redact_report({"findings": [finding.model_dump(mode="json")]})
+            redacted = redact_report({"findings": [finding.model_dump(mode="json")]}, redact_key)
             finding = Finding.model_validate(redacted["findings"][0], context=BUILDING)
         run.findings.append(finding)
         if sns is not None and settings.alert_topic_arn:

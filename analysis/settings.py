@@ -20,6 +20,8 @@ variable                    setting
 ``LOOKUP_ROLE_NAME``        the read-only role assumed in each account
 ``LOOKUP_ORGANIZATION``     ``true``: read every active account of AWS Organizations
 ``REDACT``                  ``true``: mask account IDs, ARNs, sessions and IPs before anything is sent
+``REDACT_KEY``              the secret pseudonyms are made with (at least 32 characters): the same in every
+                            report redacted with it; without it, a random key for each run
 ``ALERT_TOPIC_ARN``         the SNS topic alerts are published to
 ==========================  ==========================================================
 
@@ -33,7 +35,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from analysis.config import TOPIC_ARN, ConfigError
 from analysis.identifiers import AWS_PREFIXES, ORG_ID, SERVICE_PREFIX, TABLE, parse_accounts
@@ -69,6 +71,7 @@ class Settings(BaseModel):
     lookup_role_name: str | None = _setting(None, "LOOKUP_ROLE_NAME")
     lookup_organization: bool = _setting(False, "LOOKUP_ORGANIZATION")
     redact: bool = _setting(False, "REDACT")
+    redact_key: SecretStr | None = _setting(None, "REDACT_KEY")
     alert_topic_arn: str | None = _setting(None, "ALERT_TOPIC_ARN")
 
     @field_validator("trusted_accounts", "organization_accounts", "lookup_accounts", mode="before")
@@ -122,6 +125,17 @@ class Settings(BaseModel):
         if value and not _ROLE_NAME.match(value):
             raise ValueError(f"not an IAM role name: {value!r}")
         return value or None
+
+    @field_validator("redact_key")
+    @classmethod
+    def _redact_key(cls, value: SecretStr | None) -> SecretStr | None:
+        from analysis.redact import REDACT_KEY_MIN_LENGTH
+
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < REDACT_KEY_MIN_LENGTH:  # the message never shows the key
+            raise ValueError(f"at least {REDACT_KEY_MIN_LENGTH} characters (e.g. openssl rand -hex 32)")
+        return value
 
     @field_validator("alert_topic_arn")
     @classmethod

@@ -30,6 +30,7 @@ from tests.conftest import DATA
 SCHEMA = Path(__file__).parents[2] / "analysis" / "schema" / "report-v1.schema.json"
 EDGE = DATA / "edge"
 IAM_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")  # RoleName; a RoleSessionName is the same with at least 2 characters
+KEY = "a test's redaction key, 32 characters or more"
 
 
 def _schema_words(node: Any, words: set[str]) -> set[str]:
@@ -200,9 +201,10 @@ def test_a_session_named_like_a_pseudonym_is_replaced_too():
 
 
 # The same principals named like the report's words, and named otherwise: redacted, the two reports must be the same
-# report. A word the report writes (``aws`` in ``aws iam …``, ``low``, ``put-role-policy``) stays wherever it is not
+# report but for the pseudonyms themselves (keyed digests of different names), which are numbered by where they first
+# appear. A word the report writes (``aws`` in ``aws iam …``, ``low``, ``put-role-policy``) stays wherever it is not
 # the name, and the name goes wherever it is one, in every sentence and command. Names keep their order with the
-# prefix, so the findings (sorted by principal) and the pseudonyms (given in order) come out alike.
+# prefix, so the findings (sorted by principal) come out in the same order.
 OTHERWISE = "Zq"
 NAMED = {
     "role": lambda name, i: [
@@ -222,8 +224,22 @@ PERMISSION_SET_NAME = re.compile(r"^[\w+=,.@-]{1,32}$")
 ACCOUNT = re.compile(r"^\d{12}$").match
 
 
+PSEUDONYM = re.compile(r"(?<![A-Za-z0-9-])(?:name|session|permission-set|ip)-[0-9a-f]{8}(?![A-Za-z0-9-])")
+
+
 def _without_time(report: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in report.items() if k != "generated_at"}
+
+
+def _numbered(report: dict[str, Any]) -> dict[str, Any]:
+    """The report with each finding id (and the parts of it quoted in role and policy names) and each pseudonym
+    replaced by its number of first appearance."""
+    text = json.dumps(report)
+    for number, digits in enumerate(dict.fromkeys(re.findall(r'"id": "f-([0-9a-f]{16})"', text))):
+        text = re.sub(digits[:8] + "[0-9a-f]{0,8}", f"ID{number}", text)
+    order: dict[str, str] = {}
+    text = PSEUDONYM.sub(lambda m: order.setdefault(m.group(0), f"PSEUDONYM{len(order)}"), text)
+    return json.loads(text)
 
 
 def _differences(a: Any, b: Any, path: str = "") -> list[str]:
@@ -242,7 +258,7 @@ def test_a_name_like_a_word_is_redacted_like_any_other_name(who):
 
     def redacted(names: list[str]) -> dict[str, Any]:
         records = [r for i, name in enumerate(names) for r in NAMED[who](name, i)]
-        return _without_time(redact_report(report_of(records, Options(service="all"))))
+        return _numbered(_without_time(redact_report(report_of(records, Options(service="all")), KEY)))
 
     assert _differences(redacted(words), redacted([OTHERWISE + w for w in words]))[:8] == []
 
@@ -250,9 +266,15 @@ def test_a_name_like_a_word_is_redacted_like_any_other_name(who):
 def test_the_check_above_sees_a_word_replaced_where_it_is_not_the_name():
     """A redaction that replaced every occurrence of a role's name, as 'aws' in 'aws iam', differs from one of a role
     named otherwise: the comparison above catches it."""
-    records = [f.record("CreateService", identity=f.assumed_role(name, "ci")) for name in ("aws", OTHERWISE + "aws")]
-    word, otherwise = (report_of([r], Options()) for r in records)
-    every = [
-        re.sub(r"(?<![\w-])aws(?![\w-])", "name-1", c) for c in word["findings"][0]["remedy"]["commands"]
-    ]  # what redaction by pattern over free text would write
-    assert every != redact_report(otherwise)["findings"][0]["remedy"]["commands"]
+    records = [
+        f.record("CreateService", identity=f.assumed_role(name, "ci"), event_id="e-1")
+        for name in ("aws", OTHERWISE + "aws")
+    ]
+    word, otherwise = (redact_report(report_of([r], Options()), KEY) for r in records)
+    pseudonym = word["findings"][0]["principal"]["arn"].rsplit("/", 1)[1]
+    assert PSEUDONYM.fullmatch(pseudonym)
+    assert _differences(_numbered(_without_time(word)), _numbered(_without_time(otherwise))) == []
+    remedy = word["findings"][0]["remedy"]
+    # what redaction by pattern over free text would write
+    remedy["commands"] = [re.sub(r"(?<![\w-])aws(?![\w-])", pseudonym, c) for c in remedy["commands"]]
+    assert _differences(_numbered(_without_time(word)), _numbered(_without_time(otherwise)))

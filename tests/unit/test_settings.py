@@ -62,6 +62,7 @@ def test_explicit_arguments_win_and_none_means_not_given():
         ("TRAIL_SOURCE", "ftp://x", "trail_source (TRAIL_SOURCE): not a source spec"),
         ("ALERT_TOPIC_ARN", "topic", "alert_topic_arn (ALERT_TOPIC_ARN): not an SNS topic ARN"),
         ("REDACT", "maybe", "redact (REDACT)"),
+        ("REDACT_KEY", "k" * 31, "redact_key (REDACT_KEY): at least 32 characters"),
     ],
 )
 def test_a_bad_value_is_named_with_its_variable(variable, value, named):
@@ -80,3 +81,18 @@ def test_every_setting_has_one_variable_and_template_yaml_sets_those_the_functio
         set_by_template |= set(template["Resources"][name]["Properties"]["Environment"]["Variables"])
     unset = set(ENVIRONMENT.values()) - set_by_template
     assert unset == set(), unset
+
+
+def test_the_redaction_key_is_read_kept_secret_and_blank_means_none():
+    key = "0123456789abcdef0123456789abcdef"  # 32 characters, the least allowed
+    settings = load_settings({"REDACT": "true", "REDACT_KEY": key})
+    assert settings.redact_key is not None and settings.redact_key.get_secret_value() == key
+    assert key not in repr(settings) and key not in str(settings)
+    assert load_settings({"REDACT_KEY": "  "}).redact_key is None
+    assert load_settings({}).redact_key is None
+
+
+def test_a_short_redaction_key_is_refused_without_showing_it():
+    with pytest.raises(ConfigError) as raised:
+        load_settings({"REDACT_KEY": "hunter2-but-longer-than-twenty"})
+    assert "hunter2" not in str(raised.value)
