@@ -477,9 +477,21 @@ def _settings(args: argparse.Namespace) -> Settings:
 
     given = {setting: getattr(args, argument, None) for setting, argument in _SETTING_ARGUMENTS.items()}
     try:
-        return load_settings(**given)
+        settings = load_settings(**given)
     except ConfigError as error:
         raise UsageError(_as_flags(str(error), given)) from error
+    _check_service(settings.service, given=given["service"] is not None)
+    return settings
+
+
+def _check_service(service: str, *, given: bool) -> None:
+    """A mistyped ``--service`` (or AUDITED_SERVICE) matches no record: refused, with the nearest prefix."""
+    from analysis.service_prefixes import unknown_service
+    from analysis.settings import ENVIRONMENT
+
+    why = unknown_service(service)
+    if why is not None:
+        raise UsageError(f"{'--service' if given else ENVIRONMENT['service']}: {why}")
 
 
 def _as_flags(message: str, given: dict[str, Any]) -> str:

@@ -625,3 +625,29 @@ def test_demo_quiet_writes_the_reports_and_prints_nothing(capsys, tmp_path):
     code, out, lines = _main(capsys, "demo", "-q", "--out", str(tmp_path / "demo"))
     assert code == cli.EXIT_OK and out == "" and lines == []
     assert (tmp_path / "demo" / "report.html").is_file() and (tmp_path / "demo" / "report.json").is_file()
+
+
+# --- --service ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "nearest"), [("apprunr", "apprunner"), ("app-runner", "apprunner"), ("lamda", "lambda"), ("iamm", "iam")]
+)
+def test_a_mistyped_service_is_refused_with_the_nearest_prefix_before_any_work(capsys, no_run, given, nearest):
+    line = _refused(capsys, "report", "--source", "sample", "--service", given)
+    assert line == (
+        f"apprunner-audit: error: --service: {given!r} is not a service prefix of the IAM catalog "
+        f"(did you mean {nearest}?)"
+    )
+
+
+def test_a_mistyped_audited_service_variable_is_named(capsys, no_run, monkeypatch):
+    monkeypatch.setenv("AUDITED_SERVICE", "apprunr")
+    assert _refused(capsys, "report", "--source", "sample").startswith("apprunner-audit: error: AUDITED_SERVICE: ")
+
+
+@pytest.mark.parametrize("service", ["apprunner", "APPRUNNER", "all", "s3", "lambda", "monitoring"])
+def test_a_service_the_catalog_knows_is_reported(capsys, service):
+    # monitoring: CloudWatch's event source, which the catalog maps to the IAM prefix cloudwatch
+    code, out, _ = _main(capsys, "report", "--source", "sample", "--day", SAMPLE_DAY, "--service", service)
+    assert code == cli.EXIT_OK and json.loads(out)["totals"]["records_read"] > 0
