@@ -27,6 +27,7 @@ SEVERITY_WIDTH = len("critical")
 ACCOUNT_WIDTH = 12  # an AWS account ID
 COLUMN_GAP = 1
 MIN_TEXT_WIDTH = 10  # the principal's and the advice's columns, however narrow the terminal
+NEAR_CELLS = 5  # names cut at their end that differ only in their last this many cells are hard to tell apart
 SEVERITY_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
 # What a refusal came from, in the few words a summary line has room for.
 REASON_SHORT = {
@@ -188,18 +189,20 @@ def _shared(available: int, principal: int, advice: int) -> tuple[int, int]:
 
 
 def fitted_names(names: Sequence[str], width: int) -> list[str]:
-    """Each name in ``width`` characters: a longer one keeps its start and its end around an ellipsis (the end of
-    a role name is often what tells two apart: ``role/stratus-red-team-ec2-get-password-data-role``). Where two
-    different names would still print the same, the ellipsis moves until they do not (if any place does)."""
+    """Each name in ``width`` cells: a longer one keeps its start and ends in '…', unless another name shown
+    starts the same way up to its last few cells (``role/stratus-red-team-ec2-…`` beside
+    ``role/stratus-red-team-ec2l…``): such names keep their start and their end around the '…' (the end often
+    tells roles apart), placed nearest the middle where they all print differently (if any place does)."""
     if width < 3:
         return [name[:width] for name in names]
+    fitted = {name: _elided(name, width, width - 1) for name in names}
+    alike: dict[str, set[str]] = {}
+    for name in fitted:
+        if cell_len(name) > width:
+            alike.setdefault(_within(name, max(width - 1 - NEAR_CELLS, 1)), set()).add(name)
     balanced = (width - 1) // 2
-    fitted = {name: _elided(name, width, balanced) for name in names}
-    clashes: dict[str, set[str]] = {}
-    for name, shown in fitted.items():
-        clashes.setdefault(shown, set()).add(name)
-    for group in (sorted(group) for group in clashes.values() if len(group) > 1):
-        heads = sorted(range(1, width - 1), key=lambda head: (abs(head - balanced), head))
+    heads = sorted(range(1, width - 1), key=lambda head: (abs(head - balanced), head))
+    for group in (sorted(group) for group in alike.values() if len(group) > 1):
         head = next((h for h in heads if len({_elided(n, width, h) for n in group}) == len(group)), balanced)
         fitted.update({name: _elided(name, width, head) for name in group})
     return [fitted[name] for name in names]

@@ -99,28 +99,37 @@ STRATUS = "arn:aws:iam::{}:role/stratus-red-team-{}"
 
 
 def test_principals_that_share_a_long_start_are_told_apart_by_their_end():
-    """Issue 11 review: on tests/data/real, two roles printed 'role/stratus-red-team-ec2-…'. A name too long for
-    its column keeps its start and its end."""
-    roles = ["ec2-get-password-data-role", "ec2lui-role-idtzskbvtd", "get-usr-data-role", "leave-org-role"]
-    data = r.report([r.finding(STRATUS.format(r.ACCOUNT, role), severity="high") for role in roles])
+    """Issue 11 review: on tests/data/real, two roles printed 'role/stratus-red-team-ec2-…'. Names that would
+    print the same keep their start and their end; the others are cut at the end as before."""
+    arns = [
+        STRATUS.format(r.ACCOUNT, "ec2-get-password-data-role"),
+        STRATUS.format(r.ACCOUNT, "ec2lui-role-idtzskbvtd"),
+    ]
+    arns.append(f"arn:aws:iam::{r.ACCOUNT}:role/AWSReservedSSO_Developer_Access_0a1b2c3d4e5f6789")
+    data = r.report([r.finding(arn, severity="high") for arn in arns])
     lines = _finding_lines(summary(_report(data), WRITTEN, color=False, width=80))
     shown = [line[len("high     ") :].split(" ", 1)[0] for line in lines]
-    assert len(set(shown)) == 4, shown
-    for name in shown:
-        assert name.startswith("role/st"), name  # 80 columns leave the principal about 19
-        if "…" in name:
-            end = name.split("…")[1]
-            assert any(f"role/stratus-red-team-{role}".endswith(end) for role in roles) and len(end) >= 5
+    # 80 columns leave the principal 19 (see test_no_line_is_wider_than_the_terminal for the sharing)
+    first, second, sso = shown
+    assert first != second, shown
+    assert first.startswith("role/st") and second.startswith("role/st")
+    assert first.endswith("data-role") and second.endswith("dtzskbvtd") and first.count("…") == 1
+    assert sso == "role/AWSReservedSS…"  # told apart from the others by its start: cut at its end
 
 
-def test_fitted_names_keep_start_and_end_and_move_the_ellipsis_until_two_names_differ():
+def test_fitted_names_cut_the_end_unless_two_names_would_print_almost_the_same():
     assert fitted_names(["user/alice", "user/alice"], 11) == ["user/alice", "user/alice"]  # fits: whole
-    # 20 characters in 11 cells: 5 of the start, '…', 5 of the end
-    assert fitted_names(["role/0123456789abcde"], 11) == ["role/…abcde"]
-    # both would print 'abcde…wxyz1'; 4 of the start does not tell them apart ('abcd…vwxyz1' twice), 6 does
-    twins = ["abcde" + "X" * 9 + "vwxyz1", "abcde" + "Y" * 9 + "vwxyz1"]
-    assert fitted_names(twins, 11) == ["abcdeX…xyz1", "abcdeY…xyz1"]
-    assert fitted_names(["開発者開発者開発者"], 9) == ["開発…発者"]  # two cells a character: 4 + 1 + 4
+    assert fitted_names(["role/0123456789abcde", "user/0123456789"], 11) == ["role/01234…", "user/01234…"]
+    # both would print 'abcdefghij…'; around the middle ('abcde…wxyz1', 'abcd…vwxyz1', 'abcdef…xyz1') still the
+    # same; 3 of the start and 7 of the end differ
+    twins = ["abcdefghij" + "X" * 5 + "vwxyz1", "abcdefghij" + "Y" * 5 + "vwxyz1"]
+    assert fitted_names(twins, 11) == ["abc…Xvwxyz1", "abc…Yvwxyz1"]
+    # 'role/stratus-red-team-ec2-…' and '…-ec2l…' (27 cells) differ in one cell of 26: start and end kept
+    real = ["role/stratus-red-team-ec2-get-password-data-role", "role/stratus-red-team-ec2lui-role-idtzskbvtd"]
+    assert fitted_names(real, 27) == ["role/stratus-…ord-data-role", "role/stratus-…le-idtzskbvtd"]
+    # two cells a character: 8 cells and '…' when alone; 4 + 1 + 4 when two would print the same
+    assert fitted_names(["開発者開発者開発者"], 9) == ["開発者開…"]
+    assert fitted_names(["開発者開発者開発者", "開発者開発者開発"], 9) == ["開発…発者", "開発…開発"]
 
 
 def test_what_to_do_names_the_remedy_and_its_first_actions():
