@@ -86,21 +86,43 @@ def _pooled(pool: Executor, function: Callable[[T], R], items: Iterable[T], ahea
         if finished:
             pool.shutdown(wait=True)
         else:
-            _stop_now(pool, pending)
+            _stop_now(pool)
 
 
-def _stop_now(pool: Executor, pending: Iterable[Future[R]]) -> None:
+def _stop_now(pool: Executor) -> None:
     """Cancel what has not started and end worker processes in their task (loading only reads: nothing is left
     half-written); a thread cannot be ended, and finishes the one file it reads."""
-    for future in pending:
-        future.cancel()
-    # ProcessPoolExecutor offers no public way to end busy workers before Python 3.14 (terminate_workers)
+    if isinstance(pool, ProcessPoolExecutor):
+        _end_worker_processes(pool)
+    else:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _end_worker_processes(pool: ProcessPoolExecutor) -> None:
+    """End the workers, busy or not, and leave the pool's manager thread free to end too.
+
+    ProcessPoolExecutor offers no public way to end busy workers before Python 3.14 (``terminate_workers``).
+    A worker ended part-way through sending a result leaves the pool's manager thread reading the rest of it
+    for ever, and Python's exit waiting for that thread (``concurrent.futures``' exit handler joins it). Once
+    the workers are gone, the pool's own copy of the pipe's writing end is the last one (the pool never writes
+    to it, and submits nothing more): closed, the thread reads the end of the pipe instead, takes the pool for
+    broken and ends.
+    """
     processes = list((getattr(pool, "_processes", None) or {}).values())
-    for process in processes:
-        process.terminate()
+    results_writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+    # Before the workers end, and no future cancelled here: the manager thread cancels those not started itself.
+    # One cancelled by another thread stays in its list, and failing it once the workers are gone raises
+    # InvalidStateError, printed as the manager thread dies (seen with more tasks ahead than workers).
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
+        process.terminate()
+    for process in processes:
         process.join(timeout=1)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=1)
+    if results_writer is not None:
+        results_writer.close()
 
 
 def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:

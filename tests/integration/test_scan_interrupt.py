@@ -116,3 +116,74 @@ def test_worker_processes_leave_ctrl_c_to_the_parent():
         assert pool.submit(signal.getsignal, signal.SIGINT).result(timeout=30) == signal.SIG_IGN
     finally:
         pool.shutdown()
+
+
+# argv: the folder each worker leaves its PID in, "close" (the reader closes the results) or "error" (an error in
+# the reader: the results are closed as its frame goes), and the seconds it reads for. Results are large, so that
+# the workers spend most of their time sending them and are ended part-way through one.
+STOPPED_EARLY = """
+import os, sys, time
+from pathlib import Path
+from analysis import scanpool
+
+started, how, seconds = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+
+def load(n):
+    (started / str(os.getpid())).touch()
+    return bytes(4 * 1024 * 1024)
+
+class ReaderError(Exception):
+    pass
+
+def read():
+    results = scanpool.ordered_map(load, range(1_000_000), workers=2, ahead=16, processes=True)
+    began = time.monotonic()
+    for _ in results:
+        if time.monotonic() - began >= seconds:
+            if how == "close":
+                results.close()
+            else:
+                raise ReaderError
+
+try:
+    read()
+except ReaderError:
+    pass
+print("stopped", flush=True)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_a_reader_that_stops_early_lets_the_program_end(tmp_path):
+    """A worker ended while it sends a result left the pool's manager thread reading the rest of it for ever,
+    and the program waiting for that thread at its exit: the reader stops at 20 moments, half by closing the
+    results, half by an error, and the program must end each time, without a word on standard error."""
+    script = tmp_path / "scan.py"
+    script.write_text(STOPPED_EARLY)
+    for run in range(20):
+        how, seconds = ("close", "error")[run % 2], 0.2 + 0.1 * (run // 2)
+        started = tmp_path / f"started-{run}"
+        started.mkdir()
+        process = subprocess.Popen(
+            [sys.executable, str(script), str(started), how, str(seconds)],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            stdout, stderr = process.communicate(timeout=20)
+            time.sleep(0.1)  # a worker ended has had time to
+            left = [pid for pid in (int(p.name) for p in started.iterdir()) if _alive(pid)]
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"run {run}: the program did not end, {how} after {seconds:.1f}s")
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            if process.poll() is None:
+                process.communicate()
+        assert (process.returncode, stdout, stderr) == (0, "stopped\n", ""), f"run {run}: {how} after {seconds:.1f}s"
+        assert any(started.iterdir()), f"run {run}: no worker started"
+        assert not left, f"run {run}: workers {left} outlived the program"
