@@ -717,10 +717,13 @@ def _compact(moment: str | None) -> str:
 def _fail_on(report: Report, threshold: str) -> int:
     """``--fail-on``: exit 3 when a finding's severity is at or above ``threshold``, saying so in one line."""
     rank = SEVERITIES.index(threshold)
-    failing = [f for f in report.findings if f.severity is not None and SEVERITIES.index(f.severity) >= rank]
+    late = [finding for section in report.late_arrivals or [] for finding in section.findings]  # --ledger's
+    failing = [f for f in [*report.findings, *late] if f.severity is not None and SEVERITIES.index(f.severity) >= rank]
     if not failing:
         return EXIT_OK
-    _note(f"{len(failing)} finding(s) at or above {threshold} (--fail-on {threshold}): exit {EXIT_FINDINGS}")
+    late_failing = sum(1 for finding in failing if any(finding is other for other in late))
+    of_which = f", {late_failing} of them among late arrivals" if late_failing else ""
+    _note(f"{len(failing)} finding(s) at or above {threshold}{of_which} (--fail-on {threshold}): exit {EXIT_FINDINGS}")
     return EXIT_FINDINGS
 
 

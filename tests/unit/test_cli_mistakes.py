@@ -446,6 +446,7 @@ def test_fail_on_exits_3_when_a_finding_is_at_or_above_the_severity(capsys, tmp_
     code, _, lines = _main(capsys, *arguments)
     assert code == expected, lines
     assert json.loads(out.read_text())["totals"]["denials"] == len(records), "the report is written either way"
+    lines = [line for line in lines if not line.endswith(": no record in the file")]  # the empty trail's warning
     assert (len(lines) == 1 and f"--fail-on {threshold}" in lines[0]) if expected else lines == []
 
 
@@ -651,3 +652,26 @@ def test_a_service_the_catalog_knows_is_reported(capsys, service):
     # monitoring: CloudWatch's event source, which the catalog maps to the IAM prefix cloudwatch
     code, out, _ = _main(capsys, "report", "--source", "sample", "--day", SAMPLE_DAY, "--service", service)
     assert code == cli.EXIT_OK and json.loads(out)["totals"]["records_read"] > 0
+
+
+# --- --fail-on and late arrivals ---------------------------------------------------------------------
+
+
+def test_fail_on_counts_the_findings_of_late_arrivals(capsys, tmp_path):
+    """A denial of 28 November first read on the 29th's run (--ledger) is a late arrival, not a finding of the day:
+    --fail-on must see it all the same."""
+    trails = tmp_path / "trails"
+    trails.mkdir()
+    _trail(trails, f.record(event_time="2026-11-28T10:00:00Z"))
+    day = ("report", "--source", str(trails), "--day", "2026-11-29", "--ledger", str(tmp_path / "ledger"))
+    code, out, lines = _main(capsys, *day, "--fail-on", "low")
+    report = json.loads(out)
+    assert report["findings"] == [] and len(report["late_arrivals"][0]["findings"]) == 1
+    assert code == cli.EXIT_FINDINGS
+    assert lines == [
+        "apprunner-audit: 1 finding(s) at or above low, 1 of them among late arrivals (--fail-on low): exit 3"
+    ]
+    severity = report["late_arrivals"][0]["findings"][0]["severity"]
+    above = cli.SEVERITIES[cli.SEVERITIES.index(severity) + 1 :]
+    if above:  # a threshold above the late finding's severity does not fail
+        assert _main(capsys, *day, "--fail-on", above[0])[0] == cli.EXIT_OK
