@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +25,36 @@ UNREADABLE_ITEMS = "item(s) could not be read"  # a source's error when only its
 
 
 @dataclass
+class Coverage:
+    """What a source's records are: CloudTrail records at all, and when they happened (the times of the records
+    read in full: a trail file's fast path counts the records that cannot be denials without reading them)."""
+
+    trail_records: int = 0
+    counted_unread: int = 0
+    timed: int = 0
+    in_window: int = 0
+    earliest: datetime | None = None
+    latest: datetime | None = None
+
+    def add(self, record: dict[str, Any], window: Window) -> None:
+        if isinstance(record.get("eventSource"), str) and ("eventName" in record or "eventTime" in record):
+            self.trail_records += 1
+        moment = _event_time(record.get("eventTime"))
+        if moment is None:
+            return
+        self.timed += 1
+        self.earliest = moment if self.earliest is None else min(self.earliest, moment)
+        self.latest = moment if self.latest is None else max(self.latest, moment)
+        if (window.start is None or moment >= window.start) and (window.end is None or moment < window.end):
+            self.in_window += 1
+
+    def add_unread(self, count: int) -> None:
+        """Records a trail file's fast path counted: CloudTrail records (the layout was proven), times unknown."""
+        self.trail_records += count
+        self.counted_unread += count
+
+
+@dataclass
 class SourceTally:
     """A source's counts while it is read (the report holds them as ``contract.SourceStatus``)."""
 
@@ -34,6 +64,8 @@ class SourceTally:
     malformed_records: int = 0
     error: str | None = None
     problems: list[str] = field(default_factory=list)
+    coverage: Coverage = field(default_factory=Coverage)
+    notices: list[str] = field(default_factory=list)  # the source held nothing to report: said before its problems
 
     def as_status(self) -> SourceStatus:
         return SourceStatus.model_validate(
@@ -44,7 +76,7 @@ class SourceTally:
                 "records_read": self.records_read,
                 "malformed_records": self.malformed_records,
                 "error": self.error,
-                "problems": self.problems[:MAX_WARNINGS_PER_SOURCE],
+                "problems": self.notices + self.problems[:MAX_WARNINGS_PER_SOURCE],
             },
         )
 
@@ -75,12 +107,13 @@ def collect(
         status = SourceTally(name=source.name)
         statuses.append(status)
         starts.append(len(rows))
-        rows.extend(_denials(source, status, options.service))
+        rows.extend(_denials(source, status, options.service, window))
     frame = findings_module.deduplicate(findings_module.denial_frame(rows))
     if window.start is not None or window.end is not None:
         _count_unplaced(frame, rows, statuses, starts)
-    for status in statuses:
+    for source, status in zip(sources, statuses, strict=True):
         _settle(status)
+        status.notices = coverage_notices(status, window, getattr(source, "nothing_read", None))
     frame = findings_module.in_window(frame, window.start, window.end)
     return frame, statuses
 
@@ -104,7 +137,7 @@ def analyse(
     return Analysis(report=report, frame=frame, sources=statuses)
 
 
-def _denials(source: Source, status: SourceTally, service: str) -> Iterator[dict[str, Any]]:
+def _denials(source: Source, status: SourceTally, service: str, window: Window) -> Iterator[dict[str, Any]]:
     try:
         for item in source.read():
             if isinstance(item, Malformed):
@@ -112,8 +145,10 @@ def _denials(source: Source, status: SourceTally, service: str) -> Iterator[dict
                 continue
             if isinstance(item, Skipped):
                 status.records_read += item.count
+                status.coverage.add_unread(item.count)
                 continue
             status.records_read += 1
+            status.coverage.add(item, window)
             row = _denial_or_none(item, status, service)
             if row is not None:
                 yield row
@@ -140,6 +175,49 @@ def _settle(status: SourceTally) -> None:
     if status.malformed_records and status.status == "ok":
         status.status = "partial" if status.records_read else "failed"
         status.error = status.error or f"{status.malformed_records} {UNREADABLE_ITEMS}"
+
+
+def coverage_notices(status: SourceTally, window: Window, nothing_read: Callable[[], str] | None = None) -> list[str]:
+    """What makes a source's part of the report look like success when it is not: it read nothing (a source
+    that can say why: ``nothing_read``), no CloudTrail record, or nothing in the window."""
+    coverage, name = status.coverage, status.name
+    if status.status != "ok":
+        return []  # a failed or partial source is already said, with its error
+    if status.records_read == 0:
+        return [f"{name}: {nothing_read()}"] if nothing_read is not None else []
+    if coverage.trail_records == 0:
+        return [
+            f"{name}: none of its {status.records_read} record(s) is a CloudTrail record (an object with eventSource "
+            "and eventName or eventTime): is it the trail's data?"
+        ]
+    if (window.start is None and window.end is None) or coverage.earliest is None or coverage.latest is None:
+        return []
+    outside = (window.end is not None and coverage.earliest >= window.end) or (
+        window.start is not None and coverage.latest < window.start
+    )
+    if coverage.in_window or (coverage.counted_unread and not outside):
+        return []  # the fast path's unread records may fall in the window, unless the window is past every time read
+    span, shown = f"{_utc(coverage.earliest)}..{_utc(coverage.latest)}", f"{_utc(window.start)}..{_utc(window.end)}"
+    if not coverage.counted_unread:
+        return [f"{name}: no record in the window {shown}; the {coverage.timed} record(s) read span {span}"]
+    return [
+        f"{name}: no denial in the window {shown}; its possible denials span {span} "
+        f"({coverage.counted_unread} other record(s) counted, their times not read)"
+    ]
+
+
+def _event_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _utc(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else "…"
 
 
 def _count_unplaced(

@@ -45,6 +45,12 @@ class FileSource:
         yield from (_unlisted(error, self.path) for error in unlisted)
         yield from read_files(paths, service=self.service, limit=self.max_bytes, progress=self.progress)
 
+    def nothing_read(self) -> str:
+        """Why the source held no record (the pipeline warns: an empty report must not look like success)."""
+        if self.path.is_dir():
+            return f"no trail file in the folder (none named {', '.join('*' + s for s in READABLE_SUFFIXES)})"
+        return "no record in the file"
+
 
 @dataclass(frozen=True)
 class LargeFile:
