@@ -19,6 +19,7 @@ import os
 import shutil
 import stat
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from analysis.settings import Settings
     from analysis.sources import SpecNeeds
 
+log = logging.getLogger(__name__)
 PROG = "apprunner-audit"
 EXIT_OK = 0
 EXIT_DELIVERY_FAILED = 1
@@ -389,7 +391,10 @@ def _command_line(argv: Sequence[str] | None) -> int:
         args = parser.parse_args(argv)
         _set_voice(args)
         commands = {"report": _report, "explain": _explain, "demo": _demo, "verify": _verify, "athena-ddl": _athena_ddl}
-        return commands[args.command](args)
+        try:
+            return commands[args.command](args)
+        finally:
+            _stop_log_lines()  # a caller in Python (a test, a notebook) keeps its own logging
     except _AlreadySaid:
         return EXIT_USAGE
     except UsageError as error:
@@ -411,12 +416,53 @@ def _exit_now(code: int) -> NoReturn:
 
 
 def _set_voice(args: argparse.Namespace) -> None:
-    """``-q``/``-v`` before or after the command: the log level, and whether notes and warnings are shown."""
+    """``-q``/``-v`` before or after the command: whether notes are shown, and the logs: warnings by default (and
+    with ``-q``), ``-v`` this program's INFO too, ``-vv`` every library's DEBUG."""
     _voice.quiet = bool(args.quiet_before or args.quiet)
     verbose = 0 if _voice.quiet else args.verbose_before + args.verbose
-    level = {0: logging.ERROR, 1: logging.INFO}.get(verbose, logging.DEBUG)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger().setLevel(level)  # basicConfig leaves a configured root alone
+    root = logging.getLogger()
+    _stop_log_lines()
+    root.addHandler(_LogLines())
+    root.setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
+    logging.getLogger("analysis").setLevel(
+        logging.NOTSET if verbose >= 2 else (logging.INFO if verbose else logging.WARNING)
+    )
+
+
+def _stop_log_lines() -> None:
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, _LogLines)]:
+        root.removeHandler(handler)
+
+
+# Their warnings are the run's own (a source's problems, a channel that failed), which the CLI says in its words.
+SAID_BY_THE_CLI = ("analysis.pipeline", "analysis.delivery", "analysis.service")
+
+
+class _LogLines(logging.Handler):
+    """Log records as the CLI's own lines on standard error (``apprunner-audit: warning: …``), printable; the
+    warnings the CLI says itself are not said twice."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.said: set[str] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        said = record.levelno == logging.WARNING and record.name.startswith(SAID_BY_THE_CLI)
+        if said and logging.getLogger("analysis").getEffectiveLevel() > logging.DEBUG:
+            return
+        from analysis.redact import printable
+
+        where = f"{record.name}: " if record.levelno < logging.INFO else ""
+        try:
+            line = f"{PROG}: {record.levelname.lower()}: {where}{record.getMessage()}"
+        except Exception:  # a message that cannot be formatted: logging's own report, never a failed run
+            self.handleError(record)
+            return
+        if record.levelno >= logging.WARNING and line in self.said:
+            return  # a setting read once per file (the decompressed cap) is warned about once
+        self.said.add(line)
+        sys.stderr.write(printable(line, keep="") + "\n")
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -447,14 +493,16 @@ def _run(args: argparse.Namespace, settings: Settings) -> Any:
     from analysis.sources import SourceError
 
     sources = tuple(args.source)
-    progress = terminal_progress(sys.stderr, quiet=_voice.quiet)
+    progress = _FilesCounted(terminal_progress(sys.stderr, quiet=_voice.quiet))
+    started = time.monotonic()
     try:
         try:
             if args.ledger:
                 request = _daily_request(args, sources)
-                return service.run_daily(request, settings, _ledger(args.ledger), progress=progress)
-            window = service.WindowRequest(sources, args.since, args.until, args.day.date() if args.day else None)
-            return service.run_window(window, settings, progress=progress)
+                run = service.run_daily(request, settings, _ledger(args.ledger), progress=progress)
+            else:
+                window = service.WindowRequest(sources, args.since, args.until, args.day.date() if args.day else None)
+                run = service.run_window(window, settings, progress=progress)
         finally:
             progress.close()
     except service.AllSourcesFailed as error:
@@ -464,6 +512,44 @@ def _run(args: argparse.Namespace, settings: Settings) -> Any:
         raise _AlreadySaid from error
     except (service.ServiceError, SourceError) as error:
         raise UsageError(str(error)) from error
+    _log_run(run.report, progress.files_read, time.monotonic() - started)
+    return run
+
+
+def _log_run(report: Report, files: int, seconds: float) -> None:
+    """``-v``: what was read, for which window, and how long it took."""
+    window = report.window
+    log.info("window %s..%s", window.start or "…", window.end or "…")
+    for source in report.sources:
+        log.info(
+            "source %s: %s, %d record(s) read, %d malformed",
+            source.name,
+            source.status,
+            source.records_read,
+            source.malformed_records,
+        )
+    log.info("%d record(s) and %d file(s) read in %.1f s", report.totals.records_read, files, seconds)
+
+
+class _FilesCounted:
+    """The run's progress reporter, counting the files (and S3 objects) read for ``-v``'s log."""
+
+    def __init__(self, reporter: Any) -> None:
+        self.reporter = reporter
+        self.files_read = 0
+
+    def files(self, done: int, total: int, bytes_done: int, bytes_total: int) -> None:
+        self.files_read += 1  # told once per file read, each source counting its own
+        self.reporter.files(done, total, bytes_done, bytes_total)
+
+    def pages(self, source: str, region: str, pages: int, events: int) -> None:
+        self.reporter.pages(source, region, pages, events)
+
+    def query(self, source: str, state: str) -> None:
+        self.reporter.query(source, state)
+
+    def close(self) -> None:
+        self.reporter.close()
 
 
 class _AlreadySaid(UsageError):
@@ -539,6 +625,7 @@ def _checked_sources(args: argparse.Namespace, settings: Settings) -> dict[str, 
     from analysis.sources import SourceError, check_spec
 
     specs = source_specs(tuple(args.source), settings)
+    log.info("reading %s", ", ".join(specs))
     if not args.source and specs == ["sample"]:
         _warn([NO_SOURCE])  # a warning, said with -q too: in CI, a forgotten --source must not pass unseen
     elif not args.source:

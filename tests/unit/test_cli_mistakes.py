@@ -477,13 +477,41 @@ def test_quiet_hides_notes_and_keeps_warnings_and_errors(capsys, tmp_path):
 
 @pytest.mark.parametrize(
     ("flags", "level"),
-    [([], logging.ERROR), (["-v"], logging.INFO), (["-vv"], logging.DEBUG), (["-v", "-v"], logging.DEBUG)],
+    [([], logging.WARNING), (["-q"], logging.WARNING), (["-v"], logging.INFO), (["-vv"], logging.DEBUG)],
 )
 def test_verbose_sets_the_log_level(capsys, flags, level):
     cli.main([*flags, "athena-ddl", "--bucket", "my-trail-bucket"])
-    assert logging.getLogger().level == level
+    assert logging.getLogger("analysis").getEffectiveLevel() == level
     cli.main(["athena-ddl", "--bucket", "my-trail-bucket", *flags])  # after the command too
-    assert logging.getLogger().level == level
+    assert logging.getLogger("analysis").getEffectiveLevel() == level
+    libraries = logging.DEBUG if level == logging.DEBUG else logging.WARNING  # -v: this program's INFO only
+    assert logging.getLogger("botocore").getEffectiveLevel() == libraries
+
+
+def test_the_package_s_warnings_are_shown_by_default_each_once(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("APPRUNNER_AUDIT_MAX_DECOMPRESSED_BYTES", "lots")  # read, and warned about, for every file
+    for name in ("a.json", "b.json", "c.json"):
+        _trail(tmp_path, f.record(), name=name)
+    code, _, lines = _main(capsys, "report", "-q", "--source", str(tmp_path))
+    assert code == cli.EXIT_OK
+    assert len(lines) == 1 and lines[0].startswith("apprunner-audit: warning: APPRUNNER_AUDIT_MAX_DECOMPRESSED_BYTES=")
+
+
+def test_a_source_s_problem_is_said_once_not_logged_again(capsys, tmp_path):
+    (tmp_path / "bad.json").write_text("{oops")
+    _trail(tmp_path, f.record(), name="good.json")
+    _, _, lines = _main(capsys, "report", "--source", str(tmp_path))
+    assert len([line for line in lines if "bad.json" in line]) == 1, lines
+
+
+def test_verbose_logs_the_sources_the_window_the_counts_and_the_time(capsys, tmp_path):
+    for name in ("a.json", "b.json"):
+        _trail(tmp_path, f.record(), f.record("ListServices", error_code=None), name=name)
+    _, _, lines = _main(capsys, "report", "-v", "--source", str(tmp_path), "--day", SAMPLE_DAY)
+    assert f"apprunner-audit: info: reading {tmp_path}" in lines
+    assert "apprunner-audit: info: window 2026-11-28T00:00:00Z..2026-11-29T00:00:00Z" in lines
+    assert f"apprunner-audit: info: source {tmp_path}: ok, 4 record(s) read, 0 malformed" in lines
+    assert any(line.startswith("apprunner-audit: info: 4 record(s) and 2 file(s) read in ") for line in lines), lines
 
 
 def test_version_is_the_installed_distribution_s(capsys):
