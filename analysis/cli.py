@@ -201,7 +201,8 @@ def _add_report_command(commands: Any) -> None:
     report.add_argument(
         "--out",
         metavar="FILE",
-        help="write the report to FILE (.json, .md, .html or .csv sets the format) instead of standard output",
+        help="write the report to FILE (.json, .md, .html or .csv sets the format; F.json.gz: gzip; -: standard "
+        "output) instead of standard output",
     )
     report.add_argument(
         "--fail-on",
@@ -717,9 +718,9 @@ def _output(args: argparse.Namespace) -> Output:
     text: str | None = args.out
     if text is not None and text.endswith(("/", os.sep)):  # Path() would drop the slash and write a file
         raise UsageError(f"--out {text}: names a folder; name a file in it (e.g. {text}report.html)")
-    out = Path(text) if text is not None else None
+    out = Path(text) if text not in (None, STANDARD_OUTPUT) else None
     fmt = format_for(args.format, out)
-    terminal = args.format is None and out is None and sys.stdout.isatty()
+    terminal = args.format is None and text is None and sys.stdout.isatty()
     _check_out(REPORTS_FOLDER / "report.json" if terminal else out)
     if fmt == "csv" and out is not None:
         _check_out(details_path(out))
@@ -729,13 +730,24 @@ def _output(args: argparse.Namespace) -> Output:
 def format_for(requested: str | None, out: Path | None) -> str:
     """``--format``, else the one ``--out``'s extension names, else JSON; a ``--format`` that the extension
     contradicts is refused (JSON written into ``x.html`` would open as garbage)."""
-    implied = EXTENSION_FORMATS.get(out.suffix.lower()) if out is not None else None
-    if requested and implied and requested != implied:
+    inner = _without_gzip(out) if out is not None else None
+    implied = EXTENSION_FORMATS.get(inner.suffix.lower()) if inner is not None else None
+    if requested and implied and requested != implied and out is not None and inner is not None:
+        renamed = inner.with_suffix("." + requested).name + (GZIP if out.name.lower().endswith(GZIP) else "")
         raise UsageError(
             f"--format {requested} contradicts --out {out}, whose extension means {implied}: drop --format, or "
-            f"name the file {out.with_suffix('.' + requested) if out else ''}"
+            f"name the file {out.with_name(renamed)}"
         )
     return requested or implied or "json"
+
+
+STANDARD_OUTPUT = "-"  # --out -: standard output, as most tools read it
+GZIP = ".gz"  # --out F.json.gz: the format of F.json, gzip-compressed
+
+
+def _without_gzip(path: Path) -> Path:
+    """``r.json.gz`` -> ``r.json`` (whose extension names the format)."""
+    return path.with_suffix("") if path.suffix.lower() == GZIP else path
 
 
 def _write_report(report: Report, output: Output, args: argparse.Namespace) -> None:
@@ -765,8 +777,10 @@ def _write_folder(report: Report, folder: Path) -> list[Path]:
 
 
 def details_path(csv_file: Path) -> Path:
-    """The details CSV beside ``F.csv``: ``F.details.csv``."""
-    return csv_file.with_suffix(".details.csv")
+    """The details CSV beside ``F.csv``: ``F.details.csv`` (``F.csv.gz``: ``F.details.csv.gz``)."""
+    compressed = csv_file.suffix.lower() == GZIP
+    details = _without_gzip(csv_file).with_suffix(".details.csv")
+    return details.with_name(details.name + GZIP) if compressed else details
 
 
 def _render_details(report: Report) -> str:
@@ -893,8 +907,13 @@ def _write(text: str, out: Path | None) -> None:
     if not stat.S_ISREG(os.fstat(handle).st_mode):
         os.close(handle)
         raise UsageError(f"--out {out}: is not a regular file")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write(text)
+    data = text.encode("utf-8")
+    if out.suffix.lower() == GZIP:
+        import gzip
+
+        data = gzip.compress(data, mtime=0)  # the same report, the same bytes
+    with os.fdopen(handle, "wb") as stream:
+        stream.write(data)
 
 
 NON_BLOCK = getattr(os, "O_NONBLOCK", 0)

@@ -703,3 +703,40 @@ def test_fail_on_counts_the_findings_of_late_arrivals(capsys, tmp_path):
     above = cli.SEVERITIES[cli.SEVERITIES.index(severity) + 1 :]
     if above:  # a threshold above the late finding's severity does not fail
         assert _main(capsys, *day, "--fail-on", above[0])[0] == cli.EXIT_OK
+
+
+# --- --out - and --out F.json.gz ---------------------------------------------------------------------
+
+
+def test_out_dash_is_standard_output(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = _main(capsys, "report", "--source", "sample", "--day", SAMPLE_DAY, "--out", "-")
+    assert code == cli.EXIT_OK and json.loads(out)["schema_version"] == "1"
+    assert list(tmp_path.iterdir()) == [], "no file named -"
+    code, out, _ = _main(capsys, "report", "--source", "sample", "--day", SAMPLE_DAY, "--out", "-", "--format", "md")
+    assert out.startswith("# ")
+
+
+@pytest.mark.parametrize(("name", "start"), [("r.json.gz", b"{"), ("r.html.gz", b"<!DOCTYPE html"), ("r.md.gz", b"# ")])
+def test_out_gz_writes_the_inner_extension_s_format_gzip_compressed(capsys, tmp_path, name, start):
+    import gzip
+
+    code, out, _ = _main(capsys, "report", "--source", "sample", "--day", SAMPLE_DAY, "--out", str(tmp_path / name))
+    assert code == cli.EXIT_OK and out == ""
+    assert gzip.decompress((tmp_path / name).read_bytes()).lstrip().startswith(start)
+
+
+def test_out_csv_gz_writes_the_details_gzip_compressed_too(capsys, tmp_path):
+    import gzip
+
+    code, _, lines = _main(
+        capsys, "report", "--source", "sample", "--day", SAMPLE_DAY, "--out", str(tmp_path / "d.csv.gz")
+    )
+    assert code == cli.EXIT_OK and lines[-1].endswith(str(tmp_path / "d.details.csv.gz"))
+    details = gzip.decompress((tmp_path / "d.details.csv.gz").read_bytes()).decode()
+    assert details.splitlines()[0].count(",") >= 2
+
+
+def test_a_format_contradicting_out_gz_is_refused_naming_the_file_to_use(capsys, tmp_path, no_run):
+    line = _refused(capsys, "report", "--format", "md", "--out", str(tmp_path / "r.json.gz"))
+    assert line.endswith(f"name the file {tmp_path / 'r.md.gz'}")
