@@ -650,7 +650,16 @@ def _check_aws(needs: dict[str, SpecNeeds], *, deliver: bool, organization: bool
     try:
         check_setup(region=region)
     except SetupError as error:
-        raise UsageError(f"{' and '.join(needed_by)}: {error}") from error
+        raise UsageError(f"{' and '.join(needed_by)}: {error}{_profile_hint(error)}") from error
+
+
+def _profile_hint(error: Exception) -> str:
+    """An AWS_PROFILE no config file names: how to see the names there are."""
+    from botocore.exceptions import ProfileNotFound
+
+    if not isinstance(error.__cause__, ProfileNotFound):
+        return ""
+    return ": see the profiles there are with `aws configure list-profiles`, or unset AWS_PROFILE"
 
 
 def _delivery_config() -> Any:

@@ -12,12 +12,13 @@ from typing import Any
 import pandas as pd
 
 from analysis import findings as findings_module
+from analysis.aws_errors import describe_error
 from analysis.contract import BUILDING, Report, SourceStatus
 from analysis.denials import audits_service, denial_row, is_denial
 from analysis.model import Options, Window
 from analysis.records import Malformed, Skipped
 from analysis.report import build_report
-from analysis.sources.base import Source
+from analysis.sources.base import Source, SourceError
 
 log = logging.getLogger(__name__)
 MAX_WARNINGS_PER_SOURCE = 20
@@ -155,7 +156,7 @@ def _denials(source: Source, status: SourceTally, service: str, window: Window) 
     except Exception as error:  # a failing source is reported; the other sources go on
         log.warning("source %s failed: %s", source.name, error)
         status.status = "failed" if status.records_read == 0 else "partial"
-        status.error = f"{type(error).__name__}: {error}"
+        status.error = str(error) if isinstance(error, SourceError) else describe_error(error)  # in words
 
 
 def _denial_or_none(record: dict[str, Any], status: SourceTally, service: str) -> dict[str, Any] | None:
