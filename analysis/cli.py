@@ -92,8 +92,16 @@ examples:
   {PROG} report --source ./cloudtrail/ --format md > report.md
   {PROG} report --source ./cloudtrail/ --format csv --out denials.csv   also denials.details.csv
   REPORT_EMAIL_FROM=reports@example.com REPORT_EMAIL_TO=team@example.com \\
-    {PROG} report --source lookup:us-east-1 --day 2026-11-28 --deliver
+    {PROG} report --source lookup:us-east-1 --day 2026-11-28 --deliver     add --force to send a sent day again
   {PROG} report --source s3://my-trail-bucket --day 2026-11-28 --fail-on high -q --out report.json
+  {PROG} report --source ./cloudtrail/ --out - --format md | less      --out -: standard output
+  {PROG} report --source ./cloudtrail/ --out report.json.gz            gzip-compressed JSON
+  {PROG} report --source ./cloudtrail/ --service all --redact          every service; account IDs, ARNs masked
+  {PROG} report --source ./cloudtrail/ --trusted-accounts 123456789012 --org-id o-a1b2c3d4e5 \\
+    --org-accounts 111122223333,444455556666 --recon-actions 10 --recon-minutes 10
+  {PROG} report --source ./cloudtrail/ --day 2026-11-28 --ledger ./ledger/ --tz Europe/Paris --lookback-hours 48
+  {PROG} report --source lookup:us-east-1 --accounts 111122223333,444455556666 --role-name AuditReadOnly
+  {PROG} report --source lookup:us-east-1 --accounts-from-organizations --role-name AuditReadOnly
 
 On a terminal, without --format or --out, every format is written to ./{REPORTS_FOLDER}/LABEL/ (LABEL: the
 --day, the window, or 'all') and a summary is printed; piped, the JSON goes to standard output.

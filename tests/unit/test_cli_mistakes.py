@@ -565,6 +565,19 @@ def test_report_s_help_shows_an_example_of_every_source_form_and_option_that_mat
     assert "\n  3 " in examples and "\n  130 " in examples
 
 
+def test_every_option_of_report_has_an_example_in_its_help():
+    parser = _parsers()["report"]
+    examples = parser.format_help().split("\nexamples:\n", 1)[1]
+    options = {
+        option
+        for action in parser._actions
+        for option in action.option_strings
+        if option.startswith("--") and not option.startswith("--no-")
+    }
+    missing = sorted(option for option in options - {"--help", "--verbose", "--quiet"} if option not in examples)
+    assert missing == []
+
+
 def test_every_command_s_help_has_an_example():
     for name, parser in _parsers().items():
         assert "example" in (parser.epilog or ""), name
