@@ -476,6 +476,10 @@ class _LogLines(logging.Handler):
 
 def _report(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    if settings.redact and settings.redact_key is None:
+        from analysis.redact import RANDOM_KEY_WARNING
+
+        _warn([RANDOM_KEY_WARNING])
     output = _output(args)
     needs = _checked_sources(args, settings)
     delivery = _delivery_config() if args.deliver else None
@@ -818,13 +822,15 @@ def _summary(report: Report, written: list[Path]) -> str:
 
 def report_label(report: Report, day: date | None = None) -> str:
     """The folder of a terminal run's reports: the day, else the window in compact UTC
-    (``20261128T060000Z_20261128T180000Z``), else ``all``."""
+    (``20261128T060000Z_20261128T180000Z``; an open end is the time the report was made), else ``all-`` and that
+    time, so that a run without a window never overwrites an earlier one."""
     if day is not None:
         return day.isoformat()
     start, end = report.window.start, report.window.end
+    made = _compact(report.generated_at)
     if start is None and end is None:
-        return "all"
-    return f"{_compact(start) or 'start'}_{_compact(end) or 'now'}"
+        return f"all-{made}"
+    return f"{_compact(start) or 'start'}_{_compact(end) or made}"
 
 
 def _compact(moment: str | None) -> str:

@@ -407,7 +407,8 @@ class SourceStatus(Contract):
     error: str | None
     """Why it failed or was read only in part, in a line; null when it was read in full."""
     problems: list[str] = []
-    """The first malformed items, named (file and position); the others are counted only."""
+    """The first malformed items, named (file and position), the others counted only; and why the source held
+    nothing to report, when it did not (no trail file, no CloudTrail record, no record in the window)."""
 
 
 class Totals(Contract):

@@ -141,7 +141,7 @@ def _account(value: Any) -> str | None:
 
 
 _IDENTITY_CENTER_PATH = re.compile(
-    r":role/aws-reserved/sso\.amazonaws\.com/(?:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)/)?AWSReserved"
+    r":role/aws-reserved/sso\.amazonaws\.com/(?:(?P<region>[a-z]{2,}(?:-[a-z]+)+-\d+)/)?AWSReserved"
 )
 
 

@@ -27,7 +27,7 @@ from pydantic.fields import FieldInfo
 
 from analysis.catalog import canonical_action, service_actions
 from analysis.contract import DeniedAction, Policy, Principal, Report
-from analysis.identifiers import finding_id
+from analysis.identifiers import REGION, finding_id
 
 T = TypeVar("T")
 
@@ -211,7 +211,7 @@ _UNTYPED_SERVICES = frozenset({"sns", "sqs", "execute-api"})
 # Identity Center's roles (IAM Identity Center user guide): AWSReservedSSO_<permission set>_<16 hex digits>; the
 # auditor's policies name them as *AWSReservedSSO_<permission set>_*.
 _IDENTITY_CENTER_ROLE = re.compile(r"^(?P<lead>\*?AWSReservedSSO_)(?P<set>.+)_(?P<suffix>[0-9a-f]{16}|\*)$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_REGION = REGION  # identifiers: every region botocore knows (eusc-de-east-1 too)
 # A service-linked role's name, as AWS gives it (IAM user guide, "Using service-linked roles"), without the custom
 # suffix some services allow after an underscore.
 _SERVICE_WORD = re.compile(r"^[a-z][a-z0-9-]*$")

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from analysis import aws_clients, identifiers
+from analysis.aws_errors import describe_error
 from analysis.catalog import mapped_event_sources
 from analysis.identifiers import partition_for_region
 from analysis.model import Window
@@ -183,7 +184,7 @@ def merged(producers: Mapping[str, Callable[[], Iterable[Any]]]) -> Iterator[tup
 
 
 def _describe(error: Exception) -> str:
-    return f"{type(error).__name__}: {error}"
+    return describe_error(error)
 
 
 @dataclass

@@ -133,15 +133,18 @@ def test_no_color_turns_the_summary_s_colour_off(tmp_path):
     ("window", "label"),
     [
         (["--since", "2026-11-28T06:00:00Z", "--until", "2026-11-28T18:00:00Z"], "20261128T060000Z_20261128T180000Z"),
-        ([], "all"),
+        ([], "all-{made}"),
     ],
 )
 def test_the_reports_folder_is_named_after_the_window(tmp_path, window, label):
+    """Without a window the folder is ``all-`` and the time the report was made: a second run keeps the first."""
     trail = tmp_path / "trail.json"
     trail.write_text(json.dumps(f.trail_file([f.record()])))
     code, _, error = on_a_terminal("report", "--source", str(trail), *window, cwd=tmp_path)
     assert code == 0, error
-    assert (tmp_path / "apprunner-audit-reports" / label / "report.json").is_file()
+    [folder] = (tmp_path / "apprunner-audit-reports").iterdir()
+    made = json.loads((folder / "report.json").read_text())["generated_at"]  # 2026-12-02T13:19:03Z
+    assert folder.name == label.format(made=made.replace("-", "").replace(":", ""))
 
 
 def test_quiet_on_a_terminal_writes_the_files_and_prints_nothing(tmp_path):

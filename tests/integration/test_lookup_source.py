@@ -254,7 +254,7 @@ def test_regions_are_read_concurrently_and_a_failing_one_leaves_the_other():
         result = analyse([source_for({"us-east-1": east, "eu-west-1": west})], WINDOW, Options())
     status = result.report.document()["sources"][0]
     assert status["records_read"] == 70 and status["status"] == "partial"
-    assert status["error"].startswith("SourceError: eu-west-1: ") and "(AccessDeniedException)" in status["error"]
+    assert status["error"].startswith("eu-west-1: ") and "(AccessDeniedException)" in status["error"]
 
 
 def test_both_regions_are_read():

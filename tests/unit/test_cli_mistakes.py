@@ -753,3 +753,19 @@ def test_out_csv_gz_writes_the_details_gzip_compressed_too(capsys, tmp_path):
 def test_a_format_contradicting_out_gz_is_refused_naming_the_file_to_use(capsys, tmp_path, no_run):
     line = _refused(capsys, "report", "--format", "md", "--out", str(tmp_path / "r.json.gz"))
     assert line.endswith(f"name the file {tmp_path / 'r.md.gz'}")
+
+
+def test_redact_without_a_key_says_its_pseudonyms_match_no_other_run(capsys, monkeypatch, tmp_path):
+    monkeypatch.delenv("REDACT_KEY", raising=False)
+    code, _, lines = _main(capsys, "report", "--source", "sample", "--redact", "--out", str(tmp_path / "r.json"))
+    assert code == 0
+    assert [line for line in lines if "REDACT_KEY" in line] == [
+        "apprunner-audit: warning: --redact without REDACT_KEY: pseudonyms and finding ids come from a random key, "
+        "and differ from run to run (set REDACT_KEY, at least 32 characters, to compare redacted reports)"
+    ]
+
+
+def test_redact_with_a_key_says_nothing_of_keys(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("REDACT_KEY", "k" * 32)
+    code, _, lines = _main(capsys, "report", "--source", "sample", "--redact", "--out", str(tmp_path / "r.json"))
+    assert code == 0 and not [line for line in lines if "REDACT_KEY" in line]
