@@ -19,7 +19,7 @@ from analysis.contract import Report
 from analysis.delivery import summary
 from analysis.delivery.s3 import Link
 from analysis.render.common import report_day
-from analysis.render.html import BANNER_MARK
+from analysis.render.html import BANNER_MARK, GMAIL_CLIP_BYTES, HTML_BUDGET, mail_part, mail_size, render_html
 from analysis.render.text import report_text
 
 BANNER_STYLE = (
@@ -53,6 +53,7 @@ def build_email(
         f"apprunner-access-report-{day}.csv": rendered["csv"],
     }
     plain = report_text(report)  # the text/plain part: readable text, not the Markdown file's escapes
+    rendered = dict(rendered, html=_clip_proof(report, rendered["html"], link))
     full = _message(
         subject, sender, recipients, _text(plain, link, None), _html(rendered["html"], link, None), attachments
     )
@@ -69,6 +70,15 @@ def build_email(
     text = summary.text_summary(report, link)
     short = _message(subject, sender, recipients, f"{notice}\n\n{text}", _summary_html(text, notice), {})
     return Email(short, subject, (), f"{reason}; HTML replaced by a summary")
+
+
+def _clip_proof(report: Report, html: str, link: Link | None) -> str:
+    """The page, or, in the rare case the banner (a long link) pushes the HTML part as sent past Gmail's clipping
+    size, the page rendered again within what is left (the page in S3 keeps its size: it is never clipped)."""
+    over = mail_size(_html(html, link, None)) - GMAIL_CLIP_BYTES
+    if over <= 0:
+        return html
+    return render_html(report, budget=min(HTML_BUDGET, mail_size(html)) - over)
 
 
 def send_email(
@@ -95,7 +105,8 @@ def _message(
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = make_msgid(domain=_domain(sender))
     message.set_content(text, subtype="plain", charset="utf-8")
-    message.add_alternative(html, subtype="html", charset="utf-8")
+    body, cte = mail_part(html)  # the same document, 7bit: ASCII, short lines (see analysis.render.html)
+    message.add_alternative(body, subtype="html", charset="utf-8", cte=cte)
     for name, content in attachments.items():
         subtype = name.rsplit(".", 1)[-1]
         maintype = "application" if subtype == "json" else "text"

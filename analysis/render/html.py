@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from email import policy
+from email.message import EmailMessage
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,9 +34,16 @@ BANNER_MARK = "<!-- report-banner -->"  # where delivery may put a short notice 
 # Defence in depth where the file is opened in a browser (from S3, or `make demo`): nothing but inline styles
 # may load or run, even if some value escaped escaping. Mail clients drop it; they run no scripts anyway.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
-# Gmail clips a message whose HTML passes about 102 KB ("[Message clipped] View entire message"); delivery
-# adds a banner of at most a few hundred bytes (the link to S3 and a notice), so the page stays under this.
+# Gmail clips a message whose HTML passes about 102 KB ("[Message clipped] View entire message"), safest counted
+# as the HTML part's bytes as sent (its transfer encoding included). The budget is measured that way
+# (``mail_size``); delivery adds a banner of a few hundred bytes (the link to S3, a notice), so the page stays
+# under this, and delivery re-renders smaller in the rare case the banner would still push it past the limit.
 HTML_BUDGET = 100_000
+GMAIL_CLIP_BYTES = 102_400
+# The email's HTML is sent 7bit (ASCII only, lines folded to MAIL_LINE, none past SMTP_LINE): no quoted-printable
+# '=3D' for every '=' of an attribute, '=C2=B7' for a '·', or soft line break every 76 characters.
+MAIL_LINE = 76
+SMTP_LINE = 998  # the longest line SMTP carries (RFC 5321 4.5.3.1.6, RFC 5322 2.1.1)
 CHART_ROWS = 48  # at most this many bars per principal; the rest are summed into the last one shown
 # At most this many bars over days or weeks: past it, consecutive buckets are added up, the fewest per bar of
 # GROUPS that fits (never an 'earlier' bar holding most of the data).
@@ -59,7 +69,7 @@ SEVERITY_COLOURS = {"critical": "#b42318", "high": "#b54708", "medium": "#175cd3
 STYLE = {
     "body": "margin:0;padding:0;background:#f2f4f7;",
     "outer": "width:100%;background:#f2f4f7;",
-    "page": "width:100%;max-width:800px;background:#ffffff;border:1px solid #d0d5dd;border-collapse:collapse;"
+    "page": "width:100%;max-width:800px;background:#fff;border:1px solid #d0d5dd;border-collapse:collapse;"
     "font-family:Arial,Helvetica,sans-serif;font-size:14px;line-height:1.45;color:#101828;overflow-wrap:anywhere;",
     "cell": "padding:14px 16px;",
     "h1": "margin:0 0 4px;font-size:21px;line-height:1.3;",
@@ -83,7 +93,7 @@ STYLE = {
     "chart_count": "padding:1px 0 1px 6px;width:40px;text-align:right;",
     "grid": "width:100%;font-size:13px;background:#eaecf0;",  # see the template's grid: cellpadding, lines
     "warning": "margin:8px 0;padding:6px 10px;background:#fef3f2;border-left:4px solid #b42318;color:#7a271a;",
-    "severity": "padding:1px 8px;color:#ffffff;font-size:12px;font-weight:bold;text-transform:uppercase;",
+    "severity": "padding:1px 8px;color:#fff;font-size:12px;font-weight:bold;text-transform:uppercase;",
     "notice": "margin:8px 0;padding:8px 12px;background:#eff8ff;border-left:4px solid #175cd3;color:#194185;",
     "pre": "margin:4px 0 8px;padding:8px;background:#f6f8fa;border:1px solid #d0d7de;"
     "font-family:Menlo,Consolas,monospace;font-size:12px;white-space:pre-wrap;",
@@ -103,17 +113,113 @@ def render_html(report: Report | Mapping[str, Any], *, budget: int | None = HTML
     first: what is cut is the least urgent)."""
     report = as_report(report)
     page = _page(report, docs_each=True, policies_inline=True)
-    full_size = len(page.encode("utf-8"))
-    if budget is None or full_size <= budget:
+    if budget is None:
+        return page
+    full_size = mail_size(page)
+    if full_size <= budget:
         return page
     page = _page(report, docs_each=False, policies_inline=True)
-    if len(page.encode("utf-8")) <= budget or not any(_has_policies(f) for f in report.findings):
+    if mail_size(page) <= budget or not any(_has_policies(f) for f in report.findings):
         return page
     page = _page(report, docs_each=False, policies_inline=False, full_size=full_size)
-    if len(page.encode("utf-8")) <= budget:
+    if mail_size(page) <= budget:
         return page
     # Still too long (a very busy day): the reader is told how to see what a mail client cuts off.
     return _page(report, docs_each=False, policies_inline=False, full_size=full_size, still_long=True)
+
+
+def mail_html(html: str) -> str:
+    """The page as the email carries it, the same document: non-ASCII characters as character references, and
+    lines folded at MAIL_LINE where a line end changes nothing: between a tag's attributes or a style's
+    declarations, before a tag's closing '>', and in a <pre> inside a <wbr> added after a space (where the text
+    could wrap already); a run of spaces and line ends outside <pre> is one space, a line end only where a line
+    of text would pass SMTP_LINE. A word or URL longer than a line stays whole."""
+    pieces: list[_Piece] = []
+    in_pre = False
+    for token in _TOKEN.findall(html.encode("ascii", "xmlcharrefreplace").decode("ascii")):
+        if token.startswith("<!"):
+            pieces.append(_Piece(token))
+        elif token.startswith("<"):
+            parts = _TAG_PART.findall(token[:-1])
+            pieces.append(_Piece(parts[0]))
+            for part in parts[1:]:
+                # A style's (or the CSP's) declarations may be a line each: CSS takes the line end as a space.
+                declarations = _DECLARATION.findall(part) if part.startswith(('style="', 'content="')) else [part]
+                pieces.append(_Piece(declarations[0], " ", "\n"))
+                pieces.extend(_Piece(declaration, "", "\n") for declaration in declarations[1:])
+            pieces.append(_Piece(">", "", None if parts[-1].endswith("/") else "\n"))
+            name = parts[0].lower()
+            in_pre = True if name == "<pre" else False if name == "</pre" else in_pre
+        elif in_pre:  # spaces and line ends are kept: a line folded after a space, inside a <wbr>
+            for index, line in enumerate(token.split("\n")):
+                words = _AFTER_SPACE.split(line)
+                pieces.append(_Piece(words[0], "\n" if index else ""))
+                pieces.extend(_Piece(word, "", "<wbr\n>") for word in words[1:])
+        else:  # a run of spaces and line ends shows as one space: it is one, or a line end where one is needed
+            words = _SPACES.split(token)
+            pieces.append(_Piece(words[0]))
+            pieces.extend(_Piece(word, " ", "\n", SMTP_LINE) for word in words[1:])
+
+    return _fill(pieces)
+
+
+@dataclass(frozen=True)
+class _Piece:
+    text: str
+    gap: str = ""  # what comes before the text ("\n" for a line end of the page)
+    folded: str | None = None  # the gap when the line is folded there (None: it cannot be)
+    # Past how many characters the line is folded there: text is folded only where it must be (a line of text,
+    # as written, is easier to search in the message's source), markup at MAIL_LINE.
+    reach: int = MAIL_LINE
+
+
+def _fill(pieces: list[_Piece]) -> str:
+    """Pieces put together, a line folded before a piece that may be folded when what cannot be parted from it
+    would pass MAIL_LINE."""
+    chunks: list[list[_Piece]] = []
+    for piece in pieces:
+        if piece.folded is not None or "\n" in piece.gap or not chunks:
+            chunks.append([piece])
+        else:
+            chunks[-1].append(piece)
+    out: list[str] = []
+    column = 0
+    for chunk in chunks:
+        first, length = chunk[0], sum(len(piece.gap) + len(piece.text) for piece in chunk)
+        gap = first.gap
+        if first.folded is not None and column and column + length > first.reach - len("<wbr"):  # room for a fold
+            gap = first.folded
+        out.append(gap)
+        column = len(gap) - gap.rfind("\n") - 1 if "\n" in gap else column + len(gap)
+        for index, piece in enumerate(chunk):
+            out.append((piece.gap if index else "") + piece.text)
+            column += len(piece.text) + (len(piece.gap) if index else 0)
+    return "".join(out)
+
+
+def mail_part(html: str) -> tuple[str, str | None]:
+    """The page as the email's HTML part carries it (``mail_html``) and its transfer encoding: 7bit when every
+    line is within SMTP's limit (a long URL or word may pass MAIL_LINE), else None (the email package's choice,
+    quoted-printable)."""
+    body = mail_html(html)
+    lines = body.encode("utf-8").splitlines()
+    return body, "7bit" if body.isascii() and max(map(len, lines), default=0) <= SMTP_LINE else None
+
+
+def mail_size(html: str) -> int:
+    """Bytes of the email's text/html part for this page, as sent: the body in its transfer encoding, CRLF line
+    ends, built as delivery builds it."""
+    body, cte = mail_part(html)
+    part = EmailMessage(policy=policy.SMTP)
+    part.set_content(body, subtype="html", charset="utf-8", cte=cte)
+    return len(part.as_bytes().split(b"\r\n\r\n", 1)[1])
+
+
+_TOKEN = re.compile(r"<!--.*?-->|<![^>]*>|<[^>]*>|[^<]+", re.S)
+_TAG_PART = re.compile(r'(?:[^\s"]|"[^"]*")+')
+_DECLARATION = re.compile(r"(?:&#?\w+;|[^;])+;?")  # up to a ';' that does not end a character reference
+_AFTER_SPACE = re.compile(r"(?<= )(?=[^ ])")
+_SPACES = re.compile(r"[ \n]+")
 
 
 def _page(
@@ -434,6 +540,6 @@ def _environment() -> jinja2.Environment:
         # Grid lines as email clients all draw them: the table's colour through one pixel of cell spacing.
         grid=Markup('cellpadding="5" cellspacing="1" border="0" bgcolor="#eaecf0"'),
         grid_head=Markup('bgcolor="#f2f4f7" valign="top"'),
-        grid_row=Markup('bgcolor="#ffffff" valign="top"'),
+        grid_row=Markup('bgcolor="white" valign="top"'),
     )
     return environment

@@ -13,7 +13,16 @@ from pydantic import ValidationError
 from analysis.contract import as_report
 from analysis.pipeline import analyse
 from analysis.render import render
-from analysis.render.html import BANNER_MARK, HTML_BUDGET, breakable, bucket_labels, chart, render_html
+from analysis.render.html import (
+    BANNER_MARK,
+    HTML_BUDGET,
+    breakable,
+    bucket_labels,
+    chart,
+    mail_html,
+    mail_size,
+    render_html,
+)
 from tests import factories as f
 from tests import reports as r
 
@@ -519,7 +528,7 @@ def test_past_the_budget_policies_are_left_out_with_their_actions_and_where_they
 
 def test_a_page_still_over_the_budget_says_how_to_see_its_end():
     within = BeautifulSoup(
-        render_html(r.every_kind(), budget=len(render_html(r.every_kind(), budget=10).encode()) + 200), "html.parser"
+        render_html(r.every_kind(), budget=mail_size(render_html(r.every_kind(), budget=10)) + 200), "html.parser"
     )
     assert "Message clipped" not in within.select_one("#policies-elsewhere").get_text()
     over = BeautifulSoup(render_html(r.every_kind(), budget=10_000), "html.parser")
