@@ -1,0 +1,120 @@
+"""One alert per key and period (analysis.alerting.dedup): the key, the decision, the storm, events not denials."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from analysis.alerting.dedup import Decision, Marker, Tally, alert_key, decide, triage
+from analysis.alerting.rules import SENSITIVE_ACTION, AlertRules, FiredRule, Observation, fired_rules
+from analysis.contract import BUILDING, Finding
+from analysis.event_finding import event_finding
+from analysis.model import Options
+from tests import factories as f
+
+pytestmark = pytest.mark.unit
+
+T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+DAY = timedelta(hours=24)
+FIRED = [FiredRule("root", "the root user of account 111122223333 was refused")]
+
+
+def finding_of(record: dict) -> Finding:
+    return Finding.model_validate(event_finding(record, Options()), context=BUILDING)
+
+
+def test_the_key_is_a_digest_of_principal_owner_and_lower_case_action():
+    user = f.iam_user()
+    expected = hashlib.sha256(f"{user['arn']}\n{f.ACCOUNT}\napprunner:describeservice".encode()).hexdigest()[:32]
+    assert alert_key(finding_of(f.record(identity=user))) == "k-" + expected
+
+
+def test_the_key_ignores_time_region_and_event_and_separates_action_owner_and_principal():
+    base = alert_key(finding_of(f.record()))
+    assert re.fullmatch(r"k-[0-9a-f]{32}", base)
+    assert alert_key(finding_of(f.record(event_time="2026-11-29T23:59:59Z", region="eu-west-1"))) == base
+    assert alert_key(finding_of(f.record("ListServices"))) != base
+    assert alert_key(finding_of(f.record(recipient=f.OTHER_ACCOUNT))) != base
+    assert alert_key(finding_of(f.record(identity=f.iam_user("dev-bob")))) != base
+
+
+def test_a_key_is_one_events():
+    data = event_finding(f.record(), Options())
+    data["actions"] = data["actions"] * 2
+    with pytest.raises(ValueError, match="one action, not 2"):
+        alert_key(data)
+
+
+def test_a_first_alert_carries_no_count_and_marks_the_key():
+    assert decide(FIRED, None, T0, DAY) == Decision("alert", tuple(FIRED), 0, Marker(T0, 0), "a rule fired")
+
+
+def test_within_the_period_an_event_is_only_counted_even_if_no_rule_fires():
+    marker = Marker(T0, 3)
+    for fired in (FIRED, []):
+        decision = decide(fired, marker, T0 + DAY - timedelta(seconds=1), DAY)
+        assert (decision.outcome, decision.marker) == ("count", Marker(T0, 4))
+
+
+def test_a_late_event_older_than_the_alert_is_counted():
+    assert decide(FIRED, Marker(T0, 0), T0 - timedelta(minutes=5), DAY).outcome == "count"
+
+
+def test_at_the_end_of_the_period_the_key_alerts_again_with_the_count():
+    decision = decide(FIRED, Marker(T0, 7), T0 + DAY, DAY)
+    assert (decision.outcome, decision.suppressed, decision.marker) == ("alert", 7, Marker(T0 + DAY, 0))
+
+
+def test_no_rule_and_no_recent_alert_is_ignored_and_the_count_kept():
+    assert decide([], None, T0, DAY) == Decision("ignore", why="no rule fired")
+    assert decide([], Marker(T0, 5), T0 + DAY, DAY).marker is None  # nothing written: the 5 wait for the next alert
+
+
+def test_the_storm_1000_identical_denials_make_one_alert_and_the_next_period_carries_999():
+    """apprunner:TagResource (Tagging) fires sensitive_action on every event, one a second for 1,000 seconds."""
+    rules = AlertRules()
+    record = f.record("TagResource")
+    finding = finding_of(record)
+    key = alert_key(finding)
+    store: dict[str, Marker] = {}
+    tally = Tally()
+    for second in range(1000):
+        observation = Observation(True, min(second + 1, 300), 1)
+        fired = fired_rules(finding, observation, rules, Options())
+        assert SENSITIVE_ACTION in [r.name for r in fired]
+        decision = decide(fired, store.get(key), T0 + timedelta(seconds=second), rules.period)
+        tally.add(decision)
+        if decision.marker is not None:
+            store[key] = decision.marker
+    assert (tally.alerts, tally.deduplicated) == (1, 999)
+    assert store[key] == Marker(T0, 999)
+    following = decide(fired_rules(finding, Observation(True, 1, 1), rules, Options()), store[key], T0 + DAY, DAY)
+    assert (following.outcome, following.suppressed) == ("alert", 999)
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        (f.record(error_code=None), "not_denial"),  # a success routed by mistake
+        (f.record(error_code="ThrottlingException", error_message="Rate exceeded"), "not_denial"),
+        (f.record("GetRole", event_source="iam.amazonaws.com", request={"roleName": "Deploy"}), "other_service"),
+        (f.record(), "denial"),
+        (f.record(error_code="Client.UnauthorizedOperation"), "denial"),  # the CIS filter's other form
+    ],
+)
+def test_triage_lets_only_denials_of_the_audited_service_through(record, expected):
+    assert triage(record, "apprunner") == expected
+
+
+def test_tally_counts_what_is_ignored_and_why():
+    tally = Tally()
+    for item in ("not_denial", "not_denial", "other_service", "denial", Decision("ignore")):
+        tally.add(item)
+    assert (tally.alerts, tally.deduplicated, tally.ignored) == (
+        0,
+        0,
+        {"not_denial": 2, "other_service": 1, "no_rule": 1},
+    )
