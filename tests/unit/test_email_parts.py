@@ -6,6 +6,7 @@ from __future__ import annotations
 from email import message_from_bytes, policy
 
 import pytest
+from bs4 import BeautifulSoup
 
 from analysis.contract import Report, as_report
 from analysis.delivery.email import build_email
@@ -71,3 +72,45 @@ def test_the_text_part_is_plain_text_not_the_markdown_file():
     assert "# App Runner" not in text and "**" not in text and "```" not in text
     assert "App Runner access report 2026-11-28\n" in text
     assert "1. CRITICAL: arn:aws:iam::111122223333:user/scanner (IAMUser)" in text
+
+
+def html_part_as_sent(built_raw: bytes) -> tuple[str, int]:
+    """The text/html part's transfer encoding and the bytes of its body as they travel (before any decoding)."""
+    message = message_from_bytes(built_raw, policy=policy.default)
+    part = next(p for p in message.walk() if p.get_content_type() == "text/html")
+    return part["Content-Transfer-Encoding"], len(part.get_payload().encode("ascii"))
+
+
+def policy_documents(report: Report) -> int:
+    """How many policy documents the JSON report holds (each to be shown inline), counted from the JSON."""
+    remedies = [finding.get("remedy") or {} for finding in as_report(report).document()["findings"]]
+    return sum(
+        sum(isinstance(r.get(field), dict) for field in ("policy", "trust_policy", "caller_policy"))
+        + len(r.get("more_policies") or [])
+        for r in remedies
+    )
+
+
+def test_the_sample_days_html_part_as_sent_is_under_gmails_clip_with_every_policy_inline(sample_day):
+    rendered = {fmt: render(sample_day, fmt) for fmt in ("json", "md", "html", "csv")}
+    built = build_email(
+        sample_day, rendered, sender="a@example.com", recipients=("b@example.com",), link=LINK, max_bytes=SES_LIMIT
+    )
+    encoding, size = html_part_as_sent(built.raw)
+    assert size <= 102_400, (encoding, size)  # the encoded bytes, whatever the transfer encoding
+    message = message_from_bytes(built.raw, policy=policy.default)
+    page = BeautifulSoup(message.get_body(preferencelist=("html",)).get_content(), "html.parser")
+    assert page.select_one("#policies-elsewhere") is None
+    assert len(page.select("pre.policy")) == policy_documents(sample_day) > 0
+    assert page.find("a", string="open in S3")  # the banner is in
+
+
+def test_a_link_that_would_push_the_html_part_past_the_clip_gets_a_smaller_page(sample_day):
+    rendered = {fmt: render(sample_day, fmt) for fmt in ("json", "md", "html", "csv")}
+    long_link = Link(LINK.url + "&x=" + "a" * 4_000, None, LINK.words)  # 4 KB more banner than the budget allows
+    built = build_email(
+        sample_day, rendered, sender="a@example.com", recipients=("b@example.com",), link=long_link, max_bytes=SES_LIMIT
+    )
+    assert html_part_as_sent(built.raw)[1] <= 102_400
+    message = message_from_bytes(built.raw, policy=policy.default)
+    assert "a" * 4_000 in message.get_body(preferencelist=("html",)).get_content()  # the link is whole

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, timedelta
+from email import message_from_bytes, policy
 
 import pytest
 from bs4 import BeautifulSoup
 from pydantic import ValidationError
 
 from analysis.contract import as_report
+from analysis.delivery.email import build_email
 from analysis.pipeline import analyse
 from analysis.render import render
 from analysis.render.html import (
@@ -542,3 +544,48 @@ def test_a_report_without_policies_is_never_said_to_leave_them_out():
     report = r.report([r.finding(kind="review_deny"), r.finding(kind="investigate")])
     page = BeautifulSoup(render_html(report, budget=1_000), "html.parser")
     assert page.select_one("#policies-elsewhere") is None
+
+
+def sent_size(report, page: str) -> int:
+    """The bytes of the text/html part as the email carries the page (no banner), read back from the message."""
+    rendered = {"json": "{}", "csv": "", "md": "", "html": page}
+    built = build_email(
+        as_report(report), rendered, sender="a@x.example", recipients=("b@x.example",), link=None, max_bytes=10**8
+    )
+    message = message_from_bytes(built.raw, policy=policy.default)
+    return len(next(p for p in message.walk() if p.get_content_type() == "text/html").get_payload().encode("ascii"))
+
+
+def test_a_page_under_the_budget_in_characters_but_over_it_as_sent_is_made_smaller():
+    report = r.every_kind()
+    full = render_html(report, budget=None)
+    raw = len(full.encode())
+    # Sent, every line ends in CRLF (and characters past ASCII are references): more bytes than the page's.
+    assert sent_size(report, full) > raw + 1
+    html = render_html(report, budget=raw + 1)
+    assert html != full and BeautifulSoup(html, "html.parser").select_one("#docs") is not None  # the next step
+    assert sent_size(report, html) <= raw + 1
+
+
+def test_the_email_carries_the_same_document_in_ascii_and_short_lines():
+    page = render_html(r.hostile())
+    sent = mail_html(page)
+    assert sent.isascii()
+    # Only the hostile report's 2,900-character word is a line past SMTP's 998 (that page is sent quoted-printable).
+    assert [len(line) for line in sent.split("\n") if len(line) > 998] == [len(max(sent.split("\n"), key=len))]
+    assert "x" * 2900 in max(sent.split("\n"), key=len)
+    assert max(len(line) for line in mail_html(render_html(r.every_kind())).split("\n")) <= 998
+    before, after = BeautifulSoup(page, "html.parser"), BeautifulSoup(sent, "html.parser")
+    assert [p.get_text() for p in before.find_all("pre")] == [p.get_text() for p in after.find_all("pre")]
+    assert before.get_text().split() == after.get_text().split()
+
+    def tags(soup):
+        squeeze = {"style", "content"}  # CSS: a line end between declarations is a space
+        return [
+            (t.name, {k: "".join(v.split()) if k in squeeze else v for k, v in t.attrs.items()})
+            for t in soup.find_all(True)
+            if t.name != "wbr"
+        ]
+
+    assert tags(before) == tags(after)
+    assert "日本語-セッション-🚀" in after.get_text()  # as character references, shown the same
