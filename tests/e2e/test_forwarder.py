@@ -28,7 +28,7 @@ CENTRAL_ACCOUNT, CENTRAL_REGION = DEFAULT_ACCOUNT_ID, "us-east-1"
 MEMBER_ACCOUNT, MEMBER_REGION = "210987654321", "eu-west-1"
 ORG_ID = "o-a1b2c3d4e5"
 CENTRAL_PARAMETERS = {"TrailSource": "s3://org-trail", "OrganizationId": ORG_ID}
-# template.yaml names the bus AUDITEDSERVICE-audit-denials; with the default service (DESIGN: one bus per service):
+# template.yaml names the bus AUDITEDSERVICE-audit-denials, here with the default service:
 CENTRAL_BUS_ARN = f"arn:aws:events:{CENTRAL_REGION}:{CENTRAL_ACCOUNT}:event-bus/apprunner-audit-denials"
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 
@@ -281,7 +281,7 @@ def test_the_rules_have_one_pattern_as_moto_created_them(organization):
     [local] = central.list_rules(EventBusName="default")["Rules"]
     [forwarded] = central.list_rules(EventBusName="apprunner-audit-denials")["Rules"]
     forwarder = member.describe_rule(Name=organization.member_outputs["ForwarderRuleName"])
-    expected = {  # the pattern of docs/DESIGN.md, written out by hand
+    expected = {  # docs/DESIGN.md: CIS errorCode filter AccessDenied* or *UnauthorizedOperation, written out by hand
         "source": ["aws.apprunner"],
         "detail-type": [CLOUDTRAIL_DETAIL_TYPE],
         "detail": {
