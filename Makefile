@@ -102,9 +102,10 @@ $(CHECKOV):
 
 # The template's own checks (the tests run them too, and lint the expanded template).
 template-check: $(STAMP) tools
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint template.yaml forwarder.yaml
 	$(SAM) validate --lint --template template.yaml --region us-east-1
 	$(CHECKOV) --file template.yaml --framework cloudformation --skip-download --compact --quiet
+	$(CHECKOV) --file forwarder.yaml --framework cloudformation --skip-download --compact --quiet
 
 # Both functions' code as Lambda runs it, without Docker or sam: out/lambda/<Function>/ (sizes printed).
 build:
