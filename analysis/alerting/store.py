@@ -1,0 +1,362 @@
+"""The alert state in the stack's DynamoDB table (issue 9): what ``rules`` and ``dedup`` need to know about one denial,
+and the outcome, in two requests on the common path.
+
+Two kinds of item, beside the ledger's ``event#…`` and ``report#…`` in the same table (partition key ``id``, TTL
+attribute ``expires_at`` in epoch seconds):
+
+``alert#p-<32 hex>`` (one per principal)
+    The principal's recent denials, for the burst and reconnaissance windows and for recognising a redelivery.
+    Time is cut in buckets as wide as the longest window (``width``); a denial of bucket ``b`` is the string
+    ``"<epoch>\\t<eventID>\\t<action>"`` in the list attribute ``s<b mod 5>``. Each in-order write removes the three
+    slots that are neither ``b`` nor ``b - 1``, so the item holds the two buckets the windows ``(t - M, t]`` can
+    reach, never more (a long quiet gap can leave an older bucket in one of the two slots: its entries are read
+    by time and filtered out, and dropped when the slot is full). ``newest`` is the newest bucket written.
+``alert#k-<32 hex>`` (one per key, ``dedup.alert_key``)
+    ``first_seen`` / ``last_seen`` (epoch) for "seen before", ``counted`` (the key's events since its last alert
+    that did not alert), ``alerted_at`` (epoch of the last alert, absent before the first).
+
+The requests of one denial:
+
+1. ``UpdateItem`` on the principal's item: append the entry, set ``newest``, remove the stale slots, on condition
+   that the entry is not there yet (else it is a redelivery: stop, nothing counted), that the event is not older
+   than the newest bucket (else request 1b appends without removing anything) and that the slot is not full
+   (else request 1b keeps the slot's own bucket and drops older entries). ``ReturnValues=ALL_NEW`` gives the
+   windows.
+2. ``UpdateItem`` on the key's item: ``ADD counted 1``, set ``last_seen``, ``first_seen`` if absent and the TTL;
+   ``ReturnValues=ALL_OLD`` gives the marker and "seen before".
+3. Only when ``decide`` says alert: ``UpdateItem`` setting ``alerted_at`` and taking this event and the count it
+   carries off ``counted``, on condition that ``alerted_at`` is still what request 2 read. Of two concurrent
+   invocations that both read the old marker, one wins; the other's event is already in ``counted`` (request 2),
+   so it is carried by the winner's alert (if it was counted before the winner read) or the next one, and its
+   decision becomes "count". The alert's ``suppressed`` is the count it took off: ``dedup.decide``'s, except
+   that with no earlier alert it is the key's events counted before this one (a racer's, or ignored ones)
+   rather than 0, so that every event that did not alert is carried by exactly one alert.
+
+An event that does not alert therefore costs two requests, an alert three; a late event (older than the
+principal's newest bucket) or a full slot adds one. ``counted`` counts every event of the key since its last alert
+that did not alert, including those ignored after the period ended (``dedup.decide`` keeps the count unchanged for
+those: keeping it exactly would need a third request on the "ignore" path, which is the common one for a key seen
+every day).
+
+The client is a boto3 DynamoDB client the caller made; every time is passed in (the event's ``eventTime``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from analysis.alerting.dedup import Decision, Marker, alert_key, decide
+from analysis.alerting.rules import AlertRules, FiredRule, Observation
+from analysis.contract import Finding, as_finding
+
+PREFIX = "alert#"
+PRINCIPAL_PREFIX = "p-"
+SLOTS = 5  # slot names s0..s4: the two a write keeps and three it clears
+MAX_ENTRIES_PER_SLOT = 800  # 800 x 205 bytes (the longest entry) x 2 slots stays under DynamoDB's 400 KB item
+MAX_ACTION_CHARACTERS = 128
+MAX_EVENT_ID_CHARACTERS = 64
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+@dataclass(frozen=True)
+class Denial:
+    """One denial as the store sees it: its event, time, principal and action, and the key it counts for."""
+
+    event_id: str
+    at: datetime
+    principal: str
+    action: str
+    key: str
+
+    def __post_init__(self) -> None:
+        if not self.event_id or len(self.event_id) > MAX_EVENT_ID_CHARACTERS or "\t" in self.event_id:
+            raise ValueError(f"not a CloudTrail eventID: {self.event_id[:80]!r}")
+        if self.at.tzinfo is None:
+            raise ValueError("the denial's time must be aware (UTC)")
+
+    @classmethod
+    def of(cls, finding: Finding | Mapping[str, Any], event_id: str, at: datetime) -> Denial:
+        """The denial of one event's finding (``analysis.event_finding``): the same principal as ``alert_key``'s."""
+        model = as_finding(finding)
+        principal = model.principal.key or model.principal.arn or model.principal.type
+        return cls(event_id, at, principal, model.actions[0].action, alert_key(model))
+
+    @property
+    def epoch(self) -> int:
+        return int(self.at.timestamp())
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What requests 1 and 2 answered: the observation and marker for ``fired_rules`` and ``decide``."""
+
+    denial: Denial
+    redelivered: bool
+    observation: Observation | None = None
+    marker: Marker | None = None
+    counted_before: int = 0  # ``counted`` as request 2 read it (before this event)
+    alerted_at_before: int | None = None  # ``alerted_at`` as request 2 read it (epoch), the condition of request 3
+
+
+@dataclass
+class AlertStore:
+    """The alert state of one table. ``client`` is a boto3 DynamoDB client, ``table`` the table's name."""
+
+    client: Any
+    table: str
+    rules: AlertRules
+    key_attribute: str = "id"
+
+    @property
+    def width(self) -> int:
+        """A bucket's seconds: the longest window, so that a window ending in bucket ``b`` starts after ``b - 1``."""
+        return int(max(self.rules.burst_window, self.rules.recon_window).total_seconds())
+
+    def _expires_at(self, denial: Denial) -> int:
+        return denial.epoch + int(max(self.rules.retention, self.rules.period).total_seconds())
+
+    def record(self, denial: Denial) -> Recorded:
+        """Requests 1 and 2: count the denial once, and say what the windows and the key's marker hold."""
+        entries = self._append(denial)
+        if entries is None:
+            return Recorded(denial, redelivered=True)
+        old = self._count(denial)
+        marker = None
+        alerted_at = _number(old, "alerted_at")
+        counted = _number(old, "counted") or 0
+        if alerted_at is not None:
+            marker = Marker(datetime.fromtimestamp(alerted_at, UTC), counted)
+        observation = Observation(
+            self._seen_before(old, denial),
+            *window_counts(entries, denial, self.rules),
+        )
+        return Recorded(denial, False, observation, marker, counted, alerted_at)
+
+    def settle(self, recorded: Recorded, fired: Sequence[FiredRule]) -> Decision:
+        """``decide`` on what ``record`` read, and request 3 when it says alert. An alert lost to a concurrent
+        invocation's becomes a count (this event is in ``counted`` already)."""
+        if recorded.redelivered:
+            raise ValueError("a redelivered event is not settled: it was counted when first delivered")
+        denial = recorded.denial
+        decision = decide(fired, recorded.marker, denial.at, self.rules.period)
+        if decision.outcome != "alert":
+            return decision
+        if self._claim_alert(recorded):
+            # the count taken off ``counted``: with no earlier alert it is not 0 when a concurrent invocation's
+            # event (or one ignored before any alert) came first; each is carried by exactly one alert
+            return replace(decision, suppressed=recorded.counted_before)
+        return Decision("count", tuple(fired), why="a concurrent invocation alerted for the key")
+
+    # --- request 1: the principal's recent denials ----------------------------------------------------------------
+
+    def _append(self, denial: Denial) -> list[str] | None:
+        """The principal's entries after appending this denial's, or None when it was there (a redelivery)."""
+        from botocore.exceptions import ClientError
+
+        bucket = denial.epoch // self.width
+        slot = f"s{bucket % SLOTS}"
+        stale = [f"s{(bucket + offset) % SLOTS}" for offset in range(1, SLOTS - 1)]  # neither b nor b - 1
+        entry = _entry(denial)
+        names = {"#k": self.key_attribute, "#slot": slot} | {f"#stale{i}": name for i, name in enumerate(stale)}
+        values = {
+            ":entry": {"S": entry},
+            ":new": {"L": [{"S": entry}]},
+            ":none": {"L": []},
+            ":bucket": {"N": str(bucket)},
+            ":full": {"N": str(MAX_ENTRIES_PER_SLOT)},
+            ":kind": {"S": "alert-principal"},
+            ":expires": {"N": str(self._expires_at(denial))},
+        }
+        try:
+            answer = self.client.update_item(
+                TableName=self.table,
+                Key={self.key_attribute: {"S": self._principal_id(denial)}},
+                UpdateExpression=(
+                    "SET #slot = list_append(if_not_exists(#slot, :none), :new), newest = :bucket, kind = :kind, "
+                    "expires_at = :expires REMOVE " + ", ".join(f"#stale{i}" for i in range(len(stale)))
+                ),
+                ConditionExpression=(
+                    "attribute_not_exists(#k) OR (NOT contains(#slot, :entry) AND newest <= :bucket "
+                    "AND (attribute_not_exists(#slot) OR size(#slot) < :full))"
+                ),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
+                raise
+            old = _item_read(error)
+            if entry in _strings(old.get(slot)):
+                return None
+            return self._append_late_or_full(denial, old)
+        return _all_entries(answer["Attributes"])
+
+    def _append_late_or_full(self, denial: Denial, old: Mapping[str, Any]) -> list[str] | None:
+        """Request 1b. A late event is appended to its slot without clearing any (they may hold newer buckets). A
+        full slot keeps only its own bucket's entries (older ones are outside every window); one still full of its
+        own bucket (a storm past ``MAX_ENTRIES_PER_SLOT`` in one bucket) takes no more: the denial is counted, its
+        windows are read as they stand plus itself, and a redelivery of it would not be recognised. Conditional
+        on the slot as read: a concurrent write is seen, and the step taken again on what it wrote."""
+        from botocore.exceptions import ClientError
+
+        bucket = denial.epoch // self.width
+        slot = f"s{bucket % SLOTS}"
+        entry = _entry(denial)
+        held = _strings(old.get(slot))
+        values: dict[str, Any] = {":entry": {"S": entry}, ":expires": {"N": str(self._expires_at(denial))}}
+        if len(held) < MAX_ENTRIES_PER_SLOT:
+            update = "SET #slot = list_append(if_not_exists(#slot, :none), :new)"
+            condition = "NOT contains(#slot, :entry) AND (attribute_not_exists(#slot) OR size(#slot) < :full)"
+            values |= {":new": {"L": [{"S": entry}]}, ":none": {"L": []}, ":full": {"N": str(MAX_ENTRIES_PER_SLOT)}}
+        else:
+            kept = [held_entry for held_entry in held if _epoch(held_entry) // self.width == bucket]
+            if len(kept) >= MAX_ENTRIES_PER_SLOT:
+                return [*_all_entries(old), entry]
+            update = "SET #slot = :kept"
+            condition = "size(#slot) = :size AND NOT contains(#slot, :entry)"
+            values |= {":kept": {"L": [{"S": e} for e in [*kept, entry]]}, ":size": {"N": str(len(held))}}
+        try:
+            answer = self.client.update_item(
+                TableName=self.table,
+                Key={self.key_attribute: {"S": self._principal_id(denial)}},
+                UpdateExpression=update + ", expires_at = :expires",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#slot": slot},
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
+                raise
+            now_held = _item_read(error)
+            if entry in _strings(now_held.get(slot)):
+                return None
+            return self._append_late_or_full(denial, now_held)
+        return _all_entries(answer["Attributes"])
+
+    def _principal_id(self, denial: Denial) -> str:
+        digest = hashlib.sha256(denial.principal.encode()).hexdigest()[:32]
+        return f"{PREFIX}{PRINCIPAL_PREFIX}{digest}"
+
+    # --- request 2: the key's counter and marker ------------------------------------------------------------------
+
+    def _count(self, denial: Denial) -> Mapping[str, Any]:
+        answer = self.client.update_item(
+            TableName=self.table,
+            Key={self.key_attribute: {"S": PREFIX + denial.key}},
+            UpdateExpression=(
+                "SET last_seen = :at, first_seen = if_not_exists(first_seen, :at), kind = :kind, expires_at = :expires "
+                "ADD counted :one"
+            ),
+            ExpressionAttributeValues={
+                ":at": {"N": str(denial.epoch)},
+                ":kind": {"S": "alert-key"},
+                ":expires": {"N": str(self._expires_at(denial))},
+                ":one": {"N": "1"},
+            },
+            ReturnValues="ALL_OLD",
+        )
+        attributes: Mapping[str, Any] = answer.get("Attributes") or {}
+        return attributes
+
+    def _seen_before(self, old: Mapping[str, Any], denial: Denial) -> bool:
+        """An earlier denial of the key at most ``at`` and within the retention. The item keeps the first and the
+        last time, which answers exactly for events in time order; a late event is judged by the last time at most
+        its own, or else the first."""
+        first, last = _number(old, "first_seen"), _number(old, "last_seen")
+        if first is None or first > denial.epoch:
+            return False
+        latest = last if last is not None and last <= denial.epoch else first
+        return denial.epoch - latest < self.rules.retention.total_seconds()
+
+    # --- request 3: the alert, at most one per key and period ------------------------------------------------------
+
+    def _claim_alert(self, recorded: Recorded) -> bool:
+        from botocore.exceptions import ClientError
+
+        denial = recorded.denial
+        values = {
+            ":at": {"N": str(denial.epoch)},
+            ":handled": {"N": str(recorded.counted_before + 1)},  # the count this alert carries, and itself
+        }
+        if recorded.alerted_at_before is None:
+            condition = "attribute_not_exists(alerted_at)"
+        else:
+            condition = "alerted_at = :before"
+            values[":before"] = {"N": str(recorded.alerted_at_before)}
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={self.key_attribute: {"S": PREFIX + denial.key}},
+                UpdateExpression="SET alerted_at = :at, counted = counted - :handled",
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
+                return False
+            raise
+        return True
+
+
+def window_counts(entries: Sequence[str], denial: Denial, rules: AlertRules) -> tuple[int, int]:
+    """The principal's denials in ``(t - burst, t]`` and distinct actions in ``(t - recon, t]``, this one included,
+    as ``rules.observe`` counts them (entries later than the denial are not counted)."""
+    by_event = {}
+    for entry in entries:
+        epoch, event_id, action = entry.split("\t", 2)
+        by_event[event_id] = (int(epoch), action)
+    by_event[denial.event_id] = (denial.epoch, _action(denial))
+    at = denial.epoch
+    burst = int(rules.burst_window.total_seconds())
+    recon = int(rules.recon_window.total_seconds())
+    past = [(epoch, action) for epoch, action in by_event.values() if epoch <= at]
+    in_burst = sum(1 for epoch, _ in past if at - epoch < burst)
+    in_recon = {action for epoch, action in past if at - epoch < recon}
+    return in_burst, len(in_recon)
+
+
+def _action(denial: Denial) -> str:
+    return denial.action[:MAX_ACTION_CHARACTERS]
+
+
+def _entry(denial: Denial) -> str:
+    return f"{denial.epoch}\t{denial.event_id}\t{_action(denial)}"
+
+
+def _epoch(entry: str) -> int:
+    return int(entry.split("\t", 1)[0])
+
+
+def _strings(attribute: Mapping[str, Any] | None) -> list[str]:
+    return [value["S"] for value in (attribute or {}).get("L", [])]
+
+
+def _all_entries(item: Mapping[str, Any]) -> list[str]:
+    return [entry for index in range(SLOTS) for entry in _strings(item.get(f"s{index}"))]
+
+
+def _item_read(error: Exception) -> Mapping[str, Any]:
+    """The item a failed condition read (``ReturnValuesOnConditionCheckFailure=ALL_OLD``); empty if none was."""
+    item: Mapping[str, Any] = getattr(error, "response", {}).get("Item") or {}
+    return item
+
+
+def _number(item: Mapping[str, Any], name: str) -> int | None:
+    value = item.get(name)
+    return int(value["N"]) if value else None
+
+
+def observation_window(rules: AlertRules) -> timedelta:
+    """How far back the principal's item reaches: two buckets of the longest window."""
+    return 2 * max(rules.burst_window, rules.recon_window)
+
+
+__all__ = ["AlertStore", "Denial", "Recorded", "observation_window", "window_counts"]

@@ -1,0 +1,347 @@
+"""The alert state store (analysis.alerting.store) against moto DynamoDB, in the table template.yaml deploys.
+
+Expected values come from the issue (one alert per key and period, a redelivery counted once, two requests for an
+event that does not alert), from counting by hand, and from ``rules.observe`` (the reference of the windows)."""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from analysis.alerting import store as alert_store
+from analysis.alerting.dedup import Marker, alert_key
+from analysis.alerting.rules import SENSITIVE_ACTION, AlertRules, Observation, Seen, fired_rules, observe
+from analysis.alerting.store import AlertStore, Denial, Recorded
+from analysis.contract import BUILDING, Finding
+from analysis.event_finding import event_finding
+from analysis.model import Options
+from tests import factories as f
+from tests.stack import source_template
+
+pytestmark = pytest.mark.integration
+
+TABLE = "apprunner-audit-state"
+T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+RETENTION_SECONDS = 30 * 24 * 3600  # the issue's default retention, 30 days
+STATE_TABLE = source_template()["Resources"]["StateTable"]["Properties"]
+KEY = STATE_TABLE["KeySchema"][0]["AttributeName"]
+TTL = STATE_TABLE["TimeToLiveSpecification"]["AttributeName"]
+
+
+class Requests:
+    """Every DynamoDB request the client sends, by operation name (botocore's before-call event), and the
+    principal's entries each answer carried (the item after request 1, ``ReturnValues=ALL_NEW``)."""
+
+    def __init__(self, client: Any) -> None:
+        self.names: list[str] = []
+        self.entries_after: list[list[str]] = []
+        client.meta.events.register("before-call.dynamodb.*", self._seen)
+        client.meta.events.register("after-call.dynamodb.UpdateItem", self._answered)
+
+    def _seen(self, event_name: str, **_: Any) -> None:
+        self.names.append(event_name.rsplit(".", 1)[-1])
+
+    def _answered(self, parsed: dict[str, Any], **_: Any) -> None:
+        attributes = parsed.get("Attributes") or {}
+        if attributes.get("kind") == {"S": "alert-principal"}:
+            self.entries_after.append(slot_entries(attributes))
+
+    def since(self, start: int) -> list[str]:
+        return self.names[start:]
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName=TABLE,
+            BillingMode=STATE_TABLE["BillingMode"],
+            AttributeDefinitions=STATE_TABLE["AttributeDefinitions"],
+            KeySchema=STATE_TABLE["KeySchema"],
+        )
+        client.update_time_to_live(TableName=TABLE, TimeToLiveSpecification={"AttributeName": TTL, "Enabled": True})
+        yield client
+
+
+def make_store(client: Any, rules: AlertRules | None = None) -> AlertStore:
+    return AlertStore(client, TABLE, rules or AlertRules(), key_attribute=KEY)
+
+
+def finding_of(record: dict[str, Any]) -> Finding:
+    return Finding.model_validate(event_finding(record, Options()), context=BUILDING)
+
+
+def denial(event_id: str, at: datetime, action: str = "apprunner:DescribeService", principal: str = "alice",
+           key: str = "k-alice-describe") -> Denial:  # fmt: skip
+    return Denial(event_id, at, principal, action, key)
+
+
+def item(client: Any, item_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = client.get_item(TableName=TABLE, Key={KEY: {"S": item_id}}, ConsistentRead=True)["Item"]
+    return found
+
+
+def slot_entries(attributes: dict[str, Any]) -> list[str]:
+    """The entry strings of a principal's item: every list attribute named s<digit>."""
+    slots = [attribute["L"] for name, attribute in sorted(attributes.items()) if re.fullmatch(r"s\d", name)]
+    return [value["S"] for slot in slots for value in slot]
+
+
+def held_entries(client: Any, principal: str) -> list[tuple[int, str]]:
+    """The (epoch, eventID) pairs the principal's item holds, read back from the table."""
+    store = make_store(client)
+    found = item(client, store._principal_id(denial("x", T0, principal=principal)))
+    entries = slot_entries(found)
+    return [(int(entry.split("\t")[0]), entry.split("\t")[1]) for entry in entries]
+
+
+def test_a_key_is_first_seen_then_seen(dynamodb: Any) -> None:
+    store = make_store(dynamodb)
+    first = store.record(denial("e-1", T0))
+    second = store.record(denial("e-2", T0 + timedelta(minutes=3)))
+    other_action = store.record(denial("e-3", T0 + timedelta(minutes=4), "apprunner:ListServices", key="k-list"))
+    assert first.observation == Observation(False, 1, 1)
+    assert second.observation == Observation(True, 2, 1)  # both within 5 minutes, one action
+    assert other_action.observation == Observation(False, 3, 2)  # a new key; the principal's third, second action
+    assert (first.marker, second.marker) == (None, None)  # nothing alerted yet
+
+
+def test_a_key_seen_longer_ago_than_the_retention_is_first_seen_again(dynamodb: Any) -> None:
+    store = make_store(dynamodb)
+    store.record(denial("e-1", T0))
+    just_inside = store.record(denial("e-2", T0 + timedelta(days=30) - timedelta(seconds=1)))
+    after = store.record(denial("e-3", T0 + timedelta(days=60) - timedelta(seconds=1)))  # 30 days after e-2
+    assert just_inside.observation is not None and just_inside.observation.seen_before
+    assert after.observation is not None and not after.observation.seen_before
+
+
+def test_a_redelivered_event_is_counted_once_and_costs_one_request(dynamodb: Any) -> None:
+    store = make_store(dynamodb)
+    requests = Requests(dynamodb)
+    first = store.record(denial("e-1", T0))
+    assert store.settle(first, [fired("root")]).outcome == "alert"
+    store.settle(store.record(denial("e-2", T0 + timedelta(seconds=5))), [fired("root")])
+    start = len(requests.names)
+    again = store.record(denial("e-2", T0 + timedelta(seconds=5)))
+    assert again == Recorded(again.denial, redelivered=True)
+    assert requests.since(start) == ["UpdateItem"]
+    key_item = item(dynamodb, "alert#k-alice-describe")
+    assert key_item["counted"] == {"N": "1"}  # e-2 once, not twice
+    assert sorted(event for _, event in held_entries(dynamodb, "alice")) == ["e-1", "e-2"]
+    with pytest.raises(ValueError, match="redelivered"):
+        store.settle(again, [fired("root")])
+
+
+def test_the_storm_one_alert_999_counted_two_requests_each_and_the_item_stays_within_two_buckets(
+    dynamodb: Any,
+) -> None:
+    """1,000 denials of apprunner:TagResource (Tagging: sensitive_action fires on every one), one every 3 seconds
+    (50 minutes, 100 in each 5-minute burst window), through the table. (Denser storms hold more entries and
+    only slow moto, which serialises the whole item of every answer.)"""
+    rules = AlertRules()
+    store = make_store(dynamodb, rules)
+    requests = Requests(dynamodb)
+    finding = finding_of(f.record("TagResource"))
+    width = 10 * 60  # a bucket is the longest window: reconnaissance's 10 minutes (burst: 5)
+    start_epoch = int(T0.timestamp())
+    outcomes: Counter[str] = Counter()
+    largest = 0
+    for n in range(1000):
+        at = T0 + timedelta(seconds=3 * n)
+        start = len(requests.names)
+        recorded = store.record(Denial.of(finding, f"storm-{n:04d}", at))
+        assert recorded.observation is not None
+        fired = fired_rules(finding, recorded.observation, rules, Options())
+        assert SENSITIVE_ACTION in [rule.name for rule in fired]
+        decision = store.settle(recorded, fired)
+        outcomes[decision.outcome] += 1
+        assert requests.since(start) == ["UpdateItem"] * (3 if decision.outcome == "alert" else 2), n
+        # the item after this write: this event's bucket and the one before, nothing older
+        bucket = (start_epoch + 3 * n) // width
+        expected = [m for m in range(n + 1) if (start_epoch + 3 * m) // width in (bucket - 1, bucket)]
+        held = sorted(int(entry.split("\t")[1].removeprefix("storm-")) for entry in requests.entries_after[-1])
+        assert held == expected, n
+        largest = max(largest, len(held))
+    assert outcomes == {"alert": 1, "count": 999}
+    assert largest == 400  # two whole buckets of 200 (a bucket is 600 s, one event every 3 s)
+    key_item = item(dynamodb, "alert#" + alert_key(finding))
+    assert (key_item["counted"], key_item["alerted_at"]) == ({"N": "999"}, {"N": str(start_epoch)})
+    following = store.record(Denial.of(finding, "next-day", T0 + timedelta(hours=24)))
+    assert following.marker == Marker(T0, 999) and following.observation is not None
+    decision = store.settle(following, fired_rules(finding, following.observation, rules, Options()))
+    assert (decision.outcome, decision.suppressed) == ("alert", 999)
+    assert item(dynamodb, "alert#" + alert_key(finding))["counted"] == {"N": "0"}
+
+
+def test_two_invocations_that_both_read_the_old_marker_alert_once(dynamodb: Any) -> None:
+    """The second reads (request 2) before the first writes (request 3): one alert, the other counted."""
+    store = make_store(dynamodb)
+    first = store.record(denial("e-1", T0))
+    second = store.record(denial("e-2", T0 + timedelta(seconds=1)))
+    assert (first.marker, second.marker) == (None, None)  # both saw no alert
+    outcomes = [store.settle(first, [fired("root")]).outcome, store.settle(second, [fired("root")]).outcome]
+    assert outcomes == ["alert", "count"]
+    assert item(dynamodb, "alert#k-alice-describe")["counted"] == {"N": "1"}  # the loser's, for the next alert
+    third = store.record(denial("e-3", T0 + timedelta(seconds=2)))
+    assert third.marker == Marker(T0, 1)
+    assert store.settle(third, [fired("root")]).outcome == "count"
+    # a period later the next alert carries both counted events
+    later = store.record(denial("e-4", T0 + timedelta(hours=24)))
+    decision = store.settle(later, [fired("root")])
+    assert (decision.outcome, decision.suppressed) == ("alert", 2)
+
+
+def test_when_the_later_reader_wins_it_carries_the_earlier_readers_event(dynamodb: Any) -> None:
+    store = make_store(dynamodb)
+    first = store.record(denial("e-1", T0))
+    second = store.record(denial("e-2", T0 + timedelta(seconds=1)))  # read counted 1: e-1's
+    won = store.settle(second, [fired("root")])
+    assert (won.outcome, won.suppressed) == ("alert", 1)  # e-1 is carried by this alert...
+    assert store.settle(first, [fired("root")]).outcome == "count"
+    assert item(dynamodb, "alert#k-alice-describe")["counted"] == {"N": "0"}  # ...and not by the next
+
+
+def test_an_expired_marker_raced_by_two_invocations_alerts_once(dynamodb: Any) -> None:
+    store = make_store(dynamodb)
+    store.settle(store.record(denial("e-1", T0)), [fired("root")])
+    day = T0 + timedelta(hours=24)
+    racers = [store.record(denial(f"r-{n}", day + timedelta(seconds=n))) for n in range(3)]
+    assert [racer.marker for racer in racers] == [Marker(T0, 0), Marker(T0, 1), Marker(T0, 2)]  # each read the last
+    assert [store.settle(racer, [fired("root")]).outcome for racer in racers] == ["alert", "count", "count"]
+    key_item = item(dynamodb, "alert#k-alice-describe")
+    assert key_item["alerted_at"] == {"N": str(int(day.timestamp()))}
+    assert key_item["counted"] == {"N": "2"}  # r-1 and r-2, for the next alert
+
+
+@pytest.fixture
+def atomic_items(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB applies each write to an item atomically; moto's in-memory table does not under threads (a
+    read-modify-write of its own), so each of its item operations is made one step, as the service's is. The
+    threads then interleave between requests, which is the race the store's conditions are for."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.Lock()
+    for name in ("update_item", "get_item", "put_item"):
+        original = getattr(DynamoDBBackend, name)
+
+        def one_step(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return _original(*args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, one_step)
+
+
+@pytest.mark.usefixtures("atomic_items")
+def test_concurrent_threads_for_one_key_alert_once(dynamodb: Any) -> None:
+    store = make_store(dynamodb)
+    barrier = threading.Barrier(8)
+    decisions: list[Any] = []
+    lock = threading.Lock()
+
+    def invoke(n: int) -> None:
+        barrier.wait()
+        recorded = store.record(denial(f"t-{n}", T0 + timedelta(seconds=n % 2)))
+        decision = store.settle(recorded, [fired("root")])
+        with lock:
+            decisions.append(decision)
+
+    threads = [threading.Thread(target=invoke, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert Counter(decision.outcome for decision in decisions) == {"alert": 1, "count": 7}
+    # each of the seven others is counted once: in the alert (read before it) or left for the next
+    (alert,) = [decision for decision in decisions if decision.outcome == "alert"]
+    assert int(item(dynamodb, "alert#k-alice-describe")["counted"]["N"]) + alert.suppressed == 7
+    assert len(held_entries(dynamodb, "alice")) == 8
+
+
+def test_items_expire_after_the_retention(dynamodb: Any) -> None:
+    assert TTL == "expires_at"
+    store = make_store(dynamodb)
+    at = T0 + timedelta(minutes=7)
+    store.settle(store.record(denial("e-1", at)), [fired("root")])
+    expected = int(at.timestamp()) + RETENTION_SECONDS
+    assert item(dynamodb, "alert#k-alice-describe")[TTL] == {"N": str(expected)}
+    principal_id = store._principal_id(denial("e-1", at))
+    assert item(dynamodb, principal_id)[TTL] == {"N": str(expected)}
+    assert principal_id.startswith("alert#p-") and len(principal_id) == len("alert#p-") + 32
+    assert set(item(dynamodb, "alert#k-alice-describe")) == {
+        KEY, "kind", "first_seen", "last_seen", "counted", "alerted_at", TTL,
+    }  # fmt: skip
+
+
+def test_a_period_longer_than_the_retention_keeps_the_marker(dynamodb: Any) -> None:
+    store = make_store(dynamodb, AlertRules(retention_days=1, period_hours=72))
+    store.record(denial("e-1", T0))
+    assert item(dynamodb, "alert#k-alice-describe")[TTL] == {"N": str(int(T0.timestamp()) + 72 * 3600)}
+
+
+def test_a_late_event_is_counted_and_clears_nothing_newer(dynamodb: Any) -> None:
+    store = make_store(dynamodb)
+    requests = Requests(dynamodb)
+    store.record(denial("new", T0 + timedelta(minutes=25)))  # bucket 2 after T0's (10-minute buckets)
+    start = len(requests.names)
+    late = store.record(denial("late", T0 + timedelta(minutes=4)))
+    assert requests.since(start) == ["UpdateItem"] * 3  # 1, 1b (no slot cleared), 2
+    assert late.observation == Observation(False, 1, 1)  # as the reference: a late event sees only its past
+    assert sorted(event for _, event in held_entries(dynamodb, "alice")) == ["late", "new"]
+    assert store.record(denial("late", T0 + timedelta(minutes=4))).redelivered
+
+
+def test_a_full_slot_drops_older_buckets_and_a_full_bucket_saturates(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(alert_store, "MAX_ENTRIES_PER_SLOT", 3)
+    store = make_store(dynamodb)
+    width = timedelta(minutes=10)
+    for n in range(3):
+        store.record(denial(f"old-{n}", T0 + timedelta(seconds=n)))
+    # five buckets later the same slot (s<b mod 5>) is used again, full of a bucket outside every window
+    again = T0 + 5 * width
+    recorded = store.record(denial("again-0", again))
+    assert recorded.observation == Observation(True, 1, 1)
+    assert sorted(event for _, event in held_entries(dynamodb, "alice")) == ["again-0"]
+    for n in range(1, 4):
+        recorded = store.record(denial(f"again-{n}", again + timedelta(seconds=n)))
+    assert recorded.observation == Observation(True, 4, 1)  # saturated: three held, and itself
+    assert sorted(event for _, event in held_entries(dynamodb, "alice")) == ["again-0", "again-1", "again-2"]
+    assert item(dynamodb, "alert#k-alice-describe")["counted"] == {"N": "7"}
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_windows_agree_with_the_reference_on_random_sequences(dynamodb: Any, seed: int) -> None:
+    """Events in time order (ties included) of two principals, three actions, two owners, with gaps from none to
+    two days: each Observation equals ``rules.observe`` over the principal's earlier events."""
+    rng = random.Random(seed)
+    rules = AlertRules(retention_days=1, burst_denials=3, burst_minutes=2, recon_window_minutes=7)
+    store = make_store(dynamodb, rules)
+    at = T0
+    history: dict[str, list[Seen]] = {"alice": [], "bob": []}
+    for n in range(150):
+        at += timedelta(seconds=rng.choice([0, 1, 20, 59, 60, 61, 119, 120, 300, 419, 420, 421, 900, 3600, 86399,
+                                            86400, 2 * 86400]))  # fmt: skip
+        principal = rng.choice(["alice", "bob"])
+        action = rng.choice(["apprunner:ListServices", "apprunner:DescribeService", "apprunner:TagResource"])
+        owner = rng.choice(["111122223333", "444455556666"])
+        key = f"k-{principal}-{owner}-{action.lower()}"
+        recorded = store.record(Denial(f"ev-{n}", at, principal, action, key))
+        assert recorded.observation == observe(history[principal], at, action, owner, rules), (seed, n)
+        history[principal].append(Seen(at, action, owner))
+
+
+def fired(name: str) -> Any:
+    from analysis.alerting.rules import FiredRule
+
+    return FiredRule(name, "test")
