@@ -56,9 +56,11 @@ from analysis.contract import Finding, as_finding
 PREFIX = "alert#"
 PRINCIPAL_PREFIX = "p-"
 SLOTS = 5  # slot names s0..s4: the two a write keeps and three it clears
-MAX_ENTRIES_PER_SLOT = 800  # 800 x 205 bytes (the longest entry) x 2 slots stays under DynamoDB's 400 KB item
-MAX_ACTION_CHARACTERS = 128
-MAX_EVENT_ID_CHARACTERS = 64
+# 600 entries of at most 205 bytes in each of the two kept slots, and a third a late event may fill before the next
+# in-order write clears it: 3 x 600 x 205 = 369 KB, under DynamoDB's 400 KB item
+MAX_ENTRIES_PER_SLOT = 600
+MAX_ACTION_BYTES = 128
+MAX_EVENT_ID_BYTES = 64
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
@@ -73,7 +75,7 @@ class Denial:
     key: str
 
     def __post_init__(self) -> None:
-        if not self.event_id or len(self.event_id) > MAX_EVENT_ID_CHARACTERS or "\t" in self.event_id:
+        if not self.event_id or len(self.event_id.encode()) > MAX_EVENT_ID_BYTES or "\t" in self.event_id:
             raise ValueError(f"not a CloudTrail eventID: {self.event_id[:80]!r}")
         if self.at.tzinfo is None:
             raise ValueError("the denial's time must be aware (UTC)")
@@ -324,7 +326,8 @@ def window_counts(entries: Sequence[str], denial: Denial, rules: AlertRules) -> 
 
 
 def _action(denial: Denial) -> str:
-    return denial.action[:MAX_ACTION_CHARACTERS]
+    """The action as written, cut at ``MAX_ACTION_BYTES`` of UTF-8 (an IAM action is far shorter)."""
+    return denial.action.encode()[:MAX_ACTION_BYTES].decode(errors="ignore")
 
 
 def _entry(denial: Denial) -> str:

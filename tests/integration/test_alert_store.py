@@ -320,6 +320,16 @@ def test_a_full_slot_drops_older_buckets_and_a_full_bucket_saturates(
     assert item(dynamodb, "alert#k-alice-describe")["counted"] == {"N": "7"}
 
 
+def test_an_entry_is_at_most_205_bytes_and_odd_event_ids_are_refused() -> None:
+    longest = Denial("e" * 64, T0, "alice", "apprunner:" + "\u00e9" * 300, "k-x")
+    entry = alert_store._entry(longest)
+    assert len(entry.encode()) <= 10 + 1 + 64 + 1 + 128  # epoch, tab, eventID, tab, action
+    assert entry.split("\t")[2].startswith("apprunner:\u00e9")  # cut between characters, not inside one
+    for bad in ("", "e" * 65, "a\tb"):
+        with pytest.raises(ValueError, match="eventID"):
+            Denial(bad, T0, "alice", "apprunner:ListServices", "k-x")
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_the_windows_agree_with_the_reference_on_random_sequences(dynamodb: Any, seed: int) -> None:
     """Events in time order (ties included) of two principals, three actions, two owners, with gaps from none to
