@@ -23,6 +23,11 @@ variable                    setting
 ``REDACT_KEY``              the secret pseudonyms are made with (at least 32 characters): the same in every
                             report redacted with it; without it, a random key for each run
 ``ALERT_TOPIC_ARN``         the SNS topic alerts are published to
+``ALERT_RETENTION_DAYS``    how long the alert state remembers a denial, for "first seen" (default 30)
+``ALERT_BURST_DENIALS``     denials of one principal that make a burst (default 10)
+``ALERT_BURST_MINUTES``     … within this many minutes (default 5)
+``ALERT_PERIOD_HOURS``      a key (principal x account x action) alerts at most once in this period (default 24)
+``ALERT_RULES``             the alert rules switched on (comma-separated; default all seven)
 ==========================  ==========================================================
 
 Delivery has its own settings (``analysis.config.DeliveryConfig``: ``REPORT_*``, ``IDEMPOTENCY_TABLE``).
@@ -73,6 +78,11 @@ class Settings(BaseModel):
     redact: bool = _setting(False, "REDACT")
     redact_key: SecretStr | None = _setting(None, "REDACT_KEY")
     alert_topic_arn: str | None = _setting(None, "ALERT_TOPIC_ARN")
+    alert_retention_days: int = _setting(30, "ALERT_RETENTION_DAYS", ge=1)
+    alert_burst_denials: int = _setting(10, "ALERT_BURST_DENIALS", ge=1)
+    alert_burst_minutes: int = _setting(5, "ALERT_BURST_MINUTES", ge=1)
+    alert_period_hours: int = _setting(24, "ALERT_PERIOD_HOURS", ge=1)
+    alert_rules: frozenset[str] | None = _setting(None, "ALERT_RULES")  # None: all seven (analysis.alerting.rules)
 
     @field_validator("trusted_accounts", "organization_accounts", "lookup_accounts", mode="before")
     @classmethod
@@ -136,6 +146,20 @@ class Settings(BaseModel):
         if len(value.get_secret_value()) < REDACT_KEY_MIN_LENGTH:  # the message never shows the key
             raise ValueError(f"at least {REDACT_KEY_MIN_LENGTH} characters (e.g. openssl rand -hex 32)")
         return value
+
+    @field_validator("alert_rules", mode="before")
+    @classmethod
+    def _alert_rules(cls, value: Any) -> frozenset[str] | None:
+        from analysis.alerting.rules import RULE_NAMES
+
+        if value is None:
+            return None
+        names = [part.strip() for part in value.split(",")] if isinstance(value, str) else list(value)
+        chosen = frozenset(name.lower() for name in names if name)
+        unknown = sorted(chosen - set(RULE_NAMES))
+        if unknown:
+            raise ValueError(f"not an alert rule: {', '.join(unknown)} (the rules: {', '.join(RULE_NAMES)})")
+        return chosen
 
     @field_validator("alert_topic_arn")
     @classmethod

@@ -88,10 +88,13 @@ class Tally:
 
     alerts: int = 0
     deduplicated: int = 0
+    redelivered: int = 0  # an eventID the state had counted already: counted here once more, nowhere else
     ignored: dict[str, int] = field(default_factory=dict)
 
-    def add(self, decision: Decision | Triage) -> None:
-        if isinstance(decision, Decision):
+    def add(self, decision: Decision | Triage | Literal["redelivered"]) -> None:
+        if decision == "redelivered":
+            self.redelivered += 1
+        elif isinstance(decision, Decision):
             if decision.outcome == "alert":
                 self.alerts += 1
             elif decision.outcome == "count":

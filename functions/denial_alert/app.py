@@ -15,6 +15,8 @@ from analysis.settings import load_settings
 logger, metrics, tracer = powertools()
 SETTINGS = load_settings()
 SNS = client(None, "sns")
+# the alert state (one alert per key and period); without STATE_TABLE every denial is published
+DYNAMODB = client(None, "dynamodb") if SETTINGS.state_table else None
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -22,7 +24,7 @@ SNS = client(None, "sns")
 @metrics.log_metrics
 @event_source(data_class=EventBridgeEvent)
 def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
-    run = alert_on_event(event.raw_event, SETTINGS, SNS)
+    run = alert_on_event(event.raw_event, SETTINGS, SNS, DYNAMODB)
     add_counts(metrics, run.metrics())
     logger.info("denial event", extra={"summary": run.summary()})
     return run.summary()

@@ -358,6 +358,30 @@ def test_the_alert_function_publishes_each_denial_with_its_remedy(stack, monkeyp
     assert _alert_loads_no_pandas()
 
 
+def test_the_alert_function_alerts_once_per_key_through_the_stacks_state_table(stack, monkeypatch):
+    # a principal of its own: the stack (and its table) is shared by this module's tests
+    identity = f.iam_user("dev-dedup")
+    first, calls = invoke(stack, "DenialAlertFunctionName", _update_denial(identity, 0), monkeypatch)
+    second, more = invoke(stack, "DenialAlertFunctionName", _update_denial(identity, 30), monkeypatch)
+    assert (first["alerts"], second["alerts"], second["deduplicated"]) == (1, 0, 1)
+    [body] = _drain(stack, "alerts")
+    alert = json.loads(body)
+    assert [rule["name"] for rule in alert["rules"]] == ["first_seen", "sensitive_action"]  # UpdateService: Write
+    assert alert["events_since_last_alert"] == 0
+    updates = [call for call in calls + more if call.service == "dynamodb"]
+    assert {call.operation for call in updates} == {"UpdateItem"}
+    # the role's AlertState statement allows only items whose key starts alert# (dynamodb:LeadingKeys)
+    assert all(call.params["Key"]["id"]["S"].startswith("alert#") for call in updates)
+    [statement] = [s for s in stack.role_policy("DenialAlertFunctionName") if s.get("Sid") == "AlertState"]
+    assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["alert#*"]}}
+    check_least_privilege(stack.role_policy("DenialAlertFunctionName"), calls + more)
+
+
+def _update_denial(identity: dict[str, Any], seconds: int) -> dict[str, Any]:
+    when = f"2026-11-28T10:00:{seconds:02d}Z"
+    return f.eventbridge_envelope(f.record("UpdateService", identity=identity, event_time=when))
+
+
 def _alert_loads_no_pandas() -> bool:
     """The alert handler's import and one call, in a fresh interpreter, without pandas."""
     import subprocess

@@ -44,6 +44,25 @@ def test_the_environment_as_template_yaml_sets_it():
     assert settings.redact is True and settings.lookup_organization is False
 
 
+def test_the_alert_settings_default_to_the_issue_and_feed_the_alert_rules():
+    from analysis.alerting.rules import RULE_NAMES, alert_rules
+
+    # issue 9: retention 30 days, period 24 h; burst 10 denials in 5 minutes (rules.AlertRules' CIS note); all seven
+    rules = alert_rules(load_settings({}))
+    assert (rules.retention_days, rules.burst_denials, rules.burst_minutes, rules.period_hours) == (30, 10, 5, 24)
+    assert rules.enabled == frozenset(RULE_NAMES) and len(RULE_NAMES) == 7
+    env = {
+        "ALERT_RETENTION_DAYS": "7",
+        "ALERT_BURST_DENIALS": "20",
+        "ALERT_BURST_MINUTES": "2",
+        "ALERT_PERIOD_HOURS": "6",
+        "ALERT_RULES": " Burst, root ",
+    }
+    rules = alert_rules(load_settings(env))
+    assert (rules.retention_days, rules.burst_denials, rules.burst_minutes, rules.period_hours) == (7, 20, 2, 6)
+    assert rules.enabled == frozenset({"burst", "root"})
+
+
 def test_explicit_arguments_win_and_none_means_not_given():
     env = {"AUDITED_SERVICE": "ecs", "RECON_ACTIONS": "12", "TRUSTED_ACCOUNTS": "111122223333"}
     settings = load_settings(env, service="apprunner", recon_distinct_actions=None, trusted_accounts=frozenset())
@@ -63,6 +82,8 @@ def test_explicit_arguments_win_and_none_means_not_given():
         ("ALERT_TOPIC_ARN", "topic", "alert_topic_arn (ALERT_TOPIC_ARN): not an SNS topic ARN"),
         ("REDACT", "maybe", "redact (REDACT)"),
         ("REDACT_KEY", "k" * 31, "redact_key (REDACT_KEY): at least 32 characters"),
+        ("ALERT_RULES", "burst,bursts", "alert_rules (ALERT_RULES): not an alert rule: bursts"),
+        ("ALERT_PERIOD_HOURS", "0", "alert_period_hours (ALERT_PERIOD_HOURS)"),
     ],
 )
 def test_a_bad_value_is_named_with_its_variable(variable, value, named):

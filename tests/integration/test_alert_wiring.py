@@ -1,0 +1,160 @@
+"""The alert path with its state (issue 9): ``service.alert_on_event`` with the rules, the de-duplication and the
+DynamoDB store, against moto DynamoDB (the table template.yaml deploys) and SNS read back through SQS.
+
+Expected values are counted by hand from the issue: a key alerts at most once per 24 hours with the rules that
+fired; the events after it in the period are counted and carried by the key's next alert; a redelivered eventID is
+counted once; what is no denial is ignored and counted. apprunner:UpdateService is a Write action in the IAM
+catalog (Service Authorization Reference), apprunner:DescribeService a Read one."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from analysis.service import NO_STATE, WITH_STATE, alert_on_event
+from analysis.settings import load_settings
+from tests import factories as f
+from tests.stack import source_template
+
+pytestmark = pytest.mark.integration
+
+TABLE = "apprunner-audit-state"
+REGION = "us-east-1"
+T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+STATE_TABLE = source_template()["Resources"]["StateTable"]["Properties"]
+
+
+class Aws:
+    def __init__(self) -> None:
+        self.dynamodb = boto3.client("dynamodb", region_name=REGION)
+        self.sns = boto3.client("sns", region_name=REGION)
+        self.sqs = boto3.client("sqs", region_name=REGION)
+        self.requests: list[str] = []
+        self.dynamodb.meta.events.register("before-call.dynamodb.*", self._seen)
+        self.dynamodb.create_table(
+            TableName=TABLE,
+            BillingMode=STATE_TABLE["BillingMode"],
+            AttributeDefinitions=STATE_TABLE["AttributeDefinitions"],
+            KeySchema=STATE_TABLE["KeySchema"],
+        )
+        self.topic = self.sns.create_topic(Name="alerts")["TopicArn"]
+        self.queue = self.sqs.create_queue(QueueName="alerts")["QueueUrl"]
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])["Attributes"]
+        self.sns.subscribe(
+            TopicArn=self.topic,
+            Protocol="sqs",
+            Endpoint=queue_arn["QueueArn"],
+            Attributes={"RawMessageDelivery": "true"},
+        )
+        self.requests.clear()
+
+    def _seen(self, event_name: str, **_: Any) -> None:
+        self.requests.append(event_name.rsplit(".", 1)[-1])
+
+    def received(self) -> list[dict[str, Any]]:
+        messages = []
+        while batch := self.sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10).get("Messages", []):
+            messages += [json.loads(m["Body"]) for m in batch]
+            for m in batch:
+                self.sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=m["ReceiptHandle"])
+        return messages
+
+
+@pytest.fixture
+def aws(monkeypatch) -> Iterator[Aws]:
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(variable, "testing")
+    with mock_aws():
+        yield Aws()
+
+
+def settings(aws: Aws, *, state: bool = True):
+    return load_settings({}, alert_topic_arn=aws.topic, state_table=TABLE if state else None)
+
+
+def at(seconds: float) -> str:
+    return (T0 + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_a_storm_alerts_once_with_its_rules_and_the_next_period_carries_the_count(aws):
+    runs = [
+        alert_on_event(
+            f.eventbridge_envelope(f.record("UpdateService", event_time=at(i))), settings(aws), aws.sns, aws.dynamodb
+        )
+        for i in range(100)
+    ]
+    [alert] = aws.received()
+    assert [rule["name"] for rule in alert["rules"]] == ["first_seen", "sensitive_action"]
+    assert "apprunner:UpdateService is a Write action" in alert["rules"][1]["reason"]
+    assert alert["events_since_last_alert"] == 0
+    assert alert["finding"]["actions"][0]["action"] == "apprunner:UpdateService"
+    assert sum(len(run.published) for run in runs) == 1
+    assert sum(run.tally.deduplicated for run in runs) == 99
+    assert [run.metrics()["AlertsDeduplicated"] for run in runs[:2]] == [0, 1]
+    assert runs[0].summary()["deduplication"] == WITH_STATE
+
+    # a day later (the default period: 24 h): the key alerts again and carries the 99 it did not alert for
+    later = f.record("UpdateService", event_time=at(24 * 3600 + 1))
+    run = alert_on_event(f.eventbridge_envelope(later), settings(aws), aws.sns, aws.dynamodb)
+    [next_alert] = aws.received()
+    assert [rule["name"] for rule in next_alert["rules"]] == ["sensitive_action"]  # seen the day before
+    assert next_alert["events_since_last_alert"] == 99
+    assert run.tally.alerts == 1
+
+
+def test_a_redelivered_event_is_counted_once(aws):
+    record = f.record("UpdateService", event_time=at(0))
+    first = alert_on_event(f.eventbridge_envelope(record), settings(aws), aws.sns, aws.dynamodb)
+    again = alert_on_event(f.eventbridge_envelope(record), settings(aws), aws.sns, aws.dynamodb)
+    assert len(aws.received()) == 1
+    assert (first.tally.alerts, first.tally.redelivered) == (1, 0)
+    assert (again.tally.alerts, again.tally.deduplicated, again.tally.redelivered) == (0, 0, 1)
+    assert again.metrics()["EventsRedelivered"] == 1 and again.published == []
+    # counted once: a third, new event of the key is the only one the next period's alert carries
+    alert_on_event(
+        f.eventbridge_envelope(f.record("UpdateService", event_time=at(60))), settings(aws), aws.sns, aws.dynamodb
+    )
+    later = f.record("UpdateService", event_time=at(24 * 3600 + 1))
+    alert_on_event(f.eventbridge_envelope(later), settings(aws), aws.sns, aws.dynamodb)
+    [next_alert] = aws.received()
+    assert next_alert["events_since_last_alert"] == 1
+
+
+def test_a_success_routed_by_mistake_is_ignored_counted_and_costs_no_request(aws):
+    success = f.record("UpdateService", error_code=None, event_time=at(0))
+    run = alert_on_event(f.eventbridge_envelope(success), settings(aws), aws.sns, aws.dynamodb)
+    assert aws.received() == []
+    assert run.denials == 0 and run.published == []
+    assert run.tally.ignored == {"not_denial": 1}
+    assert run.metrics()["EventsIgnored"] == 1
+    assert aws.requests == []
+
+
+def test_an_event_that_does_not_alert_costs_two_requests(aws):
+    alert_on_event(f.eventbridge_envelope(f.record(event_time=at(0))), settings(aws), aws.sns, aws.dynamodb)
+    aws.requests.clear()
+    alert_on_event(f.eventbridge_envelope(f.record(event_time=at(1))), settings(aws), aws.sns, aws.dynamodb)
+    assert aws.requests == ["UpdateItem", "UpdateItem"]
+
+
+def test_without_the_state_table_every_denial_is_published_as_before(aws):
+    runs = [
+        alert_on_event(
+            f.eventbridge_envelope(f.record("UpdateService", event_time=at(i))),
+            settings(aws, state=False),
+            aws.sns,
+            aws.dynamodb,
+        )
+        for i in range(3)
+    ]
+    alerts = aws.received()
+    assert len(alerts) == 3
+    assert all("rules" not in alert and "events_since_last_alert" not in alert for alert in alerts)
+    assert all(run.summary()["deduplication"] == NO_STATE for run in runs)
+    assert aws.requests == []
