@@ -1,0 +1,190 @@
+"""The SNS alert for one denial that alerts (issue 9's Output): a subject, a body a person reads in ten seconds, the
+message attributes subscribers filter on, and AWS Chatbot's custom notification as an option.
+
+Pure: a finding (and the store's decision) in, strings out; nothing here calls AWS or loads pandas. Every string
+that reaches SNS has its access key IDs and session tokens masked (``redact.mask_secrets``) before it is cut, and
+its control and invisible characters shown as escapes (``redact.printable``): what a log says is shown, never
+obeyed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from analysis.contract import Finding
+from analysis.redact import mask_secrets, printable
+
+# Publish's Subject: "UTF-8 text with no line breaks or control characters, and less than 100 characters long" (SNS
+# API reference). Counted in UTF-16 code units, the strictest reading, so a pair is never split.
+SUBJECT_MAX = 99
+# Publish: at most 10 message attributes; a String attribute's value may not be empty. Each value is cut here so
+# that the attributes stay a small part of the message's 256 KB (an IAM ARN is at most 2,048 characters).
+ATTRIBUTES_MAX = 10
+ATTRIBUTE_VALUE_MAX = 2048
+FIX_LINE_MAX = 200
+CONSOLE = "https://console.aws.amazon.com/iam/home#/"
+# A name IAM accepts (users and roles: letters, digits and +=,.@_-); anything else gets no link.
+_IAM_NAME = re.compile(r"[\w+=,.@-]{1,128}", re.ASCII)
+_REASON_TAGS = {"scp": "SCP", "rcp": "RCP", "permissions_boundary": "boundary", "session_policy": "session policy"}
+
+Format = Literal["text", "chatbot"]
+
+
+class Rule(Protocol):
+    """A fired rule as ``alerting.rules.FiredRule`` gives it."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class AlertMessage:
+    subject: str
+    body: str
+    attributes: dict[str, dict[str, str]]  # Publish's MessageAttributes: {"severity": {"DataType": "String", ...}}
+
+
+def alert_message(
+    finding: Finding,
+    service: str,
+    rules: Sequence[Rule] = (),
+    events_since_last_alert: int | None = None,
+    fmt: Format = "text",
+) -> AlertMessage:
+    """The alert for ``finding``'s first action; ``rules`` those that fired (most important first)."""
+    subject = alert_subject(finding, service)
+    lines = body_lines(finding, rules, events_since_last_alert)
+    body = chatbot_body(subject, lines, finding) if fmt == "chatbot" else "\n".join(lines) + "\n"
+    return AlertMessage(subject, printable(mask_secrets(body)), message_attributes(finding, rules))
+
+
+def alert_subject(finding: Finding, service: str) -> str:
+    """``apprunner alert [high]: role/DataScience denied apprunner:CreateService (SCP)``, cut to SNS's limit."""
+    action = finding.actions[0]
+    why = _reason_tag(action.reasons)
+    text = f"{service} alert [{finding.severity}]: {principal_name(finding)} denied {action.action}"
+    text += f" ({why})" if why else ""
+    return cut_utf16(printable(mask_secrets(text), keep=""), SUBJECT_MAX)
+
+
+def body_lines(finding: Finding, rules: Sequence[Rule], events_since_last_alert: int | None) -> list[str]:
+    """Who, what, why, the fix, the console link: one short line each (the rules one per line)."""
+    principal = finding.principal
+    action = finding.actions[0]
+    owner = finding.target_account_id or "unknown"
+    who = f"Who: {principal_name(finding)} ({principal.arn or principal.key or principal.type})"
+    who += f", account {principal.account_id or 'unknown'}, owning account {owner}"
+    what = f"What: {action.action}"
+    if action.resources:
+        more = len(action.resources) - 1
+        what += f" on {action.resources[0]}" + (f" (+{more} more)" if more else "")
+    what += f", {action.count} denial{'s' if action.count != 1 else ''}"
+    if events_since_last_alert is not None:
+        what += f", {events_since_last_alert} since the last alert for this key"
+    lines = [who, what, "Why: denied by " + ", ".join(action.reasons)]
+    lines += [f"  rule {rule.name}: {rule.reason}" for rule in rules]
+    lines += fix_lines(finding)
+    link = console_link(finding)
+    lines += [f"Console: {link}"] if link else []
+    lines.append(f"Finding: {finding.id}")
+    return [printable(mask_secrets(line), keep="") for line in lines]
+
+
+def fix_lines(finding: Finding) -> list[str]:
+    """The remedy's kind and its first note, the wording the report's text and email show (``remedy.notes``)."""
+    remedy = finding.remedy
+    if remedy is None:
+        return ["Fix: no advice was computed: see the daily report"]
+    lines = [f"Fix ({remedy.kind.replace('_', ' ')}):"]
+    lines += [f"  {_one_line(note)}" for note in remedy.notes[:1]]
+    return lines
+
+
+def console_link(finding: Finding) -> str | None:
+    """The IAM console page of the user or role denied; none for root, a service, or a name IAM could not give."""
+    arn = finding.principal.arn or ""
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or parts[2] not in {"iam", "sts"}:
+        return None
+    kind, _, rest = parts[5].partition("/")
+    segments = rest.split("/")
+    page = {"user": "users", "role": "roles", "assumed-role": "roles"}.get(kind)
+    name = segments[0] if kind == "assumed-role" else segments[-1]
+    if page is None or not _IAM_NAME.fullmatch(name):
+        return None
+    return f"{CONSOLE}{page}/details/{name}"
+
+
+def principal_name(finding: Finding) -> str:
+    """``role/Deploy``, ``user/dev-alice``, ``root``: the ARN's resource without its path; else what the log said."""
+    principal = finding.principal
+    if not principal.arn:
+        return (principal.key or principal.type).removeprefix("service:")
+    resource = principal.arn.split(":", 5)[5] if principal.arn.count(":") >= 5 else principal.arn
+    kind, slash, rest = resource.partition("/")
+    if not slash:
+        return resource
+    segments = rest.split("/")
+    return f"{kind}/{segments[0] if kind == 'assumed-role' else segments[-1]}"
+
+
+def message_attributes(finding: Finding, rules: Sequence[Rule]) -> dict[str, dict[str, str]]:
+    """severity, rule (the first that fired), account (the owning one), principal (its ARN): empty ones left out."""
+    values = {
+        "severity": finding.severity,
+        "rule": rules[0].name if rules else "",
+        "account": finding.target_account_id or "",
+        "principal": finding.principal.arn or "",
+    }
+    attributes = {}
+    for name, value in values.items():
+        shown = cut_utf16(printable(mask_secrets(value), keep=""), ATTRIBUTE_VALUE_MAX)
+        if shown:
+            attributes[name] = {"DataType": "String", "StringValue": shown}
+    return dict(list(attributes.items())[:ATTRIBUTES_MAX])
+
+
+def chatbot_body(subject: str, lines: Sequence[str], finding: Finding) -> str:
+    """AWS Chatbot's custom notification (version 1.0, source custom), plain text (no chat markdown to escape)."""
+    link = console_link(finding)
+    notification: dict[str, Any] = {
+        "version": "1.0",
+        "source": "custom",
+        "id": finding.id,
+        "content": {
+            "title": subject,
+            "description": "\n".join(lines),
+            "nextSteps": [f"Open the principal in the IAM console: {link}"] if link else [],
+            "keywords": ["AccessDenied", finding.severity, finding.actions[0].action],
+        },
+        "metadata": {"summary": subject, "eventType": "AccessDeniedAlert", "enableCustomActions": False},
+    }
+    return json.dumps(notification, ensure_ascii=False)
+
+
+def cut_utf16(text: str, limit: int) -> str:
+    """At most ``limit`` UTF-16 code units, cut between characters (a surrogate pair is never split)."""
+    taken = 0
+    for index, character in enumerate(text):
+        taken += 2 if ord(character) > 0xFFFF else 1
+        if taken > limit:
+            return text[:index]
+    return text
+
+
+def _reason_tag(reasons: Sequence[str]) -> str:
+    for reason in reasons:
+        if reason in _REASON_TAGS:
+            return _REASON_TAGS[reason]
+    return reasons[0].replace("_", " ") if reasons and reasons[0] != "unknown" else ""
+
+
+def _one_line(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= FIX_LINE_MAX else flat[: FIX_LINE_MAX - 3] + "..."

@@ -1,0 +1,130 @@
+"""The SNS alert (issue 9's Output): subject, body, message attributes and the Chatbot format, from factory events.
+
+Expected values are written by hand from the events and from the AWS documentation: Publish's Subject is "UTF-8
+text with no line breaks or control characters, and less than 100 characters long" (so at most 99, counted here in
+UTF-16 code units so that a pair is never split); at most 10 message attributes, none empty; the IAM console's pages
+are https://console.aws.amazon.com/iam/home#/roles/details/NAME and #/users/details/NAME. Severities follow
+docs/CONTRACT.md: an SCP refusing a Write action (apprunner:CreateService) is high; a Read action refused for want
+of an allow is low."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from analysis.alerting.message import alert_message, alert_subject, console_link, cut_utf16
+from analysis.alerting.rules import FiredRule
+from analysis.contract import BUILDING, Finding
+from analysis.event_finding import event_finding
+from analysis.model import Options
+from tests import factories as f
+
+pytestmark = pytest.mark.unit
+
+SCP_TAIL = "with an explicit deny in a service control policy"
+ROLE_ARN = f"arn:aws:iam::{f.ACCOUNT}:role/DataScience"
+KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+TOKEN = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQDexampletokenexampletokenexampletoken0123456789"
+
+
+def finding_of(record: dict) -> Finding:
+    return Finding.model_validate(event_finding(record, Options(service="apprunner")), context=BUILDING)
+
+
+def scp_denial() -> Finding:
+    arn = f"arn:aws:sts::{f.ACCOUNT}:assumed-role/DataScience/jane"
+    message = f.message(arn, "apprunner:CreateService", tail=SCP_TAIL)
+    return finding_of(f.record("CreateService", identity=f.assumed_role("DataScience"), error_message=message))
+
+
+RULES = [
+    FiredRule("first_seen", "role DataScience was not denied apprunner:CreateService within 30 days"),
+    FiredRule("organization_policy", "refused by a service control policy (SCP)"),
+]
+
+
+def test_the_subject_names_severity_principal_action_and_the_denials_reason():
+    assert alert_subject(scp_denial(), "apprunner") == (
+        "apprunner alert [high]: role/DataScience denied apprunner:CreateService (SCP)"
+    )
+
+
+def test_the_body_says_who_what_why_the_fix_and_links_the_role():
+    lines = alert_message(scp_denial(), "apprunner", RULES, 3).body.splitlines()
+    assert lines[0] == f"Who: role/DataScience ({ROLE_ARN}), account {f.ACCOUNT}, owning account {f.ACCOUNT}"
+    assert lines[1].startswith("What: apprunner:CreateService on ")
+    assert lines[1].endswith(", 1 denial, 3 since the last alert for this key")
+    assert lines[2] == "Why: denied by scp"
+    assert lines[3] == f"  rule first_seen: {RULES[0].reason}"
+    assert lines[4] == f"  rule organization_policy: {RULES[1].reason}"
+    assert lines[5].startswith("Fix (org policy):")
+    assert "Console: https://console.aws.amazon.com/iam/home#/roles/details/DataScience" in lines
+    assert len(lines) <= 12  # read in ten seconds
+
+
+def test_the_attributes_let_subscribers_filter_on_severity_rule_account_and_principal():
+    assert alert_message(scp_denial(), "apprunner", RULES).attributes == {
+        "severity": {"DataType": "String", "StringValue": "high"},
+        "rule": {"DataType": "String", "StringValue": "first_seen"},
+        "account": {"DataType": "String", "StringValue": f.ACCOUNT},
+        "principal": {"DataType": "String", "StringValue": ROLE_ARN},
+    }
+
+
+def test_no_rule_no_empty_rule_attribute():
+    finding = finding_of(f.record())
+    assert "rule" not in alert_message(finding, "apprunner").attributes  # SNS refuses an empty String value
+
+
+def test_a_long_name_is_cut_to_99_characters_and_a_pair_is_never_split():
+    name = "n" * 64  # IAM's longest user name
+    subject = alert_subject(finding_of(f.record(identity=f.iam_user(name))), "apprunner")
+    # "apprunner alert [low]: user/" (28) + 64 + " denied apprunner:DescribeService" (33) + " (no identity allow)"
+    expected = ("apprunner alert [low]: user/" + name + " denied apprunner:DescribeService (no identity allow)")[:99]
+    assert subject == expected and len(subject) == 99
+    assert cut_utf16("a" * 98 + "\U0001f600", 99) == "a" * 98  # the emoji is two UTF-16 units: left out whole
+    assert cut_utf16("a" * 97 + "\U0001f600", 99) == "a" * 97 + "\U0001f600"
+
+
+def test_control_characters_in_the_log_are_shown_not_obeyed():
+    record = f.record(identity=f.iam_user("dev-alice"))
+    record["userIdentity"]["arn"] = f"arn:aws:iam::{f.ACCOUNT}:user/dev\x1b[2Jalice"
+    message = alert_message(finding_of(record), "apprunner")
+    assert "\x1b" not in message.subject + message.body + json.dumps(message.attributes, ensure_ascii=False)
+    assert "\\u001b" in message.subject
+
+
+@pytest.mark.parametrize(
+    ("identity", "link"),
+    [
+        (f.iam_user("dev-alice"), "https://console.aws.amazon.com/iam/home#/users/details/dev-alice"),
+        (f.assumed_role("Deploy", path="/team/"), "https://console.aws.amazon.com/iam/home#/roles/details/Deploy"),
+        (f.root(), None),
+        (f.aws_service(), None),
+    ],
+)
+def test_the_console_link_is_the_users_or_roles_page_and_none_for_root_or_a_service(identity, link):
+    assert console_link(finding_of(f.record(identity=identity))) == link
+
+
+def test_no_access_key_id_or_session_token_reaches_sns():
+    record = f.record(identity=f.iam_user(f"ci{KEY_ID}"))
+    record["userAgent"] = f"aws-cli/2.17 key {KEY_ID} token {TOKEN}"
+    record["errorMessage"] += f" (key {KEY_ID}, token {TOKEN})"
+    for fmt in ("text", "chatbot"):
+        message = alert_message(finding_of(record), "apprunner", RULES, 0, fmt=fmt)
+        sent = message.subject + message.body + json.dumps(message.attributes)
+        assert KEY_ID[4:12] not in sent and TOKEN[:40] not in sent
+
+
+def test_the_chatbot_format_is_a_custom_notification_with_the_same_words():
+    finding = scp_denial()
+    text = alert_message(finding, "apprunner", RULES, 3)
+    notification = json.loads(alert_message(finding, "apprunner", RULES, 3, fmt="chatbot").body)
+    assert (notification["version"], notification["source"]) == ("1.0", "custom")
+    assert notification["content"]["title"] == text.subject
+    assert notification["content"]["description"] == text.body.rstrip("\n")
+    assert notification["content"]["nextSteps"] == [
+        "Open the principal in the IAM console: https://console.aws.amazon.com/iam/home#/roles/details/DataScience"
+    ]
