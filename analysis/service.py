@@ -529,6 +529,7 @@ def _event_moment(value: Any) -> datetime:
 def _publish(sns: Any, settings: Settings, finding: Finding, decision: Any, run: AlertRun) -> None:
     import json
 
+    from analysis.alerting.message import message_attributes
     from analysis.redact import printable
 
     if sns is None or not settings.alert_topic_arn:
@@ -538,6 +539,7 @@ def _publish(sns: Any, settings: Settings, finding: Finding, decision: Any, run:
         TopicArn=settings.alert_topic_arn,
         Subject=message["subject"],
         Message=printable(json.dumps(message, ensure_ascii=False, indent=2)),
+        MessageAttributes=message_attributes(finding, decision.rules if decision is not None else ()),
     )
     run.published.append(answer["MessageId"])
 

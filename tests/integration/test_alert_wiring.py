@@ -36,6 +36,7 @@ class Aws:
         self.sns = boto3.client("sns", region_name=REGION)
         self.sqs = boto3.client("sqs", region_name=REGION)
         self.requests: list[str] = []
+        self.filtered: list[str] = []
         self.dynamodb.meta.events.register("before-call.dynamodb.*", self._seen)
         self.dynamodb.create_table(
             TableName=TABLE,
@@ -57,13 +58,34 @@ class Aws:
     def _seen(self, event_name: str, **_: Any) -> None:
         self.requests.append(event_name.rsplit(".", 1)[-1])
 
-    def received(self) -> list[dict[str, Any]]:
+    def received(self, queue: str | None = None) -> list[dict[str, Any]]:
+        return [body for body, _ in self.received_with_attributes(queue)]
+
+    def received_with_attributes(self, queue: str | None = None) -> list[tuple[dict[str, Any], dict[str, str]]]:
+        """Each message's body and its message attributes (raw delivery hands SNS's to SQS as they were)."""
+        queue = queue or self.queue
         messages = []
-        while batch := self.sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10).get("Messages", []):
-            messages += [json.loads(m["Body"]) for m in batch]
+        while batch := self.sqs.receive_message(
+            QueueUrl=queue, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", []):
             for m in batch:
-                self.sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=m["ReceiptHandle"])
+                attributes = {name: value["StringValue"] for name, value in m.get("MessageAttributes", {}).items()}
+                messages.append((json.loads(m["Body"]), attributes))
+                self.sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
         return messages
+
+    def filtered_queue(self, filter_policy: dict[str, Any]) -> str:
+        """A second subscriber that takes only what its filter policy (on the message attributes) lets through."""
+        queue = self.sqs.create_queue(QueueName=f"filtered-{len(self.filtered)}")["QueueUrl"]
+        self.filtered.append(queue)
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]
+        self.sns.subscribe(
+            TopicArn=self.topic,
+            Protocol="sqs",
+            Endpoint=queue_arn["QueueArn"],
+            Attributes={"RawMessageDelivery": "true", "FilterPolicy": json.dumps(filter_policy)},
+        )
+        return queue
 
 
 @pytest.fixture
@@ -158,3 +180,32 @@ def test_without_the_state_table_every_denial_is_published_as_before(aws):
     assert all("rules" not in alert and "events_since_last_alert" not in alert for alert in alerts)
     assert all(run.summary()["deduplication"] == NO_STATE for run in runs)
     assert aws.requests == []
+
+
+def test_an_alert_carries_the_attributes_subscribers_filter_on(aws):
+    """dev-alice (the factories' IAM user in 111122223333) denied apprunner:UpdateService, a Write action, for want
+    of an allow: medium (docs/CONTRACT.md); first seen and sensitive fire, first_seen listed first."""
+    high_only = aws.filtered_queue({"severity": ["high", "critical"]})
+    first_seen = aws.filtered_queue({"rule": ["first_seen"], "account": [f.ACCOUNT]})
+    record = f.record("UpdateService", event_time=at(0))
+    alert_on_event(f.eventbridge_envelope(record), settings(aws), aws.sns, aws.dynamodb)
+    [(alert, attributes)] = aws.received_with_attributes()
+    assert attributes == {
+        "severity": "medium",
+        "rule": "first_seen",
+        "account": f.ACCOUNT,
+        "principal": f"arn:aws:iam::{f.ACCOUNT}:user/dev-alice",
+    }
+    assert alert["rules"][0]["name"] == "first_seen"
+    assert aws.received(high_only) == []  # a subscriber for high and critical alerts only is not woken
+    assert aws.received(first_seen) == [alert]  # one for new denials in its account is
+
+
+def test_without_the_state_table_an_alert_has_no_rule_attribute(aws):
+    alert_on_event(f.eventbridge_envelope(f.record(event_time=at(0))), settings(aws, state=False), aws.sns)
+    [(_, attributes)] = aws.received_with_attributes()
+    assert attributes == {
+        "severity": "low",  # apprunner:DescribeService is a Read action
+        "account": f.ACCOUNT,
+        "principal": f"arn:aws:iam::{f.ACCOUNT}:user/dev-alice",
+    }
