@@ -26,6 +26,7 @@ SUBJECT_MAX = 99
 ATTRIBUTES_MAX = 10
 ATTRIBUTE_VALUE_MAX = 2048
 FIX_LINE_MAX = 200
+CHATBOT_DESCRIPTION_MAX = 4000  # the daily report's Chatbot description budget (delivery.sns.chatbot_message)
 CONSOLE = "https://console.aws.amazon.com/iam/home#/"
 # A name IAM accepts (users and roles: letters, digits and +=,.@_-); anything else gets no link.
 _IAM_NAME = re.compile(r"[\w+=,.@-]{1,128}", re.ASCII)
@@ -159,7 +160,7 @@ def chatbot_body(subject: str, lines: Sequence[str], finding: Finding) -> str:
         "id": finding.id,
         "content": {
             "title": subject,
-            "description": "\n".join(lines),
+            "description": cut_utf16("\n".join(lines), CHATBOT_DESCRIPTION_MAX),
             "nextSteps": [f"Open the principal in the IAM console: {link}"] if link else [],
             "keywords": ["AccessDenied", finding.severity, finding.actions[0].action],
         },

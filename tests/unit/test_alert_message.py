@@ -128,3 +128,9 @@ def test_the_chatbot_format_is_a_custom_notification_with_the_same_words():
     assert notification["content"]["nextSteps"] == [
         "Open the principal in the IAM console: https://console.aws.amazon.com/iam/home#/roles/details/DataScience"
     ]
+
+
+def test_the_chatbot_description_stays_within_4000_characters():
+    long_rules = [FiredRule("burst", "r" * 5000)]
+    notification = json.loads(alert_message(scp_denial(), "apprunner", long_rules, fmt="chatbot").body)
+    assert len(notification["content"]["description"]) == 4000
