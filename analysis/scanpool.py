@@ -123,6 +123,11 @@ def _end_worker_processes(pool: ProcessPoolExecutor) -> None:
             process.join(timeout=1)
     if results_writer is not None:
         results_writer.close()
+    # Let that thread end now: Python 3.11's exit handler wakes each manager thread without a lock, and one closing
+    # its wake-up pipe at that moment makes the exit print an ignored EBADF traceback (fixed in CPython 3.12).
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is not None and manager is not threading.current_thread():
+        manager.join(timeout=1)
 
 
 def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
