@@ -155,3 +155,20 @@ def identity_center_region(role_arn: str | None) -> str | None:
     (``/aws-reserved/sso.amazonaws.com/REGION/``); None for roles whose path does not carry it."""
     match = _IDENTITY_CENTER_PATH.search(role_arn or "")
     return match.group("region") if match else None
+
+
+_IAM_NAME = re.compile(r"[\w+=,.@-]+", re.ASCII)  # the characters of IAM names and path parts (IAM user guide, quotas)
+
+
+def short_name(arn: str) -> str:
+    """``user/dev-alice``, ``role/Deploy``, ``assumed-role/Deploy``, ``root``: an ARN's resource without its path
+    (for people; the account is shown beside it). A name IAM could not have given (a ``/`` inside odd characters)
+    is shown whole: no part of what the log says is hidden."""
+    resource = arn.split(":", 5)[5] if arn.count(":") >= 5 else arn
+    kind, slash, rest = resource.partition("/")
+    segments = rest.split("/")
+    if not slash or not all(_IAM_NAME.fullmatch(segment) for segment in segments):
+        return resource
+    if kind == "assumed-role":  # assumed-role/ROLE/SESSION: the role is who; sessions are many
+        return f"{kind}/{segments[0]}"
+    return f"{kind}/{segments[-1]}"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from analysis.contract import Finding
+from analysis.principals import short_name
 from analysis.redact import mask_secrets, printable
 
 # Publish's Subject: "UTF-8 text with no line breaks or control characters, and less than 100 characters long" (SNS
@@ -127,12 +128,7 @@ def principal_name(finding: Finding) -> str:
     principal = finding.principal
     if not principal.arn:
         return (principal.key or principal.type).removeprefix("service:")
-    resource = principal.arn.split(":", 5)[5] if principal.arn.count(":") >= 5 else principal.arn
-    kind, slash, rest = resource.partition("/")
-    if not slash:
-        return resource
-    segments = rest.split("/")
-    return f"{kind}/{segments[0] if kind == 'assumed-role' else segments[-1]}"
+    return short_name(principal.arn)
 
 
 def message_attributes(finding: Finding, rules: Sequence[Rule]) -> dict[str, dict[str, str]]:

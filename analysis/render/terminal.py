@@ -9,7 +9,6 @@ Importing this module loads neither pandas nor the other renderers.
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from analysis.contract import Finding, Report
+from analysis.principals import short_name
 from analysis.redact import mask_secrets, printable
 from analysis.render.common import by_urgency, policy_actions, service_name
 
@@ -42,7 +42,6 @@ REASON_SHORT = {
     "explicit_deny": "explicit deny",
     "unknown": "reason unknown",
 }
-_IAM_NAME = re.compile(r"[\w+=,.@-]+", re.ASCII)  # the characters of IAM names and path parts (IAM user guide, quotas)
 DENY_REASONS = tuple(reason for reason in REASON_SHORT if reason not in {"no_identity_allow", "unknown"})
 
 
@@ -233,17 +232,9 @@ def short_principal(finding: Finding) -> str:
     path (the account is shown beside it); what the log said instead when there is no ARN. A name IAM could not
     have given (a ``/`` inside odd characters) is shown whole: no part of what the log says is hidden."""
     principal = finding.principal
-    arn = principal.arn
-    if not arn:
+    if not principal.arn:
         return (principal.key or "unknown").removeprefix("service:")  # an AWS service: apprunner.amazonaws.com
-    resource = arn.split(":", 5)[5] if arn.count(":") >= 5 else arn
-    kind, slash, rest = resource.partition("/")
-    segments = rest.split("/")
-    if not slash or not all(_IAM_NAME.fullmatch(segment) for segment in segments):
-        return resource
-    if kind == "assumed-role":  # assumed-role/ROLE/SESSION: the role is who; sessions are many
-        return f"{kind}/{segments[0]}"
-    return f"{kind}/{segments[-1]}"
+    return short_name(principal.arn)
 
 
 def what_to_do(finding: Finding) -> str:
