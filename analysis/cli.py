@@ -356,7 +356,7 @@ def _accounts(value: str) -> frozenset[str]:
 
 
 def _options(args: argparse.Namespace) -> Options:
-    from analysis.service import advice_options
+    from analysis.settings import advice_options
 
     return advice_options(_settings(args))
 

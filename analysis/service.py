@@ -1,4 +1,4 @@
-"""The application layer: a window's report, a day's report, one event's alert.
+"""The application layer of the reports: a window's report, a day's report.
 
 ``analysis.cli`` and the Lambda handlers in ``functions/`` are a few lines over these functions; every
 rule they share lives here:
@@ -12,6 +12,8 @@ rule they share lives here:
 - redaction *before* delivery, so what ``--redact`` sends is redacted too;
 - delivery exactly once per window and channel (``analysis.delivery``);
 - a Lambda function's remaining time: query sources stop polling before it runs out.
+
+One event's alert is ``analysis.alert_service``'s.
 """
 
 from __future__ import annotations
@@ -20,20 +22,19 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from analysis.contract import BUILDING, Finding, Report, SourceStatus
+from analysis.contract import BUILDING, Report, SourceStatus
 from analysis.progress import NO_PROGRESS, Progress
-from analysis.settings import Settings
+from analysis.settings import Settings, advice_options, redaction_key
 
 if TYPE_CHECKING:
-    from analysis.alerting.dedup import Tally
     from analysis.config import DeliveryConfig
     from analysis.delivery import Clients, DeliveryError, DeliveryResult
     from analysis.ledger import Ledger
-    from analysis.model import Options, Window
+    from analysis.model import Window
     from analysis.sources.base import ReadOptions, Source
 
 log = logging.getLogger(__name__)
@@ -147,19 +148,6 @@ class Run:
 
 
 # --- settings to the layers below ------------------------------------------------------------------
-
-
-def advice_options(settings: Settings) -> Options:
-    from analysis.model import Options
-
-    return Options(
-        service=settings.service,
-        trusted_accounts=settings.trusted_accounts,
-        organization_accounts=settings.organization_accounts,
-        organization_id=settings.organization_id,
-        recon_distinct_actions=settings.recon_distinct_actions,
-        recon_window_minutes=settings.recon_window_minutes,
-    )
 
 
 def read_options(
@@ -304,7 +292,7 @@ def run_daily(
         lookback=lookback,
         now=now,
         redact=settings.redact,  # the ledger stores what is shown: with REDACT on, the redacted report
-        redact_key=_redact_key(settings),
+        redact_key=redaction_key(settings),
     )
     return _finished(report, settings)
 
@@ -317,13 +305,8 @@ def _finished(report: Report, settings: Settings) -> Run:
     if settings.redact:
         from analysis.redact import redact_report
 
-        report = Report.model_validate(redact_report(report.document(), _redact_key(settings)), context=BUILDING)
+        report = Report.model_validate(redact_report(report.document(), redaction_key(settings)), context=BUILDING)
     return Run(report)
-
-
-def _redact_key(settings: Settings) -> str | None:
-    """The configured redaction key (REDACT_KEY); None: each redaction picks a random one."""
-    return settings.redact_key.get_secret_value() if settings.redact_key else None
 
 
 def deliver_run(
@@ -385,180 +368,6 @@ def daily_job(
     ledger = dynamodb_ledger(settings.state_table, session)
     run = run_daily(request, settings, ledger, session=session, time_left=time_left, now=now)
     return deliver_run(run, delivery, clients or default_clients(session), now=now, time_left=time_left)
-
-
-# --- one event: the alert path -------------------------------------------------------------------
-
-
-@dataclass
-class AlertRun:
-    """What one EventBridge event gave: its denials' findings, the messages published for them, and (with the
-    state table) the tally of alerts raised, de-duplicated, redelivered and ignored."""
-
-    records: int = 0
-    denials: int = 0
-    findings: list[Finding] = field(default_factory=list)
-    published: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    tally: Tally = field(default_factory=lambda: _new_tally())
-    deduplication: str = ""
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "records": self.records,
-            "denials": self.denials,
-            "alerts": len(self.published),
-            "message_ids": self.published,
-            "problems": self.problems,
-            "deduplication": self.deduplication,
-            "deduplicated": self.tally.deduplicated,
-            "redelivered": self.tally.redelivered,
-            "ignored": dict(self.tally.ignored),
-            "findings": [
-                {
-                    "principal": f.principal.arn,
-                    "actions": [a.action for a in f.actions],
-                    "kind": f.remedy.kind if f.remedy else None,
-                }
-                for f in self.findings
-            ],
-        }
-
-    def metrics(self) -> dict[str, int]:
-        return {
-            "Denials": self.denials,
-            "Alerts": len(self.published),
-            "AlertsDeduplicated": self.tally.deduplicated,
-            "EventsRedelivered": self.tally.redelivered,
-            "EventsIgnored": sum(self.tally.ignored.values()),
-            "MalformedRecords": len(self.problems),
-        }
-
-
-def _new_tally() -> Tally:
-    from analysis.alerting.dedup import Tally
-
-    return Tally()
-
-
-NO_STATE = "off: no STATE_TABLE, one alert per denial"
-WITH_STATE = "on: one alert per key (principal x account x action) and period"
-
-
-def alert_on_event(event: Any, settings: Settings, sns: Any = None, dynamodb: Any = None) -> AlertRun:
-    """Hand each denial of the audited service in one event to the remedy engine, and alert.
-
-    The event is what EventBridge delivers (``detail`` the CloudTrail record); a bare record works too.
-    With ``settings.state_table`` and a DynamoDB client, a denial alerts only when an alert rule fires
-    (``analysis.alerting.rules``) and its key has not alerted within the period; the others are counted
-    (``analysis.alerting.store``), and a redelivered eventID is counted once. Without them (the CLI, a local
-    run) every denial is published, as before the rules. Nothing here loads pandas.
-    """
-    from analysis.alerting.rules import alert_rules
-    from analysis.alerting.store import AlertStore
-    from analysis.denials import audits_service, is_denial
-    from analysis.event_finding import event_finding
-    from analysis.records import Malformed, unwrap
-    from analysis.redact import random_redact_key
-
-    run = AlertRun()
-    options = advice_options(settings)
-    rules = alert_rules(settings)
-    store = AlertStore(dynamodb, settings.state_table, rules) if dynamodb and settings.state_table else None
-    run.deduplication = WITH_STATE if store else NO_STATE
-    redact_key = _redact_key(settings) or random_redact_key()  # one event's findings: one key, even a random one
-    for item in unwrap(event, "event"):
-        if isinstance(item, Malformed):
-            run.problems.append(str(item))
-            continue
-        if not isinstance(item, dict):
-            continue
-        run.records += 1
-        try:
-            if not (is_denial(item) and audits_service(item, settings.service)):
-                _ignore(run, item, settings, counted=store is not None)
-                continue
-            finding = Finding.model_validate(event_finding(item, options), context=BUILDING)
-            decision = _decide(store, finding, item, options, run) if store else None
-        except Exception as error:  # a bug meeting one event: counted and named, never a lost invocation
-            run.problems.append(f"event: cannot be read ({type(error).__name__}: {error})")
-            continue
-        run.denials += 1
-        if store and (decision is None or decision.outcome != "alert"):
-            continue
-        if settings.redact:
-            from analysis.redact import redact_report
-
-            redacted = redact_report({"findings": [finding.model_dump(mode="json")]}, redact_key)
-            finding = Finding.model_validate(redacted["findings"][0], context=BUILDING)
-        run.findings.append(finding)
-        _publish(sns, settings, finding, decision, run)
-    return run
-
-
-def _ignore(run: AlertRun, record: Mapping[str, Any], settings: Settings, *, counted: bool) -> None:
-    from analysis.alerting.dedup import triage
-
-    if counted:
-        run.tally.add(triage(record, settings.service))
-
-
-def _decide(store: Any, finding: Finding, record: Mapping[str, Any], options: Any, run: AlertRun) -> Any:
-    """The store's answer for one denial: None for a redelivery (tallied), else ``dedup.Decision`` (tallied)."""
-    from analysis.alerting.rules import fired_rules
-    from analysis.alerting.store import Denial
-
-    at = _event_moment(record.get("eventTime"))
-    recorded = store.record(Denial.of(finding, str(record.get("eventID") or ""), at))
-    if recorded.redelivered:
-        run.tally.add("redelivered")
-        return None
-    decision = store.settle(recorded, fired_rules(finding, recorded.observation, store.rules, options))
-    run.tally.add(decision)
-    return decision
-
-
-def _event_moment(value: Any) -> datetime:
-    """The record's ``eventTime`` (CloudTrail writes ``2026-11-28T09:15:02Z``), aware, in UTC."""
-    if not isinstance(value, str):
-        raise ValueError("the record has no eventTime")
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-def _publish(sns: Any, settings: Settings, finding: Finding, decision: Any, run: AlertRun) -> None:
-    import json
-
-    from analysis.alerting.message import message_attributes
-    from analysis.redact import printable
-
-    if sns is None or not settings.alert_topic_arn:
-        return
-    message = _alert_message(finding, settings.service, decision)
-    answer = sns.publish(
-        TopicArn=settings.alert_topic_arn,
-        Subject=message["subject"],
-        Message=printable(json.dumps(message, ensure_ascii=False, indent=2)),
-        MessageAttributes=message_attributes(finding, decision.rules if decision is not None else ()),
-    )
-    run.published.append(answer["MessageId"])
-
-
-def _alert_message(finding: Finding, service: str, decision: Any = None) -> dict[str, Any]:
-    from analysis.redact import map_strings, mask_secrets
-
-    who = mask_secrets(finding.principal.arn or finding.principal.type)  # before the subject is cut
-    subject = f"{service} access denied: {finding.actions[0].action} for {who}"
-    subject = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in subject)
-    message: dict[str, Any] = {
-        "subject": subject if len(subject) < 100 else subject[:96] + "...",
-        "service": service,
-    }
-    if decision is not None:  # the state table decided: why it alerts, and what it did not alert for
-        message["rules"] = [{"name": rule.name, "reason": rule.reason} for rule in decision.rules]
-        message["events_since_last_alert"] = decision.suppressed
-    message["finding"] = finding.model_dump(mode="json")
-    return map_strings(message, mask_secrets)
 
 
 # --- telling the operator ----------------------------------------------------------------------

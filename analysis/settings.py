@@ -28,6 +28,9 @@ variable                    setting
 ``ALERT_BURST_MINUTES``     … within this many minutes (default 5)
 ``ALERT_PERIOD_HOURS``      a key (principal x account x action) alerts at most once in this period (default 24)
 ``ALERT_RULES``             the alert rules switched on (comma-separated; default all seven)
+``ALERT_SNS_FORMAT``        ``text`` (default: a short text body for email, JSON for SQS/Lambda/HTTPS) or ``chatbot``
+``ALERT_SECURITY_HUB``      ``true``: each alert also imports (or updates) one Security Hub finding per key
+``ALERT_SUPPRESSIONS``      suppressions of alerts: ``s3://bucket/key``, ``ssm:/parameter/name`` or a local file
 ==========================  ==========================================================
 
 Delivery has its own settings (``analysis.config.DeliveryConfig``: ``REPORT_*``, ``IDEMPOTENCY_TABLE``).
@@ -38,12 +41,15 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from analysis.config import TOPIC_ARN, ConfigError
 from analysis.identifiers import AWS_PREFIXES, ORG_ID, SERVICE_PREFIX, TABLE, parse_accounts
+
+if TYPE_CHECKING:
+    from analysis.model import Options
 
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 
@@ -83,6 +89,9 @@ class Settings(BaseModel):
     alert_burst_minutes: int = _setting(5, "ALERT_BURST_MINUTES", ge=1)
     alert_period_hours: int = _setting(24, "ALERT_PERIOD_HOURS", ge=1)
     alert_rules: frozenset[str] | None = _setting(None, "ALERT_RULES")  # None: all seven (analysis.alerting.rules)
+    alert_sns_format: Literal["text", "chatbot"] = _setting("text", "ALERT_SNS_FORMAT")
+    alert_security_hub: bool = _setting(False, "ALERT_SECURITY_HUB")
+    alert_suppressions: str | None = _setting(None, "ALERT_SUPPRESSIONS")
 
     @field_validator("trusted_accounts", "organization_accounts", "lookup_accounts", mode="before")
     @classmethod
@@ -161,6 +170,21 @@ class Settings(BaseModel):
             raise ValueError(f"not an alert rule: {', '.join(unknown)} (the rules: {', '.join(RULE_NAMES)})")
         return chosen
 
+    @field_validator("alert_sns_format", mode="before")
+    @classmethod
+    def _sns_format(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("alert_suppressions")
+    @classmethod
+    def _suppressions(cls, value: str | None) -> str | None:
+        text = (value or "").strip()
+        if text.startswith("s3://") and not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+", text):
+            raise ValueError(f"not an S3 object URI (s3://bucket/key): {value!r}")
+        if text.startswith("ssm:") and not re.fullmatch(r"ssm:/?[a-zA-Z0-9_.\-/]{1,2048}", text):
+            raise ValueError(f"not an SSM parameter name (ssm:/name): {value!r}")
+        return text or None
+
     @field_validator("alert_topic_arn")
     @classmethod
     def _topic(cls, value: str | None) -> str | None:
@@ -209,3 +233,22 @@ def _describe(error: ValidationError) -> str:
 
 
 ENVIRONMENT = {name: _variable(name) for name in Settings.model_fields}
+
+
+def advice_options(settings: Settings) -> Options:
+    """The remedy engine's options of these settings (the same for the reports and the alerts)."""
+    from analysis.model import Options
+
+    return Options(
+        service=settings.service,
+        trusted_accounts=settings.trusted_accounts,
+        organization_accounts=settings.organization_accounts,
+        organization_id=settings.organization_id,
+        recon_distinct_actions=settings.recon_distinct_actions,
+        recon_window_minutes=settings.recon_window_minutes,
+    )
+
+
+def redaction_key(settings: Settings) -> str | None:
+    """The configured redaction key (REDACT_KEY); None: each redaction picks a random one."""
+    return settings.redact_key.get_secret_value() if settings.redact_key else None

@@ -388,7 +388,7 @@ def _alert_loads_no_pandas() -> bool:
 
     code = (
         "import sys, json; sys.path.insert(0, 'functions/denial_alert'); import app; "
-        "from analysis.service import alert_on_event; from analysis.settings import load_settings; "
+        "from analysis.alert_service import alert_on_event; from analysis.settings import load_settings; "
         "alert_on_event({'eventSource': 'apprunner.amazonaws.com', 'errorCode': 'AccessDenied', "
         "'eventName': 'ListServices'}, load_settings({})); print(json.dumps('pandas' in sys.modules))"
     )

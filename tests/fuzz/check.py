@@ -31,7 +31,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
-from analysis import service
+from analysis import alert_service, service
 from analysis.explain import ExplainError, explain_bytes
 from analysis.ledger_stores import FileLedger
 from analysis.messages import parse_message
@@ -360,7 +360,7 @@ def _parse_messages(case: Case, outcome: Outcome) -> None:
 
 
 def _alerts(case: Case, outcome: Outcome) -> None:
-    """Bad records as EventBridge delivers them to the denial alert (``service.alert_on_event``, nothing sent),
+    """Bad records as EventBridge delivers them to the denial alert (``alert_service.alert_on_event``, nothing sent),
     parsed as Lambda's runtime parses an event (Python's json: it takes 1e400, NaN and lone surrogates; what it
     refuses never reaches the handler)."""
     settings = load_settings(env={}, service="all")
@@ -370,7 +370,7 @@ def _alerts(case: Case, outcome: Outcome) -> None:
             event = json.loads(dumps(envelope).decode("utf-8"))
         except (ValueError, RecursionError):
             continue
-        run = service.alert_on_event(event, settings)
+        run = alert_service.alert_on_event(event, settings)
         want = int(is_record(item.value) and is_cis_denial(item.value))
         if run.denials < want:
             outcome.add("loss", "the alert path dropped a denial")

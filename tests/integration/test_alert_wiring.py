@@ -1,4 +1,4 @@
-"""The alert path with its state (issue 9): ``service.alert_on_event`` with the rules, the de-duplication and the
+"""The alert path with its state (issue 9): ``alert_service.alert_on_event`` with the rules, the de-duplication and the
 DynamoDB store, against moto DynamoDB (the table template.yaml deploys) and SNS read back through SQS.
 
 Expected values are counted by hand from the issue: a key alerts at most once per 24 hours with the rules that
@@ -17,7 +17,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from analysis.service import NO_STATE, WITH_STATE, alert_on_event
+from analysis.alert_service import NO_STATE, WITH_STATE, alert_on_event
 from analysis.settings import load_settings
 from tests import factories as f
 from tests.stack import source_template

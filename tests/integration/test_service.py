@@ -11,6 +11,7 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
+from analysis.alert_service import alert_on_event
 from analysis.config import DeliveryConfig
 from analysis.delivery import Clients
 from analysis.ledger_stores import FileLedger
@@ -19,7 +20,6 @@ from analysis.service import (
     DailyRequest,
     RequestError,
     WindowRequest,
-    alert_on_event,
     deliver_run,
     report_window,
     run_daily,

@@ -182,7 +182,7 @@ def test_a_session_named_like_a_word_of_the_contract_does_not_break_a_redacted_r
     ],
 )
 def test_the_denial_alert_takes_an_event_time_no_report_can_write_as_unreadable(event_time):
-    from analysis.service import alert_on_event
+    from analysis.alert_service import alert_on_event
     from analysis.settings import load_settings
 
     record = f.record(event_time=event_time)
@@ -212,7 +212,7 @@ def test_a_value_that_is_no_record_in_a_cut_trail_file_is_counted(odd):
 def test_the_denial_alert_mends_a_lone_surrogate_as_the_file_readers_do(field):
     """Lambda's runtime parses the event with Python's json, which takes a lone surrogate escape ('\\ud800');
     orjson (the report's writer) and UTF-8 refuse such a string."""
-    from analysis.service import alert_on_event
+    from analysis.alert_service import alert_on_event
     from analysis.settings import load_settings
 
     record = f.record(identity=f.iam_user("dev-alice"))
@@ -249,7 +249,7 @@ def test_a_query_row_with_a_lone_surrogate_is_mended_not_fatal_to_the_report():
 
 
 def test_a_denial_alert_nested_deeper_than_the_interpreter_goes_is_still_read():
-    from analysis.service import alert_on_event
+    from analysis.alert_service import alert_on_event
     from analysis.settings import load_settings
 
     record = f.record()

@@ -186,7 +186,7 @@ def test_without_redact_key_each_days_report_has_its_own_pseudonyms(tmp_path):
 
 
 def test_an_alert_names_its_principal_as_the_daily_report_does(tmp_path):
-    from analysis.service import alert_on_event
+    from analysis.alert_service import alert_on_event
     from analysis.settings import load_settings
 
     [(deploy_id, deploy_arn), _] = _daily_findings(tmp_path, {"REDACT_KEY": KEY})["2026-11-28"]

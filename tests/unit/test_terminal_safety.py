@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from analysis import cli
+from analysis.alert_service import alert_on_event
 from analysis.contract import Report, SourceStatus
 from analysis.delivery import email, sns
 from analysis.delivery.s3 import Link
@@ -35,7 +36,7 @@ from analysis.model import Options
 from analysis.redact import map_strings, printable
 from analysis.render import render
 from analysis.render.text import finding_text
-from analysis.service import alert_on_event, source_warnings
+from analysis.service import source_warnings
 from analysis.settings import load_settings
 from tests.analysed import report_of
 from tests.conftest import DATA

@@ -1,0 +1,212 @@
+"""The application layer of the alerts: one EventBridge event in, its denials decided and published.
+
+``functions/denial_alert`` and the CLI's ``alert`` command are a few lines over ``alert_on_event``. For each denial
+of the audited service in the event: its finding (``analysis.event_finding``, the daily report's advice for one
+event), then a matching suppression (``analysis.alerting.suppressions``) makes it counted and never published; with
+the state table the rules and the one-alert-per-key-and-period store decide (``analysis.alerting``); what alerts is
+published (``analysis.delivery.alerts``: SNS, and Security Hub when switched on). Nothing here loads pandas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from analysis.contract import BUILDING, Finding
+from analysis.settings import Settings, advice_options, redaction_key
+
+if TYPE_CHECKING:
+    from analysis.alerting.dedup import Tally
+    from analysis.alerting.suppressions import Suppressions
+
+NO_STATE = "off: no STATE_TABLE, one alert per denial"
+WITH_STATE = "on: one alert per key (principal x account x action) and period"
+
+
+@dataclass(frozen=True)
+class AlertClients:
+    """The boto3 clients an alert may use; None: that part is off (no state, nothing published there)."""
+
+    sns: Any = None
+    dynamodb: Any = None
+    securityhub: Any = None
+
+
+@dataclass
+class AlertRun:
+    """What one EventBridge event gave: its denials' findings, the messages published for them, and (with the
+    state table) the tally of alerts raised, suppressed, de-duplicated, redelivered and ignored."""
+
+    records: int = 0
+    denials: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    published: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    tally: Tally = field(default_factory=lambda: _new_tally())
+    deduplication: str = ""
+    suppressed: int = 0
+    expired_suppressions: list[str] = field(default_factory=list)
+    security_hub: list[str] = field(default_factory=list)  # the ASFF finding Ids imported
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "denials": self.denials,
+            "alerts": len(self.published),
+            "message_ids": self.published,
+            "security_hub_findings": self.security_hub,
+            "problems": self.problems,
+            "deduplication": self.deduplication,
+            "deduplicated": self.tally.deduplicated,
+            "redelivered": self.tally.redelivered,
+            "suppressed": self.suppressed,
+            "expired_suppressions": self.expired_suppressions,
+            "ignored": dict(self.tally.ignored),
+            "findings": [
+                {
+                    "principal": f.principal.arn,
+                    "actions": [a.action for a in f.actions],
+                    "kind": f.remedy.kind if f.remedy else None,
+                }
+                for f in self.findings
+            ],
+        }
+
+    def metrics(self) -> dict[str, int]:
+        return {
+            "Denials": self.denials,
+            "Alerts": len(self.published),
+            "AlertsSuppressed": self.suppressed,
+            "AlertsDeduplicated": self.tally.deduplicated,
+            "EventsRedelivered": self.tally.redelivered,
+            "EventsIgnored": sum(self.tally.ignored.values()),
+            "SuppressionsExpired": len(self.expired_suppressions),
+            "MalformedRecords": len(self.problems),
+        }
+
+
+def _new_tally() -> Tally:
+    from analysis.alerting.dedup import Tally
+
+    return Tally()
+
+
+def alert_on_event(
+    event: Any,
+    settings: Settings,
+    sns: Any = None,
+    dynamodb: Any = None,
+    *,
+    securityhub: Any = None,
+    suppressions: Suppressions | None = None,
+    now: datetime | None = None,
+) -> AlertRun:
+    """Hand each denial of the audited service in one event to the remedy engine, and alert.
+
+    The event is what EventBridge delivers (``detail`` the CloudTrail record); a bare record works too.
+    A denial a suppression matches (principal, action or account; not expired at ``now``) is counted and
+    dropped. With ``settings.state_table`` and a DynamoDB client, a denial alerts only when an alert rule
+    fires (``analysis.alerting.rules``) and its key has not alerted within the period; the others are counted
+    (``analysis.alerting.store``), and a redelivered eventID is counted once. Without them (the CLI, a local
+    run) every denial is published. ``sns``/``securityhub`` None: nothing is published there.
+    """
+    from analysis.alerting.rules import alert_rules
+    from analysis.alerting.store import AlertStore
+    from analysis.denials import audits_service, is_denial
+    from analysis.event_finding import event_finding
+    from analysis.records import Malformed, unwrap
+    from analysis.redact import random_redact_key
+
+    now = now or datetime.now(UTC)
+    clients = AlertClients(sns, dynamodb, securityhub)
+    run = AlertRun()
+    if suppressions is not None:
+        run.expired_suppressions = [str(expired) for expired in suppressions.expired(now)]
+    options = advice_options(settings)
+    rules = alert_rules(settings)
+    store = AlertStore(dynamodb, settings.state_table, rules) if dynamodb and settings.state_table else None
+    run.deduplication = WITH_STATE if store else NO_STATE
+    redact_key = redaction_key(settings) or random_redact_key()  # one event's findings: one key, even a random one
+    for item in unwrap(event, "event"):
+        if isinstance(item, Malformed):
+            run.problems.append(str(item))
+            continue
+        if not isinstance(item, dict):
+            continue
+        run.records += 1
+        try:
+            if not (is_denial(item) and audits_service(item, settings.service)):
+                _ignore(run, item, settings, counted=store is not None)
+                continue
+            finding = Finding.model_validate(event_finding(item, options), context=BUILDING)
+            if suppressions is not None and suppressions.matching(finding, now) is not None:
+                run.denials += 1
+                run.suppressed += 1
+                continue
+            decision = _decide(store, finding, item, options, run) if store else None
+        except Exception as error:  # a bug meeting one event: counted and named, never a lost invocation
+            run.problems.append(f"event: cannot be read ({type(error).__name__}: {error})")
+            continue
+        run.denials += 1
+        if store and (decision is None or decision.outcome != "alert"):
+            continue
+        if settings.redact:
+            from analysis.redact import redact_report
+
+            redacted = redact_report({"findings": [finding.model_dump(mode="json")]}, redact_key)
+            finding = Finding.model_validate(redacted["findings"][0], context=BUILDING)
+        run.findings.append(finding)
+        _publish(clients, settings, finding, decision, run)
+    return run
+
+
+def _ignore(run: AlertRun, record: Mapping[str, Any], settings: Settings, *, counted: bool) -> None:
+    from analysis.alerting.dedup import triage
+
+    if counted:
+        run.tally.add(triage(record, settings.service))
+
+
+def _decide(store: Any, finding: Finding, record: Mapping[str, Any], options: Any, run: AlertRun) -> Any:
+    """The store's answer for one denial: None for a redelivery (tallied), else ``dedup.Decision`` (tallied)."""
+    from analysis.alerting.rules import fired_rules
+    from analysis.alerting.store import Denial
+
+    at = _event_moment(record.get("eventTime"))
+    recorded = store.record(Denial.of(finding, str(record.get("eventID") or ""), at))
+    if recorded.redelivered:
+        run.tally.add("redelivered")
+        return None
+    decision = store.settle(recorded, fired_rules(finding, recorded.observation, store.rules, options))
+    run.tally.add(decision)
+    return decision
+
+
+def _event_moment(value: Any) -> datetime:
+    """The record's ``eventTime`` (CloudTrail writes ``2026-11-28T09:15:02Z``), aware, in UTC."""
+    if not isinstance(value, str):
+        raise ValueError("the record has no eventTime")
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _publish(clients: AlertClients, settings: Settings, finding: Finding, decision: Any, run: AlertRun) -> None:
+    """SNS (and Security Hub when switched on): ``analysis.delivery.alerts``."""
+    from analysis.delivery.alerts import AlertOutput, publish_alert
+
+    output = AlertOutput(
+        settings.alert_topic_arn, settings.service, settings.alert_sns_format, settings.alert_security_hub
+    )
+    published = publish_alert(clients, output, finding, _fired(decision), _carried(decision))
+    run.published += published.message_ids
+    run.security_hub += published.security_hub_ids
+
+
+def _fired(decision: Any) -> Sequence[Any]:
+    return tuple(decision.rules) if decision is not None else ()
+
+
+def _carried(decision: Any) -> int | None:
+    return decision.suppressed if decision is not None else None
