@@ -122,7 +122,8 @@ def alert_on_event(
     now = now or datetime.now(UTC)
     clients = AlertClients(sns, dynamodb, securityhub)
     run = AlertRun()
-    if suppressions is not None:
+    if suppressions is not None:  # what could not be read is named; expired suppressions no longer apply
+        run.problems += list(suppressions.problems)
         run.expired_suppressions = [str(expired) for expired in suppressions.expired(now)]
     options = advice_options(settings)
     rules = alert_rules(settings)

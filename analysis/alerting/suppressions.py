@@ -17,6 +17,7 @@ class Suppression:
 @dataclass(frozen=True)
 class Suppressions:
     items: tuple[Suppression, ...] = ()
+    problems: tuple[str, ...] = ()  # entries or documents that could not be read, named
 
     def matching(self, finding: Finding, at: datetime) -> Suppression | None:
         return None
