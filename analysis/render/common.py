@@ -6,7 +6,8 @@ import json
 import re
 from typing import Any, get_args
 
-from analysis.contract import DeniedAction, Finding, Hazard, Policy, Remedy, Report, Severity
+from analysis.advice_words import policy_actions
+from analysis.contract import DeniedAction, Finding, Hazard, Remedy, Report, Severity
 from analysis.redact import mask_secrets, printable
 from analysis.remedies.commands import document_file
 
@@ -156,17 +157,6 @@ def remedy_docs(remedy: Remedy | None) -> list[dict[str, str]]:
     """The remedy's documentation links whose URL is safe to link, as {"title", "url"}."""
     docs = remedy.docs if remedy else []
     return [{"title": doc.title or doc.url, "url": url} for doc in docs if (url := safe_url(doc.url))]
-
-
-def policy_actions(policy: Policy | None) -> list[str]:
-    """The actions a policy document allows, in order of appearance."""
-    actions: list[str] = []
-    for statement in policy.Statement if policy else []:
-        if statement.get("Effect") != "Allow":
-            continue
-        listed = statement.get("Action", [])
-        actions.extend([listed] if isinstance(listed, str) else listed)
-    return list(dict.fromkeys(actions))
 
 
 def policy_blocks(remedy: Remedy | None) -> list[dict[str, Any]]:

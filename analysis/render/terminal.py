@@ -17,10 +17,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from analysis.advice_words import what_to_do
 from analysis.contract import Finding, Report
 from analysis.principals import short_name
 from analysis.redact import mask_secrets, printable
-from analysis.render.common import by_urgency, policy_actions, service_name
+from analysis.render.common import by_urgency, service_name
 
 MAX_FINDINGS = 50  # lines of findings shown; the rest are counted and left to the full reports
 SEVERITY_WIDTH = len("critical")
@@ -29,20 +30,6 @@ COLUMN_GAP = 1
 MIN_TEXT_WIDTH = 10  # the principal's and the advice's columns, however narrow the terminal
 NEAR_CELLS = 5  # names cut at their end that differ only in their last this many cells are hard to tell apart
 SEVERITY_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
-# What a refusal came from, in the few words a summary line has room for.
-REASON_SHORT = {
-    "no_identity_allow": "no policy allows it",
-    "explicit_identity_deny": "identity policy deny",
-    "scp": "SCP",
-    "rcp": "RCP",
-    "permissions_boundary": "permissions boundary",
-    "session_policy": "session policy",
-    "resource_policy": "resource policy",
-    "vpc_endpoint_policy": "VPC endpoint policy",
-    "explicit_deny": "explicit deny",
-    "unknown": "reason unknown",
-}
-DENY_REASONS = tuple(reason for reason in REASON_SHORT if reason not in {"no_identity_allow", "unknown"})
 
 
 def summary(
@@ -235,45 +222,6 @@ def short_principal(finding: Finding) -> str:
     if not principal.arn:
         return (principal.key or "unknown").removeprefix("service:")  # an AWS service: apprunner.amazonaws.com
     return short_name(principal.arn)
-
-
-def what_to_do(finding: Finding) -> str:
-    """The remedy in a few words and its first action: ``grant apprunner:DescribeService, +2``,
-    ``do not grant: explicit deny``."""
-    remedy = finding.remedy
-    if remedy is None:
-        return "no advice yet: see the full report"
-    kind = remedy.kind
-    if kind == "grant":
-        return f"grant {_first_actions(finding)}"
-    if kind == "permission_set":
-        named = remedy.permission_set or finding.principal.permission_set
-        return f"permission set{' ' + named if named else ''}: grant {_first_actions(finding)}"
-    if kind == "cross_account_role":
-        return f"cross-account role for {_first_actions(finding)}"
-    if kind == "review_deny":
-        return f"do not grant: {_deny_words(finding)}"
-    if kind == "org_policy":
-        return f"do not grant: {_deny_words(finding, among=('scp', 'rcp'), otherwise='organization policy')}"
-    if kind == "investigate":
-        return "do not grant: investigate (reconnaissance)"
-    return kind
-
-
-def _first_actions(finding: Finding, shown: int = 1) -> str:
-    """The first action(s) the remedy grants (else the refused ones) and how many more."""
-    remedy = finding.remedy
-    documents = [remedy.policy, *remedy.more_policies] if remedy else []
-    actions = list(dict.fromkeys(action for document in documents for action in policy_actions(document)))
-    actions = actions or list(dict.fromkeys(action.action for action in finding.actions))
-    more = len(actions) - shown
-    return ", ".join(actions[:shown]) + (f", +{more}" if more > 0 else "")
-
-
-def _deny_words(finding: Finding, among: Sequence[str] = DENY_REASONS, otherwise: str = "explicit deny") -> str:
-    """What refused the finding's actions (the reasons ``among`` those named), the most specific first."""
-    reasons = {reason for action in finding.actions for reason in action.reasons}
-    return ", ".join(REASON_SHORT[reason] for reason in among if reason in reasons) or otherwise
 
 
 # --- safety ---------------------------------------------------------------------------------------------
