@@ -1,0 +1,62 @@
+"""The pure replay of alert decisions (analysis.alerting.replay): expected values counted by hand from the issue (a
+key alerts at most once per period, later events of the key are counted and carried by its next alert, a redelivered
+eventID counts once) and from the rules' thresholds (burst: 10 denials in 5 minutes)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from analysis.alerting.replay import replay
+from analysis.alerting.rules import AlertRules
+from analysis.contract import BUILDING, Finding
+from analysis.event_finding import event_finding
+from analysis.model import Options
+from tests import factories as f
+
+pytestmark = pytest.mark.unit
+
+T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+
+def finding_of(action: str = "DescribeService", identity: dict | None = None) -> Finding:
+    return Finding.model_validate(event_finding(f.record(action, identity=identity), Options()), context=BUILDING)
+
+
+def outcomes(replayed) -> list[str | None]:
+    return [r.decision.outcome if r.decision else None for r in replayed]
+
+
+def test_a_storm_of_one_key_alerts_once_and_the_next_period_carries_the_count():
+    alice = finding_of("UpdateService")  # a Write action in the IAM catalog: sensitive_action fires every time
+    stream = [(alice, f"e{i}", T0 + timedelta(seconds=i)) for i in range(1000)]
+    stream.append((alice, "next-day", T0 + timedelta(hours=25)))
+    replayed = replay(stream, AlertRules(), Options())
+    assert outcomes(replayed) == ["alert"] + ["count"] * 999 + ["alert"]
+    assert [r.name for r in replayed[0].decision.rules] == ["first_seen", "sensitive_action"]
+    assert [r.name for r in replayed[9].decision.rules] == ["sensitive_action", "burst"]  # the 10th in 5 minutes
+    assert [r.name for r in replayed[8].decision.rules] == ["sensitive_action"]  # the 9th: no burst yet
+    assert replayed[0].decision.suppressed == 0
+    assert replayed[-1].decision.suppressed == 999  # the 999 counted in the first period
+    assert [r.name for r in replayed[-1].decision.rules] == ["sensitive_action"]  # seen the day before, alone
+
+
+def test_a_redelivered_event_is_counted_once_and_its_decision_is_none():
+    alice = finding_of()
+    stream = [(alice, "a", T0), (alice, "a", T0), (alice, "b", T0 + timedelta(seconds=5))]
+    replayed = replay(stream, AlertRules(), Options())
+    assert outcomes(replayed) == ["alert", None, "count"]
+
+
+def test_denials_are_taken_in_time_order_stable_for_ties():
+    alice, listing = finding_of(), finding_of("ListServices")
+    stream = [(listing, "late", T0 + timedelta(seconds=30)), (alice, "tie-1", T0), (listing, "tie-2", T0)]
+    replayed = replay(stream, AlertRules(), Options())
+    assert [r.event_id for r in replayed] == ["tie-1", "tie-2", "late"]
+    assert outcomes(replayed) == ["alert", "alert", "count"]
+
+
+def test_a_naive_time_is_refused():
+    with pytest.raises(ValueError, match="aware"):
+        replay([(finding_of(), "a", datetime(2026, 11, 28, 9, 0))], AlertRules(), Options())
