@@ -1,26 +1,278 @@
-"""Suppressions of alerts (placeholder: being written)."""
+"""Suppressions of alerts: principals, actions or accounts to ignore, each with a reason and an expiry (issue 9).
+
+Pure: the text of a document in, :class:`Suppressions` out; no AWS call and no file here
+(``analysis.suppression_config`` reads the document from S3, SSM Parameter Store or a file).
+
+The document is JSON::
+
+    {"suppressions": [
+      {"principal": "arn:aws:iam::111122223333:role/Scanner",
+       "action": "apprunner:Describe*",
+       "reason": "quarterly pen test, ticket SEC-42",
+       "expires": "2026-12-31"}
+    ]}
+
+Each entry names at least one of:
+
+- ``principal``: who was refused. An ARN as the report shows it (an IAM user's ARN, a role's ARN with its path,
+  ``arn:aws:iam::ACCOUNT:root``), or, for a principal without an ARN, its key as the report shows it
+  (``service:apprunner.amazonaws.com``). A role's ARN also matches its sessions: a denial of
+  ``arn:aws:sts::A:assumed-role/Name/session`` is the role's. A role ARN written without wildcards matches the role by
+  account and name when the log did not say the role's path (IAM role names are unique in an account). A session ARN
+  (``arn:aws:sts::A:assumed-role/Name/jane``, ``arn:aws:sts::A:federated-user/bob``) matches that session only.
+- ``action``: the IAM action refused (``apprunner:DeleteService``); case does not matter, as in IAM.
+- ``account``: the caller's account (the principal's own, 12 digits).
+- ``owner_account``: the account that owns what was refused (a sandbox whose denials nobody needs to hear of).
+
+Each of them is a string or a list of strings (any of them); ``*`` matches any characters (none included), ``?``
+one; ARNs and keys are matched case-sensitively (IAM's are), actions not. An entry matches a denial when every field
+it names matches (AND): ``{"principal": X, "action": Y}`` is X's Y only. A finding of several actions is matched only
+when each of its actions is.
+
+``reason`` (why, for whoever reads the alert summary later) and ``expires`` are required. ``expires`` is a date
+(``2026-12-31``: midnight UTC at the start of that day) or an ISO 8601 date and time (UTC when it has no offset);
+the suppression applies strictly before that moment and is *expired* from it on: expired suppressions no longer
+apply and each run lists them (``expired_suppressions`` of the alert summary, metric ``SuppressionsExpired``) until
+someone removes or renews them. ``comment`` is allowed and ignored.
+
+Refused, each named in ``problems`` with its index (``suppressions[2]``) and why, while the other entries still
+apply: an entry that is not an object, names none of the four fields, has a field this version does not know (a typo
+such as ``principle`` would otherwise make it broader than meant), an empty or malformed value, no reason, no expiry
+or one more than :data:`MAX_DAYS` days ahead (a suppression that never expires is refused: suppressions are
+temporary by design), and one whose every field is only wildcards (``{"principal": "*"}``: the suppression of
+everything, always a mistake; switch the alerts off instead). A document that is not JSON or not of this shape
+gives no suppressions and one problem: alerting goes on (fail open: a broken document never silences alerts).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from analysis.contract import Finding
+from analysis.redact import mask_secrets, printable
+
+FIELDS = ("principal", "action", "account", "owner_account")
+KNOWN_KEYS = frozenset((*FIELDS, "reason", "expires", "comment"))
+MAX_DAYS = 366  # an expiry further ahead than this is refused: a suppression is temporary
+MAX_REASON = 1000  # characters of a reason
+SHOWN = 200  # characters of one value in a description (one line, short)
+
+_ACTION = re.compile(r"^(?:[A-Za-z0-9*?-]+:[A-Za-z0-9*?]+|[*?]+)$")
+_ACCOUNT = re.compile(r"^[0-9*?]{1,12}$")
+_ROLE_ARN = re.compile(r"^arn:(?P<partition>[a-z-]+):iam::(?P<account>\d{12}):role/(?:(?P<path>.*)/)?(?P<name>[^/]+)$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _pattern(text: str, *, ignore_case: bool) -> re.Pattern[str]:
+    """``*`` any characters (none included), ``?`` one; everything else literal; the whole value must match."""
+    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text)
+    return re.compile(body, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def _shown(text: str) -> str:
+    """One line, safe for a terminal or a log: secrets masked, controls escaped, cut at SHOWN characters."""
+    text = printable(mask_secrets(text), keep="")
+    return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
 
 
 @dataclass(frozen=True)
 class Suppression:
+    """One entry of a suppression document: what it ignores (each field: any of its patterns), why, until when."""
+
     reason: str
-    expires: datetime
+    expires: datetime  # aware, UTC: applies strictly before
+    principal: tuple[str, ...] = ()
+    action: tuple[str, ...] = ()
+    account: tuple[str, ...] = ()
+    owner_account: tuple[str, ...] = ()
+    name: str = ""  # where it is: "suppressions[0] in s3://bucket/key"
+    _compiled: dict[str, tuple[re.Pattern[str], ...]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        for name in FIELDS:
+            patterns = tuple(_pattern(p, ignore_case=name == "action") for p in getattr(self, name))
+            self._compiled[name] = patterns
+
+    def __str__(self) -> str:
+        """One line naming it, what it ignores, its reason and expiry (secrets masked, controls escaped)."""
+        named = ", ".join(f"{key} {_shown(' | '.join(getattr(self, key)))}" for key in FIELDS if getattr(self, key))
+        where = f"{_shown(self.name)} " if self.name else ""
+        return f"suppression {where}({named}): {_shown(self.reason)}; expires {self.expires:%Y-%m-%dT%H:%M:%SZ}"
+
+    def is_expired(self, at: datetime) -> bool:
+        return at >= self.expires
+
+    def matches(self, finding: Finding) -> bool:
+        """Whether every field it names matches ``finding`` (the expiry aside: see :meth:`Suppressions.matching`)."""
+        compiled = self._compiled
+        if compiled["principal"] and not any(_principal_matches(finding, self, i) for i in range(len(self.principal))):
+            return False
+        if compiled["action"] and not all(_any(compiled["action"], [denied.action]) for denied in finding.actions):
+            return False
+        if compiled["account"] and not _any(compiled["account"], [finding.principal.account_id]):
+            return False
+        return not (compiled["owner_account"] and not _any(compiled["owner_account"], [finding.target_account_id]))
+
+
+def _any(patterns: Sequence[re.Pattern[str]], values: Iterable[str | None]) -> bool:
+    candidates = [value for value in values if value]  # an unknown value (None) is matched by nothing, not even *
+    return any(pattern.fullmatch(value) for pattern in patterns for value in candidates)
+
+
+def _principal_matches(finding: Finding, suppression: Suppression, index: int) -> bool:
+    pattern = suppression._compiled["principal"][index]
+    principal = finding.principal
+    if _any([pattern], [principal.arn, principal.key, *_session_arns(finding)]):
+        return True
+    # A role ARN written out whole matches the role by account and name where the log did not say its path.
+    written = _ROLE_ARN.match(suppression.principal[index])
+    seen = _ROLE_ARN.match(principal.arn or "")
+    if written is None or seen is None or seen.group("path") is not None or re.search(r"[*?]", written.string):
+        return False
+    return (written.group("partition"), written.group("account"), written.group("name")) == (
+        seen.group("partition"),
+        seen.group("account"),
+        seen.group("name"),
+    )
+
+
+def _session_arns(finding: Finding) -> list[str]:
+    """The sessions' ARNs as CloudTrail writes them: a role's ``arn:P:sts::A:assumed-role/NAME/SESSION``, a
+    federated user's ``arn:P:sts::A:federated-user/NAME``."""
+    principal = finding.principal
+    role = _ROLE_ARN.match(principal.arn or "")
+    if role:
+        base = f"arn:{role.group('partition')}:sts::{role.group('account')}:assumed-role/{role.group('name')}/"
+        return [base + session for session in principal.sessions]
+    if principal.type == "FederatedUser" and principal.arn and principal.account_id:
+        partition = principal.arn.split(":", 2)[1]
+        return [f"arn:{partition}:sts::{principal.account_id}:federated-user/{s}" for s in principal.sessions]
+    return []
 
 
 @dataclass(frozen=True)
 class Suppressions:
+    """The suppressions of one document, and what in it could not be read (each named)."""
+
     items: tuple[Suppression, ...] = ()
     problems: tuple[str, ...] = ()  # entries or documents that could not be read, named
+    origin: str = ""
 
     def matching(self, finding: Finding, at: datetime) -> Suppression | None:
+        """The first suppression that matches ``finding`` and has not expired at ``at``; None: alert as usual."""
+        for item in self.items:
+            if not item.is_expired(at) and item.matches(finding):
+                return item
         return None
 
     def expired(self, at: datetime) -> list[Suppression]:
-        return [item for item in self.items if item.expires <= at]
+        """The suppressions expired at ``at`` (they no longer apply; each run names them until they are removed)."""
+        return [item for item in self.items if item.is_expired(at)]
+
+    def with_problem(self, problem: str) -> Suppressions:
+        return Suppressions(self.items, (*self.problems, problem), self.origin)
+
+
+class _Refused(ValueError):
+    """Why one entry cannot be used."""
+
+
+def parse_suppressions(text: str, origin: str, now: datetime | None = None) -> Suppressions:
+    """The suppressions of one JSON document (see the module's docstring); ``origin`` names it in descriptions and
+    problems; ``now`` (default: the clock) bounds how far ahead an expiry may be."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    where = _shown(origin) if origin else "the suppression document"
+    try:
+        document = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except (ValueError, RecursionError) as error:
+        return Suppressions((), (f"{where}: not JSON ({_shown(str(error))}); no suppression applies",), origin)
+    if not isinstance(document, dict) or not isinstance(document.get("suppressions"), list):
+        return Suppressions(
+            (), (f'{where}: not a suppression document ({{"suppressions": [...]}}); no suppression applies',), origin
+        )
+    problems: list[str] = []
+    unknown = sorted(set(document) - {"suppressions", "comment"})
+    if unknown:
+        problems.append(f"{where}: unknown top-level field {_shown(', '.join(unknown))} (ignored)")
+    items: list[Suppression] = []
+    for index, entry in enumerate(document["suppressions"]):
+        name = f"suppressions[{index}] in {origin}" if origin else f"suppressions[{index}]"
+        try:
+            items.append(_entry(entry, name, now))
+        except _Refused as why:
+            problems.append(f"{_shown(name)}: refused: {why}")
+    return Suppressions(tuple(items), tuple(problems), origin)
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:  # the last would win silently: a broader suppression than the reader sees
+        raise ValueError(f"the field {', '.join(twice)} is given twice in one object")
+    return dict(pairs)
+
+
+def _entry(entry: Any, name: str, now: datetime) -> Suppression:
+    if not isinstance(entry, dict):
+        raise _Refused(f"not an object but {type(entry).__name__}")
+    unknown = sorted(set(entry) - KNOWN_KEYS)
+    if unknown:
+        raise _Refused(f"unknown field {_shown(', '.join(unknown))} (the fields: {', '.join(sorted(KNOWN_KEYS))})")
+    fields = {key: _values(entry, key) for key in FIELDS}
+    if not any(fields.values()):
+        raise _Refused("names none of principal, action, account, owner_account")
+    if all(re.fullmatch(r"[*?]+", value) for values in fields.values() for value in values):
+        raise _Refused("every field is only wildcards: it would suppress every alert")
+    for action in fields["action"]:
+        if not _ACTION.match(action):
+            raise _Refused(f"action {_shown(action)!r} is not an IAM action (service:Action, wildcards * and ?)")
+    for key in ("account", "owner_account"):
+        for account in fields[key]:
+            if not _ACCOUNT.match(account):
+                raise _Refused(f"{key} {_shown(account)!r} is not an AWS account ID (12 digits, wildcards * and ?)")
+    reason = entry.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise _Refused("no reason (say why, for whoever reads it later)")
+    if len(reason) > MAX_REASON:
+        raise _Refused(f"the reason is longer than {MAX_REASON} characters")
+    expires = _expiry(entry.get("expires"))
+    if expires > now + timedelta(days=MAX_DAYS):
+        raise _Refused(
+            f"expires {expires:%Y-%m-%d}, more than {MAX_DAYS} days ahead: a suppression is temporary, renew it instead"
+        )
+    return Suppression(reason.strip(), expires, name=name, **fields)
+
+
+def _values(entry: dict[str, Any], key: str) -> tuple[str, ...]:
+    if key not in entry:
+        return ()
+    value = entry[key]
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+        raise _Refused(f"{key} is not a string or a non-empty list of strings")
+    for v in values:
+        if not v.strip() or v != v.strip() or _CONTROL.search(v):
+            raise _Refused(f"{key} {_shown(v)!r} is empty, padded with spaces or holds control characters")
+    return tuple(values)
+
+
+def _expiry(value: Any) -> datetime:
+    if value is None:
+        raise _Refused("no expiry (expires: a date or an ISO 8601 time): a suppression that never expires is refused")
+    if not isinstance(value, str):
+        raise _Refused(f"expires is not a date or an ISO 8601 time but {type(value).__name__}")
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            day = date.fromisoformat(value)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise _Refused(f"expires {_shown(value)!r} is not a date (2026-12-31) or an ISO 8601 time") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
