@@ -18,7 +18,7 @@ LAMBDA_WHEELS := --only-binary=:all: --implementation cp --python-version $(LAMB
 BUILD := out/lambda
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: setup demo test lint typecheck imports unit integration e2e browser sample bench clean tools template-check build lambda-artifact deploy \
+.PHONY: setup demo test lint typecheck imports unit integration e2e browser sample alerts-replay bench clean tools template-check build lambda-artifact deploy \
 	fuzz mutants
 
 setup: $(STAMP)
@@ -134,6 +134,11 @@ deploy: tools
 sample: $(STAMP)
 	rm -rf analysis/data/sample
 	$(BIN)/python scripts/generate_sample_day.py --out analysis/data/sample
+
+# Replay the sample day through the alert handler (moto in-process) in time order, and again with each event
+# delivered twice: docs/alerts-replay.md, the alerts with the rules that fired and the totals (about 10 s).
+alerts-replay: $(STAMP)
+	$(BIN)/python scripts/replay_alerts.py --redeliver
 
 # A busy day of an organization trail (1,000,000 records in 2,830 gzip files; BENCH_RECORDS=N to change),
 # generated once under out/bench, then timed in fresh processes: gzip decompression alone, the scan from
