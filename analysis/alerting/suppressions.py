@@ -131,10 +131,11 @@ def _principal_matches(finding: Finding, suppression: Suppression, index: int) -
     principal = finding.principal
     if _any([pattern], [principal.arn, principal.key, *_session_arns(finding)]):
         return True
-    # A role ARN written out whole matches the role by account and name where the log did not say its path.
+    # A role ARN written out whole matches the role by account and name where the log did not say its path (role
+    # names are unique in an account). Compared literally: with a wildcard the path would decide, and it is unknown.
     written = _ROLE_ARN.match(suppression.principal[index])
     seen = _ROLE_ARN.match(principal.arn or "")
-    if written is None or seen is None or seen.group("path") is not None or re.search(r"[*?]", written.string):
+    if written is None or seen is None or seen.group("path") is not None:
         return False
     return (written.group("partition"), written.group("account"), written.group("name")) == (
         seen.group("partition"),

@@ -1,0 +1,391 @@
+"""Alert suppressions (issue 9), pure: analysis.alerting.suppressions parses a JSON document and matches findings.
+
+Expected values are written by hand from the module's documented format and from AWS's own rules: IAM actions are
+case-insensitive and ARNs case-sensitive (IAM User Guide, "IAM JSON policy elements: Action" and "IAM identifiers"),
+an assumed-role session's ARN is arn:aws:sts::ACCOUNT:assumed-role/ROLE-NAME/SESSION without the role's path, and
+role names are unique within an account (IAM identifiers)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from analysis.alerting.suppressions import MAX_DAYS, Suppression, Suppressions, parse_suppressions
+from analysis.contract import BUILDING, Finding
+from analysis.event_finding import event_finding
+from analysis.model import Options
+from tests import factories as f
+
+pytestmark = pytest.mark.unit
+
+DATA = Path(__file__).parents[1] / "data" / "suppressions"
+NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+SCANNER = "arn:aws:iam::111122223333:role/security/Scanner"
+
+
+def finding(event_name: str = "DescribeService", identity: dict | None = None, recipient: str = f.ACCOUNT) -> Finding:
+    record = f.record(event_name, identity=identity, recipient=recipient)
+    return Finding.model_validate(event_finding(record, Options()), context=BUILDING)
+
+
+def scanner(session: str = "jane", *, path: str = "/security/") -> dict:
+    return f.assumed_role("Scanner", session, path=path)
+
+
+def without_issuer(identity: dict) -> dict:
+    """The same session as a log that did not say which role issued it (no sessionContext.sessionIssuer)."""
+    return {key: value for key, value in identity.items() if key != "sessionContext"}
+
+
+def one(entry: dict, now: datetime = NOW) -> Suppressions:
+    entry = {"reason": "a test", "expires": "2026-12-31", **entry}
+    parsed = parse_suppressions(_json({"suppressions": [entry]}), "test.json", now)
+    assert parsed.problems == (), parsed.problems
+    assert len(parsed.items) == 1
+    return parsed
+
+
+def _json(value: object) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+def matches(entry: dict, denied: Finding, at: datetime = NOW) -> bool:
+    return one(entry).matching(denied, at) is not None
+
+
+# --- the example document (also the README's) ----------------------------------------------------------------------
+
+
+def test_the_example_document_reads_whole():
+    parsed = parse_suppressions((DATA / "example.json").read_text(), "example.json", NOW)
+    assert parsed.problems == ()
+    assert [item.principal for item in parsed.items] == [
+        (SCANNER,),
+        (),
+        ("arn:aws:sts::111122223333:assumed-role/Deploy/ci-*",),
+    ]
+    assert parsed.items[0].action == ("apprunner:Describe*", "apprunner:List*")
+    assert parsed.items[1].owner_account == ("444455556666",)
+    # a date is midnight UTC at the start of that day; a time with Z is that time
+    assert [item.expires for item in parsed.items] == [
+        datetime(2026, 12, 31, tzinfo=UTC),
+        datetime(2026, 12, 15, 18, tzinfo=UTC),
+        datetime(2026, 12, 10, tzinfo=UTC),
+    ]
+    assert parsed.items[0].reason == "quarterly pen test, ticket SEC-42"
+    assert parsed.items[0].name == "suppressions[0] in example.json"
+
+
+def test_the_example_document_suppresses_what_it_says_and_nothing_else():
+    parsed = parse_suppressions((DATA / "example.json").read_text(), "example.json", NOW)
+    assert parsed.matching(finding("DescribeService", scanner()), NOW) is parsed.items[0]
+    assert parsed.matching(finding("ListServices", scanner()), NOW) is parsed.items[0]
+    assert parsed.matching(finding("UpdateService", scanner()), NOW) is None  # a Write: not in the entry
+    assert parsed.matching(finding("DescribeService"), NOW) is None  # dev-alice: not the scanner
+    # anything refused in the sandbox account 444455556666, whoever asked
+    assert parsed.matching(finding("DeleteService", recipient=f.OTHER_ACCOUNT), NOW) is parsed.items[1]
+    ci = f.assumed_role("Deploy", "ci-4711")
+    assert parsed.matching(finding("ListServices", ci), NOW) is parsed.items[2]
+    assert parsed.matching(finding("ListServices", f.assumed_role("Deploy", "jane")), NOW) is None
+    assert parsed.matching(finding("DescribeService", ci), NOW) is None  # the action too must match (AND)
+
+
+# --- matching --------------------------------------------------------------------------------------------------------
+
+
+def test_every_field_named_must_match():
+    entry = {"principal": "arn:aws:iam::111122223333:user/dev-alice", "action": "apprunner:DescribeService"}
+    assert matches(entry, finding("DescribeService"))
+    assert not matches(entry, finding("UpdateService"))
+    assert not matches(entry, finding("DescribeService", f.iam_user("dev-bob")))
+    both = {"account": "111122223333", "owner_account": "444455556666"}
+    assert not matches(both, finding())  # caller and owner 111122223333: the owner does not match
+    assert matches(both, finding(recipient=f.OTHER_ACCOUNT))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("apprunner:Describe*", True),
+        ("apprunner:DescribeService*", True),  # * matches nothing too
+        ("apprunner:DescribeServic?", True),
+        ("apprunner:DescribeService?", False),  # ? is exactly one character
+        ("apprunner:Describe", False),  # the whole action must match
+        ("apprunner:*Service", True),
+        ("apprunner:List*", False),
+        ("APPRUNNER:describeservice", True),  # IAM actions are case-insensitive
+        ("iam:*", False),
+    ],
+)
+def test_action_wildcards_and_case(pattern, expected):
+    assert matches({"action": pattern}, finding("DescribeService")) is expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("arn:aws:iam::111122223333:user/dev-alice", True),
+        ("arn:aws:iam::111122223333:user/dev-*", True),
+        ("arn:aws:iam::111122223333:user/dev-alic?", True),
+        ("arn:aws:iam::*:user/dev-alice", True),
+        ("arn:aws:iam::111122223333:user/Dev-Alice", False),  # ARNs are case-sensitive
+        ("arn:aws:iam::111122223333:user/dev", False),
+        ("arn:aws:iam::444455556666:user/dev-alice", False),
+    ],
+)
+def test_principal_wildcards_and_case(pattern, expected):
+    assert matches({"principal": pattern}, finding()) is expected
+
+
+def test_a_role_arn_matches_its_sessions():
+    for session in ("jane", "ci-1", "botocore-session-1732784400"):
+        assert matches({"principal": SCANNER}, finding(identity=scanner(session)))
+    assert matches({"principal": "arn:aws:iam::111122223333:role/security/*"}, finding(identity=scanner()))
+    assert not matches({"principal": "arn:aws:iam::111122223333:role/other/Scanner"}, finding(identity=scanner()))
+    assert not matches({"principal": "arn:aws:iam::444455556666:role/security/Scanner"}, finding(identity=scanner()))
+
+
+def test_a_role_arn_written_whole_matches_a_session_whose_role_path_the_log_did_not_say():
+    pathless = finding(identity=without_issuer(scanner()))
+    assert pathless.principal.arn == "arn:aws:iam::111122223333:role/Scanner"  # what the session ARN gives
+    assert matches({"principal": SCANNER}, pathless)  # same account, same name: the same role
+    # with a wildcard the path decides, and it is unknown: no match (the alert goes out)
+    assert not matches({"principal": "arn:aws:iam::111122223333:role/security/*"}, pathless)
+    assert not matches({"principal": "arn:aws:iam::111122223333:role/security/Scan*"}, pathless)
+    assert not matches({"principal": "arn:aws:iam::444455556666:role/security/Scanner"}, pathless)
+    assert not matches({"principal": "arn:aws:iam::111122223333:role/security/Deploy"}, pathless)
+
+
+def test_a_session_arn_matches_that_session_only():
+    entry = {"principal": "arn:aws:sts::111122223333:assumed-role/Scanner/jane"}
+    assert matches(entry, finding(identity=scanner("jane")))
+    assert matches(entry, finding(identity=without_issuer(scanner("jane"))))
+    assert not matches(entry, finding(identity=scanner("joe")))
+    # the session ARN has no path: assumed-role/security/Scanner/jane is no session ARN AWS writes
+    assert not matches(
+        {"principal": "arn:aws:sts::111122223333:assumed-role/security/Scanner/jane"}, finding(identity=scanner("jane"))
+    )
+
+
+def test_a_federated_user_is_matched_by_its_issuer_or_its_session():
+    denied = finding(identity=f.federated_user("bob"))
+    assert matches({"principal": "arn:aws:iam::111122223333:user/bob"}, denied)
+    assert matches({"principal": "arn:aws:sts::111122223333:federated-user/bob"}, denied)
+    assert not matches({"principal": "arn:aws:sts::111122223333:federated-user/eve"}, denied)
+
+
+def test_a_principal_without_an_arn_is_matched_by_its_key():
+    denied = finding(identity=f.aws_service("apprunner.amazonaws.com"))
+    assert denied.principal.arn is None
+    assert matches({"principal": "service:apprunner.amazonaws.com"}, denied)
+    # its account is unknown: an account pattern, even *, never matches it
+    assert not matches({"account": "*", "action": "apprunner:DescribeService"}, denied)
+    assert matches({"account": "*", "action": "apprunner:DescribeService"}, finding())
+
+
+def test_account_is_the_callers_and_owner_account_the_resources():
+    partner = finding(identity=f.aws_account(f.OTHER_ACCOUNT))  # 444455556666 calls into 111122223333
+    assert matches({"account": f.OTHER_ACCOUNT}, partner)
+    assert not matches({"owner_account": f.OTHER_ACCOUNT}, partner)
+    assert matches({"owner_account": f.ACCOUNT}, partner)
+    assert matches({"account": "4444555566??"}, partner)
+    assert matches({"account": ["999999999999", f.OTHER_ACCOUNT]}, partner)  # a list: any of them
+
+
+def test_a_finding_of_several_actions_is_matched_only_when_each_is():
+    denied = finding("DescribeService")
+    other = denied.actions[0].model_copy(update={"action": "apprunner:DeleteService"})
+    both = denied.model_copy(update={"actions": [denied.actions[0], other]})
+    assert matches({"action": "apprunner:*Service"}, both)
+    assert not matches({"action": "apprunner:Describe*"}, both)
+
+
+# --- expiry ----------------------------------------------------------------------------------------------------------
+
+
+def test_a_suppression_applies_strictly_before_its_expiry_and_is_expired_from_it_on():
+    parsed = one({"principal": "arn:aws:iam::111122223333:user/dev-alice", "expires": "2026-12-31"})
+    expires = datetime(2026, 12, 31, tzinfo=UTC)
+    denied = finding()
+    assert parsed.matching(denied, expires - timedelta(microseconds=1)) is parsed.items[0]
+    assert parsed.expired(expires - timedelta(microseconds=1)) == []
+    assert parsed.matching(denied, expires) is None
+    assert parsed.expired(expires) == [parsed.items[0]]
+    assert parsed.matching(denied, expires + timedelta(days=400)) is None
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("2026-12-31", datetime(2026, 12, 31, tzinfo=UTC)),
+        ("2026-12-15T18:00:00Z", datetime(2026, 12, 15, 18, tzinfo=UTC)),
+        ("2026-12-15T20:00:00+02:00", datetime(2026, 12, 15, 18, tzinfo=UTC)),  # converted to UTC
+        ("2026-12-15T18:00:00", datetime(2026, 12, 15, 18, tzinfo=UTC)),  # no offset: UTC
+        ("2026-12-15T18:30", datetime(2026, 12, 15, 18, 30, tzinfo=UTC)),
+    ],
+)
+def test_expiry_forms(written, expected):
+    [item] = one({"action": "apprunner:ListServices", "expires": written}).items
+    assert item.expires == expected
+
+
+def test_an_expired_suppression_gives_way_to_a_later_one():
+    text = _json(
+        {
+            "suppressions": [
+                {"action": "apprunner:DescribeService", "reason": "old", "expires": "2026-11-01"},
+                {"action": "apprunner:Describe*", "reason": "new", "expires": "2026-12-31"},
+            ]
+        }
+    )
+    parsed = parse_suppressions(text, "s3://b/k", NOW)
+    assert parsed.problems == ()  # an expired entry is no problem of the document: expired() names it
+    assert parsed.matching(finding(), NOW) is parsed.items[1]
+    assert [item.reason for item in parsed.expired(NOW)] == ["old"]
+
+
+def test_an_expiry_more_than_a_year_ahead_is_refused():
+    last = NOW + timedelta(days=MAX_DAYS)
+    ok = {"suppressions": [{"action": "apprunner:ListServices", "reason": "r", "expires": last.isoformat()}]}
+    assert parse_suppressions(_json(ok), "x", NOW).problems == ()
+    later = {"suppressions": [{"action": "apprunner:ListServices", "reason": "r", "expires": "9999-12-31"}]}
+    parsed = parse_suppressions(_json(later), "x", NOW)
+    assert parsed.items == ()
+    [problem] = parsed.problems
+    assert problem.startswith("suppressions[0] in x: refused: expires 9999-12-31, more than 366 days ahead")
+
+
+# --- what cannot be read ---------------------------------------------------------------------------------------------
+
+
+def test_entries_that_cannot_be_read_are_named_by_index_and_the_others_apply():
+    parsed = parse_suppressions((DATA / "broken_entries.json").read_text(), "broken.json", NOW)
+    assert [item.principal for item in parsed.items] == [("arn:aws:iam::111122223333:user/dev-alice",)]
+    assert parsed.matching(finding(), NOW) is parsed.items[0]  # alice's still applies
+    assert parsed.matching(finding(identity=f.iam_user("dev-bob")), NOW) is None  # the typo suppresses nothing
+    assert [problem.split(": refused: ")[0] for problem in parsed.problems] == [
+        f"suppressions[{i}] in broken.json" for i in (1, 2, 3, 4, 5)
+    ]
+    why = [problem.split(": refused: ")[1] for problem in parsed.problems]
+    assert why[0].startswith("unknown field principle")
+    assert why[1].startswith("no expiry") and "never expires" in why[1]
+    assert why[2] == "every field is only wildcards: it would suppress every alert"
+    assert why[3] == "not an object but str"
+    assert why[4].startswith("account '1111-2222-3333' is not an AWS account ID")
+
+
+@pytest.mark.parametrize(
+    ("entry", "why"),
+    [
+        ({"reason": "r", "expires": "2026-12-31"}, "names none of principal, action, account, owner_account"),
+        ({"action": "apprunner:X", "expires": "2026-12-31"}, "no reason"),
+        ({"action": "apprunner:X", "reason": "  ", "expires": "2026-12-31"}, "no reason"),
+        ({"action": "apprunner:X", "reason": "r", "expires": None}, "no expiry"),
+        ({"action": "apprunner:X", "reason": "r", "expires": 20261231}, "expires is not a date"),
+        ({"action": "apprunner:X", "reason": "r", "expires": "next tuesday"}, "expires 'next tuesday' is not a date"),
+        ({"action": "DescribeService", "reason": "r", "expires": "2026-12-31"}, "action 'DescribeService' is not"),
+        ({"action": [], "reason": "r", "expires": "2026-12-31"}, "action is not a string or a non-empty list"),
+        ({"action": ["*", 3], "reason": "r", "expires": "2026-12-31"}, "action is not a string or a non-empty list"),
+        ({"principal": "", "reason": "r", "expires": "2026-12-31"}, "principal '' is empty"),
+        ({"principal": " arn:x ", "reason": "r", "expires": "2026-12-31"}, "principal ' arn:x ' is empty, padded"),
+        ({"principal": "*", "action": "*", "reason": "r", "expires": "2026-12-31"}, "every field is only wildcards"),
+        ({"account": "*", "reason": "r", "expires": "2026-12-31"}, "every field is only wildcards"),
+        ({"owner_account": "arn:aws:iam::1:root", "reason": "r", "expires": "2026-12-31"}, "owner_account 'arn"),
+    ],
+)
+def test_an_entry_is_refused_with_why(entry, why):
+    parsed = parse_suppressions(_json({"suppressions": [entry]}), "s.json", NOW)
+    assert parsed.items == ()
+    [problem] = parsed.problems
+    assert problem.startswith(f"suppressions[0] in s.json: refused: {why}"), problem
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("", "not JSON"),
+        ("suppressions:\n  - principal: x", "not JSON"),  # YAML is not JSON
+        ('{"suppressions": [}', "not JSON"),
+        ("[]", "not a suppression document"),
+        ('{"suppressions": {"principal": "x"}}', "not a suppression document"),
+        ('{"supressions": []}', "not a suppression document"),
+        ("null", "not a suppression document"),
+        ('{"suppressions": [{"action": "apprunner:X", "action": "*"}]}', "not JSON (the field action is given twice"),
+    ],
+)
+def test_a_document_that_cannot_be_read_gives_no_suppressions_and_one_problem(text, words):
+    parsed = parse_suppressions(text, "ssm:/alerts/suppressions", NOW)
+    assert parsed.items == ()
+    [problem] = parsed.problems
+    assert problem.startswith(f"ssm:/alerts/suppressions: {words}"), problem
+    assert problem.endswith("no suppression applies")
+    assert parsed.matching(finding(), NOW) is None and parsed.expired(NOW) == []
+
+
+def test_an_empty_list_is_no_problem_and_an_unknown_top_level_field_is_named():
+    assert parse_suppressions('{"suppressions": []}', "x", NOW) == Suppressions((), (), "x")
+    parsed = parse_suppressions(
+        '{"version": 2, "suppressions": [{"action": "apprunner:X", "reason": "r", "expires": "2026-12-31"}]}', "x", NOW
+    )
+    assert len(parsed.items) == 1
+    assert parsed.problems == ("x: unknown top-level field version (ignored)",)
+
+
+# --- what people read ------------------------------------------------------------------------------------------------
+
+
+def test_str_names_it_what_it_ignores_its_reason_and_expiry():
+    [item] = one({"principal": SCANNER, "action": ["apprunner:Describe*", "apprunner:List*"]}).items
+    assert str(item) == (
+        "suppression suppressions[0] in test.json (principal arn:aws:iam::111122223333:role/security/Scanner, "
+        "action apprunner:Describe* | apprunner:List*): a test; expires 2026-12-31T00:00:00Z"
+    )
+
+
+def test_hostile_strings_are_shown_escaped_and_secrets_masked():
+    reason = "pen test \x1b]0;owned\x07 key AKIAIOSFODNN7EXAMPLE\nsecond line \u202eevil"
+    principal = "arn:aws:iam::111122223333:user/\u202eecila-ved"
+    parsed = parse_suppressions(
+        _json({"suppressions": [{"principal": principal, "reason": reason, "expires": "2026-12-31"}]}),
+        "file\x1b[2J.json",
+        NOW,
+    )
+    [item] = parsed.items
+    shown = str(item)
+    assert "\n" not in shown and "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown
+    assert "\\u001b]0;owned\\u0007" in shown
+    assert "AKIAIOSFODNN7EXAMPLE" not in shown and "AKIA************" in shown
+    assert "user/\\u202eecila-ved" in shown
+    assert "file\\u001b[2J.json" in shown
+    assert item.reason == reason.strip()  # kept as written; only the description is made safe
+
+
+def test_a_control_character_in_a_pattern_is_refused_and_the_problem_is_safe():
+    parsed = parse_suppressions(
+        _json({"suppressions": [{"principal": "arn:x\x1b[31m", "reason": "r", "expires": "2026-12-31"}]}), "x", NOW
+    )
+    [problem] = parsed.problems
+    assert "\x1b" not in problem and "\\u001b[31m" in problem
+
+
+def test_a_long_reason_is_cut_in_the_description_only():
+    [item] = one({"action": "apprunner:ListServices", "reason": "x" * 900}).items
+    assert len(item.reason) == 900
+    assert "x" * 199 + "…;" in str(item) and "x" * 200 not in str(item)
+    refused = parse_suppressions(
+        _json({"suppressions": [{"action": "apprunner:X", "reason": "x" * 1001, "expires": "2026-12-31"}]}), "x", NOW
+    )
+    assert refused.problems == ("suppressions[0] in x: refused: the reason is longer than 1000 characters",)
+
+
+def test_suppression_is_a_frozen_value():
+    a = one({"action": "apprunner:ListServices"}).items[0]
+    b = one({"action": "apprunner:ListServices"}).items[0]
+    assert a == b and hash(a) == hash(b)
+    with pytest.raises(AttributeError):
+        a.reason = "other"  # type: ignore[misc]
+    assert isinstance(a, Suppression)
