@@ -4,23 +4,32 @@ The key is principal x owning account x action (issue 9). A key alerts at most o
 fire; the events of the key that follow within the period are only counted, and the next alert for the key carries
 that count. The store holds one ``Marker`` per key and replaces it with ``Decision.marker`` by a conditional write
 (on the marker it read), so that of two concurrent invocations only one alerts.
+
+Folding per principal: an alert in which burst or reconnaissance fired is the principal's (``PrincipalMarker``, one
+per principal, also written conditionally). Within the period after it, the principal's denials of other keys that
+would alert are folded into it: counted (``why`` names the alert that covers them; the key's count goes into its next
+alert, as any count), unless they fire root, unknown_account or org_policy and the principal's alert did not list
+that rule (a new fact: the root user, a caller from outside, an organization policy). first_seen and
+sensitive_action are folded: a prober tries new and changing actions by nature, and its alert names the actions.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from analysis.alerting.rules import FiredRule
+from analysis.alerting.rules import BURST, ORG_POLICY, RECONNAISSANCE, ROOT, UNKNOWN_ACCOUNT, FiredRule
 from analysis.contract import Finding, as_finding
 from analysis.denials import audits_service, is_denial
 
 Outcome = Literal["alert", "count", "ignore"]
 Triage = Literal["denial", "not_denial", "other_service"]
 KEY_PREFIX = "k-"
+PRINCIPAL_RULES = frozenset({BURST, RECONNAISSANCE})  # an alert in which one fired is the principal's
+OWN_RULES = (ROOT, UNKNOWN_ACCOUNT, ORG_POLICY)  # alert on their own unless the principal's alert listed them
 
 
 def alert_key(finding: Finding | Mapping[str, Any]) -> str:
@@ -46,27 +55,71 @@ class Marker:
 
 
 @dataclass(frozen=True)
+class PrincipalMarker:
+    """What the store holds for a principal whose alert was the principal's (burst or reconnaissance fired): when,
+    for which key, and the rules that alert listed."""
+
+    alerted_at: datetime
+    key: str
+    rules: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class Decision:
     outcome: Outcome
     rules: tuple[FiredRule, ...] = ()  # the rules this event fired (all listed in an alert)
     suppressed: int = 0  # an alert's count of the key's events counted since its previous alert
     marker: Marker | None = None  # what the store holds for the key afterwards (None: nothing to write)
     why: str = ""
+    # a principal's alert (burst or reconnaissance fired): the marker the store writes on the principal
+    principal: PrincipalMarker | None = None
+    # a principal's alert: the distinct actions denied to the principal in the longest window, this one included
+    actions_in_window: tuple[str, ...] = ()
+    folded_into: str = ""  # a count folded into the principal's alert: that alert's key
 
 
-def decide(fired: Sequence[FiredRule], marker: Marker | None, now: datetime, period: timedelta) -> Decision:
+def decide(
+    fired: Sequence[FiredRule],
+    marker: Marker | None,
+    now: datetime,
+    period: timedelta,
+    *,
+    key: str = "",
+    principal: PrincipalMarker | None = None,
+    actions_in_window: Sequence[str] = (),
+) -> Decision:
     """Alert, only count, or ignore one denial of a key.
 
     Within ``period`` of the key's last alert (``[alerted_at, alerted_at + period)``; an event older than the alert,
-    delivered late, is within too) the event is counted, whether or not a rule fires. Otherwise it alerts when a
-    rule fired, carrying the count; when none fired it is ignored and the marker, with its count, stays as it is.
+    delivered late, is within too) the event is counted, whether or not a rule fires. Otherwise, within ``period``
+    of the principal's alert (``principal``) for another key, an event that fired a rule is folded into that alert
+    (counted) unless it fired one of ``OWN_RULES`` that alert did not list. Otherwise it alerts when a rule fired,
+    carrying the count (and becomes the principal's alert when burst or reconnaissance fired, with
+    ``actions_in_window``); when none fired it is ignored and the marker, with its count, stays as it is.
     """
     if marker is not None and now - marker.alerted_at < period:
         counted = Marker(marker.alerted_at, marker.counted + 1)
         return Decision("count", tuple(fired), marker=counted, why="the key alerted within the period")
+    names = {rule.name for rule in fired}
+    own: list[str] = []
+    covering = principal is not None and principal.key != key and now - principal.alerted_at < period
+    if fired and covering and principal is not None:
+        own = [name for name in OWN_RULES if name in names and name not in principal.rules]
+        if not own:
+            kept = Marker(marker.alerted_at, marker.counted + 1) if marker is not None else None
+            listed = ", ".join(name for name in (BURST, RECONNAISSANCE) if name in principal.rules) or "principal"
+            when = principal.alerted_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            why = f"folded into the principal's {listed} alert of {when} (key {principal.key})"
+            return Decision("count", tuple(fired), marker=kept, why=why, folded_into=principal.key)
     if fired:
         suppressed = marker.counted if marker is not None else 0
-        return Decision("alert", tuple(fired), suppressed, Marker(now, 0), why="a rule fired")
+        decision = Decision("alert", tuple(fired), suppressed, Marker(now, 0), why="a rule fired")
+        if names & PRINCIPAL_RULES and not covering:
+            mark = PrincipalMarker(now, key, frozenset(names))
+            return replace(decision, principal=mark, actions_in_window=tuple(actions_in_window))
+        if covering:
+            return replace(decision, why="a rule the principal's alert did not list fired: " + ", ".join(own))
+        return decision
     return Decision("ignore", marker=None, why="no rule fired")
 
 
@@ -87,7 +140,8 @@ class Tally:
     """The metrics issue 9 asks for, counted by the handler from the decisions."""
 
     alerts: int = 0
-    deduplicated: int = 0
+    deduplicated: int = 0  # counted, folded ones included
+    folded: int = 0  # of which folded into a principal's alert
     redelivered: int = 0  # an eventID the state had counted already: counted here once more, nowhere else
     ignored: dict[str, int] = field(default_factory=dict)
 
@@ -99,6 +153,7 @@ class Tally:
                 self.alerts += 1
             elif decision.outcome == "count":
                 self.deduplicated += 1
+                self.folded += bool(decision.folded_into)
             else:
                 self.ignored["no_rule"] = self.ignored.get("no_rule", 0) + 1
         elif decision != "denial":

@@ -6,9 +6,10 @@ in the store's slots (buckets as wide as the longest window, ``s<b mod 5>``, the
 in-order write, a late event appended without clearing, a full slot keeping only its own bucket), per key
 ``first_seen``/``last_seen``/``counted``/``alerted_at``; times are whole seconds (the store's epochs). The windows are
 ``rules.observe``'s on the held entries; "seen before" is the store's (first and last time of the key); the
-decision is ``dedup.decide``'s, with the store's count carried by an alert (the key's events since its last alert
-that did not alert). Pure: no boto3, no pandas. Documented differences from the store: none (concurrency aside:
-one stream has no racing invocations).
+decision is ``dedup.decide``'s, folding included (the principal's alert marker, as the store's principal item holds
+it), with the store's count carried by an alert (the key's events since its last alert that did not alert). Pure:
+no boto3, no pandas. Documented differences from the store: none (concurrency aside: one stream has no racing
+invocations).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from analysis.alerting.dedup import Decision, Marker, alert_key, decide
-from analysis.alerting.rules import AlertRules, Observation, Seen, fired_rules, observe
+from analysis.alerting.dedup import Decision, Marker, PrincipalMarker, alert_key, decide
+from analysis.alerting.rules import AlertRules, Observation, Seen, actions_in_window, fired_rules, observe
 from analysis.contract import Finding, as_finding
 from analysis.model import Options
 
@@ -40,6 +41,7 @@ class Replayed:
 class _Principal:
     slots: dict[int, list[tuple[int, str, str]]] = field(default_factory=dict)  # slot -> (epoch, eventID, action)
     newest: int | None = None
+    alerted: PrincipalMarker | None = None  # the principal's alert (burst or reconnaissance), the store's marker
 
 
 @dataclass
@@ -110,9 +112,11 @@ def _one(state: _State, finding: Finding, event_id: str, at: datetime, options: 
     key = alert_key(finding)
     epoch = int(at.timestamp())
     cut = action.encode()[:MAX_ACTION_BYTES].decode(errors="ignore")
-    entries = state.append(_principal_id(principal), (epoch, event_id, cut))
+    held_id = _principal_id(principal)
+    entries = state.append(held_id, (epoch, event_id, cut))
     if entries is None:
         return None
+    held = state.principals[held_id]
     item = state.keys.get(key)
     seen_before = _seen_before(item, epoch, rules)
     counted_before = item.counted if item else 0
@@ -128,7 +132,13 @@ def _one(state: _State, finding: Finding, event_id: str, at: datetime, options: 
     observation = Observation(seen_before, windows.denials_in_burst_window, windows.distinct_actions_in_recon_window)
     fired = fired_rules(finding, observation, rules, options)
     marker = Marker(_moment(alerted_at), counted_before) if alerted_at is not None else None
-    decision = decide(fired, marker, _moment(epoch), rules.period)
+    window = max(rules.burst_window, rules.recon_window)
+    covers = actions_in_window(earlier, _moment(epoch), cut, window)
+    decision = decide(
+        fired, marker, _moment(epoch), rules.period, key=key, principal=held.alerted, actions_in_window=covers
+    )
+    if decision.principal is not None:
+        held.alerted = decision.principal
     if decision.outcome == "alert":
         item.alerted_at = epoch
         item.counted -= counted_before + 1

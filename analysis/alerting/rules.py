@@ -240,6 +240,16 @@ def observe(earlier: Iterable[Seen], at: datetime, action: str, owner: str | Non
     return Observation(seen_before, len(in_burst) + 1, len(in_recon))
 
 
+def actions_in_window(earlier: Iterable[Seen], at: datetime, action: str, window: timedelta) -> tuple[str, ...]:
+    """The distinct actions denied to a principal at ``(at - window, at]``, ``action`` (the event's) included, as
+    written, in the order of their first denial in the window (ties by name): what a principal's alert covers."""
+    first: dict[str, datetime] = {action: at}
+    for seen in earlier:
+        if seen.at <= at and at - seen.at < window and seen.at < first.get(seen.action, at + window):
+            first[seen.action] = seen.at
+    return tuple(sorted(first, key=lambda name: (first[name], name)))
+
+
 __all__ = [
     "ALERT_SETTINGS",
     "RULE_NAMES",
@@ -247,6 +257,7 @@ __all__ = [
     "FiredRule",
     "Observation",
     "Seen",
+    "actions_in_window",
     "alert_rules",
     "fired_rules",
     "is_reconnaissance",

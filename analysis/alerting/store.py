@@ -49,8 +49,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from analysis.alerting.dedup import Decision, Marker, alert_key, decide
-from analysis.alerting.rules import AlertRules, FiredRule, Observation
+from analysis.alerting.dedup import Decision, Marker, PrincipalMarker, alert_key, decide
+from analysis.alerting.rules import AlertRules, FiredRule, Observation, Seen, actions_in_window
 from analysis.contract import Finding, as_finding
 
 PREFIX = "alert#"
@@ -102,6 +102,8 @@ class Recorded:
     marker: Marker | None = None
     counted_before: int = 0  # ``counted`` as request 2 read it (before this event)
     alerted_at_before: int | None = None  # ``alerted_at`` as request 2 read it (epoch), the condition of request 3
+    principal: PrincipalMarker | None = None  # the principal's alert as request 1 read it
+    actions_in_window: tuple[str, ...] = ()  # the principal's distinct actions in the longest window
 
 
 @dataclass
@@ -123,9 +125,10 @@ class AlertStore:
 
     def record(self, denial: Denial) -> Recorded:
         """Requests 1 and 2: count the denial once, and say what the windows and the key's marker hold."""
-        entries = self._append(denial)
-        if entries is None:
+        appended = self._append(denial)
+        if appended is None:
             return Recorded(denial, redelivered=True)
+        entries, principal_item = appended
         old = self._count(denial)
         marker = None
         alerted_at = _number(old, "alerted_at")
@@ -136,7 +139,16 @@ class AlertStore:
             self._seen_before(old, denial),
             *window_counts(entries, denial, self.rules),
         )
-        return Recorded(denial, False, observation, marker, counted, alerted_at)
+        return Recorded(
+            denial,
+            False,
+            observation,
+            marker,
+            counted,
+            alerted_at,
+            principal_marker(principal_item),
+            window_actions(entries, denial, self.rules),
+        )
 
     def settle(self, recorded: Recorded, fired: Sequence[FiredRule]) -> Decision:
         """``decide`` on what ``record`` read, and request 3 when it says alert. An alert lost to a concurrent
@@ -144,7 +156,24 @@ class AlertStore:
         if recorded.redelivered:
             raise ValueError("a redelivered event is not settled: it was counted when first delivered")
         denial = recorded.denial
-        decision = decide(fired, recorded.marker, denial.at, self.rules.period)
+        principal = recorded.principal
+        for _ in range(3):  # a lost claim on the principal decides again on the marker that won (twice at most)
+            decision = decide(
+                fired,
+                recorded.marker,
+                denial.at,
+                self.rules.period,
+                key=denial.key,
+                principal=principal,
+                actions_in_window=recorded.actions_in_window,
+            )
+            if decision.outcome != "alert" or decision.principal is None:
+                break
+            claimed, principal = self._claim_principal(denial, principal, decision.principal)
+            if claimed:
+                break
+        else:
+            return Decision("count", tuple(fired), why="concurrent invocations alerted for the principal")
         if decision.outcome != "alert":
             return decision
         if self._claim_alert(recorded):
@@ -155,8 +184,9 @@ class AlertStore:
 
     # --- request 1: the principal's recent denials ----------------------------------------------------------------
 
-    def _append(self, denial: Denial) -> list[str] | None:
-        """The principal's entries after appending this denial's, or None when it was there (a redelivery)."""
+    def _append(self, denial: Denial) -> tuple[list[str], Mapping[str, Any]] | None:
+        """The principal's entries after appending this denial's and the item, or None when it was there (a
+        redelivery)."""
         from botocore.exceptions import ClientError
 
         bucket = denial.epoch // self.width
@@ -197,9 +227,11 @@ class AlertStore:
             if entry in _strings(old.get(slot)):
                 return None
             return self._append_late_or_full(denial, old)
-        return _all_entries(answer["Attributes"])
+        return _all_entries(answer["Attributes"]), answer["Attributes"]
 
-    def _append_late_or_full(self, denial: Denial, old: Mapping[str, Any]) -> list[str] | None:
+    def _append_late_or_full(
+        self, denial: Denial, old: Mapping[str, Any]
+    ) -> tuple[list[str], Mapping[str, Any]] | None:
         """Request 1b. A late event is appended to its slot without clearing any (they may hold newer buckets). A
         full slot keeps only its own bucket's entries (older ones are outside every window); one still full of its
         own bucket (a storm past ``MAX_ENTRIES_PER_SLOT`` in one bucket) takes no more: the denial is counted, its
@@ -219,7 +251,7 @@ class AlertStore:
         else:
             kept = [held_entry for held_entry in held if _epoch(held_entry) // self.width == bucket]
             if len(kept) >= MAX_ENTRIES_PER_SLOT:
-                return [*_all_entries(old), entry]
+                return [*_all_entries(old), entry], old
             update = "SET #slot = :kept"
             condition = "size(#slot) = :size AND NOT contains(#slot, :entry)"
             values |= {":kept": {"L": [{"S": e} for e in [*kept, entry]]}, ":size": {"N": str(len(held))}}
@@ -241,7 +273,7 @@ class AlertStore:
             if entry in _strings(now_held.get(slot)):
                 return None
             return self._append_late_or_full(denial, now_held)
-        return _all_entries(answer["Attributes"])
+        return _all_entries(answer["Attributes"]), answer["Attributes"]
 
     def _principal_id(self, denial: Denial) -> str:
         digest = hashlib.sha256(denial.principal.encode()).hexdigest()[:32]
@@ -278,7 +310,43 @@ class AlertStore:
         latest = last if last is not None and last <= denial.epoch else first
         return denial.epoch - latest < self.rules.retention.total_seconds()
 
-    # --- request 3: the alert, at most one per key and period ------------------------------------------------------
+    # --- request 3a: the principal's alert, at most one per principal and period --------------------------------
+
+    def _claim_principal(
+        self, denial: Denial, before: PrincipalMarker | None, mark: PrincipalMarker
+    ) -> tuple[bool, PrincipalMarker | None]:
+        """Set the principal's marker, on condition that it is still ``before`` (what request 1 read); when another
+        invocation set it first, False and the marker it set."""
+        from botocore.exceptions import ClientError
+
+        values = {
+            ":at": {"N": str(denial.epoch)},
+            ":key": {"S": mark.key},
+            ":rules": {"S": " ".join(sorted(mark.rules))},
+        }
+        if before is None:
+            condition = "attribute_not_exists(principal_alerted_at)"
+        else:
+            condition = "principal_alerted_at = :before"
+            values[":before"] = {"N": str(int(before.alerted_at.timestamp()))}
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={self.key_attribute: {"S": self._principal_id(denial)}},
+                UpdateExpression=(
+                    "SET principal_alerted_at = :at, principal_alert_key = :key, principal_alert_rules = :rules"
+                ),
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
+                return False, principal_marker(_item_read(error))
+            raise
+        return True, mark
+
+    # --- request 3 (3b): the alert, at most one per key and period -------------------------------------------------
 
     def _claim_alert(self, recorded: Recorded) -> bool:
         from botocore.exceptions import ClientError
@@ -325,6 +393,27 @@ def window_counts(entries: Sequence[str], denial: Denial, rules: AlertRules) -> 
     return in_burst, len(in_recon)
 
 
+def window_actions(entries: Sequence[str], denial: Denial, rules: AlertRules) -> tuple[str, ...]:
+    """``rules.actions_in_window`` over the entries, in the longest window: what a principal's alert covers."""
+    by_event = {}
+    for entry in entries:
+        epoch, event_id, action = entry.split("\t", 2)
+        by_event[event_id] = Seen(datetime.fromtimestamp(int(epoch), UTC), action)
+    by_event.pop(denial.event_id, None)
+    window = max(rules.burst_window, rules.recon_window)
+    return actions_in_window(by_event.values(), datetime.fromtimestamp(denial.epoch, UTC), _action(denial), window)
+
+
+def principal_marker(item: Mapping[str, Any]) -> PrincipalMarker | None:
+    """The principal's alert as its item holds it (``principal_alerted_at``, ``_key``, ``_rules``), or None."""
+    at = _number(item, "principal_alerted_at")
+    if at is None:
+        return None
+    key = (item.get("principal_alert_key") or {}).get("S", "")
+    rules = (item.get("principal_alert_rules") or {}).get("S", "")
+    return PrincipalMarker(datetime.fromtimestamp(at, UTC), key, frozenset(rules.split()))
+
+
 def _action(denial: Denial) -> str:
     """The action as written, cut at ``MAX_ACTION_BYTES`` of UTF-8 (an IAM action is far shorter)."""
     return denial.action.encode()[:MAX_ACTION_BYTES].decode(errors="ignore")
@@ -362,4 +451,12 @@ def observation_window(rules: AlertRules) -> timedelta:
     return 2 * max(rules.burst_window, rules.recon_window)
 
 
-__all__ = ["AlertStore", "Denial", "Recorded", "observation_window", "window_counts"]
+__all__ = [
+    "AlertStore",
+    "Denial",
+    "Recorded",
+    "observation_window",
+    "principal_marker",
+    "window_actions",
+    "window_counts",
+]
