@@ -30,6 +30,8 @@ variable                    setting
 ``ALERT_RULES``             the alert rules switched on (comma-separated; default all seven)
 ``ALERT_SNS_FORMAT``        ``text`` (default: a short text body for email, JSON for SQS/Lambda/HTTPS) or ``chatbot``
 ``ALERT_SECURITY_HUB``      ``true``: each alert also imports (or updates) one Security Hub finding per key
+``ALERT_SECURITY_HUB_PRODUCT_ARN`` the importing account's default product (``arn:aws:securityhub:REGION:ACCOUNT:
+                            product/ACCOUNT/default``): its account is every imported finding's ``AwsAccountId``
 ``ALERT_SUPPRESSIONS``      suppressions of alerts: ``s3://bucket/key``, ``ssm:/parameter/name`` or a local file
 ==========================  ==========================================================
 
@@ -91,6 +93,7 @@ class Settings(BaseModel):
     alert_rules: frozenset[str] | None = _setting(None, "ALERT_RULES")  # None: all seven (analysis.alerting.rules)
     alert_sns_format: Literal["text", "chatbot"] = _setting("text", "ALERT_SNS_FORMAT")
     alert_security_hub: bool = _setting(False, "ALERT_SECURITY_HUB")
+    alert_security_hub_product_arn: str | None = _setting(None, "ALERT_SECURITY_HUB_PRODUCT_ARN")
     alert_suppressions: str | None = _setting(None, "ALERT_SUPPRESSIONS")
 
     @field_validator("trusted_accounts", "organization_accounts", "lookup_accounts", mode="before")
@@ -184,6 +187,16 @@ class Settings(BaseModel):
         if text.startswith("ssm:") and not re.fullmatch(r"ssm:/?[a-zA-Z0-9_.\-/]{1,2048}", text):
             raise ValueError(f"not an SSM parameter name (ssm:/name): {value!r}")
         return text or None
+
+    @field_validator("alert_security_hub_product_arn")
+    @classmethod
+    def _product(cls, value: str | None) -> str | None:
+        from analysis.alerting.asff import product_arn_parts
+
+        if value and value.strip():
+            product_arn_parts(value.strip())  # ValueError naming what is wrong
+            return value.strip()
+        return None
 
     @field_validator("alert_topic_arn")
     @classmethod

@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from analysis.advice_words import what_to_do
 from analysis.contract import Finding
 from analysis.principals import short_name
-from analysis.redact import mask_secrets, printable
+from analysis.redact import map_strings, mask_secrets, printable
 
 # Publish's Subject: "UTF-8 text with no line breaks or control characters, and less than 100 characters long" (SNS
 # API reference). Counted in UTF-16 code units, the strictest reading, so a pair is never split.
@@ -99,13 +100,12 @@ def body_lines(finding: Finding, rules: Sequence[Rule], events_since_last_alert:
 
 
 def fix_lines(finding: Finding) -> list[str]:
-    """The remedy's kind and its first note, the wording the report's text and email show (``remedy.notes``)."""
+    """The daily report's own advice: the terminal summary's "what to do" (``advice_words.what_to_do``), then the
+    remedy's first note as the report's text and email show it (``remedy.notes``)."""
     remedy = finding.remedy
     if remedy is None:
         return ["Fix: no advice was computed: see the daily report"]
-    lines = [f"Fix ({remedy.kind.replace('_', ' ')}):"]
-    lines += [f"  {_one_line(note)}" for note in remedy.notes[:1]]
-    return lines
+    return [f"Fix: {what_to_do(finding)}"] + [f"  {_one_line(note)}" for note in remedy.notes[:1]]
 
 
 def console_link(finding: Finding) -> str | None:
@@ -185,3 +185,109 @@ def _reason_tag(reasons: Sequence[str]) -> str:
 def _one_line(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= FIX_LINE_MAX else flat[: FIX_LINE_MAX - 3] + "..."
+
+
+# --- what SNS delivers to each protocol (Publish with MessageStructure "json") ------------------------------------
+
+# Publish: "Messages must be UTF-8 encoded strings and at most 256 KB in size (262,144 bytes, not 262,144
+# characters)"; with MessageStructure json the Message is one JSON object whose keys are protocols (a "default"
+# string required) with string values, so every variant counts towards the same 262,144 bytes. The subject and the
+# message attributes are counted too, to stay on the safe side.
+SNS_MESSAGE_MAX = 262_144
+# The protocols that get the JSON document: machines (queues, functions, web hooks, streams) and email-json.
+MACHINE_PROTOCOLS = ("sqs", "lambda", "http", "https", "email-json", "firehose")
+LIST_CUT = 10  # a finding's lists (resources, event ids, agents, addresses) kept when the whole would not fit
+CUT_LISTS = "the finding's lists were cut to their first 10 items to fit SNS's 256 KB"
+CUT_FINDING = "the finding was too large for SNS's 256 KB: only its summary is here (the daily report has it whole)"
+
+
+def alert_document(
+    finding: Finding,
+    service: str,
+    rules: Sequence[Rule] = (),
+    events_since_last_alert: int | None = None,
+    *,
+    key: str | None = None,
+) -> dict[str, Any]:
+    """The JSON document machines receive: subject, service, severity, key, (with the state table) the rules that
+    fired and the key's events since its last alert, the text body, and the finding whole. Secrets masked."""
+    document: dict[str, Any] = {
+        "subject": alert_subject(finding, service),
+        "service": service,
+        "severity": finding.severity,
+    }
+    if key:
+        document["key"] = key
+    if events_since_last_alert is not None:  # the state table decided: why it alerts, what it did not alert for
+        document["rules"] = [{"name": rule.name, "reason": rule.reason} for rule in rules]
+        document["events_since_last_alert"] = events_since_last_alert
+    document["body"] = "\n".join(body_lines(finding, rules, events_since_last_alert)) + "\n"
+    document["finding"] = finding.model_dump(mode="json")
+    return map_strings(document, mask_secrets)
+
+
+def sns_structure(
+    message: AlertMessage, document: dict[str, Any], fmt: Format = "text", chatbot: str | None = None
+) -> dict[str, str]:
+    """Publish's Message for MessageStructure "json": ``default`` and ``email`` the text body (with ``fmt``
+    "chatbot": ``default`` and ``https`` AWS Chatbot's custom notification, email still the text), each machine
+    protocol the JSON document. The document's finding is cut, deterministically and saying so, when the whole
+    would pass SNS's 262,144 bytes (``fitted_document``)."""
+    budget = SNS_MESSAGE_MAX - len(message.subject.encode()) - _attributes_size(message.attributes)
+    for shown in fitted_documents(document):
+        structure = _structure(message.body, shown, fmt, chatbot)
+        if len(json.dumps(structure, ensure_ascii=False).encode()) <= budget:
+            return structure
+    raise ValueError("an alert's text alone passes SNS's 256 KB")  # the body is a few lines: not reached
+
+
+def fitted_documents(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The document whole, then with the finding's lists cut to their first ``LIST_CUT`` items, then with only the
+    finding's summary: each says in ``cut`` what was left out."""
+    finding = document.get("finding") or {}
+    lists = {
+        **finding,
+        **{name: finding[name][:LIST_CUT] for name in ("regions", "user_agents", "source_ips") if name in finding},
+        "actions": [
+            {
+                **action,
+                **{
+                    name: action[name][:LIST_CUT]
+                    for name in ("resources", "event_ids", "policy_arns", "event_names", "resource_origin")
+                    if name in action
+                },
+                "context": dict(list((action.get("context") or {}).items())[:LIST_CUT]),
+            }
+            for action in finding.get("actions", [])
+        ],
+    }
+    remedy = finding.get("remedy") or {}
+    summary = {
+        "id": finding.get("id"),
+        "principal": {"arn": (finding.get("principal") or {}).get("arn")},
+        "target_account_id": finding.get("target_account_id"),
+        "severity": finding.get("severity"),
+        "denials": finding.get("denials"),
+        "actions": [{"action": action.get("action")} for action in finding.get("actions", [])][:LIST_CUT],
+        "remedy": {"kind": remedy.get("kind")} if remedy else None,
+    }
+    return [
+        document,
+        {**document, "finding": lists, "cut": CUT_LISTS},
+        {**document, "finding": summary, "cut": CUT_FINDING},
+    ]
+
+
+def _structure(body: str, document: dict[str, Any], fmt: Format, chatbot: str | None) -> dict[str, str]:
+    data = printable(json.dumps(document, ensure_ascii=False, indent=2))
+    structure = {"default": body, "email": body} | {protocol: data for protocol in MACHINE_PROTOCOLS}
+    if fmt == "chatbot" and chatbot is not None:
+        structure |= {"default": chatbot, "https": chatbot}
+    return structure
+
+
+def _attributes_size(attributes: dict[str, dict[str, str]]) -> int:
+    return sum(
+        len(name.encode()) + sum(len(value.encode()) for value in attribute.values())
+        for name, attribute in attributes.items()
+    )

@@ -1,11 +1,21 @@
 """Publishing one alert: SNS (and, when switched on, a Security Hub finding). I/O at the edge: the clients are the
-caller's (``alert_service.AlertClients``); what is sent is built by ``analysis.alerting.message``."""
+caller's (``alert_service.AlertClients``, made with ``aws_clients.client``: botocore's adaptive retries, so a
+throttled call is retried with backoff before it fails); what is sent is built by ``analysis.alerting.message`` and
+``analysis.alerting.asff``.
+
+SNS: one Publish with MessageStructure "json": email (and ``default``: SMS, mobile push) gets the text body a
+person reads in ten seconds; SQS, Lambda, HTTP/S, email-json and Firehose subscribers get the JSON document; with
+ALERT_SNS_FORMAT=chatbot ``default`` and ``https`` are AWS Chatbot's custom notification (Chatbot subscribes over
+HTTPS). Security Hub: one ``BatchImportFindings`` per alert; a failure there is a problem named in
+``Published.problems``, never an exception that would lose the SNS message already sent.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from analysis.contract import Finding
@@ -14,18 +24,20 @@ from analysis.contract import Finding
 @dataclass(frozen=True)
 class AlertOutput:
     """Where and how an alert is published (from ``Settings``: ALERT_TOPIC_ARN, AUDITED_SERVICE,
-    ALERT_SNS_FORMAT, ALERT_SECURITY_HUB)."""
+    ALERT_SNS_FORMAT, ALERT_SECURITY_HUB, ALERT_SECURITY_HUB_PRODUCT_ARN)."""
 
     topic_arn: str | None
     service: str
     sns_format: str = "text"
     security_hub: bool = False
+    product_arn: str | None = None  # the importing account's default product (template.yaml sets it)
 
 
 @dataclass
 class Published:
     message_ids: list[str] = field(default_factory=list)
     security_hub_ids: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # what could not be sent, named (the SNS message still is)
 
 
 def publish_alert(
@@ -33,37 +45,73 @@ def publish_alert(
 ) -> Published:
     """Publish ``finding``'s alert; ``rules`` those that fired, ``carried`` the key's events since its last alert
     (None without the state table)."""
-    from analysis.alerting.message import message_attributes
-    from analysis.redact import printable
-
     published = Published()
-    if clients.sns is None or not output.topic_arn:
-        return published
-    message = alert_document(finding, output.service, rules, carried)
-    answer = clients.sns.publish(
-        TopicArn=output.topic_arn,
-        Subject=message["subject"],
-        Message=printable(json.dumps(message, ensure_ascii=False, indent=2)),
-        MessageAttributes=message_attributes(finding, rules),
-    )
-    published.message_ids.append(answer["MessageId"])
+    if clients.sns is not None and output.topic_arn:
+        answer = clients.sns.publish(
+            TopicArn=output.topic_arn, MessageStructure="json", **sns_request(output, finding, rules, carried)
+        )
+        published.message_ids.append(answer["MessageId"])
+    if output.security_hub and getattr(clients, "securityhub", None) is not None:
+        _import_finding(clients.securityhub, output, finding, rules, published)
     return published
 
 
-def alert_document(
-    finding: Finding, service: str, rules: Sequence[Any] = (), carried: int | None = None
-) -> dict[str, Any]:
-    from analysis.redact import map_strings, mask_secrets
+def sns_request(output: AlertOutput, finding: Finding, rules: Sequence[Any], carried: int | None) -> dict[str, Any]:
+    """Publish's Subject, Message (the per-protocol JSON object) and MessageAttributes for one alert."""
+    from analysis.alerting.message import alert_document, alert_message, sns_structure
 
-    who = mask_secrets(finding.principal.arn or finding.principal.type)  # before the subject is cut
-    subject = f"{service} access denied: {finding.actions[0].action} for {who}"
-    subject = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in subject)
-    message: dict[str, Any] = {
-        "subject": subject if len(subject) < 100 else subject[:96] + "...",
-        "service": service,
+    text = alert_message(finding, output.service, rules, carried)
+    document = alert_document(finding, output.service, rules, carried, key=_key(finding))
+    if output.sns_format == "chatbot":
+        chatbot = alert_message(finding, output.service, rules, carried, fmt="chatbot").body
+        structure = sns_structure(text, document, "chatbot", chatbot)
+    else:
+        structure = sns_structure(text, document)
+    return {
+        "Subject": text.subject,
+        "Message": json.dumps(structure, ensure_ascii=False),
+        "MessageAttributes": text.attributes,
     }
-    if carried is not None:  # the state table decided: why it alerts, and what it did not alert for
-        message["rules"] = [{"name": rule.name, "reason": rule.reason} for rule in rules]
-        message["events_since_last_alert"] = carried
-    message["finding"] = finding.model_dump(mode="json")
-    return map_strings(message, mask_secrets)
+
+
+def _import_finding(
+    securityhub: Any, output: AlertOutput, finding: Finding, rules: Sequence[Any], published: Published
+) -> None:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from analysis.alerting.asff import asff_finding
+
+    if not output.product_arn:
+        published.problems.append("Security Hub: no product ARN (ALERT_SECURITY_HUB_PRODUCT_ARN): nothing imported")
+        return
+    try:
+        asff = asff_finding(finding, output.service, rules, output.product_arn, datetime.now(UTC))
+    except ValueError as error:  # a finding of several actions, a product ARN of another shape
+        published.problems.append(f"Security Hub: not imported ({error})")
+        return
+    try:
+        answer = securityhub.batch_import_findings(Findings=[asff])
+    except (ClientError, BotoCoreError) as error:  # after botocore's retries (throttling included)
+        published.problems.append(f"Security Hub: BatchImportFindings failed ({_error_words(error)})")
+        return
+    if answer.get("FailedCount", 0):
+        for failed in answer.get("FailedFindings", []):
+            published.problems.append(
+                f"Security Hub: finding {failed.get('Id', asff['Id'])} refused "
+                f"({failed.get('ErrorCode', 'error')}: {failed.get('ErrorMessage', '')})"
+            )
+        return
+    published.security_hub_ids.append(asff["Id"])
+
+
+def _key(finding: Finding) -> str | None:
+    from analysis.alerting.dedup import alert_key
+
+    return alert_key(finding) if len(finding.actions) == 1 else None
+
+
+def _error_words(error: Exception) -> str:
+    from analysis.redact import mask_secrets
+
+    code = getattr(error, "response", {}).get("Error", {}).get("Code") if hasattr(error, "response") else None
+    return mask_secrets(f"{code}: {error}" if code else str(error))

@@ -186,7 +186,10 @@ def test_an_alert_carries_the_remedy_the_daily_report_would_give(topic):
     assert statement["Action"] == "iam:PassRole"
     assert statement["Resource"] == f"arn:aws:iam::{f.OTHER_ACCOUNT}:role/AppRunnerInstanceRole"
     assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "apprunner.amazonaws.com"}}
-    assert alert["subject"] == f"apprunner access denied: iam:PassRole for arn:aws:iam::{f.OTHER_ACCOUNT}:role/Deploy"
+    # alerting.message.alert_subject: severity high (iam:PassRole refused, docs/CONTRACT.md), the role's short name,
+    # the action, and why it was refused in a few words (no identity-based policy allows it)
+    assert alert["subject"] == "apprunner alert [high]: role/Deploy denied iam:PassRole (no identity allow)"
+    assert alert["severity"] == "high" and alert["body"].startswith("Who: role/Deploy (arn:aws:iam::")
 
 
 @pytest.mark.parametrize(
@@ -238,16 +241,16 @@ def test_the_lambda_time_left_becomes_the_query_sources_deadline():
 
 
 def test_an_access_key_in_a_principal_name_is_masked_before_the_alert_subject_is_cut(topic):
-    """The subject is cut at 96 characters: cut first, a key glued into a user name left 'AKIAIOSF' in the
+    """The subject is cut at 99 characters: cut first, a key glued into a user name left 'AKIAIOSF' in the
     mail subject and SNS notification, past the reach of the mask (issue 15)."""
     arn, sns, sqs, queue = topic
-    # "apprunner access denied: apprunner:DescribeService for " is 55 characters and the user ARN's prefix
-    # 31 more, so the cut at 96 falls 10 characters into the name: "ciAKIAIOSF"
-    record = f.record(identity=f.iam_user("ciAKIAIOSFODNN7EXAMPLE"))
+    # "apprunner alert [low]: user/" is 28 characters and the name's 63 x's 63 more, so a cut at 99 before masking
+    # would keep 8 characters of the key ("AKIAIOSF"); masked first, the key is "AKIA" and 12 stars, cut after 8
+    record = f.record(identity=f.iam_user("x" * 63 + "AKIAIOSFODNN7EXAMPLE"))
     alert_on_event(f.eventbridge_envelope(record), load_settings({}, alert_topic_arn=arn), sns)
     [alert] = _received(sqs, queue)
-    assert alert["subject"].startswith("apprunner access denied: apprunner:DescribeService for arn:aws:iam::")
-    assert "AKIAIOSF" not in alert["subject"] and "AKIAIOSF" not in json.dumps(alert)
+    assert alert["subject"] == "apprunner alert [low]: user/" + "x" * 63 + "AKIA" + "*" * 4
+    assert "AKIAIOSF" not in json.dumps(alert) and "IOSFODNN7" not in json.dumps(alert)
 
 
 class _BrokenPartWay:

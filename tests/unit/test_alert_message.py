@@ -18,6 +18,7 @@ from analysis.alerting.rules import FiredRule
 from analysis.contract import BUILDING, Finding
 from analysis.event_finding import event_finding
 from analysis.model import Options
+from analysis.render.terminal import what_to_do
 from tests import factories as f
 
 pytestmark = pytest.mark.unit
@@ -58,7 +59,9 @@ def test_the_body_says_who_what_why_the_fix_and_links_the_role():
     assert lines[2] == "Why: denied by scp"
     assert lines[3] == f"  rule first_seen: {RULES[0].reason}"
     assert lines[4] == f"  rule organization_policy: {RULES[1].reason}"
-    assert lines[5].startswith("Fix (org policy):")
+    # the daily report's own advice: the terminal summary's "what to do" column for an SCP refusal
+    assert lines[5] == "Fix: do not grant: SCP"
+    assert lines[5] == f"Fix: {what_to_do(scp_denial())}"
     assert "Console: https://console.aws.amazon.com/iam/home#/roles/details/DataScience" in lines
     assert len(lines) <= 12  # read in ten seconds
 

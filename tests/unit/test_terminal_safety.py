@@ -265,8 +265,12 @@ def test_the_denial_alert_on_sns_is_safe_and_still_the_same_json():
     [request] = sns_client.published
     assert unsafe_in(request["Subject"]) == []
     session = record["userIdentity"]["arn"].rsplit("/", 1)[-1]
-    assert json.loads(request["Message"])["finding"]["principal"]["sessions"] == [session]
+    # MessageStructure json: each protocol's message is a string in one JSON object; machines get the document
+    assert request["MessageStructure"] == "json"
+    structure = json.loads(request["Message"])
+    assert json.loads(structure["sqs"])["finding"]["principal"]["sessions"] == [session]
     assert unsafe_in(request["Message"]) == []
+    assert all(unsafe_in(text) == [] for text in structure.values())  # the text body for email too
 
 
 def test_an_error_naming_a_hostile_file_is_one_safe_line(tmp_path, capsys):
