@@ -137,9 +137,10 @@ class SuppressionCache:
         if self.spec.startswith("ssm:") and self.ssm is None:
             self.ssm = _client("ssm")
         fresh, read = _load(self.spec, self.s3, self.ssm, None)
-        if read or self._good is None:
-            self._loaded = fresh  # what the document says now, even if it is broken (fail open)
-            self._good = fresh if read else None
+        if read:
+            self._good = self._loaded = fresh  # what the document says now, even if it is broken (fail open)
+        elif self._good is None:
+            self._loaded = fresh  # never read: no suppressions, and why
         else:  # the document could not be read this time: the last read goes on applying, with why it was not renewed
             kept = self._good
             problems = (*fresh.problems, f"the {len(kept.items)} suppression(s) read before still apply")
