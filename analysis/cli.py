@@ -1,5 +1,5 @@
 # PYTHON_ARGCOMPLETE_OK
-"""The command line: ``apprunner-audit report | explain | demo | verify | athena-ddl`` (docs/CONTRACT.md).
+"""The command line: ``apprunner-audit report | alerts | explain | demo | verify | athena-ddl`` (docs/CONTRACT.md).
 
 Nothing heavy is imported before the arguments are parsed, so ``--help``, ``--version`` and shell completion
 answer at once: each command imports what it uses. A mistake is one line on standard error and exit 2, found
@@ -66,6 +66,7 @@ examples:
   {PROG} demo                                         the bundled sample day, every format in out/demo/
   {PROG} report --source ./cloudtrail/ --day 2026-11-28 --out report.html
   {PROG} report --source lookup:us-east-1 --fail-on high --out report.json
+  {PROG} alerts --source ./cloudtrail/ --day 2026-11-28   the alerts that day would have raised, and why
   {PROG} explain event.json                           why one CloudTrail record was denied
   {PROG} verify report.json                           prove each proposed policy
   {PROG} athena-ddl --bucket my-trail-bucket          the Athena table for athena: sources
@@ -107,6 +108,32 @@ On a terminal, without --format or --out, every format is written to ./{REPORTS_
 --day, the window, or 'all') and a summary is printed; piped, the JSON goes to standard output.
 
 {EXIT_STATUS}"""
+
+
+ALERTS_EPILOG = f"""\
+Replays the window's denials of the audited service in time order through the alert rules, in memory, as the
+alert function would have taken them on an empty state table: each alerts (the rules that fired, with their
+reasons), is counted (its key alerted within the period), folded (into its principal's burst or reconnaissance
+alert), fires no rule, is suppressed (--suppressions, at the event's time) or repeats an eventID already counted.
+Expired suppressions are warned about on standard error. --source forms: as for report (report --help).
+
+examples:
+  {PROG} alerts                                         the bundled sample day (said on standard error)
+  {PROG} alerts --source ./cloudtrail/ --day 2026-11-28
+  {PROG} alerts --source ./cloudtrail/ --suppressions suppressions.json --format json --out alerts.json
+  {PROG} alerts --source s3://my-trail-bucket --since 2026-11-28T06:00:00Z --until 2026-11-28T18:00:00Z
+  {PROG} alerts --source sample --trusted-accounts 123456789012 --org-id o-a1b2c3d4e5 \\
+    --org-accounts 111122223333,444455556666,777788889999,210987654321
+
+suppressions file (JSON; each entry: principal, action, account and/or owner_account, with reason and expires):
+  {{"suppressions": [{{"principal": "arn:aws:iam::111122223333:role/Scanner", "action": "apprunner:Describe*",
+                      "reason": "pen test SEC-42", "expires": "2026-12-31"}}]}}
+
+exit status:
+  0    done, whether alerts would have been raised or not
+  2    bad arguments, a path or suppressions file that does not exist, an unknown --source form, no AWS
+       credentials or region for an AWS source
+  130  interrupted (Ctrl-C)"""
 
 
 class UsageError(Exception):
@@ -161,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_voice_arguments(parser, suffix="_before")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, title="commands")
     _add_report_command(commands)
+    _add_alerts_command(commands)
     _add_other_commands(commands)
     return parser
 
@@ -260,6 +288,37 @@ def _add_report_command(commands: Any) -> None:
         help="lookup: read every active account of AWS Organizations, assuming --role-name in each",
     )
     report.add_argument("--role-name", metavar="NAME", help="lookup: the read-only IAM role to assume in each account")
+
+
+def _add_alerts_command(commands: Any) -> None:
+    alerts = _command(
+        commands, "alerts", "which alerts a window of CloudTrail would have raised, and why", ALERTS_EPILOG
+    )
+    source = alerts.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="SRC",
+        help="where to read CloudTrail: a path, sample, s3://, lookup:, athena: or lake: (repeatable)",
+    )
+    _complete_with(source, _complete_source)
+    alerts.add_argument("--since", type=_time, metavar="T", help="window start, ISO 8601 (e.g. 2026-11-28T06:00:00Z)")
+    when = alerts.add_mutually_exclusive_group()
+    when.add_argument("--until", type=_time, metavar="T", help="window end (exclusive), ISO 8601")
+    when.add_argument("--day", type=_day, metavar="YYYY-MM-DD", help="one UTC day: [D 00:00Z, D+1 00:00Z)")
+    alerts.add_argument(
+        "--suppressions",
+        metavar="FILE",
+        help="a suppression document (JSON; s3://bucket/key and ssm:/name too): what it matches is not alerted",
+    )
+    alerts.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
+    alerts.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    _add_organization_arguments(alerts)
+    alerts.add_argument(
+        "--service",
+        metavar="apprunner|PREFIX|all",
+        help="the service whose denials are replayed (default apprunner)",
+    )
 
 
 def _add_other_commands(commands: Any) -> None:
@@ -399,7 +458,14 @@ def _command_line(argv: Sequence[str] | None) -> int:
             argcomplete.autocomplete(parser)
         args = parser.parse_args(argv)
         _set_voice(args)
-        commands = {"report": _report, "explain": _explain, "demo": _demo, "verify": _verify, "athena-ddl": _athena_ddl}
+        commands = {
+            "report": _report,
+            "alerts": _alerts,
+            "explain": _explain,
+            "demo": _demo,
+            "verify": _verify,
+            "athena-ddl": _athena_ddl,
+        }
         try:
             return commands[args.command](args)
         finally:
@@ -961,6 +1027,41 @@ def _explain(args: argparse.Namespace) -> int:
         from analysis.render.text import finding_text
 
         sys.stdout.write(finding_text(finding))
+    return EXIT_OK
+
+
+def _alerts(args: argparse.Namespace) -> int:
+    """``alerts``: the window's replay through the alert rules (``analysis.alert_replay_run``), text or JSON."""
+    from analysis.alert_replay_run import AlertsRequest, AlertsRequestError, alerts_json, alerts_text, run_alerts
+    from analysis.sources import SourceError
+
+    settings = _settings(args)
+    out = Path(args.out) if args.out and args.out != STANDARD_OUTPUT else None
+    _check_out(out)
+    spec = args.suppressions
+    if spec is not None and not spec.startswith(("s3://", "ssm:")) and not Path(spec).is_file():
+        raise UsageError(f"--suppressions {spec}: no such file")
+    needs = _checked_sources(args, settings)
+    _check_aws(needs, deliver=False, organization=False)
+    if spec is not None and spec.startswith(("s3://", "ssm:")):  # read with the default credentials and region
+        from analysis.aws_clients import SetupError, check_setup
+
+        try:
+            check_setup(region=True)
+        except SetupError as error:
+            raise UsageError(f"--suppressions {spec}: {error}") from error
+    day = args.day.date() if args.day else None
+    request = AlertsRequest(tuple(args.source), args.since, args.until, day, spec)
+    try:
+        run = run_alerts(request, settings)
+    except (AlertsRequestError, SourceError) as error:
+        raise UsageError(str(error)) from error
+    _warn([f"expired suppression, no longer applies: {expired}" for expired in run.expired_suppressions])
+    _warn(run.problems)
+    _write(alerts_json(run) if args.format == "json" else alerts_text(run), out)
+    if out is not None:
+        counts = run.counts()
+        _note(f"{out}: {counts['alert']} alert(s) for {counts['denials']} denial(s)")
     return EXIT_OK
 
 

@@ -80,6 +80,7 @@ class Replay:
     unique_denials: int = 0  # denials by (eventID, recipientAccountId), as the report counts them
     denials: int = 0  # denials handed to the handler (a redelivery counted again)
     deduplicated: int = 0
+    folded: int | None = None  # of the counted, folded into a principal's alert (when the summary says)
     redelivered: int = 0
     suppressed: int = 0
     ignored: Counter[str] = field(default_factory=Counter)
@@ -283,6 +284,8 @@ def _tally(outcome: Replay, summary: dict[str, Any]) -> None:
     outcome.records += summary.get("records", 0)
     outcome.denials += summary.get("denials", 0)
     outcome.deduplicated += summary.get("deduplicated", 0)
+    if "folded" in summary:
+        outcome.folded = (outcome.folded or 0) + summary["folded"]
     outcome.redelivered += summary.get("redelivered", 0)
     outcome.suppressed += summary.get("suppressed", 0)
     outcome.ignored.update(summary.get("ignored", {}))
@@ -304,7 +307,9 @@ def alert_fields(alert: Alert) -> dict[str, Any]:
     return {
         "number": alert.number,
         "time": alert.event_time,
-        "principal": short_name(principal.get("arn") or "") if principal.get("arn") else principal.get("type", ""),
+        "principal": short_name(principal["arn"])
+        if principal.get("arn")
+        else principal.get("key") or principal.get("type"),
         "account": finding.get("target_account_id") or alert.attributes.get("account", ""),
         "caller_account": principal.get("account_id") or "",
         "action": actions[0].get("action", ""),
@@ -372,7 +377,9 @@ def totals(outcome: Replay, rows: list[dict[str, Any]]) -> list[str]:
         f"| records sent | {outcome.records} (each delivered {'once' if outcome.deliveries == 1 else 'twice'}) |",
         f"| denials | {outcome.unique_denials} (by eventID; {outcome.denials} handed to the handler) |",
         f"| alerts | {len(rows)} |",
-        f"| counted (de-duplicated: the key alerted within the period) | {outcome.deduplicated} |",
+        f"| counted (de-duplicated: the key alerted within the period, or folded) | {outcome.deduplicated}"
+        + (f" (folded into a principal's alert: {outcome.folded})" if outcome.folded is not None else "")
+        + " |",
         f"| redelivered (an eventID seen before, counted once) | {outcome.redelivered} |",
         f"| suppressed | {outcome.suppressed} |",
         f"| ignored, by reason | {ignored} |",
@@ -412,7 +419,8 @@ def document(source: str, first: Replay, again: Replay | None, *, organization: 
         *totals(first, rows),
         "",
         f"**{len(rows)} alerts for {first.unique_denials} denials**: {first.deduplicated} denials were only "
-        f"counted (their key had alerted within the period), {no_rule} fired no rule, {first.suppressed} were "
+        "counted (their key had alerted within the period, or their principal's burst or reconnaissance alert "
+        f"covered them), {no_rule} fired no rule, {first.suppressed} were "
         f"suppressed; {first.redelivered} deliveries repeated an eventID already counted (the trail delivered those "
         "records twice).",
     ]
