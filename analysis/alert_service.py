@@ -60,6 +60,7 @@ class AlertRun:
             "problems": self.problems,
             "deduplication": self.deduplication,
             "deduplicated": self.tally.deduplicated,
+            "folded": self.tally.folded,  # of the deduplicated: folded into their principal's alert
             "redelivered": self.tally.redelivered,
             "suppressed": self.suppressed,
             "expired_suppressions": self.expired_suppressions,

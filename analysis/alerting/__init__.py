@@ -1,7 +1,18 @@
 """Issue 9's real-time alerts, the pure part: which rules a denial fires (``rules``) and whether its key alerts now,
-is only counted, or is ignored (``dedup``). No I/O: the state store and the publishers are the handler's."""
+is only counted (folded into its principal's alert, too), or is ignored (``dedup``), and the same decisions
+replayed from plain data (``replay``). No I/O: the state store and the publishers are the handler's."""
 
-from analysis.alerting.dedup import Decision, Marker, Tally, alert_key, decide, triage
+from analysis.alerting.dedup import (
+    OWN_RULES,
+    PRINCIPAL_RULES,
+    Decision,
+    Marker,
+    PrincipalMarker,
+    Tally,
+    alert_key,
+    decide,
+    triage,
+)
 from analysis.alerting.rules import (
     ALERT_SETTINGS,
     RULE_NAMES,
@@ -9,6 +20,7 @@ from analysis.alerting.rules import (
     FiredRule,
     Observation,
     Seen,
+    actions_in_window,
     alert_rules,
     fired_rules,
     is_reconnaissance,
@@ -17,14 +29,18 @@ from analysis.alerting.rules import (
 
 __all__ = [
     "ALERT_SETTINGS",
+    "OWN_RULES",
+    "PRINCIPAL_RULES",
     "RULE_NAMES",
     "AlertRules",
     "Decision",
     "FiredRule",
     "Marker",
     "Observation",
+    "PrincipalMarker",
     "Seen",
     "Tally",
+    "actions_in_window",
     "alert_key",
     "alert_rules",
     "decide",

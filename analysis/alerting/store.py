@@ -11,6 +11,9 @@ attribute ``expires_at`` in epoch seconds):
     slots that are neither ``b`` nor ``b - 1``, so the item holds the two buckets the windows ``(t - M, t]`` can
     reach, never more (a long quiet gap can leave an older bucket in one of the two slots: its entries are read
     by time and filtered out, and dropped when the slot is full). ``newest`` is the newest bucket written.
+    ``principal_alerted_at`` (epoch), ``principal_alert_key`` and ``principal_alert_rules`` (space-separated rule
+    names): the principal's last alert in which burst or reconnaissance fired (``dedup.PrincipalMarker``), which
+    later denials of its other keys are folded into within the period; absent before the first.
 ``alert#k-<32 hex>`` (one per key, ``dedup.alert_key``)
     ``first_seen`` / ``last_seen`` (epoch) for "seen before", ``counted`` (the key's events since its last alert
     that did not alert), ``alerted_at`` (epoch of the last alert, absent before the first).
@@ -21,10 +24,18 @@ The requests of one denial:
    that the entry is not there yet (else it is a redelivery: stop, nothing counted), that the event is not older
    than the newest bucket (else request 1b appends without removing anything) and that the slot is not full
    (else request 1b keeps the slot's own bucket and drops older entries). ``ReturnValues=ALL_NEW`` gives the
-   windows.
+   windows, the actions a principal's alert covers, and the principal's marker (request 1 never writes it).
 2. ``UpdateItem`` on the key's item: ``ADD counted 1``, set ``last_seen``, ``first_seen`` if absent and the TTL;
    ``ReturnValues=ALL_OLD`` gives the marker and "seen before".
-3. Only when ``decide`` says alert: ``UpdateItem`` setting ``alerted_at`` and taking this event and the count it
+3a. Only when ``decide`` says alert and the alert is the principal's (burst or reconnaissance fired, no principal
+   alert within the period): ``UpdateItem`` on the principal's item setting its marker, on condition that
+   ``principal_alerted_at`` is still what request 1 read. Of two concurrent invocations for two keys of one
+   principal, one wins; the other decides again with the winner's marker (``ReturnValuesOnConditionCheckFailure``
+   gives it) and is folded, a count (its event is in its key's ``counted`` already), or alerts on its own (a root,
+   unknown_account or org_policy rule the winner did not list) with request 3b. The winner goes on to request 3b;
+   should it lose that one (a concurrent invocation alerted for the same key in the meantime), the marker names a
+   key whose alert the other invocation raised: the folding holds, the alert is that one.
+3b. Only when ``decide`` says alert: ``UpdateItem`` setting ``alerted_at`` and taking this event and the count it
    carries off ``counted``, on condition that ``alerted_at`` is still what request 2 read. Of two concurrent
    invocations that both read the old marker, one wins; the other's event is already in ``counted`` (request 2),
    so it is carried by the winner's alert (if it was counted before the winner read) or the next one, and its
@@ -32,9 +43,10 @@ The requests of one denial:
    that with no earlier alert it is the key's events counted before this one (a racer's, or ignored ones)
    rather than 0, so that every event that did not alert is carried by exactly one alert.
 
-An event that does not alert therefore costs two requests, an alert three; a late event (older than the
-principal's newest bucket) or a full slot adds one. ``counted`` counts every event of the key since its last alert
-that did not alert, including those ignored after the period ended (``dedup.decide`` keeps the count unchanged for
+An event that does not alert (folded ones included) therefore costs two requests, an alert three, a principal's
+alert four (a lost 3a one more each time it is taken again); a late event (older than the principal's newest
+bucket) or a full slot adds one. ``counted`` counts every event of the key since its last alert that did not
+alert, including those ignored after the period ended (``dedup.decide`` keeps the count unchanged for
 those: keeping it exactly would need a third request on the "ignore" path, which is the common one for a key seen
 every day).
 

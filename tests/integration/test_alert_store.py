@@ -18,7 +18,7 @@ import pytest
 from moto import mock_aws
 
 from analysis.alerting import store as alert_store
-from analysis.alerting.dedup import Marker, alert_key
+from analysis.alerting.dedup import Marker, PrincipalMarker, alert_key
 from analysis.alerting.rules import SENSITIVE_ACTION, AlertRules, Observation, Seen, fired_rules, observe
 from analysis.alerting.store import AlertStore, Denial, Recorded
 from analysis.contract import BUILDING, Finding
@@ -355,3 +355,89 @@ def fired(name: str) -> Any:
     from analysis.alerting.rules import FiredRule
 
     return FiredRule(name, "test")
+
+
+def test_a_principals_alert_is_marked_on_its_item_and_folds_its_other_keys_at_two_requests(dynamodb: Any) -> None:
+    """Reconnaissance fired on alice's ListServices: the alert is hers (request 3a sets her item's marker, request 3b
+    the key's: four requests); her DescribeService a minute later fires reconnaissance too and is folded, counted on
+    its key (two requests); a day later (the period) it alerts again."""
+    store = make_store(dynamodb)
+    requests = Requests(dynamodb)
+    recorded = store.record(denial("e-1", T0, "apprunner:ListServices", key="k-alice-list"))
+    assert recorded.principal is None and recorded.actions_in_window == ("apprunner:ListServices",)
+    decision = store.settle(recorded, [fired("reconnaissance")])
+    assert decision.outcome == "alert" and decision.principal is not None
+    assert decision.actions_in_window == ("apprunner:ListServices",)
+    assert requests.since(0) == ["UpdateItem"] * 4
+    held = item(dynamodb, store._principal_id(denial("x", T0)))
+    assert (held["principal_alerted_at"], held["principal_alert_key"], held["principal_alert_rules"]) == (
+        {"N": str(int(T0.timestamp()))},
+        {"S": "k-alice-list"},
+        {"S": "reconnaissance"},
+    )
+    start = len(requests.names)
+    later = store.record(denial("e-2", T0 + timedelta(minutes=1)))
+    assert later.principal == PrincipalMarker(T0, "k-alice-list", frozenset({"reconnaissance"}))
+    assert later.actions_in_window == ("apprunner:ListServices", "apprunner:DescribeService")
+    folded = store.settle(later, [fired("first_seen"), fired("reconnaissance")])
+    assert (folded.outcome, folded.folded_into) == ("count", "k-alice-list")
+    assert "folded into the principal's reconnaissance alert of 2026-11-28T09:00:00Z" in folded.why
+    assert requests.since(start) == ["UpdateItem", "UpdateItem"]
+    assert item(dynamodb, "alert#k-alice-describe")["counted"] == {"N": "1"}  # carried by the key's next alert
+    day = store.record(denial("e-3", T0 + timedelta(hours=24, minutes=1)))
+    again = store.settle(day, [fired("reconnaissance")])
+    assert (again.outcome, again.suppressed) == ("alert", 1)
+    assert again.principal == PrincipalMarker(T0 + timedelta(hours=24, minutes=1), "k-alice-describe",
+                                              frozenset({"reconnaissance"}))  # fmt: skip
+
+
+def test_a_rule_the_principals_alert_did_not_list_alerts_on_its_own_without_taking_the_marker(dynamodb: Any) -> None:
+    store = make_store(dynamodb)
+    store.settle(store.record(denial("e-1", T0, "apprunner:ListServices", key="k-alice-list")), [fired("burst")])
+    requests = Requests(dynamodb)
+    own = store.settle(store.record(denial("e-2", T0 + timedelta(seconds=5))), [fired("burst"), fired("org_policy")])
+    assert (own.outcome, own.principal) == ("alert", None)
+    assert requests.since(0) == ["UpdateItem"] * 3  # no request 3a: the principal's marker stays the first alert's
+    held = item(dynamodb, store._principal_id(denial("x", T0)))
+    assert held["principal_alert_key"] == {"S": "k-alice-list"}
+
+
+@pytest.mark.usefixtures("atomic_items")
+def test_concurrent_threads_for_two_keys_of_one_principal_both_firing_reconnaissance_alert_once(dynamodb: Any) -> None:
+    """Both invocations read the principal's item (request 1) and their keys (request 2) before either claims: both
+    decide "alert for the principal"; request 3a lets one through, the other is folded into it."""
+    store = make_store(dynamodb)
+    barrier = threading.Barrier(2)
+    decisions: list[Any] = []
+    lock = threading.Lock()
+    actions = ["apprunner:ListServices", "apprunner:DescribeService"]
+
+    def invoke(n: int) -> None:
+        recorded = store.record(denial(f"t-{n}", T0 + timedelta(seconds=n), actions[n], key=f"k-alice-{n}"))
+        barrier.wait()  # both have read: neither has claimed
+        decision = store.settle(recorded, [fired("reconnaissance")])
+        with lock:
+            decisions.append(decision)
+
+    threads = [threading.Thread(target=invoke, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(decision.outcome for decision in decisions) == ["alert", "count"]
+    (alert,) = [decision for decision in decisions if decision.outcome == "alert"]
+    (folded,) = [decision for decision in decisions if decision.outcome == "count"]
+    assert alert.principal is not None and folded.folded_into == alert.principal.key
+    held = item(dynamodb, store._principal_id(denial("x", T0)))
+    assert held["principal_alert_key"] == {"S": alert.principal.key}
+    # the folded key's event is counted on its key, for its next alert; the winner's key took its own off
+    folded_key = "k-alice-0" if alert.principal.key == "k-alice-1" else "k-alice-1"
+    assert item(dynamodb, "alert#" + folded_key)["counted"] == {"N": "1"}
+    assert "alerted_at" not in item(dynamodb, "alert#" + folded_key)
+
+
+def test_the_principals_marker_expires_with_its_item(dynamodb: Any) -> None:
+    store = make_store(dynamodb)
+    store.settle(store.record(denial("e-1", T0)), [fired("reconnaissance")])
+    held = item(dynamodb, store._principal_id(denial("x", T0)))
+    assert held[TTL] == {"N": str(int(T0.timestamp()) + RETENTION_SECONDS)}

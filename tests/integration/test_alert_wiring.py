@@ -209,3 +209,43 @@ def test_without_the_state_table_an_alert_has_no_rule_attribute(aws):
         "account": f.ACCOUNT,
         "principal": f"arn:aws:iam::{f.ACCOUNT}:user/dev-alice",
     }
+
+
+def test_a_reconnaissance_alerts_once_for_the_principal_and_folds_the_rest_at_two_requests_each(aws):
+    """dev-alice, denied each of App Runner's 14 read actions two days before (seen: first_seen does not fire), sweeps
+    them again 40 s apart (9 min), then tries apprunner:CreateService, refused by an SCP. By hand, with the defaults
+    (reconnaissance 10 distinct actions in 10 minutes, burst 10 denials in 5): denials 1-9 fire nothing (at most 8
+    in any 5 minutes, at most 9 actions); the 10th fires reconnaissance and alerts for the principal; 11-14 fire it
+    too and are folded into that alert; CreateService fires first_seen, sensitive_action, reconnaissance (folded)
+    and org_policy, which the principal's alert did not list: it alerts on its own. Requests: 2 for each event that
+    does not alert, 4 for the principal's alert (its marker, then the key's), 3 for the other alert."""
+    day0 = -2 * 24 * 3600
+    for i, action in enumerate(f.APPRUNNER_READ_EVENTS):
+        record = f.record(action, event_time=at(day0 + i * 3600))
+        alert_on_event(f.eventbridge_envelope(record), settings(aws), aws.sns, aws.dynamodb)
+    assert len(aws.received()) == 14  # first seen, one hour apart
+    user = f.iam_user()
+    scp = "with an explicit deny in a service control policy"
+    sweep = [f.record(action, event_time=at(i * 40)) for i, action in enumerate(f.APPRUNNER_READ_EVENTS)]
+    sweep.append(
+        f.record(
+            "CreateService",
+            event_time=at(570),
+            error_message=f.message(user["arn"], "apprunner:CreateService", f.service_arn(), scp),
+        )
+    )
+    requests, runs = [], []
+    for record in sweep:
+        aws.requests.clear()
+        runs.append(alert_on_event(f.eventbridge_envelope(record), settings(aws), aws.sns, aws.dynamodb))
+        requests.append(len(aws.requests))
+    assert requests == [2] * 9 + [4] + [2] * 4 + [3]
+    assert [len(run.published) for run in runs] == [0] * 9 + [1] + [0] * 4 + [1]
+    assert sum(run.tally.ignored.get("no_rule", 0) for run in runs) == 9
+    assert (sum(run.tally.deduplicated for run in runs), sum(run.tally.folded for run in runs)) == (4, 4)
+    recon, own = aws.received()
+    assert recon["finding"]["actions"][0]["action"] == "apprunner:DescribeCustomDomains"
+    assert [rule["name"] for rule in recon["rules"]] == ["reconnaissance"]
+    assert "10 distinct actions" in recon["rules"][0]["reason"]
+    assert own["finding"]["actions"][0]["action"] == "apprunner:CreateService"
+    assert [rule["name"] for rule in own["rules"]] == ["first_seen", "sensitive_action", "reconnaissance", "org_policy"]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from analysis.alerting.dedup import Decision, Marker, Tally, alert_key, decide, triage
+from analysis.alerting.dedup import Decision, Marker, PrincipalMarker, Tally, alert_key, decide, triage
 from analysis.alerting.rules import SENSITIVE_ACTION, AlertRules, FiredRule, Observation, fired_rules
 from analysis.contract import BUILDING, Finding
 from analysis.event_finding import event_finding
@@ -118,3 +118,63 @@ def test_tally_counts_what_is_ignored_and_why():
         0,
         {"not_denial": 2, "other_service": 1, "no_rule": 1},
     )
+
+
+# --- folding per principal: worked by hand from the rule in dedup's docstring -----------------------------------------
+
+RECON = FiredRule("reconnaissance", "10 distinct actions")
+BURST = FiredRule("burst", "10 denials")
+FIRST = FiredRule("first_seen", "first denial")
+SENSITIVE = FiredRule("sensitive_action", "a Write action")
+ORG = FiredRule("org_policy", "an SCP")
+ROOT = FiredRule("root", "the root user")
+HERS = PrincipalMarker(T0, "k-list", frozenset({"reconnaissance"}))
+
+
+def test_an_alert_in_which_burst_or_reconnaissance_fired_is_the_principals_and_names_the_actions():
+    for fired in ([RECON], [FIRST, BURST], [BURST, RECON]):
+        decision = decide(fired, None, T0, DAY, key="k-list", actions_in_window=("a:List", "a:Get"))
+        assert decision.outcome == "alert"
+        assert decision.principal == PrincipalMarker(T0, "k-list", frozenset(rule.name for rule in fired))
+        assert decision.actions_in_window == ("a:List", "a:Get")
+    plain = decide([FIRST, SENSITIVE], None, T0, DAY, key="k-list", actions_in_window=("a:List",))
+    assert (plain.outcome, plain.principal, plain.actions_in_window) == ("alert", None, ())
+
+
+def test_within_the_period_the_principals_other_keys_are_folded_into_its_alert():
+    for fired in ([FIRST], [SENSITIVE], [RECON], [FIRST, SENSITIVE, BURST, RECON]):
+        decision = decide(fired, None, T0 + timedelta(hours=23, minutes=59), DAY, key="k-get", principal=HERS)
+        assert (decision.outcome, decision.folded_into, decision.principal) == ("count", "k-list", None)
+        assert decision.why == "folded into the principal's reconnaissance alert of 2026-11-28T09:00:00Z (key k-list)"
+    # an earlier alert of the key, past its period: its marker goes on counting
+    decision = decide([FIRST], Marker(T0 - DAY, 3), T0 + timedelta(minutes=1), DAY, key="k-get", principal=HERS)
+    assert (decision.outcome, decision.marker) == ("count", Marker(T0 - DAY, 4))
+
+
+def test_root_unknown_account_and_org_policy_alert_on_their_own_unless_the_principals_alert_listed_them():
+    for own in (ROOT, ORG, FiredRule("unknown_account", "outside")):
+        decision = decide([RECON, own], None, T0 + timedelta(minutes=1), DAY, key="k-get", principal=HERS)
+        assert (decision.outcome, decision.principal) == ("alert", None)  # not the principal's: the marker stays
+        assert decision.why == f"a rule the principal's alert did not list fired: {own.name}"
+        listed = PrincipalMarker(T0, "k-list", frozenset({"reconnaissance", own.name}))
+        covered = decide([RECON, own], None, T0 + timedelta(minutes=1), DAY, key="k-get", principal=listed)
+        assert covered.outcome == "count"
+
+
+def test_folding_ends_with_the_period_and_needs_a_rule_and_another_key():
+    after = decide([RECON], None, T0 + DAY, DAY, key="k-get", principal=HERS)
+    assert after.outcome == "alert" and after.principal == PrincipalMarker(T0 + DAY, "k-get", frozenset({RECON.name}))
+    assert decide([], None, T0 + timedelta(minutes=1), DAY, key="k-get", principal=HERS).outcome == "ignore"
+    late = decide([FIRST], None, T0 - timedelta(minutes=1), DAY, key="k-get", principal=HERS)
+    assert late.outcome == "count"  # older than the alert, delivered late: within, as for a key
+    # the principal's own key is the key's business: its marker says count
+    same = decide([RECON], Marker(T0, 0), T0 + timedelta(minutes=1), DAY, key="k-list", principal=HERS)
+    assert (same.outcome, same.folded_into) == ("count", "")
+
+
+def test_the_tally_counts_folded_events_among_the_deduplicated():
+    tally = Tally()
+    tally.add(decide([RECON], None, T0, DAY, key="k-list"))
+    tally.add(decide([FIRST], None, T0, DAY, key="k-get", principal=HERS))
+    tally.add(decide([FIRST], Marker(T0, 0), T0, DAY, key="k-list", principal=HERS))
+    assert (tally.alerts, tally.deduplicated, tally.folded) == (1, 2, 1)

@@ -20,6 +20,7 @@ from analysis.alerting.rules import (
     AlertRules,
     Observation,
     Seen,
+    actions_in_window,
     alert_rules,
     fired_rules,
     observe,
@@ -244,3 +245,18 @@ def test_the_alert_reconnaissance_rule_agrees_with_the_report(events, distinct, 
         observation = observe(earlier, at, action, f.ACCOUNT, rules)
         alerted |= RECONNAISSANCE in [r.name for r in fired_rules(finding, observation, rules, options)]
     assert alerted == report
+
+
+def test_the_actions_a_principals_alert_covers_are_those_of_the_window_in_order_of_first_denial():
+    t = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    earlier = [
+        Seen(t - timedelta(minutes=10), "a:Old"),  # at the window's open end: out
+        Seen(t - timedelta(minutes=9), "a:List"),
+        Seen(t - timedelta(minutes=5), "a:Get"),
+        Seen(t - timedelta(minutes=4), "a:List"),
+        Seen(t - timedelta(minutes=5), "a:Describe"),  # a tie with a:Get: by name
+        Seen(t + timedelta(seconds=1), "a:Later"),  # after the event: out
+    ]
+    window = timedelta(minutes=10)
+    assert actions_in_window(earlier, t, "a:Put", window) == ("a:List", "a:Describe", "a:Get", "a:Put")
+    assert actions_in_window(earlier, t, "a:List", window) == ("a:List", "a:Describe", "a:Get")
