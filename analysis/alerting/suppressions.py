@@ -18,7 +18,8 @@ Each entry names at least one of:
   ``arn:aws:iam::ACCOUNT:root``), or, for a principal without an ARN, its key as the report shows it
   (``service:apprunner.amazonaws.com``). A role's ARN also matches its sessions: a denial of
   ``arn:aws:sts::A:assumed-role/Name/session`` is the role's. A role ARN written without wildcards matches the role by
-  account and name when the log did not say the role's path (IAM role names are unique in an account). A session ARN
+  account and name whatever path either side shows (IAM role names are unique in an account, and a session's ARN,
+  all a log without the issuer gives, does not show the path); with a wildcard it matches as written. A session ARN
   (``arn:aws:sts::A:assumed-role/Name/jane``, ``arn:aws:sts::A:federated-user/bob``) matches that session only.
 - ``action``: the IAM action refused (``apprunner:DeleteService``); case does not matter, as in IAM.
 - ``account``: the caller's account (the principal's own, 12 digits).
@@ -131,11 +132,12 @@ def _principal_matches(finding: Finding, suppression: Suppression, index: int) -
     principal = finding.principal
     if _any([pattern], [principal.arn, principal.key, *_session_arns(finding)]):
         return True
-    # A role ARN written out whole matches the role by account and name where the log did not say its path (role
-    # names are unique in an account). Compared literally: with a wildcard the path would decide, and it is unknown.
+    # A role ARN written out whole matches the role by account and name, whatever path either shows: role names are
+    # unique in an account, and a session's ARN (all the log has without the issuer) does not show the path. Compared
+    # literally: a pattern with a wildcard matched above, as written, or not at all.
     written = _ROLE_ARN.match(suppression.principal[index])
     seen = _ROLE_ARN.match(principal.arn or "")
-    if written is None or seen is None or seen.group("path") is not None:
+    if written is None or seen is None:
         return False
     return (written.group("partition"), written.group("account"), written.group("name")) == (
         seen.group("partition"),

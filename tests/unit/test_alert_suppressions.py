@@ -145,8 +145,13 @@ def test_a_role_arn_matches_its_sessions():
     for session in ("jane", "ci-1", "botocore-session-1732784400"):
         assert matches({"principal": SCANNER}, finding(identity=scanner(session)))
     assert matches({"principal": "arn:aws:iam::111122223333:role/security/*"}, finding(identity=scanner()))
-    assert not matches({"principal": "arn:aws:iam::111122223333:role/other/Scanner"}, finding(identity=scanner()))
+    assert not matches({"principal": "arn:aws:iam::111122223333:role/other/*"}, finding(identity=scanner()))
     assert not matches({"principal": "arn:aws:iam::444455556666:role/security/Scanner"}, finding(identity=scanner()))
+    assert not matches({"principal": "arn:aws:iam::111122223333:role/security/Scan"}, finding(identity=scanner()))
+    # written whole, the path does not decide: one role of that name in the account (the path written may be stale)
+    assert matches({"principal": "arn:aws:iam::111122223333:role/Scanner"}, finding(identity=scanner()))
+    assert matches({"principal": "arn:aws:iam::111122223333:role/other/Scanner"}, finding(identity=scanner()))
+    assert not matches({"principal": "arn:aws-cn:iam::111122223333:role/security/Scanner"}, finding(identity=scanner()))
 
 
 def test_a_role_arn_written_whole_matches_a_session_whose_role_path_the_log_did_not_say():
