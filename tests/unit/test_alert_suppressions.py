@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analysis.alerting.suppressions import MAX_DAYS, Suppression, Suppressions, parse_suppressions
 from analysis.contract import BUILDING, Finding
@@ -394,3 +396,34 @@ def test_suppression_is_a_frozen_value():
     with pytest.raises(AttributeError):
         a.reason = "other"  # type: ignore[misc]
     assert isinstance(a, Suppression)
+
+
+# --- the wildcards against a matcher written from their definition ---------------------------------------------------
+
+
+def _glob(pattern: str, text: str) -> bool:
+    """``*`` any characters (none included), ``?`` exactly one, anything else itself: by recursion, no regex."""
+    if not pattern:
+        return not text
+    if pattern[0] == "*":
+        return any(_glob(pattern[1:], text[i:]) for i in range(len(text) + 1))
+    if not text:
+        return False
+    return (pattern[0] == "?" or pattern[0] == text[0]) and _glob(pattern[1:], text[1:])
+
+
+@given(
+    st.text(alphabet="ab*?.+[]()\\^$|/:", max_size=8),
+    st.text(alphabet="ab.+[]()\\^$|/:", max_size=8),
+)
+@settings(max_examples=400, deadline=None)
+def test_wildcards_mean_what_the_documentation_says(pattern, text):
+    from analysis.alerting.suppressions import _pattern
+
+    assert bool(_pattern(pattern, ignore_case=False).fullmatch(text)) is _glob(pattern, text)
+
+
+def test_characters_special_to_regular_expressions_are_literal():
+    assert not matches({"principal": "arn:aws:iam::111122223333:user/dev.alice"}, finding())
+    assert not matches({"principal": "arn:aws:iam::111122223333:user/dev-alice|.*"}, finding())
+    assert matches({"principal": "arn:aws:iam::111122223333:user/dev+x"}, finding(identity=f.iam_user("dev+x")))
