@@ -20,6 +20,8 @@ from typing import Any
 
 from analysis.contract import Finding
 
+REASON_WITHHELD = "(reason left out: the alert is redacted and the reason names the principal)"
+
 
 @dataclass(frozen=True)
 class AlertOutput:
@@ -31,6 +33,16 @@ class AlertOutput:
     sns_format: str = "text"
     security_hub: bool = False
     product_arn: str | None = None  # the importing account's default product (template.yaml sets it)
+    redacted: bool = False  # REDACT: the finding is redacted, and the rules' reasons (which name the principal,
+    # its account, the action's resource: alerting.rules) are left out rather than sent as they are
+
+
+@dataclass(frozen=True)
+class _Withheld:
+    """A fired rule whose reason is not sent (a redacted alert)."""
+
+    name: str
+    reason: str = REASON_WITHHELD
 
 
 @dataclass
@@ -46,6 +58,8 @@ def publish_alert(
     """Publish ``finding``'s alert; ``rules`` those that fired, ``carried`` the key's events since its last alert
     (None without the state table)."""
     published = Published()
+    if output.redacted:
+        rules = [_Withheld(rule.name) for rule in rules]
     if clients.sns is not None and output.topic_arn:
         answer = clients.sns.publish(
             TopicArn=output.topic_arn, MessageStructure="json", **sns_request(output, finding, rules, carried)

@@ -1,0 +1,256 @@
+"""Publishing an alert (analysis.delivery.alerts) against moto SNS, SQS and Security Hub.
+
+What is checked comes from the AWS documentation: with MessageStructure "json" the Message is a JSON object whose
+keys are protocols ("default" required) and whose values are strings; each subscriber gets its protocol's string
+(SQS: the "sqs" one; with raw delivery the string itself, else inside SNS's notification envelope as "Message");
+the whole Message is at most 262,144 bytes. Email cannot be read back in moto: the Publish call's "default" and
+"email" are read from the request itself (a botocore event hook). Security Hub: the same finding Id updates one
+finding (moto keeps one per Id), and a failure is named, never raised past the SNS message already sent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from analysis.alerting.rules import FiredRule
+from analysis.contract import BUILDING, Finding
+from analysis.delivery.alerts import AlertOutput, publish_alert
+from analysis.event_finding import event_finding
+from analysis.model import Options
+from analysis.redact import redact_report
+from tests import factories as f
+
+pytestmark = pytest.mark.integration
+
+REGION = "us-east-1"
+MOTO_ACCOUNT = "123456789012"  # moto's default account: the importing account
+PRODUCT = f"arn:aws:securityhub:{REGION}:{MOTO_ACCOUNT}:product/{MOTO_ACCOUNT}/default"
+RULES = [FiredRule("first_seen", "user dev-alice was not denied apprunner:DescribeService within 30 days")]
+
+
+@dataclass(frozen=True)
+class Clients:
+    sns: Any = None
+    dynamodb: Any = None
+    securityhub: Any = None
+
+
+class Aws:
+    def __init__(self) -> None:
+        self.sns = boto3.client("sns", region_name=REGION)
+        self.sqs = boto3.client("sqs", region_name=REGION)
+        self.securityhub = boto3.client("securityhub", region_name=REGION)
+        self.topic = self.sns.create_topic(Name="alerts")["TopicArn"]
+        self.raw = self._queue("raw", raw=True)
+        self.enveloped = self._queue("enveloped", raw=False)
+        self.requests: list[dict[str, Any]] = []
+        self.sns.meta.events.register("provide-client-params.sns.Publish", self._publish_seen)
+
+    def _queue(self, name: str, *, raw: bool) -> str:
+        url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.sns.subscribe(
+            TopicArn=self.topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": str(raw).lower()}
+        )
+        return url
+
+    def _publish_seen(self, params: dict[str, Any], **_: Any) -> None:
+        self.requests.append(dict(params))
+
+    def bodies(self, queue: str) -> list[str]:
+        return [m["Body"] for m in self.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])]
+
+    def clients(self, *, securityhub: Any = None) -> Clients:
+        return Clients(sns=self.sns, securityhub=securityhub)
+
+
+@pytest.fixture
+def aws(monkeypatch) -> Iterator[Aws]:
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(variable, "testing")
+    with mock_aws():
+        yield Aws()
+
+
+def finding_of(record: dict) -> Finding:
+    return Finding.model_validate(event_finding(record, Options(service="apprunner")), context=BUILDING)
+
+
+def output(aws: Aws, **more: Any) -> AlertOutput:
+    return AlertOutput(aws.topic, "apprunner", **more)
+
+
+def test_queues_get_the_json_document_raw_or_in_snss_envelope(aws):
+    finding = finding_of(f.record())
+    published = publish_alert(aws.clients(), output(aws), finding, RULES, 2)
+    assert len(published.message_ids) == 1 and published.problems == []
+    [raw] = aws.bodies(aws.raw)
+    [envelope] = aws.bodies(aws.enveloped)
+    document = json.loads(raw)
+    notification = json.loads(envelope)
+    assert notification["Type"] == "Notification" and json.loads(notification["Message"]) == document
+    assert notification["Subject"] == "apprunner alert [low]: user/dev-alice denied apprunner:DescribeService"[:99] + (
+        " (no identity allow)"
+    )
+    # the document keeps its keys (subject, service, rules, events_since_last_alert, finding) and adds three
+    assert set(document) == {
+        "subject",
+        "service",
+        "severity",
+        "key",
+        "rules",
+        "events_since_last_alert",
+        "body",
+        "finding",
+    }
+    assert document["rules"] == [{"name": "first_seen", "reason": RULES[0].reason}]
+    assert document["events_since_last_alert"] == 2
+    assert document["finding"]["actions"][0]["action"] == "apprunner:DescribeService"
+    assert document["key"].startswith("k-") and len(document["key"]) == 34
+
+
+def test_email_and_default_get_the_ten_second_text_body(aws):
+    finding = finding_of(f.record())
+    publish_alert(aws.clients(), output(aws), finding, RULES, 0)
+    [request] = aws.requests
+    assert request["MessageStructure"] == "json"
+    structure = json.loads(request["Message"])
+    assert set(structure) == {"default", "email", "sqs", "lambda", "http", "https", "email-json", "firehose"}
+    assert all(isinstance(value, str) for value in structure.values())  # SNS: protocol values are strings
+    body = structure["email"]
+    assert structure["default"] == body
+    lines = body.splitlines()
+    assert lines[0] == f"Who: user/dev-alice (arn:aws:iam::{f.ACCOUNT}:user/dev-alice), account {f.ACCOUNT}, " + (
+        f"owning account {f.ACCOUNT}"
+    )
+    assert "Fix: grant apprunner:DescribeService" in lines  # the summary's "what to do" for this finding
+    assert "Console: https://console.aws.amazon.com/iam/home#/users/details/dev-alice" in lines
+    assert len(lines) <= 12
+    assert json.loads(structure["sqs"])["body"] == body
+
+
+def test_the_chatbot_format_goes_to_default_and_https_and_email_stays_text(aws):
+    publish_alert(aws.clients(), output(aws, sns_format="chatbot"), finding_of(f.record()), RULES, 0)
+    structure = json.loads(aws.requests[0]["Message"])
+    notification = json.loads(structure["default"])
+    assert structure["https"] == structure["default"]
+    assert (notification["version"], notification["source"]) == ("1.0", "custom")
+    assert structure["email"].startswith("Who: user/dev-alice")
+    assert json.loads(aws.bodies(aws.raw)[0])["finding"]["principal"]["arn"].endswith(":user/dev-alice")
+
+
+def test_a_finding_too_large_for_sns_is_cut_and_says_so(aws):
+    finding = finding_of(f.record())
+    action = finding.actions[0].model_copy(
+        update={"resources": [f"arn:aws:apprunner:{'r' * 90}:{n}" for n in range(3000)]}
+    )
+    finding = finding.model_copy(update={"actions": [action]})
+    publish_alert(aws.clients(), output(aws), finding, RULES, 0)
+    [request] = aws.requests
+    assert len(request["Message"].encode()) <= 262_144
+    document = json.loads(aws.bodies(aws.raw)[0])
+    assert document["cut"].startswith("the finding's lists were cut to their first 10 items")
+    assert len(document["finding"]["actions"][0]["resources"]) == 10
+    assert document["finding"]["actions"][0]["resources"][0] == action.resources[0]
+
+
+def test_security_hub_one_finding_per_key_updated_by_the_repeat(aws):
+    aws.securityhub.enable_security_hub()
+    hub = aws.clients(securityhub=aws.securityhub)
+    first = finding_of(f.record(event_time="2026-11-28T09:15:00Z"))
+    again = finding_of(f.record(event_time="2026-11-29T10:00:00Z"))  # the same key a day later
+    one = publish_alert(hub, output(aws, security_hub=True, product_arn=PRODUCT), first, RULES, 0)
+    two = publish_alert(hub, output(aws, security_hub=True, product_arn=PRODUCT), again, [], 5)
+    assert one.security_hub_ids == two.security_hub_ids and one.problems == two.problems == []
+    [stored] = aws.securityhub.get_findings()["Findings"]
+    assert stored["Id"] == one.security_hub_ids[0]
+    assert stored["LastObservedAt"] == "2026-11-29T10:00:00.000Z"  # the update applied
+    assert stored["UpdatedAt"] >= stored["CreatedAt"]
+    assert stored["Severity"]["Label"] == "LOW" and stored["AwsAccountId"] == MOTO_ACCOUNT
+    assert len(one.message_ids) == len(two.message_ids) == 1  # SNS all the same
+
+
+def test_a_redacted_alert_leaks_no_account_or_arn_into_security_hub(aws):
+    aws.securityhub.enable_security_hub()
+    record = f.record(identity=f.iam_user("dev-alice", account=MOTO_ACCOUNT), recipient=MOTO_ACCOUNT)
+    finding = finding_of(record)
+    redacted = redact_report({"findings": [finding.model_dump(mode="json")]}, "k" * 32)
+    finding = Finding.model_validate(redacted["findings"][0], context=BUILDING)  # as alert_service does
+    publish_alert(
+        aws.clients(securityhub=aws.securityhub),
+        output(aws, security_hub=True, product_arn=PRODUCT, redacted=True),
+        finding,
+        RULES,
+        0,
+    )
+    [stored] = aws.securityhub.get_findings()["Findings"]
+    # the importing account must be named where Security Hub requires it (the product and AwsAccountId), nowhere else
+    rest = {name: value for name, value in stored.items() if name not in {"ProductArn", "AwsAccountId"}}
+    sent = json.dumps(rest)
+    assert MOTO_ACCOUNT not in sent and "dev-alice" not in sent and "198.51.100.7" not in sent
+    assert stored["ProductFields"]["rule/first_seen"].startswith("(reason left out")  # RULES' names dev-alice
+    # and SNS: the document's finding and rules, the text body
+    sent = aws.bodies(aws.raw)[0] + aws.requests[0]["Message"] + aws.requests[0]["Subject"]
+    assert MOTO_ACCOUNT not in sent and "dev-alice" not in sent and "198.51.100.7" not in sent
+
+
+class FailingHub:
+    def __init__(self, answer: dict[str, Any] | None = None, error: Exception | None = None) -> None:
+        self.answer, self.error = answer, error
+
+    def batch_import_findings(self, **_: Any) -> dict[str, Any]:
+        if self.error:
+            raise self.error
+        return self.answer or {}
+
+
+@pytest.mark.parametrize(
+    ("hub", "problem"),
+    [
+        (
+            FailingHub(
+                {
+                    "FailedCount": 1,
+                    "SuccessCount": 0,
+                    "FailedFindings": [{"Id": "x", "ErrorCode": "InvalidAccess", "ErrorMessage": "not subscribed"}],
+                }
+            ),
+            "Security Hub: finding x refused (InvalidAccess: not subscribed)",
+        ),
+        (
+            FailingHub(
+                error=ClientError(
+                    {"Error": {"Code": "TooManyRequestsException", "Message": "Rate exceeded"}}, "BatchImportFindings"
+                )
+            ),
+            "Security Hub: BatchImportFindings failed (TooManyRequestsException: ",
+        ),
+    ],
+    ids=["refused", "throttled after retries"],
+)
+def test_a_security_hub_failure_is_a_named_problem_and_the_sns_message_is_sent(aws, hub, problem):
+    published = publish_alert(
+        aws.clients(securityhub=hub),
+        output(aws, security_hub=True, product_arn=PRODUCT),
+        finding_of(f.record()),
+        RULES,
+        0,
+    )
+    assert len(published.message_ids) == 1 and published.security_hub_ids == []
+    [named] = published.problems
+    assert named.startswith(problem)
+
+
+def test_without_a_product_arn_nothing_is_imported_and_it_is_said(aws):
+    published = publish_alert(
+        aws.clients(securityhub=aws.securityhub), output(aws, security_hub=True), finding_of(f.record()), RULES, 0
+    )
+    assert published.problems == ["Security Hub: no product ARN (ALERT_SECURITY_HUB_PRODUCT_ARN): nothing imported"]
