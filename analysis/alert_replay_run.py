@@ -12,7 +12,9 @@ documented differences none), as the function would have taken them on an empty 
    *counted* (its key alerted within the period), *folded* (into its principal's burst or reconnaissance alert), is
    *ignored* (no rule fired) or is a *redelivery* (an eventID already counted).
 
-Expired suppressions are named (at the time of the run: they no longer apply and should be removed or renewed).
+Expired suppressions are named (at the time of the run: they no longer apply and should be removed or renewed). A
+suppressed eventID delivered twice is suppressed once (the second is a redelivery), where the handler, which decides
+before its state is read, counts it suppressed twice.
 Records are read without pandas: nothing here builds the report's frame.
 """
 
@@ -309,7 +311,7 @@ def alerts_text(run: AlertsRun) -> str:
         lines.append(
             f"{number:>3}. {shown['time']}  {shown['principal_name']} in {account} denied {shown['action']} "
             f"[{shown['severity']}, fix: {shown['fix']}]"
-            + (f"; {alert.carried} earlier events counted" if alert.carried else "")
+            + (f"; carries {alert.carried} earlier event(s) of the key, counted" if alert.carried else "")
         )
         lines += [f"       {name}: {reason}" for name, reason in alert.rules]
     if not run.alerts:
