@@ -249,6 +249,8 @@ def required(call: Call) -> list[tuple[str, str]]:
             buses = {entry.get("EventBusName", "default") for entry in p["Entries"]}
             arn = f"arn:aws:events:{REGION}:{account}:event-bus/"
             return [("events:PutEvents", bus if bus.startswith("arn:") else arn + bus) for bus in buses]
+        case "securityhub", "BatchImportFindings":  # authorised on the product the findings are imported to
+            return [("securityhub:BatchImportFindings", arn) for arn in {x["ProductArn"] for x in p["Findings"]}]
         case "sesv2", "SendEmail":
             return [("ses:SendEmail", f"arn:aws:ses:{REGION}:{account}:identity/{p['FromEmailAddress']}")]
     raise AssertionError(f"no IAM mapping for {call.service}.{call.operation}: add it to required()")
@@ -375,6 +377,74 @@ def test_the_alert_function_alerts_once_per_key_through_the_stacks_state_table(s
     [statement] = [s for s in stack.role_policy("DenialAlertFunctionName") if s.get("Sid") == "AlertState"]
     assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["alert#*"]}}
     check_least_privilege(stack.role_policy("DenialAlertFunctionName"), calls + more)
+
+
+def _security_hub_grant(parameters: dict[str, str]) -> list[dict[str, Any]]:
+    """DenialAlertRole's ImportFindings statement as template.yaml writes it with ``parameters`` (none: absent)."""
+    role = expanded_template(parameters)["Resources"]["DenialAlertRole"]["Properties"]
+    statements = role["Policies"][0]["PolicyDocument"]["Statement"]
+    found = []
+    for statement in statements:
+        if isinstance(statement, dict) and "Fn::If" in statement:
+            condition, then, _ = statement["Fn::If"]
+            if condition == "ImportsToSecurityHub" and parameters.get("AlertSecurityHub") == "true":
+                found.append(then)
+        elif isinstance(statement, dict) and statement.get("Sid") == "ImportFindings":
+            found.append(statement)
+    return found
+
+
+def test_the_security_hub_grant_is_the_product_the_function_imports_to():
+    product = "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default"
+    variables = expanded_template(PARAMETERS)["Resources"]["DenialAlertFunction"]["Properties"]["Environment"]
+    # the default product of the function's own account and region: BatchImportFindings accepts findings of the
+    # calling account only (AwsAccountId), on that account's default product (Security Hub API reference)
+    assert variables["Variables"]["ALERT_SECURITY_HUB_PRODUCT_ARN"] == {"Fn::Sub": product}
+    assert _security_hub_grant(PARAMETERS) == []  # AlertSecurityHub false (the default): no grant
+    [grant] = _security_hub_grant({**PARAMETERS, "AlertSecurityHub": "true"})
+    assert grant == {
+        "Sid": "ImportFindings",
+        "Effect": "Allow",
+        "Action": "securityhub:BatchImportFindings",
+        "Resource": {"Fn::Sub": product},
+    }
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="alert_service._publish does not pass the product ARN to AlertOutput yet (/tmp/h9/requests-out.md #1)",
+)
+def test_the_alert_function_imports_one_security_hub_finding_per_key(stack, monkeypatch):
+    stack.client("securityhub").enable_security_hub()
+    monkeypatch.setattr(sys.modules[__name__], "_lambda_environment", _with_security_hub(_lambda_environment))
+    identity = f.iam_user("dev-hub")
+    first, calls = invoke(stack, "DenialAlertFunctionName", _update_denial(identity, 0), monkeypatch)
+    later = f.eventbridge_envelope(
+        f.record("UpdateService", identity=identity, event_time="2026-11-29T10:00:01Z")  # the next period
+    )
+    second, more = invoke(stack, "DenialAlertFunctionName", later, monkeypatch)
+    assert first["problems"] == second["problems"] == []
+    assert first["security_hub_findings"] == second["security_hub_findings"] != []
+    [finding] = [
+        x
+        for x in stack.client("securityhub").get_findings()["Findings"]
+        if x["Id"] == first["security_hub_findings"][0]
+    ]
+    assert finding["AwsAccountId"] == DEFAULT_ACCOUNT_ID and finding["Severity"]["Label"] == "MEDIUM"  # a Write
+    assert finding["LastObservedAt"] == "2026-11-29T10:00:01.000Z"  # updated by the second alert
+    _drain(stack, "alerts")
+    # the role as template.yaml makes it with AlertSecurityHub=true: the stack's, plus the grant resolved by hand
+    [grant] = _security_hub_grant({**PARAMETERS, "AlertSecurityHub": "true"})
+    product = f"arn:aws:securityhub:{REGION}:{DEFAULT_ACCOUNT_ID}:product/{DEFAULT_ACCOUNT_ID}/default"
+    statements = [*stack.role_policy("DenialAlertFunctionName"), {**grant, "Resource": product}]
+    check_least_privilege(statements, calls + more)
+
+
+def _with_security_hub(environment: Any) -> Any:
+    def switched_on(stack: Stack, function_output: str) -> dict[str, str]:
+        return {**environment(stack, function_output), "ALERT_SECURITY_HUB": "true"}
+
+    return switched_on
 
 
 def _update_denial(identity: dict[str, Any], seconds: int) -> dict[str, Any]:
