@@ -254,3 +254,29 @@ def test_without_a_product_arn_nothing_is_imported_and_it_is_said(aws):
         aws.clients(securityhub=aws.securityhub), output(aws, security_hub=True), finding_of(f.record()), RULES, 0
     )
     assert published.problems == ["Security Hub: no product ARN (ALERT_SECURITY_HUB_PRODUCT_ARN): nothing imported"]
+
+
+KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+SESSION_KEY_ID = "ASIAY34FZKBOKMUTVV7A"
+TOKEN = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQDexampletokenexampletokenexampletoken0123456789"
+
+
+@pytest.mark.parametrize("sns_format", ["text", "chatbot"])
+def test_no_access_key_id_or_session_token_reaches_any_published_field(aws, sns_format):
+    aws.securityhub.enable_security_hub()
+    record = f.record(identity=f.iam_user(f"ci{KEY_ID}"))
+    record["userIdentity"]["accessKeyId"] = SESSION_KEY_ID
+    record["userAgent"] = f"aws-cli/2.17 key {KEY_ID} token {TOKEN}"
+    record["errorMessage"] += f" (key {SESSION_KEY_ID}, token {TOKEN})"
+    rules = [FiredRule("first_seen", f"user ci{KEY_ID} was not denied it within 30 days")]
+    out = output(aws, sns_format=sns_format, security_hub=True, product_arn=PRODUCT)
+    published = publish_alert(aws.clients(securityhub=aws.securityhub), out, finding_of(record), rules, 0)
+    assert published.problems == [] and published.security_hub_ids != []
+    [request] = aws.requests
+    sent = [request["Subject"], request["Message"], json.dumps(request["MessageAttributes"])]
+    sent += list(json.loads(request["Message"]).values())  # every protocol's message, decoded once more
+    sent += aws.bodies(aws.raw) + aws.bodies(aws.enveloped)
+    sent.append(json.dumps(aws.securityhub.get_findings()["Findings"]))
+    for text in sent:
+        for secret in (KEY_ID[4:], SESSION_KEY_ID[4:], TOKEN[:40], TOKEN[-30:]):
+            assert secret not in text
