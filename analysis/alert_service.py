@@ -49,6 +49,9 @@ class AlertRun:
     suppressed: int = 0
     expired_suppressions: list[str] = field(default_factory=list)
     security_hub: list[str] = field(default_factory=list)  # the ASFF finding Ids imported
+    malformed: int = 0  # of ``problems``: records that could not be read (the others: suppressions, publishing)
+    suppression_problems: int = 0
+    publish_problems: int = 0
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -84,7 +87,10 @@ class AlertRun:
             "EventsRedelivered": self.tally.redelivered,
             "EventsIgnored": sum(self.tally.ignored.values()),
             "SuppressionsExpired": len(self.expired_suppressions),
-            "MalformedRecords": len(self.problems),
+            "SecurityHubFindings": len(self.security_hub),
+            "SuppressionProblems": self.suppression_problems,
+            "PublishProblems": self.publish_problems,
+            "MalformedRecords": self.malformed,
         }
 
 
@@ -125,6 +131,7 @@ def alert_on_event(
     run = AlertRun()
     if suppressions is not None:  # what could not be read is named; expired suppressions no longer apply
         run.problems += list(suppressions.problems)
+        run.suppression_problems = len(suppressions.problems)
         run.expired_suppressions = [str(expired) for expired in suppressions.expired(now)]
     options = advice_options(settings)
     rules = alert_rules(settings)
@@ -134,6 +141,7 @@ def alert_on_event(
     for item in unwrap(event, "event"):
         if isinstance(item, Malformed):
             run.problems.append(str(item))
+            run.malformed += 1
             continue
         if not isinstance(item, dict):
             continue
@@ -150,6 +158,7 @@ def alert_on_event(
             decision = _decide(store, finding, item, options, run) if store else None
         except Exception as error:  # a bug meeting one event: counted and named, never a lost invocation
             run.problems.append(f"event: cannot be read ({type(error).__name__}: {error})")
+            run.malformed += 1
             continue
         run.denials += 1
         if store and (decision is None or decision.outcome != "alert"):
@@ -199,11 +208,17 @@ def _publish(clients: AlertClients, settings: Settings, finding: Finding, decisi
     from analysis.delivery.alerts import AlertOutput, publish_alert
 
     output = AlertOutput(
-        settings.alert_topic_arn, settings.service, settings.alert_sns_format, settings.alert_security_hub
+        settings.alert_topic_arn,
+        settings.service,
+        settings.alert_sns_format,
+        settings.alert_security_hub,
+        settings.alert_security_hub_product_arn,
     )
     published = publish_alert(clients, output, finding, _fired(decision), _carried(decision))
     run.published += published.message_ids
     run.security_hub += published.security_hub_ids
+    run.problems += published.problems
+    run.publish_problems += len(published.problems)
 
 
 def _fired(decision: Any) -> Sequence[Any]:

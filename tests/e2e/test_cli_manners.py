@@ -26,7 +26,7 @@ SAMPLE_DAY = "2026-11-28"
 # What --help must not load: the analysis stack (pandas, numpy), AWS (boto3, botocore), the report's models
 # (pydantic) and the terminal renderer (rich).
 HEAVY = ("pandas", "numpy", "boto3", "botocore", "pydantic", "analysis.contract", "analysis.settings", "rich")
-COMMANDS = ("report", "explain", "demo", "verify", "athena-ddl")
+COMMANDS = ("report", "alerts", "explain", "demo", "verify", "athena-ddl")
 ANSI = "\x1b["
 
 
