@@ -410,10 +410,6 @@ def test_the_security_hub_grant_is_the_product_the_function_imports_to():
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="alert_service._publish does not pass the product ARN to AlertOutput yet (/tmp/h9/requests-out.md #1)",
-)
 def test_the_alert_function_imports_one_security_hub_finding_per_key(stack, monkeypatch):
     stack.client("securityhub").enable_security_hub()
     monkeypatch.setattr(sys.modules[__name__], "_lambda_environment", _with_security_hub(_lambda_environment))
