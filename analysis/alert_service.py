@@ -213,6 +213,7 @@ def _publish(clients: AlertClients, settings: Settings, finding: Finding, decisi
         settings.alert_sns_format,
         settings.alert_security_hub,
         settings.alert_security_hub_product_arn,
+        settings.redact,
     )
     published = publish_alert(clients, output, finding, _fired(decision), _carried(decision))
     run.published += published.message_ids

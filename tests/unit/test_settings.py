@@ -84,6 +84,14 @@ def test_explicit_arguments_win_and_none_means_not_given():
         ("REDACT_KEY", "k" * 31, "redact_key (REDACT_KEY): at least 32 characters"),
         ("ALERT_RULES", "burst,bursts", "alert_rules (ALERT_RULES): not an alert rule: bursts"),
         ("ALERT_PERIOD_HOURS", "0", "alert_period_hours (ALERT_PERIOD_HOURS)"),
+        ("ALERT_SNS_FORMAT", "slack", "alert_sns_format (ALERT_SNS_FORMAT)"),
+        ("ALERT_SUPPRESSIONS", "s3://B/k", "alert_suppressions (ALERT_SUPPRESSIONS): not an S3 object URI"),
+        ("ALERT_SUPPRESSIONS", "ssm:/a b", "alert_suppressions (ALERT_SUPPRESSIONS): not an SSM parameter name"),
+        (
+            "ALERT_SECURITY_HUB_PRODUCT_ARN",
+            "arn:aws:securityhub:us-east-1:111122223333:product/aws/guardduty",
+            "alert_security_hub_product_arn (ALERT_SECURITY_HUB_PRODUCT_ARN): not the account's default product ARN",
+        ),
     ],
 )
 def test_a_bad_value_is_named_with_its_variable(variable, value, named):
