@@ -49,8 +49,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -61,6 +61,7 @@ FIELDS = ("principal", "action", "account", "owner_account")
 KNOWN_KEYS = frozenset((*FIELDS, "reason", "expires", "comment"))
 MAX_DAYS = 366  # an expiry further ahead than this is refused: a suppression is temporary
 MAX_REASON = 1000  # characters of a reason
+MAX_PATTERN = 2048  # characters of one principal, action or account (an ARN is at most 2048)
 SHOWN = 200  # characters of one value in a description (one line, short)
 
 _ACTION = re.compile(r"^(?:[A-Za-z0-9*?-]+:[A-Za-z0-9*?]+|[*?]+)$")
@@ -69,10 +70,26 @@ _ROLE_ARN = re.compile(r"^arn:(?P<partition>[a-z-]+):iam::(?P<account>\d{12}):ro
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _pattern(text: str, *, ignore_case: bool) -> re.Pattern[str]:
-    """``*`` any characters (none included), ``?`` one; everything else literal; the whole value must match."""
-    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text)
-    return re.compile(body, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+def wildcard_match(pattern: str, text: str) -> bool:
+    """Whether ``text`` is ``pattern`` whole, where ``*`` is any characters (none included) and ``?`` exactly one.
+
+    Greedy with one resume point (the last ``*``): at most len(pattern) x len(text) steps, whatever the pattern, where
+    a regular expression of many ``.*`` could backtrack for ever."""
+    p = t = 0
+    star, resume = -1, 0
+    while t < len(text):
+        if p < len(pattern) and pattern[p] == "*":
+            star, resume = p, t
+            p += 1
+        elif p < len(pattern) and pattern[p] in ("?", text[t]):
+            p += 1
+            t += 1
+        elif star >= 0:  # give the last * one more character and try again from there
+            resume += 1
+            p, t = star + 1, resume
+        else:
+            return False
+    return pattern[p:].strip("*") == ""
 
 
 def _shown(text: str) -> str:
@@ -92,14 +109,6 @@ class Suppression:
     account: tuple[str, ...] = ()
     owner_account: tuple[str, ...] = ()
     name: str = ""  # where it is: "suppressions[0] in s3://bucket/key"
-    _compiled: dict[str, tuple[re.Pattern[str], ...]] = field(
-        default_factory=dict, init=False, compare=False, repr=False
-    )
-
-    def __post_init__(self) -> None:
-        for name in FIELDS:
-            patterns = tuple(_pattern(p, ignore_case=name == "action") for p in getattr(self, name))
-            self._compiled[name] = patterns
 
     def __str__(self) -> str:
         """One line naming it, what it ignores, its reason and expiry (secrets masked, controls escaped)."""
@@ -112,30 +121,29 @@ class Suppression:
 
     def matches(self, finding: Finding) -> bool:
         """Whether every field it names matches ``finding`` (the expiry aside: see :meth:`Suppressions.matching`)."""
-        compiled = self._compiled
-        if compiled["principal"] and not any(_principal_matches(finding, self, i) for i in range(len(self.principal))):
+        if self.principal and not any(_principal_matches(finding, pattern) for pattern in self.principal):
             return False
-        if compiled["action"] and not all(_any(compiled["action"], [denied.action]) for denied in finding.actions):
+        actions = [pattern.lower() for pattern in self.action]  # IAM actions are case-insensitive
+        if actions and not all(_any(actions, denied.action.lower()) for denied in finding.actions):
             return False
-        if compiled["account"] and not _any(compiled["account"], [finding.principal.account_id]):
+        if self.account and not _any(self.account, finding.principal.account_id):
             return False
-        return not (compiled["owner_account"] and not _any(compiled["owner_account"], [finding.target_account_id]))
+        return not (self.owner_account and not _any(self.owner_account, finding.target_account_id))
 
 
-def _any(patterns: Sequence[re.Pattern[str]], values: Iterable[str | None]) -> bool:
+def _any(patterns: Sequence[str], *values: str | None) -> bool:
     candidates = [value for value in values if value]  # an unknown value (None) is matched by nothing, not even *
-    return any(pattern.fullmatch(value) for pattern in patterns for value in candidates)
+    return any(wildcard_match(pattern, value) for pattern in patterns for value in candidates)
 
 
-def _principal_matches(finding: Finding, suppression: Suppression, index: int) -> bool:
-    pattern = suppression._compiled["principal"][index]
+def _principal_matches(finding: Finding, pattern: str) -> bool:
     principal = finding.principal
-    if _any([pattern], [principal.arn, principal.key, *_session_arns(finding)]):
+    if _any([pattern], principal.arn, principal.key, *_session_arns(finding)):
         return True
     # A role ARN written out whole matches the role by account and name, whatever path either shows: role names are
     # unique in an account, and a session's ARN (all the log has without the issuer) does not show the path. Compared
     # literally: a pattern with a wildcard matched above, as written, or not at all.
-    written = _ROLE_ARN.match(suppression.principal[index])
+    written = _ROLE_ARN.match(pattern)
     seen = _ROLE_ARN.match(principal.arn or "")
     if written is None or seen is None:
         return False
@@ -261,6 +269,8 @@ def _values(entry: dict[str, Any], key: str) -> tuple[str, ...]:
     if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
         raise _Refused(f"{key} is not a string or a non-empty list of strings")
     for v in values:
+        if len(v) > MAX_PATTERN:
+            raise _Refused(f"{key} is longer than {MAX_PATTERN} characters")
         if not v.strip() or v != v.strip() or _CONTROL.search(v):
             raise _Refused(f"{key} {_shown(v)!r} is empty, padded with spaces or holds control characters")
     return tuple(values)
