@@ -187,9 +187,6 @@ class Suppressions:
         """The suppressions expired at ``at`` (they no longer apply; each run names them until they are removed)."""
         return [item for item in self.items if item.is_expired(at)]
 
-    def with_problem(self, problem: str) -> Suppressions:
-        return Suppressions(self.items, (*self.problems, problem), self.origin)
-
 
 class _Refused(ValueError):
     """Why one entry cannot be used."""
