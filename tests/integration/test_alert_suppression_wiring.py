@@ -175,6 +175,8 @@ def test_a_document_problem_suppresses_nothing_and_the_run_names_it(aws):
     [problem] = run.summary()["problems"]
     assert problem.startswith(f"s3://{BUCKET}/s.json: not JSON")
     assert run.summary()["suppressed"] == 0
+    # a configuration problem, not a malformed record: its own metric
+    assert (run.metrics()["SuppressionProblems"], run.metrics()["MalformedRecords"]) == (1, 0)
 
 
 def test_a_missing_document_suppresses_nothing_and_the_run_names_it(aws):
