@@ -60,3 +60,30 @@ def test_denials_are_taken_in_time_order_stable_for_ties():
 def test_a_naive_time_is_refused():
     with pytest.raises(ValueError, match="aware"):
         replay([(finding_of(), "a", datetime(2026, 11, 28, 9, 0))], AlertRules(), Options())
+
+
+def test_a_sweep_alerts_once_for_the_principal_and_folds_the_rest():
+    """dev-alice denied 14 read actions 40 s apart two days after being denied each (seen: no first_seen). By hand
+    with the defaults (reconnaissance: 10 distinct actions in 10 minutes; burst: 10 denials in 5, never reached at
+    40 s apart): 1-9 ignored, the 10th alerts for the principal and covers the 10 actions, 11-14 are folded into it;
+    an SCP-refused CreateService then alerts on its own (org_policy, which the principal's alert did not list)."""
+    user = f.iam_user()
+    seen = [(finding_of(action), f"seen-{i}", T0 - timedelta(days=2, hours=-i))
+            for i, action in enumerate(f.APPRUNNER_READ_EVENTS)]  # fmt: skip
+    sweep = [(finding_of(action), f"sweep-{i}", T0 + timedelta(seconds=40 * i))
+             for i, action in enumerate(f.APPRUNNER_READ_EVENTS)]  # fmt: skip
+    scp = f.message(user["arn"], "apprunner:CreateService", f.service_arn(), "with an explicit deny in a service "
+                    "control policy")  # fmt: skip
+    create = Finding.model_validate(
+        event_finding(f.record("CreateService", error_message=scp), Options()), context=BUILDING
+    )
+    replayed = replay([*seen, *sweep, (create, "scp", T0 + timedelta(seconds=570))], AlertRules(), Options())[14:]
+    assert outcomes(replayed) == ["ignore"] * 9 + ["alert"] + ["count"] * 4 + ["alert"]
+    recon = replayed[9].decision
+    assert [r.name for r in recon.rules] == ["reconnaissance"]
+    assert recon.actions_in_window == tuple(f"apprunner:{a}" for a in f.APPRUNNER_READ_EVENTS[:10])
+    assert recon.principal is not None and recon.principal.rules == frozenset({"reconnaissance"})
+    assert {r.decision.folded_into for r in replayed[10:14]} == {recon.principal.key}
+    own = replayed[14].decision
+    assert [r.name for r in own.rules] == ["first_seen", "sensitive_action", "reconnaissance", "org_policy"]
+    assert (own.outcome, own.principal) == ("alert", None)
