@@ -1,8 +1,10 @@
-"""The report's "what to do" in a few words, shared by the terminal summary and the alerts.
+"""The report's "what to do" and "why" in a few words, shared by the report's renderings and the alerts.
 
-``render.terminal`` prints it in its "what to do" column and ``alerting.message`` puts it on the alert's fix line,
-so that an alert gives the same advice the daily report would give. It sits below both (``alerting`` is in the layer
-beside ``render`` and may not import it): only the contract is read here, nothing is rendered.
+``render.terminal`` prints ``what_to_do`` in its "what to do" column and ``alerting.message`` puts it on the alert's
+fix line, so that an alert gives the same advice the daily report would give; the report's text, Markdown, HTML and
+CSV say why an action was refused in ``REASON_WORDS`` (``render.common.reason_words``) and the alert's "Why:" line
+says it in the same words. It sits below both (``alerting`` is in the layer beside ``render`` and may not import
+it): only the contract is read here, nothing is rendered.
 """
 
 from __future__ import annotations
@@ -24,7 +26,25 @@ REASON_SHORT = {
     "explicit_deny": "explicit deny",
     "unknown": "reason unknown",
 }
+# What a refusal came from, in the report's words (its text, Markdown, HTML and CSV "why").
+REASON_WORDS = {
+    "no_identity_allow": "no identity-based policy allows it",
+    "explicit_identity_deny": "an identity-based policy explicitly denies it",
+    "scp": "a service control policy (AWS Organizations) refuses it",
+    "rcp": "a resource control policy (AWS Organizations) refuses it",
+    "permissions_boundary": "the permissions boundary does not allow it",
+    "session_policy": "the session policy does not allow it",
+    "resource_policy": "a resource-based policy refuses it",
+    "vpc_endpoint_policy": "the VPC endpoint policy refuses it",
+    "explicit_deny": "an explicit deny (the message names no policy type)",
+    "unknown": "AWS did not say why",
+}
 DENY_REASONS = tuple(reason for reason in REASON_SHORT if reason not in {"no_identity_allow", "unknown"})
+
+
+def reason_words(reason: str) -> str:
+    """Why an action was refused, in the report's words (the code itself for a reason the contract does not know)."""
+    return REASON_WORDS.get(reason, reason)
 
 
 def policy_actions(policy: Policy | None) -> list[str]:

@@ -19,6 +19,7 @@ from analysis.settings import Settings, advice_options, redaction_key
 
 if TYPE_CHECKING:
     from analysis.alerting.dedup import Tally
+    from analysis.alerting.rules import AlertRules
     from analysis.alerting.suppressions import Suppressions
 
 NO_STATE = "off: no STATE_TABLE, one alert per denial"
@@ -84,6 +85,7 @@ class AlertRun:
             "Alerts": len(self.published),
             "AlertsSuppressed": self.suppressed,
             "AlertsDeduplicated": self.tally.deduplicated,
+            "AlertsFolded": self.tally.folded,  # of AlertsDeduplicated: folded into their principal's alert
             "EventsRedelivered": self.tally.redelivered,
             "EventsIgnored": sum(self.tally.ignored.values()),
             "SuppressionsExpired": len(self.expired_suppressions),
@@ -169,7 +171,7 @@ def alert_on_event(
             redacted = redact_report({"findings": [finding.model_dump(mode="json")]}, redact_key)
             finding = Finding.model_validate(redacted["findings"][0], context=BUILDING)
         run.findings.append(finding)
-        _publish(clients, settings, finding, decision, run)
+        _publish(clients, settings, rules, finding, decision, run)
     return run
 
 
@@ -203,8 +205,12 @@ def _event_moment(value: Any) -> datetime:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
 
-def _publish(clients: AlertClients, settings: Settings, finding: Finding, decision: Any, run: AlertRun) -> None:
-    """SNS (and Security Hub when switched on): ``analysis.delivery.alerts``."""
+def _publish(
+    clients: AlertClients, settings: Settings, rules: AlertRules, finding: Finding, decision: Any, run: AlertRun
+) -> None:
+    """SNS (and Security Hub when switched on): ``analysis.delivery.alerts``. A principal's alert (burst or
+    reconnaissance fired) names the actions it covers, denied within the longest of the two windows (as the store
+    counts them), and the period its principal's other denials are folded into it."""
     from analysis.delivery.alerts import AlertOutput, publish_alert
 
     output = AlertOutput(
@@ -214,8 +220,11 @@ def _publish(clients: AlertClients, settings: Settings, finding: Finding, decisi
         settings.alert_security_hub,
         settings.alert_security_hub_product_arn,
         settings.redact,
+        window_minutes=max(rules.burst_minutes, rules.recon_window_minutes),
+        period_hours=rules.period_hours,
     )
-    published = publish_alert(clients, output, finding, _fired(decision), _carried(decision))
+    covered = tuple(decision.actions_in_window) if decision is not None else ()
+    published = publish_alert(clients, output, finding, _fired(decision), _carried(decision), actions_in_window=covered)
     run.published += published.message_ids
     run.security_hub += published.security_hub_ids
     run.problems += published.problems

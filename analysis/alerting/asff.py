@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from analysis.alerting.dedup import alert_key
-from analysis.alerting.message import Rule, body_lines, console_link, cut_utf16, fix_lines, principal_name
+from analysis.alerting.message import Covered, Rule, body_lines, console_link, cut_utf16, fix_lines, principal_name
 from analysis.contract import Finding
 from analysis.redact import map_strings, mask_secrets, printable
 
@@ -84,9 +84,16 @@ def finding_id(finding: Finding, service: str) -> str:
 
 
 def asff_finding(
-    finding: Finding, service: str, rules: Sequence[Rule], product_arn: str, now: datetime
+    finding: Finding,
+    service: str,
+    rules: Sequence[Rule],
+    product_arn: str,
+    now: datetime,
+    *,
+    covered: Covered | None = None,
 ) -> dict[str, Any]:
-    """The ASFF finding of one alert (``finding`` one event's, one action). Strings masked and printable."""
+    """The ASFF finding of one alert (``finding`` one event's, one action; ``covered`` what a principal's alert
+    covers: in the Description and ``ProductFields``). Strings masked and printable."""
     partition, region, account = product_arn_parts(product_arn)
     action = finding.actions[0]
     label = LABELS[finding.severity]
@@ -108,10 +115,10 @@ def asff_finding(
         "Severity": {"Label": label, "Original": finding.severity},
         "FindingProviderFields": {"Severity": {"Label": label, "Original": finding.severity}, "Types": types},
         "Title": _text(f"{principal_name(finding)} denied {action.action} ({finding.severity})", TITLE_MAX),
-        "Description": _text(" ".join(body_lines(finding, rules, None)[:3]), DESCRIPTION_MAX),
+        "Description": _text(" ".join(_description_lines(finding, rules, covered)), DESCRIPTION_MAX),
         "Remediation": {"Recommendation": {"Text": _text(" ".join(fix_lines(finding)), RECOMMENDATION_MAX)}},
         "Resources": resources(finding, partition, region),
-        "ProductFields": product_fields(finding, service, rules),
+        "ProductFields": product_fields(finding, service, rules, covered),
         "RecordState": "ACTIVE",
     }
     link = console_link(finding)
@@ -167,8 +174,11 @@ def resources(finding: Finding, partition: str, region: str) -> list[dict[str, A
     return listed
 
 
-def product_fields(finding: Finding, service: str, rules: Sequence[Rule]) -> dict[str, str]:
-    """What Security Hub has no field for: the rules that fired, the action, the counts, the accounts."""
+def product_fields(
+    finding: Finding, service: str, rules: Sequence[Rule], covered: Covered | None = None
+) -> dict[str, str]:
+    """What Security Hub has no field for: the rules that fired, the action, the counts, the accounts, and the
+    actions a principal's alert covers (``actionsInWindow``, with ``windowMinutes``)."""
     action = finding.actions[0]
     fields = {
         "service": service,
@@ -182,11 +192,21 @@ def product_fields(finding: Finding, service: str, rules: Sequence[Rule]) -> dic
         "remedyKind": finding.remedy.kind if finding.remedy else "",
         "reportFindingId": finding.id,
     }
+    if covered and covered.actions:
+        fields |= {"actionsInWindow": ",".join(covered.actions), "windowMinutes": str(covered.window_minutes)}
     fields |= {f"rule/{rule.name}": rule.reason for rule in rules}
     shown = {
         _text(name, FIELD_KEY_MAX): _text(value, FIELD_VALUE_MAX) for name, value in fields.items() if value.strip()
     }
     return dict(list(shown.items())[:FIELDS_MAX])
+
+
+def _description_lines(finding: Finding, rules: Sequence[Rule], covered: Covered | None) -> list[str]:
+    """The body's who, what, what a principal's alert covers, and why (its rules, fix and link have fields)."""
+    return [line for line in body_lines(finding, rules, None, covered) if line.startswith(_DESCRIBED)]
+
+
+_DESCRIBED = ("Who: ", "What: ", "Covers: ", "Why: ")
 
 
 def _other(values: dict[str, str | None]) -> dict[str, str]:

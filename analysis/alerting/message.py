@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from analysis.advice_words import what_to_do
+from analysis.advice_words import DENY_REASONS, REASON_SHORT, reason_words, what_to_do
 from analysis.contract import Finding
 from analysis.principals import short_name
 from analysis.redact import map_strings, mask_secrets, printable
@@ -32,7 +32,7 @@ CHATBOT_DESCRIPTION_MAX = 4000  # the daily report's Chatbot description budget 
 CONSOLE = "https://console.aws.amazon.com/iam/home#/"
 # A name IAM accepts (users and roles: letters, digits and +=,.@_-); anything else gets no link.
 _IAM_NAME = re.compile(r"[\w+=,.@-]{1,128}", re.ASCII)
-_REASON_TAGS = {"scp": "SCP", "rcp": "RCP", "permissions_boundary": "boundary", "session_policy": "session policy"}
+COVERED_SHOWN = 3  # a principal's alert: the covered actions named in the body (the JSON document has them all)
 
 Format = Literal["text", "chatbot"]
 
@@ -44,6 +44,18 @@ class Rule(Protocol):
     def name(self) -> str: ...
     @property
     def reason(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Covered:
+    """What a principal's alert covers (burst or reconnaissance fired: ``dedup.Decision.actions_in_window``): the
+    distinct actions denied to the principal within ``window_minutes`` (the longest of the burst and reconnaissance
+    windows), this one included, in order of first denial; and ``period_hours``, the period in which the principal's
+    other denials are counted into it rather than alerted (but for ``dedup.OWN_RULES`` the alert did not list)."""
+
+    actions: tuple[str, ...]
+    window_minutes: int
+    period_hours: int
 
 
 @dataclass(frozen=True)
@@ -59,10 +71,13 @@ def alert_message(
     rules: Sequence[Rule] = (),
     events_since_last_alert: int | None = None,
     fmt: Format = "text",
+    *,
+    covered: Covered | None = None,
 ) -> AlertMessage:
-    """The alert for ``finding``'s first action; ``rules`` those that fired (most important first)."""
+    """The alert for ``finding``'s first action; ``rules`` those that fired (most important first); ``covered`` what
+    a principal's alert covers (None for the alert of one key)."""
     subject = alert_subject(finding, service)
-    lines = body_lines(finding, rules, events_since_last_alert)
+    lines = body_lines(finding, rules, events_since_last_alert, covered)
     body = chatbot_body(subject, lines, finding) if fmt == "chatbot" else "\n".join(lines) + "\n"
     return AlertMessage(subject, printable(mask_secrets(body)), message_attributes(finding, rules))
 
@@ -76,8 +91,12 @@ def alert_subject(finding: Finding, service: str) -> str:
     return cut_utf16(printable(mask_secrets(text), keep=""), SUBJECT_MAX)
 
 
-def body_lines(finding: Finding, rules: Sequence[Rule], events_since_last_alert: int | None) -> list[str]:
-    """Who, what, why, the fix, the console link: one short line each (the rules one per line)."""
+def body_lines(
+    finding: Finding, rules: Sequence[Rule], events_since_last_alert: int | None, covered: Covered | None = None
+) -> list[str]:
+    """Who, what (and, for a principal's alert, what it covers), why, the fix, the console link: one short line each
+    (the rules one per line). The key's events counted since its last alert are named only when there are some: the
+    count is 0 on a key's first alert and on one whose key stayed quiet, which the body need not say."""
     principal = finding.principal
     action = finding.actions[0]
     owner = finding.target_account_id or "unknown"
@@ -88,15 +107,38 @@ def body_lines(finding: Finding, rules: Sequence[Rule], events_since_last_alert:
         more = len(action.resources) - 1
         what += f" on {action.resources[0]}" + (f" (+{more} more)" if more else "")
     what += f", {action.count} denial{'s' if action.count != 1 else ''}"
-    if events_since_last_alert is not None:
-        what += f", {events_since_last_alert} since the last alert for this key"
-    lines = [who, what, "Why: denied by " + ", ".join(action.reasons)]
+    if events_since_last_alert:
+        more = events_since_last_alert
+        what += f"; {more} more denial{'s' if more != 1 else ''} of this key since its last alert"
+    lines = [who, what] + ([covers_line(finding, rules, covered)] if covered and covered.actions else [])
+    lines.append("Why: " + why_words(action.reasons))
     lines += [f"  rule {rule.name}: {rule.reason}" for rule in rules]
     lines += fix_lines(finding)
     link = console_link(finding)
     lines += [f"Console: {link}"] if link else []
     lines.append(f"Finding: {finding.id}")
     return [printable(mask_secrets(line), keep="") for line in lines]
+
+
+def covers_line(finding: Finding, rules: Sequence[Rule], covered: Covered) -> str:
+    """``Covers: user/svc-legacy was denied 8 actions within 10 minutes: apprunner:ListServices, ... (+5 more); its
+    other denials in the next 24 h are counted, not alerted, unless they fire root or org_policy``."""
+    from analysis.alerting.dedup import OWN_RULES
+
+    actions = covered.actions
+    count = len(actions)
+    named = ", ".join(actions[:COVERED_SHOWN]) + (f" (+{count - COVERED_SHOWN} more)" if count > COVERED_SHOWN else "")
+    line = f"Covers: {principal_name(finding)} was denied {count} action{'s' if count != 1 else ''}"
+    line += f" within {covered.window_minutes} minutes: {named}"
+    line += f"; its other denials in the next {covered.period_hours} h are counted, not alerted"
+    listed = {rule.name for rule in rules}
+    alone = [name for name in OWN_RULES if name not in listed]
+    return line + (f", unless they fire {_or(alone)}" if alone else "")
+
+
+def why_words(reasons: Sequence[str]) -> str:
+    """Why the action was refused, in the daily report's words (``advice_words.REASON_WORDS``)."""
+    return "; ".join(reason_words(reason) for reason in dict.fromkeys(reasons)) or reason_words("unknown")
 
 
 def fix_lines(finding: Finding) -> list[str]:
@@ -147,6 +189,10 @@ def message_attributes(finding: Finding, rules: Sequence[Rule]) -> dict[str, dic
     return dict(list(attributes.items())[:ATTRIBUTES_MAX])
 
 
+def _or(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
 def chatbot_body(subject: str, lines: Sequence[str], finding: Finding) -> str:
     """AWS Chatbot's custom notification (version 1.0, source custom), plain text (no chat markdown to escape)."""
     link = console_link(finding)
@@ -176,10 +222,11 @@ def cut_utf16(text: str, limit: int) -> str:
 
 
 def _reason_tag(reasons: Sequence[str]) -> str:
-    for reason in reasons:
-        if reason in _REASON_TAGS:
-            return _REASON_TAGS[reason]
-    return reasons[0].replace("_", " ") if reasons and reasons[0] != "unknown" else ""
+    """What refused it in the terminal summary's few words (``advice_words.REASON_SHORT``): a deny first, else the
+    first reason; nothing when AWS did not say."""
+    denies = [reason for reason in DENY_REASONS if reason in reasons]
+    known = denies or [reason for reason in reasons if reason != "unknown"]
+    return REASON_SHORT.get(known[0], known[0]) if known else ""
 
 
 def _one_line(text: str) -> str:
@@ -208,9 +255,11 @@ def alert_document(
     events_since_last_alert: int | None = None,
     *,
     key: str | None = None,
+    covered: Covered | None = None,
 ) -> dict[str, Any]:
     """The JSON document machines receive: subject, service, severity, key, (with the state table) the rules that
-    fired and the key's events since its last alert, the text body, and the finding whole. Secrets masked."""
+    fired, the key's events since its last alert (a number, 0 included) and the actions a principal's alert covers
+    (``actions_in_window``, empty for the alert of one key), the text body, and the finding whole. Secrets masked."""
     document: dict[str, Any] = {
         "subject": alert_subject(finding, service),
         "service": service,
@@ -221,7 +270,8 @@ def alert_document(
     if events_since_last_alert is not None:  # the state table decided: why it alerts, what it did not alert for
         document["rules"] = [{"name": rule.name, "reason": rule.reason} for rule in rules]
         document["events_since_last_alert"] = events_since_last_alert
-    document["body"] = "\n".join(body_lines(finding, rules, events_since_last_alert)) + "\n"
+        document["actions_in_window"] = list(covered.actions) if covered else []
+    document["body"] = "\n".join(body_lines(finding, rules, events_since_last_alert, covered)) + "\n"
     document["finding"] = finding.model_dump(mode="json")
     return map_strings(document, mask_secrets)
 

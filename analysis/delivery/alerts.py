@@ -16,9 +16,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analysis.contract import Finding
+
+if TYPE_CHECKING:
+    from analysis.alerting.message import Covered
 
 REASON_WITHHELD = "(reason left out: the alert is redacted and the reason names the principal)"
 
@@ -35,6 +38,9 @@ class AlertOutput:
     product_arn: str | None = None  # the importing account's default product (template.yaml sets it)
     redacted: bool = False  # REDACT: the finding is redacted, and the rules' reasons (which name the principal,
     # its account, the action's resource: alerting.rules) are left out rather than sent as they are
+    window_minutes: int = 10  # a principal's alert: the window its actions were denied in (the longest of burst's
+    # and reconnaissance's: AlertRules, as the store counts them)
+    period_hours: int = 24  # ... and the period its principal's other denials are folded into it (ALERT_PERIOD_HOURS)
 
 
 @dataclass(frozen=True)
@@ -53,31 +59,40 @@ class Published:
 
 
 def publish_alert(
-    clients: Any, output: AlertOutput, finding: Finding, rules: Sequence[Any], carried: int | None
+    clients: Any,
+    output: AlertOutput,
+    finding: Finding,
+    rules: Sequence[Any],
+    carried: int | None,
+    *,
+    actions_in_window: Sequence[str] = (),
 ) -> Published:
     """Publish ``finding``'s alert; ``rules`` those that fired, ``carried`` the key's events since its last alert
-    (None without the state table)."""
+    (None without the state table), ``actions_in_window`` the actions a principal's alert covers (the decision's:
+    burst or reconnaissance fired; empty for the alert of one key)."""
     published = Published()
     if output.redacted:
         rules = [_Withheld(rule.name) for rule in rules]
+    covered = _covered(output, actions_in_window)
     if clients.sns is not None and output.topic_arn:
-        answer = clients.sns.publish(
-            TopicArn=output.topic_arn, MessageStructure="json", **sns_request(output, finding, rules, carried)
-        )
+        request = sns_request(output, finding, rules, carried, covered)
+        answer = clients.sns.publish(TopicArn=output.topic_arn, MessageStructure="json", **request)
         published.message_ids.append(answer["MessageId"])
     if output.security_hub and getattr(clients, "securityhub", None) is not None:
-        _import_finding(clients.securityhub, output, finding, rules, published)
+        _import_finding(clients.securityhub, output, finding, rules, published, covered)
     return published
 
 
-def sns_request(output: AlertOutput, finding: Finding, rules: Sequence[Any], carried: int | None) -> dict[str, Any]:
+def sns_request(
+    output: AlertOutput, finding: Finding, rules: Sequence[Any], carried: int | None, covered: Covered | None = None
+) -> dict[str, Any]:
     """Publish's Subject, Message (the per-protocol JSON object) and MessageAttributes for one alert."""
     from analysis.alerting.message import alert_document, alert_message, sns_structure
 
-    text = alert_message(finding, output.service, rules, carried)
-    document = alert_document(finding, output.service, rules, carried, key=_key(finding))
+    text = alert_message(finding, output.service, rules, carried, covered=covered)
+    document = alert_document(finding, output.service, rules, carried, key=_key(finding), covered=covered)
     if output.sns_format == "chatbot":
-        chatbot = alert_message(finding, output.service, rules, carried, fmt="chatbot").body
+        chatbot = alert_message(finding, output.service, rules, carried, fmt="chatbot", covered=covered).body
         structure = sns_structure(text, document, "chatbot", chatbot)
     else:
         structure = sns_structure(text, document)
@@ -88,8 +103,19 @@ def sns_request(output: AlertOutput, finding: Finding, rules: Sequence[Any], car
     }
 
 
+def _covered(output: AlertOutput, actions: Sequence[str]) -> Covered | None:
+    from analysis.alerting.message import Covered
+
+    return Covered(tuple(actions), output.window_minutes, output.period_hours) if actions else None
+
+
 def _import_finding(
-    securityhub: Any, output: AlertOutput, finding: Finding, rules: Sequence[Any], published: Published
+    securityhub: Any,
+    output: AlertOutput,
+    finding: Finding,
+    rules: Sequence[Any],
+    published: Published,
+    covered: Covered | None = None,
 ) -> None:
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -99,7 +125,7 @@ def _import_finding(
         published.problems.append("Security Hub: no product ARN (ALERT_SECURITY_HUB_PRODUCT_ARN): nothing imported")
         return
     try:
-        asff = asff_finding(finding, output.service, rules, output.product_arn, datetime.now(UTC))
+        asff = asff_finding(finding, output.service, rules, output.product_arn, datetime.now(UTC), covered=covered)
     except ValueError as error:  # a finding of several actions, a product ARN of another shape
         published.problems.append(f"Security Hub: not imported ({error})")
         return

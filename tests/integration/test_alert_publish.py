@@ -97,10 +97,10 @@ def test_queues_get_the_json_document_raw_or_in_snss_envelope(aws):
     document = json.loads(raw)
     notification = json.loads(envelope)
     assert notification["Type"] == "Notification" and json.loads(notification["Message"]) == document
-    assert notification["Subject"] == "apprunner alert [low]: user/dev-alice denied apprunner:DescribeService"[:99] + (
-        " (no identity allow)"
+    assert notification["Subject"] == (
+        "apprunner alert [low]: user/dev-alice denied apprunner:DescribeService (no policy allows it)"
     )
-    # the document keeps its keys (subject, service, rules, events_since_last_alert, finding) and adds three
+    # the document keeps its keys (subject, service, rules, events_since_last_alert, finding) and adds four
     assert set(document) == {
         "subject",
         "service",
@@ -108,9 +108,11 @@ def test_queues_get_the_json_document_raw_or_in_snss_envelope(aws):
         "key",
         "rules",
         "events_since_last_alert",
+        "actions_in_window",
         "body",
         "finding",
     }
+    assert document["actions_in_window"] == []  # one key's alert covers nothing more
     assert document["rules"] == [{"name": "first_seen", "reason": RULES[0].reason}]
     assert document["events_since_last_alert"] == 2
     assert document["finding"]["actions"][0]["action"] == "apprunner:DescribeService"
@@ -280,3 +282,57 @@ def test_no_access_key_id_or_session_token_reaches_any_published_field(aws, sns_
     for text in sent:
         for secret in (KEY_ID[4:], SESSION_KEY_ID[4:], TOKEN[:40], TOKEN[-30:]):
             assert secret not in text
+
+
+SWEEP = (
+    "apprunner:ListServices",
+    "apprunner:ListConnections",
+    "apprunner:ListVpcConnectors",
+    "apprunner:ListOperations",
+)
+BURST = [
+    FiredRule("first_seen", "first denial of apprunner:ListOperations to this principal in 30 days"),
+    FiredRule("burst", "11 denials for this principal within 5 minutes (threshold 10)"),
+]
+
+
+@pytest.mark.parametrize("sns_format", ["text", "chatbot"])
+def test_a_principals_alert_names_what_it_covers_everywhere_it_goes(aws, sns_format):
+    aws.securityhub.enable_security_hub()
+    finding = finding_of(f.record("ListOperations", identity=f.iam_user("svc-legacy")))
+    out = output(aws, sns_format=sns_format, security_hub=True, product_arn=PRODUCT, window_minutes=10, period_hours=24)
+    published = publish_alert(aws.clients(securityhub=aws.securityhub), out, finding, BURST, 0, actions_in_window=SWEEP)
+    assert published.problems == [] and len(published.message_ids) == 1
+    covers = (
+        "Covers: user/svc-legacy was denied 4 actions within 10 minutes: apprunner:ListServices, "
+        "apprunner:ListConnections, apprunner:ListVpcConnectors (+1 more); its other denials in the next 24 h are "
+        "counted, not alerted, unless they fire root, unknown_account or org_policy"
+    )
+    structure = json.loads(aws.requests[0]["Message"])
+    assert covers in structure["email"].splitlines()
+    document = json.loads(aws.bodies(aws.raw)[0])
+    assert document["actions_in_window"] == list(SWEEP)
+    assert covers in document["body"].splitlines()
+    if sns_format == "chatbot":
+        assert covers in json.loads(structure["default"])["content"]["description"].splitlines()
+    [stored] = aws.securityhub.get_findings()["Findings"]
+    assert stored["ProductFields"]["actionsInWindow"] == ",".join(SWEEP)
+    assert covers in stored["Description"]
+
+
+def test_a_redacted_principals_alert_names_the_pseudonym_only(aws):
+    aws.securityhub.enable_security_hub()
+    record = f.record("ListOperations", identity=f.iam_user("svc-legacy", account=MOTO_ACCOUNT), recipient=MOTO_ACCOUNT)
+    redacted = redact_report({"findings": [finding_of(record).model_dump(mode="json")]}, "k" * 32)
+    finding = Finding.model_validate(redacted["findings"][0], context=BUILDING)  # as alert_service does
+    out = output(aws, security_hub=True, product_arn=PRODUCT, redacted=True)
+    publish_alert(aws.clients(securityhub=aws.securityhub), out, finding, BURST, 0, actions_in_window=SWEEP)
+    document = json.loads(aws.bodies(aws.raw)[0])
+    [covers] = [line for line in document["body"].splitlines() if line.startswith("Covers: ")]
+    pseudonym = finding.principal.arn.rsplit("/", 1)[1]
+    assert pseudonym != "svc-legacy" and covers.startswith(f"Covers: user/{pseudonym} was denied 4 actions")
+    [stored] = aws.securityhub.get_findings()["Findings"]
+    rest = {name: value for name, value in stored.items() if name not in {"ProductArn", "AwsAccountId"}}
+    sent = [aws.requests[0]["Message"], aws.requests[0]["Subject"], json.dumps(document), json.dumps(rest)]
+    for text in sent:
+        assert "svc-legacy" not in text and MOTO_ACCOUNT not in text

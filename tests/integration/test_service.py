@@ -187,8 +187,8 @@ def test_an_alert_carries_the_remedy_the_daily_report_would_give(topic):
     assert statement["Resource"] == f"arn:aws:iam::{f.OTHER_ACCOUNT}:role/AppRunnerInstanceRole"
     assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "apprunner.amazonaws.com"}}
     # alerting.message.alert_subject: severity high (iam:PassRole refused, docs/CONTRACT.md), the role's short name,
-    # the action, and why it was refused in a few words (no identity-based policy allows it)
-    assert alert["subject"] == "apprunner alert [high]: role/Deploy denied iam:PassRole (no identity allow)"
+    # the action, and why it was refused in the terminal summary's few words (advice_words.REASON_SHORT)
+    assert alert["subject"] == "apprunner alert [high]: role/Deploy denied iam:PassRole (no policy allows it)"
     assert alert["severity"] == "high" and alert["body"].startswith("Who: role/Deploy (arn:aws:iam::")
 
 
@@ -283,3 +283,75 @@ def test_an_event_the_alert_fails_on_is_a_named_problem_not_a_lost_invocation(to
     assert (run.records, run.denials, run.published) == (1, 0, [])
     assert run.problems == ["event: cannot be read (KeyError: 'principal')"]
     assert run.metrics()["MalformedRecords"] == 1
+
+
+STATE_TABLE = "apprunner-audit-state"
+
+
+@pytest.fixture
+def state(aws, topic):
+    from tests.stack import source_template
+
+    table = source_template()["Resources"]["StateTable"]["Properties"]
+    aws.client("dynamodb").create_table(
+        TableName=STATE_TABLE,
+        BillingMode=table["BillingMode"],
+        AttributeDefinitions=table["AttributeDefinitions"],
+        KeySchema=table["KeySchema"],
+    )
+    return aws.client("dynamodb")
+
+
+def test_an_alert_runs_metrics_count_alerts_deduplicated_folded_redelivered_and_ignored(aws, topic, state):
+    """dev-alice was denied each of App Runner's 14 read actions (factories.APPRUNNER_READ_EVENTS) two days before,
+    one hour apart (14 first_seen alerts: first_seen fires no more). Then a sweep of 12 of them, 40 s apart, and the
+    12th delivered twice. By hand, with the defaults (reconnaissance: 10 distinct actions within 10 minutes; burst:
+    10 denials within 5 minutes, at most 8 here): denials 1-9 fire no rule (ignored); the 10th fires reconnaissance,
+    the principal's alert, covering the 10 actions of the last 10 minutes; the 11th and 12th fire it too and are
+    folded into it (counted: de-duplicated, of which folded); the 12th's redelivery is counted once as such."""
+    arn, sns, sqs, queue = topic
+    settings = load_settings({}, alert_topic_arn=arn, state_table=STATE_TABLE)
+    t0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+    def at(seconds: float) -> str:
+        return (t0 + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    for i, action in enumerate(f.APPRUNNER_READ_EVENTS):
+        alert_on_event(
+            f.eventbridge_envelope(f.record(action, event_time=at(-2 * 86400 + i * 3600))), settings, sns, state
+        )
+    while sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages"):
+        sqs.purge_queue(QueueUrl=queue)
+    sweep = [f.record(action, event_time=at(i * 40)) for i, action in enumerate(f.APPRUNNER_READ_EVENTS[:12])]
+    runs = [alert_on_event(f.eventbridge_envelope(record), settings, sns, state) for record in [*sweep, sweep[-1]]]
+    totals: dict[str, int] = {}
+    for run in runs:
+        for name, value in run.metrics().items():
+            totals[name] = totals.get(name, 0) + value
+    assert totals == {
+        "Denials": 13,
+        "Alerts": 1,
+        "AlertsSuppressed": 0,
+        "AlertsDeduplicated": 2,
+        "AlertsFolded": 2,
+        "EventsRedelivered": 1,
+        "EventsIgnored": 9,
+        "SuppressionsExpired": 0,
+        "SecurityHubFindings": 0,
+        "SuppressionProblems": 0,
+        "PublishProblems": 0,
+        "MalformedRecords": 0,
+    }
+    [alert] = _received(sqs, queue)
+    covered = [f"apprunner:{action}" for action in f.APPRUNNER_READ_EVENTS[:10]]
+    assert alert["actions_in_window"] == covered
+    assert [rule["name"] for rule in alert["rules"]] == ["reconnaissance"]
+    assert alert["events_since_last_alert"] == 0
+    lines = alert["body"].splitlines()
+    # the 10th action; its key alerted two days before and counted nothing since: no "0 since the last alert"
+    assert lines[1].startswith("What: apprunner:DescribeCustomDomains") and lines[1].endswith(", 1 denial")
+    assert lines[2] == (
+        f"Covers: user/dev-alice was denied 10 actions within 10 minutes: {covered[0]}, {covered[1]}, {covered[2]} "
+        "(+7 more); its other denials in the next 24 h are counted, not alerted, unless they fire root, "
+        "unknown_account or org_policy"
+    )

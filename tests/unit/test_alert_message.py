@@ -13,7 +13,8 @@ import json
 
 import pytest
 
-from analysis.alerting.message import alert_message, alert_subject, console_link, cut_utf16
+from analysis.advice_words import REASON_WORDS
+from analysis.alerting.message import Covered, alert_document, alert_message, alert_subject, console_link, cut_utf16
 from analysis.alerting.rules import FiredRule
 from analysis.contract import BUILDING, Finding
 from analysis.event_finding import event_finding
@@ -55,8 +56,9 @@ def test_the_body_says_who_what_why_the_fix_and_links_the_role():
     lines = alert_message(scp_denial(), "apprunner", RULES, 3).body.splitlines()
     assert lines[0] == f"Who: role/DataScience ({ROLE_ARN}), account {f.ACCOUNT}, owning account {f.ACCOUNT}"
     assert lines[1].startswith("What: apprunner:CreateService on ")
-    assert lines[1].endswith(", 1 denial, 3 since the last alert for this key")
-    assert lines[2] == "Why: denied by scp"
+    assert lines[1].endswith(", 1 denial; 3 more denials of this key since its last alert")
+    # the daily report's words for an SCP refusal (its text and HTML "why"), not the contract's code "scp"
+    assert lines[2] == "Why: a service control policy (AWS Organizations) refuses it"
     assert lines[3] == f"  rule first_seen: {RULES[0].reason}"
     assert lines[4] == f"  rule organization_policy: {RULES[1].reason}"
     # the daily report's own advice: the terminal summary's "what to do" column for an SCP refusal
@@ -137,3 +139,145 @@ def test_the_chatbot_description_stays_within_4000_characters():
     long_rules = [FiredRule("burst", "r" * 5000)]
     notification = json.loads(alert_message(scp_denial(), "apprunner", long_rules, fmt="chatbot").body)
     assert len(notification["content"]["description"]) == 4000
+
+
+@pytest.mark.parametrize(
+    ("carried", "tail"),
+    [
+        (None, ", 1 denial"),  # no state table: nothing is known of earlier alerts
+        (0, ", 1 denial"),  # a key's first alert (or a quiet key): "0 since the last alert" would suggest one
+        (1, ", 1 denial; 1 more denial of this key since its last alert"),
+        (99, ", 1 denial; 99 more denials of this key since its last alert"),
+    ],
+)
+def test_the_keys_earlier_denials_are_named_only_when_there_are_some(carried, tail):
+    lines = alert_message(scp_denial(), "apprunner", RULES, carried).body.splitlines()
+    assert lines[1].endswith(tail)
+    assert "since" not in lines[1] or carried
+    document = alert_document(scp_denial(), "apprunner", RULES, carried)
+    if carried is None:
+        assert "events_since_last_alert" not in document
+    else:  # the machines' contract: a number, 0 included
+        assert document["events_since_last_alert"] == carried and type(document["events_since_last_alert"]) is int
+
+
+# The report's words for each reason (render.common's table, which the daily report's text, Markdown, HTML and CSV
+# print), copied here by hand: the alert must say what the report says.
+REPORT_WORDS = {
+    "no_identity_allow": "no identity-based policy allows it",
+    "explicit_identity_deny": "an identity-based policy explicitly denies it",
+    "scp": "a service control policy (AWS Organizations) refuses it",
+    "rcp": "a resource control policy (AWS Organizations) refuses it",
+    "permissions_boundary": "the permissions boundary does not allow it",
+    "session_policy": "the session policy does not allow it",
+    "resource_policy": "a resource-based policy refuses it",
+    "vpc_endpoint_policy": "the VPC endpoint policy refuses it",
+    "explicit_deny": "an explicit deny (the message names no policy type)",
+    "unknown": "AWS did not say why",
+}
+
+
+def test_the_alert_and_the_report_share_one_table_of_reasons():
+    from analysis.render import common
+
+    assert REASON_WORDS == REPORT_WORDS
+    assert {reason: common.reason_words(reason) for reason in REPORT_WORDS} == REPORT_WORDS
+
+
+@pytest.mark.parametrize(
+    ("tail", "why", "tag"),
+    [
+        (SCP_TAIL, "a service control policy (AWS Organizations) refuses it", " (SCP)"),
+        (
+            "because no permissions boundary allows the apprunner:CreateService action",
+            "the permissions boundary does not allow it",
+            " (permissions boundary)",
+        ),
+        (
+            "because no identity-based policy allows the apprunner:CreateService action",
+            "no identity-based policy allows it",
+            " (no policy allows it)",
+        ),
+    ],
+    ids=["scp", "boundary", "no allow"],
+)
+def test_why_and_the_subject_say_the_reason_in_words(tail, why, tag):
+    arn = f"arn:aws:sts::{f.ACCOUNT}:assumed-role/DataScience/jane"
+    message = f.message(arn, "apprunner:CreateService", tail=tail)
+    record = f.record("CreateService", identity=f.assumed_role("DataScience"), error_message=message)
+    finding = finding_of(record)
+    assert alert_message(finding, "apprunner").body.splitlines()[2] == f"Why: {why}"
+    assert alert_subject(finding, "apprunner").endswith(f"denied apprunner:CreateService{tag}")
+
+
+def test_a_reason_aws_did_not_give_is_said_and_the_subject_has_no_tag():
+    record = f.record(error_message="User is not authorized to perform this operation")
+    finding = finding_of(record)
+    assert finding.actions[0].reasons == ["unknown"]
+    assert "Why: AWS did not say why" in alert_message(finding, "apprunner").body.splitlines()
+    assert alert_subject(finding, "apprunner").endswith("denied apprunner:DescribeService")
+
+
+SWEEP = (
+    "apprunner:ListServices",
+    "apprunner:ListConnections",
+    "apprunner:ListAutoScalingConfigurations",
+    "apprunner:ListObservabilityConfigurations",
+    "apprunner:ListVpcConnectors",
+    "apprunner:ListVpcIngressConnections",
+    "apprunner:DescribeService",
+    "apprunner:ListOperations",
+)
+BURST = [
+    FiredRule("first_seen", "first denial of apprunner:ListOperations to this principal in 30 days"),
+    FiredRule("burst", "11 denials for this principal within 5 minutes (threshold 10)"),
+]
+
+
+def sweeper() -> Finding:
+    return finding_of(f.record("ListOperations", identity=f.iam_user("svc-legacy")))
+
+
+def test_a_principals_alert_says_which_actions_it_covers_and_what_happens_to_the_rest():
+    """Eight actions in the window, three named and "+5 more"; the rules that still alert on their own within the
+    period when the principal's alert did not list them are root, unknown_account and org_policy (dedup's docstring:
+    a new fact), so with first_seen and burst listed all three are named."""
+    covered = Covered(SWEEP, window_minutes=10, period_hours=24)
+    lines = alert_message(sweeper(), "apprunner", BURST, 0, covered=covered).body.splitlines()
+    assert lines[1].startswith("What: apprunner:ListOperations")
+    assert lines[2] == (
+        "Covers: user/svc-legacy was denied 8 actions within 10 minutes: apprunner:ListServices, "
+        "apprunner:ListConnections, apprunner:ListAutoScalingConfigurations (+5 more); its other denials in the "
+        "next 24 h are counted, not alerted, unless they fire root, unknown_account or org_policy"
+    )
+    assert lines[3].startswith("Why: ")
+    assert len(lines) <= 12
+
+
+def test_a_principals_alert_that_listed_an_organization_policy_names_only_the_other_exceptions():
+    rules = [*BURST, FiredRule("org_policy", "refused by a service control policy (SCP) of AWS Organizations")]
+    covered = Covered(SWEEP[:2], window_minutes=15, period_hours=6)
+    [covers] = [line for line in alert_message(sweeper(), "apprunner", rules, 0, covered=covered).body.splitlines()
+                if line.startswith("Covers: ")]  # fmt: skip
+    assert covers == (
+        "Covers: user/svc-legacy was denied 2 actions within 15 minutes: apprunner:ListServices, "
+        "apprunner:ListConnections; its other denials in the next 6 h are counted, not alerted, unless they fire "
+        "root or unknown_account"
+    )
+
+
+def test_the_covered_actions_reach_the_document_and_the_chatbot_description():
+    covered = Covered(SWEEP, window_minutes=10, period_hours=24)
+    document = alert_document(sweeper(), "apprunner", BURST, 0, covered=covered)
+    assert document["actions_in_window"] == list(SWEEP)
+    assert "Covers: user/svc-legacy was denied 8 actions" in document["body"]
+    assert alert_document(sweeper(), "apprunner", BURST, 0)["actions_in_window"] == []  # one key's alert
+    notification = json.loads(alert_message(sweeper(), "apprunner", BURST, 0, "chatbot", covered=covered).body)
+    assert (
+        "\nCovers: user/svc-legacy was denied 8 actions within 10 minutes: " in notification["content"]["description"]
+    )
+
+
+def test_one_keys_alert_has_no_covers_line():
+    lines = alert_message(sweeper(), "apprunner", BURST[:1], 0).body.splitlines()
+    assert not any(line.startswith("Covers:") for line in lines)

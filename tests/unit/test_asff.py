@@ -19,6 +19,7 @@ from botocore.validate import ParamValidator
 
 from analysis.alerting.asff import asff_finding, finding_types, product_arn_parts
 from analysis.alerting.dedup import alert_key
+from analysis.alerting.message import Covered
 from analysis.alerting.rules import FiredRule
 from analysis.contract import BUILDING, Finding
 from analysis.event_finding import event_finding
@@ -152,3 +153,30 @@ def test_only_the_accounts_default_product_is_accepted(arn):
     with pytest.raises(ValueError, match="product"):
         product_arn_parts(arn)
     assert product_arn_parts(PRODUCT) == ("aws", "us-east-1", HUB_ACCOUNT)
+
+
+def test_a_principals_alert_names_the_actions_it_covers_in_the_description_and_product_fields():
+    """svc-legacy's burst alert as the sample day gives it (8 actions within 10 minutes): the description says
+    who, what, what the alert covers, and why (the report's words); ProductFields list every covered action."""
+    actions = ("apprunner:ListServices", "apprunner:ListConnections", "apprunner:DescribeService")
+    finding = finding_of(f.record("ListOperations", identity=f.iam_user("svc-legacy")))
+    rules = [FiredRule("first_seen", "new"), FiredRule("burst", "11 denials")]
+    covered = Covered((*actions, "apprunner:ListOperations"), window_minutes=10, period_hours=24)
+    asff = asff_finding(finding, "apprunner", rules, PRODUCT, NOW, covered=covered)
+    validated(asff)
+    description = asff["Description"]
+    assert description.startswith("Who: user/svc-legacy (")
+    assert " Covers: user/svc-legacy was denied 4 actions within 10 minutes: apprunner:ListServices, " in description
+    assert description.endswith("Why: no identity-based policy allows it")
+    assert asff["ProductFields"]["actionsInWindow"] == ",".join(covered.actions)
+    assert asff["ProductFields"]["windowMinutes"] == "10"
+    plain = asff_finding(finding, "apprunner", rules, PRODUCT, NOW)  # one key's alert: nothing of the kind
+    assert "Covers:" not in plain["Description"] and "actionsInWindow" not in plain["ProductFields"]
+
+
+def test_a_long_list_of_covered_actions_stays_within_the_asff_limits():
+    covered = Covered(tuple(f"apprunner:Action{n:04d}" for n in range(500)), window_minutes=10, period_hours=24)
+    asff = asff_finding(finding_of(f.record()), "apprunner", [], PRODUCT, NOW, covered=covered)
+    validated(asff)
+    assert len(asff["Description"]) <= 1024
+    assert len(asff["ProductFields"]["actionsInWindow"]) == 2048
