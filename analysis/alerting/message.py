@@ -95,8 +95,10 @@ def body_lines(
     finding: Finding, rules: Sequence[Rule], events_since_last_alert: int | None, covered: Covered | None = None
 ) -> list[str]:
     """Who, what (and, for a principal's alert, what it covers), why, the fix, the console link: one short line each
-    (the rules one per line). The key's events counted since its last alert are named only when there are some: the
-    count is 0 on a key's first alert and on one whose key stayed quiet, which the body need not say."""
+    (the rules one per line). The key's events counted since its last alert (``dedup.Decision.suppressed``: within
+    that alert's period, or folded into another alert of the principal) are named only when there are some: the
+    count is 0 on a key's first alert and on one whose key stayed quiet, which the body need not say; and a count
+    may come from folded events of a key that never alerted, so the body does not speak of a "last alert"."""
     principal = finding.principal
     action = finding.actions[0]
     owner = finding.target_account_id or "unknown"
@@ -109,7 +111,8 @@ def body_lines(
     what += f", {action.count} denial{'s' if action.count != 1 else ''}"
     if events_since_last_alert:
         more = events_since_last_alert
-        what += f"; {more} more denial{'s' if more != 1 else ''} of this key since its last alert"
+        what += f"; {more} earlier denial{'s' if more != 1 else ''} of this key {'was' if more == 1 else 'were'}"
+        what += " counted, not alerted"
     lines = [who, what] + ([covers_line(finding, rules, covered)] if covered and covered.actions else [])
     lines.append("Why: " + why_words(action.reasons))
     lines += [f"  rule {rule.name}: {rule.reason}" for rule in rules]

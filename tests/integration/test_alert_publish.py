@@ -272,8 +272,12 @@ def test_no_access_key_id_or_session_token_reaches_any_published_field(aws, sns_
     record["errorMessage"] += f" (key {SESSION_KEY_ID}, token {TOKEN})"
     rules = [FiredRule("first_seen", f"user ci{KEY_ID} was not denied it within 30 days")]
     out = output(aws, sns_format=sns_format, security_hub=True, product_arn=PRODUCT)
-    published = publish_alert(aws.clients(securityhub=aws.securityhub), out, finding_of(record), rules, 0)
+    covered = ("apprunner:ListServices", f"apprunner:List{KEY_ID}")  # the covered actions are masked too
+    published = publish_alert(
+        aws.clients(securityhub=aws.securityhub), out, finding_of(record), rules, 0, actions_in_window=covered
+    )
     assert published.problems == [] and published.security_hub_ids != []
+    assert "Covers: " in json.loads(aws.requests[0]["Message"])["email"]  # the covers line was sent
     [request] = aws.requests
     sent = [request["Subject"], request["Message"], json.dumps(request["MessageAttributes"])]
     sent += list(json.loads(request["Message"]).values())  # every protocol's message, decoded once more

@@ -56,7 +56,7 @@ def test_the_body_says_who_what_why_the_fix_and_links_the_role():
     lines = alert_message(scp_denial(), "apprunner", RULES, 3).body.splitlines()
     assert lines[0] == f"Who: role/DataScience ({ROLE_ARN}), account {f.ACCOUNT}, owning account {f.ACCOUNT}"
     assert lines[1].startswith("What: apprunner:CreateService on ")
-    assert lines[1].endswith(", 1 denial; 3 more denials of this key since its last alert")
+    assert lines[1].endswith(", 1 denial; 3 earlier denials of this key were counted, not alerted")
     # the daily report's words for an SCP refusal (its text and HTML "why"), not the contract's code "scp"
     assert lines[2] == "Why: a service control policy (AWS Organizations) refuses it"
     assert lines[3] == f"  rule first_seen: {RULES[0].reason}"
@@ -145,15 +145,15 @@ def test_the_chatbot_description_stays_within_4000_characters():
     ("carried", "tail"),
     [
         (None, ", 1 denial"),  # no state table: nothing is known of earlier alerts
-        (0, ", 1 denial"),  # a key's first alert (or a quiet key): "0 since the last alert" would suggest one
-        (1, ", 1 denial; 1 more denial of this key since its last alert"),
-        (99, ", 1 denial; 99 more denials of this key since its last alert"),
+        (0, ", 1 denial"),  # a key's first alert (or a quiet key): "0 since the last alert" suggested there was one
+        (1, ", 1 denial; 1 earlier denial of this key was counted, not alerted"),
+        (99, ", 1 denial; 99 earlier denials of this key were counted, not alerted"),
     ],
 )
 def test_the_keys_earlier_denials_are_named_only_when_there_are_some(carried, tail):
     lines = alert_message(scp_denial(), "apprunner", RULES, carried).body.splitlines()
     assert lines[1].endswith(tail)
-    assert "since" not in lines[1] or carried
+    assert "earlier" not in lines[1] or carried
     document = alert_document(scp_denial(), "apprunner", RULES, carried)
     if carried is None:
         assert "events_since_last_alert" not in document
