@@ -5,12 +5,30 @@ fire; the events of the key that follow within the period are only counted, and 
 that count. The store holds one ``Marker`` per key and replaces it with ``Decision.marker`` by a conditional write
 (on the marker it read), so that of two concurrent invocations only one alerts.
 
-Folding per principal: an alert in which burst or reconnaissance fired is the principal's (``PrincipalMarker``, one
-per principal, also written conditionally). Within the period after it, the principal's denials of other keys that
-would alert are folded into it: counted (``why`` names the alert that covers them; the key's count goes into its next
-alert, as any count), unless they fire root, unknown_account or org_policy and the principal's alert did not list
-that rule (a new fact: the root user, a caller from outside, an organization policy). first_seen and
-sensitive_action are folded: a prober tries new and changing actions by nature, and its alert names the actions.
+Folding per principal: two rules, taken in this order after the key's own (an event of a key that alerted within
+the period is counted, whatever else holds).
+
+1. The sweep's alert. An alert in which burst or reconnaissance fired is the principal's (``Decision.principal``, the
+   store's ``principal_*`` attributes). Within the period after it (``[t - period, t + period)`` around its time
+   ``t``), a denial of another key of the principal that fires a rule is folded into it: counted (``why`` names the
+   alert that covers it, ``folded_into`` its key; the key's count goes into its next alert, as any count), unless it
+   fires root, unknown_account or org_policy and that alert did not list the rule (a new fact: the root user, a
+   caller from outside, an organization policy). first_seen and sensitive_action are folded: a prober tries new and
+   changing actions by nature, and the alert names the actions.
+2. Nothing new within the sweep window. The principal's newest alert, whatever its rules (``Decision.latest``, the
+   store's ``latest_*`` attributes): within the reconnaissance window around it (``|now - t| < recon_window``,
+   10 minutes by default), a denial of another key whose fired rules are all among the rules that alert listed
+   (a subset: it would tell the person nothing new) is folded into it the same way. One that fires a rule the
+   newest alert did not list (burst after a first_seen alert, sensitive_action after a read, unknown_account)
+   alerts, and becomes the newest alert in turn (and the sweep's alert, by rule 1, when burst or reconnaissance
+   fired and no sweep alert covers the principal). The window is counted from the newest alert, not from the
+   folded events: a sweep of reads 10 s apart gives one alert for as long as the principal's rules stay the same
+   and its sweep lasts under the window, or until burst or reconnaissance fire (rule 1 then takes over).
+
+An alert not older than the newest alert the principal had becomes its newest (``Decision.latest`` is set); an
+alert delivered late, older than it, leaves it as it is (``latest`` None). Both markers are written together, on
+the principal's state item, by one conditional request (the store's request 3a), so that of two concurrent
+invocations for one principal only one raises the alert a rule allows once.
 """
 
 from __future__ import annotations
@@ -21,7 +39,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from analysis.alerting.rules import BURST, ORG_POLICY, RECONNAISSANCE, ROOT, UNKNOWN_ACCOUNT, FiredRule
+from analysis.alerting.rules import BURST, ORG_POLICY, RECONNAISSANCE, ROOT, UNKNOWN_ACCOUNT, AlertRules, FiredRule
 from analysis.contract import Finding, as_finding
 from analysis.denials import audits_service, is_denial
 
@@ -30,6 +48,7 @@ Triage = Literal["denial", "not_denial", "other_service"]
 KEY_PREFIX = "k-"
 PRINCIPAL_RULES = frozenset({BURST, RECONNAISSANCE})  # an alert in which one fired is the principal's
 OWN_RULES = (ROOT, UNKNOWN_ACCOUNT, ORG_POLICY)  # alert on their own unless the principal's alert listed them
+SWEEP_WINDOW = AlertRules().recon_window  # the default of rule 2's window (the store and replay pass the rules')
 
 
 def alert_key(finding: Finding | Mapping[str, Any]) -> str:
@@ -56,8 +75,8 @@ class Marker:
 
 @dataclass(frozen=True)
 class PrincipalMarker:
-    """What the store holds for a principal whose alert was the principal's (burst or reconnaissance fired): when,
-    for which key, and the rules that alert listed."""
+    """An alert of a principal as its state item holds it: when, for which key, and the rules that alert listed.
+    Two per principal: its sweep's alert (burst or reconnaissance fired, rule 1) and its newest alert (rule 2)."""
 
     alerted_at: datetime
     key: str
@@ -76,6 +95,8 @@ class Decision:
     # a principal's alert: the distinct actions denied to the principal in the longest window, this one included
     actions_in_window: tuple[str, ...] = ()
     folded_into: str = ""  # a count folded into the principal's alert: that alert's key
+    # an alert not older than the principal's newest: the marker the store writes as its newest alert (rule 2)
+    latest: PrincipalMarker | None = None
 
 
 def decide(
@@ -87,40 +108,61 @@ def decide(
     key: str = "",
     principal: PrincipalMarker | None = None,
     actions_in_window: Sequence[str] = (),
+    latest: PrincipalMarker | None = None,
+    sweep_window: timedelta = SWEEP_WINDOW,
 ) -> Decision:
     """Alert, only count, or ignore one denial of a key.
 
     Within ``period`` of the key's last alert (``[alerted_at, alerted_at + period)``; an event older than the alert,
-    delivered late, is within too) the event is counted, whether or not a rule fires. Otherwise, within ``period``
-    of the principal's alert (``principal``) for another key, an event that fired a rule is folded into that alert
-    (counted) unless it fired one of ``OWN_RULES`` that alert did not list. Otherwise it alerts when a rule fired,
-    carrying the count (and becomes the principal's alert when burst or reconnaissance fired, with
-    ``actions_in_window``); when none fired it is ignored and the marker, with its count, stays as it is.
+    delivered late, is within too) the event is counted, whether or not a rule fires. Otherwise an event that fired
+    a rule is folded (counted) into the principal's sweep alert ``principal`` (rule 1 of the module's docstring:
+    another key, within ``period``, no rule of ``OWN_RULES`` it did not list) or else into its newest alert
+    ``latest`` (rule 2: another key, within ``sweep_window``, every fired rule listed by it). Otherwise it alerts
+    when a rule fired, carrying the count; it becomes the principal's newest alert (``latest``) unless older than
+    the one it had, and its sweep alert (``principal``, with ``actions_in_window``) when burst or reconnaissance
+    fired and no sweep alert covers it. When no rule fired it is ignored and the marker, with its count, stays.
     """
     if marker is not None and now - marker.alerted_at < period:
         counted = Marker(marker.alerted_at, marker.counted + 1)
         return Decision("count", tuple(fired), marker=counted, why="the key alerted within the period")
-    names = {rule.name for rule in fired}
-    own: list[str] = []
+    if not fired:
+        return Decision("ignore", marker=None, why="no rule fired")
+    names = frozenset(rule.name for rule in fired)
+    kept = Marker(marker.alerted_at, marker.counted + 1) if marker is not None else None
     covering = principal is not None and principal.key != key and now - principal.alerted_at < period
-    if fired and covering and principal is not None:
+    own: list[str] = []
+    if covering and principal is not None:
         own = [name for name in OWN_RULES if name in names and name not in principal.rules]
         if not own:
-            kept = Marker(marker.alerted_at, marker.counted + 1) if marker is not None else None
             listed = ", ".join(name for name in (BURST, RECONNAISSANCE) if name in principal.rules) or "principal"
-            when = principal.alerted_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-            why = f"folded into the principal's {listed} alert of {when} (key {principal.key})"
+            why = f"folded into the principal's {listed} alert of {_when(principal.alerted_at)} (key {principal.key})"
             return Decision("count", tuple(fired), marker=kept, why=why, folded_into=principal.key)
-    if fired:
-        suppressed = marker.counted if marker is not None else 0
-        decision = Decision("alert", tuple(fired), suppressed, Marker(now, 0), why="a rule fired")
-        if names & PRINCIPAL_RULES and not covering:
-            mark = PrincipalMarker(now, key, frozenset(names))
-            return replace(decision, principal=mark, actions_in_window=tuple(actions_in_window))
-        if covering:
-            return replace(decision, why="a rule the principal's alert did not list fired: " + ", ".join(own))
-        return decision
-    return Decision("ignore", marker=None, why="no rule fired")
+    recent = latest is not None and latest.key != key and abs(now - latest.alerted_at) < sweep_window
+    if recent and latest is not None and names <= latest.rules:
+        minutes = int(sweep_window.total_seconds() // 60)
+        why = (
+            f"folded into the principal's alert of {_when(latest.alerted_at)} (key {latest.key}): nothing new "
+            f"within {minutes} minutes, its rules ({', '.join(sorted(names))}) were listed"
+        )
+        return Decision("count", tuple(fired), marker=kept, why=why, folded_into=latest.key)
+    suppressed = marker.counted if marker is not None else 0
+    newest = PrincipalMarker(now, key, names) if latest is None or now >= latest.alerted_at else None
+    decision = Decision("alert", tuple(fired), suppressed, Marker(now, 0), why="a rule fired", latest=newest)
+    if names & PRINCIPAL_RULES and not covering:
+        mark = PrincipalMarker(now, key, names)
+        decision = replace(decision, principal=mark, actions_in_window=tuple(actions_in_window))
+    if covering:
+        return replace(decision, why="a rule the principal's alert did not list fired: " + ", ".join(own))
+    if recent and latest is not None:
+        new = ", ".join(rule.name for rule in fired if rule.name not in latest.rules)
+        return replace(
+            decision, why=f"a rule the principal's alert of {_when(latest.alerted_at)} did not list fired: {new}"
+        )
+    return decision
+
+
+def _when(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def triage(record: Mapping[str, Any], service: str) -> Triage:

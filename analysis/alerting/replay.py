@@ -6,10 +6,10 @@ in the store's slots (buckets as wide as the longest window, ``s<b mod 5>``, the
 in-order write, a late event appended without clearing, a full slot keeping only its own bucket), per key
 ``first_seen``/``last_seen``/``counted``/``alerted_at``; times are whole seconds (the store's epochs). The windows are
 ``rules.observe``'s on the held entries; "seen before" is the store's (first and last time of the key); the
-decision is ``dedup.decide``'s, folding included (the principal's alert marker, as the store's principal item holds
-it), with the store's count carried by an alert (the key's events since its last alert that did not alert). Pure:
-no boto3, no pandas. Documented differences from the store: none (concurrency aside: one stream has no racing
-invocations).
+decision is ``dedup.decide``'s, folding included (the principal's two markers, its sweep alert and its newest
+alert, as the store's principal item holds them; an alert older than the newest leaves it), with the store's count
+carried by an alert (the key's events since its last alert that did not alert). Pure: no boto3, no pandas.
+Documented differences from the store: none (concurrency aside: one stream has no racing invocations).
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ class Replayed:
 class _Principal:
     slots: dict[int, list[tuple[int, str, str]]] = field(default_factory=dict)  # slot -> (epoch, eventID, action)
     newest: int | None = None
-    alerted: PrincipalMarker | None = None  # the principal's alert (burst or reconnaissance), the store's marker
+    alerted: PrincipalMarker | None = None  # the principal's sweep alert (burst or reconnaissance), the store's
+    latest: PrincipalMarker | None = None  # the principal's newest alert, the store's
 
 
 @dataclass
@@ -135,10 +136,20 @@ def _one(state: _State, finding: Finding, event_id: str, at: datetime, options: 
     window = max(rules.burst_window, rules.recon_window)
     covers = actions_in_window(earlier, _moment(epoch), cut, window)
     decision = decide(
-        fired, marker, _moment(epoch), rules.period, key=key, principal=held.alerted, actions_in_window=covers
+        fired,
+        marker,
+        _moment(epoch),
+        rules.period,
+        key=key,
+        principal=held.alerted,
+        actions_in_window=covers,
+        latest=held.latest,
+        sweep_window=rules.recon_window,
     )
     if decision.principal is not None:
         held.alerted = decision.principal
+    if decision.latest is not None:
+        held.latest = decision.latest
     if decision.outcome == "alert":
         item.alerted_at = epoch
         item.counted -= counted_before + 1

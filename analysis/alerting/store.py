@@ -13,7 +13,10 @@ attribute ``expires_at`` in epoch seconds):
     by time and filtered out, and dropped when the slot is full). ``newest`` is the newest bucket written.
     ``principal_alerted_at`` (epoch), ``principal_alert_key`` and ``principal_alert_rules`` (space-separated rule
     names): the principal's last alert in which burst or reconnaissance fired (``dedup.PrincipalMarker``), which
-    later denials of its other keys are folded into within the period; absent before the first.
+    later denials of its other keys are folded into within the period (``dedup``'s rule 1); absent before the
+    first. ``latest_alerted_at``, ``latest_alert_key`` and ``latest_alert_rules``: the principal's newest alert,
+    whatever its rules, which later denials of its other keys firing no rule it did not list are folded into within
+    the reconnaissance window (rule 2); absent before the first.
 ``alert#k-<32 hex>`` (one per key, ``dedup.alert_key``)
     ``first_seen`` / ``last_seen`` (epoch) for "seen before", ``counted`` (the key's events since its last alert
     that did not alert), ``alerted_at`` (epoch of the last alert, absent before the first).
@@ -24,17 +27,20 @@ The requests of one denial:
    that the entry is not there yet (else it is a redelivery: stop, nothing counted), that the event is not older
    than the newest bucket (else request 1b appends without removing anything) and that the slot is not full
    (else request 1b keeps the slot's own bucket and drops older entries). ``ReturnValues=ALL_NEW`` gives the
-   windows, the actions a principal's alert covers, and the principal's marker (request 1 never writes it).
+   windows, the actions a principal's alert covers, and the principal's two markers (request 1 never writes
+   them): a folded event costs no request more.
 2. ``UpdateItem`` on the key's item: ``ADD counted 1``, set ``last_seen``, ``first_seen`` if absent and the TTL;
    ``ReturnValues=ALL_OLD`` gives the marker and "seen before".
-3a. Only when ``decide`` says alert and the alert is the principal's (burst or reconnaissance fired, no principal
-   alert within the period): ``UpdateItem`` on the principal's item setting its marker, on condition that
-   ``principal_alerted_at`` is still what request 1 read. Of two concurrent invocations for two keys of one
-   principal, one wins; the other decides again with the winner's marker (``ReturnValuesOnConditionCheckFailure``
-   gives it) and is folded, a count (its event is in its key's ``counted`` already), or alerts on its own (a root,
-   unknown_account or org_policy rule the winner did not list) with request 3b. The winner goes on to request 3b;
-   should it lose that one (a concurrent invocation alerted for the same key in the meantime), the marker names a
-   key whose alert the other invocation raised: the folding holds, the alert is that one.
+3a. Only when ``decide`` says alert (and the alert is not older than the principal's newest, or is its sweep
+   alert): ``UpdateItem`` on the principal's item setting ``latest_*`` (and ``principal_*`` when the alert is the
+   sweep's: burst or reconnaissance fired, no sweep alert within the period), on condition that
+   ``latest_alerted_at`` and ``principal_alerted_at`` are still what request 1 read. Of two concurrent invocations
+   for two keys of one principal, one wins; the other decides again with the winner's markers
+   (``ReturnValuesOnConditionCheckFailure`` gives them) and is folded, a count (its event is in its key's
+   ``counted`` already), or alerts with something new (a rule the winner did not list), taking request 3a again.
+   After ``CLAIMS`` lost claims it gives up and counts (its key's next alert carries the event). The winner goes
+   on to request 3b; should it lose that one (a concurrent invocation alerted for the same key in the meantime),
+   the markers name a key whose alert the other invocation raised: the folding holds, the alert is that one.
 3b. Only when ``decide`` says alert: ``UpdateItem`` setting ``alerted_at`` and taking this event and the count it
    carries off ``counted``, on condition that ``alerted_at`` is still what request 2 read. Of two concurrent
    invocations that both read the old marker, one wins; the other's event is already in ``counted`` (request 2),
@@ -43,8 +49,9 @@ The requests of one denial:
    that with no earlier alert it is the key's events counted before this one (a racer's, or ignored ones)
    rather than 0, so that every event that did not alert is carried by exactly one alert.
 
-An event that does not alert (folded ones included) therefore costs two requests, an alert three, a principal's
-alert four (a lost 3a one more each time it is taken again); a late event (older than the principal's newest
+An event that does not alert (folded ones included) therefore costs two requests, an alert four (three for an
+alert older than the principal's newest, delivered late, which writes no marker; a lost 3a one more each time it
+is taken again); a late event (older than the principal's newest
 bucket) or a full slot adds one. ``counted`` counts every event of the key since its last alert that did not
 alert, including those ignored after the period ended (``dedup.decide`` keeps the count unchanged for
 those: keeping it exactly would need a third request on the "ignore" path, which is the common one for a key seen
@@ -73,6 +80,7 @@ SLOTS = 5  # slot names s0..s4: the two a write keeps and three it clears
 MAX_ENTRIES_PER_SLOT = 600
 MAX_ACTION_BYTES = 128
 MAX_EVENT_ID_BYTES = 64
+CLAIMS = 4  # request 3a taken at most this many times for one event (each loss is another invocation's alert)
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
@@ -114,8 +122,9 @@ class Recorded:
     marker: Marker | None = None
     counted_before: int = 0  # ``counted`` as request 2 read it (before this event)
     alerted_at_before: int | None = None  # ``alerted_at`` as request 2 read it (epoch), the condition of request 3
-    principal: PrincipalMarker | None = None  # the principal's alert as request 1 read it
+    principal: PrincipalMarker | None = None  # the principal's sweep alert as request 1 read it
     actions_in_window: tuple[str, ...] = ()  # the principal's distinct actions in the longest window
+    latest: PrincipalMarker | None = None  # the principal's newest alert as request 1 read it
 
 
 @dataclass
@@ -160,6 +169,7 @@ class AlertStore:
             alerted_at,
             principal_marker(principal_item),
             window_actions(entries, denial, self.rules),
+            latest_marker(principal_item),
         )
 
     def settle(self, recorded: Recorded, fired: Sequence[FiredRule]) -> Decision:
@@ -168,8 +178,8 @@ class AlertStore:
         if recorded.redelivered:
             raise ValueError("a redelivered event is not settled: it was counted when first delivered")
         denial = recorded.denial
-        principal = recorded.principal
-        for _ in range(3):  # a lost claim on the principal decides again on the marker that won (twice at most)
+        principal, latest = recorded.principal, recorded.latest
+        for _ in range(CLAIMS):  # a lost claim on the principal decides again on the markers that won
             decision = decide(
                 fired,
                 recorded.marker,
@@ -178,10 +188,12 @@ class AlertStore:
                 key=denial.key,
                 principal=principal,
                 actions_in_window=recorded.actions_in_window,
+                latest=latest,
+                sweep_window=self.rules.recon_window,
             )
-            if decision.outcome != "alert" or decision.principal is None:
+            if decision.outcome != "alert" or (decision.principal is None and decision.latest is None):
                 break
-            claimed, principal = self._claim_principal(denial, principal, decision.principal)
+            claimed, principal, latest = self._claim_principal(denial, (principal, latest), decision)
             if claimed:
                 break
         else:
@@ -322,41 +334,53 @@ class AlertStore:
         latest = last if last is not None and last <= denial.epoch else first
         return denial.epoch - latest < self.rules.retention.total_seconds()
 
-    # --- request 3a: the principal's alert, at most one per principal and period --------------------------------
+    # --- request 3a: the principal's markers, at most one alert where a folding rule allows one ----------------
 
     def _claim_principal(
-        self, denial: Denial, before: PrincipalMarker | None, mark: PrincipalMarker
-    ) -> tuple[bool, PrincipalMarker | None]:
-        """Set the principal's marker, on condition that it is still ``before`` (what request 1 read); when another
-        invocation set it first, False and the marker it set."""
+        self, denial: Denial, before: tuple[PrincipalMarker | None, PrincipalMarker | None], decision: Decision
+    ) -> tuple[bool, PrincipalMarker | None, PrincipalMarker | None]:
+        """Set the principal's newest alert (and its sweep alert when ``decision.principal``), on condition that
+        both markers are still ``before`` (what request 1 read); when another invocation set either first, False
+        and the two markers as it left them."""
         from botocore.exceptions import ClientError
 
-        values = {
-            ":at": {"N": str(denial.epoch)},
-            ":key": {"S": mark.key},
-            ":rules": {"S": " ".join(sorted(mark.rules))},
-        }
-        if before is None:
-            condition = "attribute_not_exists(principal_alerted_at)"
-        else:
-            condition = "principal_alerted_at = :before"
-            values[":before"] = {"N": str(int(before.alerted_at.timestamp()))}
+        values: dict[str, Any] = {}
+        sets: list[str] = []
+        for prefix, mark in (("principal", decision.principal), ("latest", decision.latest)):
+            if mark is None:
+                continue
+            alias = prefix[0]
+            sets.append(
+                f"{prefix}_alerted_at = :{alias}at, {prefix}_alert_key = :{alias}key, "
+                f"{prefix}_alert_rules = :{alias}rules"
+            )
+            values |= {
+                f":{alias}at": {"N": str(int(mark.alerted_at.timestamp()))},
+                f":{alias}key": {"S": mark.key},
+                f":{alias}rules": {"S": " ".join(sorted(mark.rules))},
+            }
+        conditions = []
+        for prefix, read in zip(("principal", "latest"), before, strict=True):
+            if read is None:
+                conditions.append(f"attribute_not_exists({prefix}_alerted_at)")
+            else:
+                conditions.append(f"{prefix}_alerted_at = :{prefix[0]}before")
+                values[f":{prefix[0]}before"] = {"N": str(int(read.alerted_at.timestamp()))}
         try:
             self.client.update_item(
                 TableName=self.table,
                 Key={self.key_attribute: {"S": self._principal_id(denial)}},
-                UpdateExpression=(
-                    "SET principal_alerted_at = :at, principal_alert_key = :key, principal_alert_rules = :rules"
-                ),
-                ConditionExpression=condition,
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=" AND ".join(conditions),
                 ExpressionAttributeValues=values,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
-                return False, principal_marker(_item_read(error))
+                old = _item_read(error)
+                return False, principal_marker(old), latest_marker(old)
             raise
-        return True, mark
+        return True, decision.principal, decision.latest
 
     # --- request 3 (3b): the alert, at most one per key and period -------------------------------------------------
 
@@ -416,14 +440,21 @@ def window_actions(entries: Sequence[str], denial: Denial, rules: AlertRules) ->
     return actions_in_window(by_event.values(), datetime.fromtimestamp(denial.epoch, UTC), _action(denial), window)
 
 
-def principal_marker(item: Mapping[str, Any]) -> PrincipalMarker | None:
-    """The principal's alert as its item holds it (``principal_alerted_at``, ``_key``, ``_rules``), or None."""
-    at = _number(item, "principal_alerted_at")
+def principal_marker(item: Mapping[str, Any], prefix: str = "principal") -> PrincipalMarker | None:
+    """The principal's sweep alert as its item holds it (``principal_alerted_at``, ``_alert_key``, ``_alert_rules``),
+    or None."""
+    at = _number(item, f"{prefix}_alerted_at")
     if at is None:
         return None
-    key = (item.get("principal_alert_key") or {}).get("S", "")
-    rules = (item.get("principal_alert_rules") or {}).get("S", "")
+    key = (item.get(f"{prefix}_alert_key") or {}).get("S", "")
+    rules = (item.get(f"{prefix}_alert_rules") or {}).get("S", "")
     return PrincipalMarker(datetime.fromtimestamp(at, UTC), key, frozenset(rules.split()))
+
+
+def latest_marker(item: Mapping[str, Any]) -> PrincipalMarker | None:
+    """The principal's newest alert as its item holds it (``latest_alerted_at``, ``_alert_key``, ``_alert_rules``),
+    or None."""
+    return principal_marker(item, "latest")
 
 
 def _action(denial: Denial) -> str:
@@ -467,6 +498,7 @@ __all__ = [
     "AlertStore",
     "Denial",
     "Recorded",
+    "latest_marker",
     "observation_window",
     "principal_marker",
     "window_actions",

@@ -165,7 +165,7 @@ def test_the_storm_one_alert_999_counted_two_requests_each_and_the_item_stays_wi
         assert SENSITIVE_ACTION in [rule.name for rule in fired]
         decision = store.settle(recorded, fired)
         outcomes[decision.outcome] += 1
-        assert requests.since(start) == ["UpdateItem"] * (3 if decision.outcome == "alert" else 2), n
+        assert requests.since(start) == ["UpdateItem"] * (4 if decision.outcome == "alert" else 2), n
         # the item after this write: this event's bucket and the one before, nothing older
         bucket = (start_epoch + 3 * n) // width
         expected = [m for m in range(n + 1) if (start_epoch + 3 * m) // width in (bucket - 1, bucket)]
@@ -397,9 +397,14 @@ def test_a_rule_the_principals_alert_did_not_list_alerts_on_its_own_without_taki
     requests = Requests(dynamodb)
     own = store.settle(store.record(denial("e-2", T0 + timedelta(seconds=5))), [fired("burst"), fired("org_policy")])
     assert (own.outcome, own.principal) == ("alert", None)
-    assert requests.since(0) == ["UpdateItem"] * 3  # no request 3a: the principal's marker stays the first alert's
+    # request 3a sets the newest alert only: the sweep's marker stays the first alert's
+    assert requests.since(0) == ["UpdateItem"] * 4
     held = item(dynamodb, store._principal_id(denial("x", T0)))
     assert held["principal_alert_key"] == {"S": "k-alice-list"}
+    assert (held["latest_alert_key"], held["latest_alert_rules"]) == (
+        {"S": "k-alice-describe"},
+        {"S": "burst org_policy"},
+    )
 
 
 @pytest.mark.usefixtures("atomic_items")

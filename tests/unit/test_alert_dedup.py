@@ -49,7 +49,10 @@ def test_a_key_is_one_events():
 
 
 def test_a_first_alert_carries_no_count_and_marks_the_key():
-    assert decide(FIRED, None, T0, DAY) == Decision("alert", tuple(FIRED), 0, Marker(T0, 0), "a rule fired")
+    newest = PrincipalMarker(T0, "", frozenset({"root"}))  # every alert becomes the principal's newest (rule 2)
+    assert decide(FIRED, None, T0, DAY) == Decision(
+        "alert", tuple(FIRED), 0, Marker(T0, 0), "a rule fired", latest=newest
+    )
 
 
 def test_within_the_period_an_event_is_only_counted_even_if_no_rule_fires():
@@ -178,3 +181,86 @@ def test_the_tally_counts_folded_events_among_the_deduplicated():
     tally.add(decide([FIRST], None, T0, DAY, key="k-get", principal=HERS))
     tally.add(decide([FIRST], Marker(T0, 0), T0, DAY, key="k-list", principal=HERS))
     assert (tally.alerts, tally.deduplicated, tally.folded) == (1, 2, 1)
+
+
+# --- rule 2, nothing new within the sweep window: worked by hand from dedup's docstring (defaults: 10 minutes) -------
+
+READ = PrincipalMarker(T0, "k-list", frozenset({"first_seen"}))  # the principal's newest alert: a first_seen read
+
+
+def test_a_sweep_of_8_new_reads_10_seconds_apart_gives_one_alert_and_7_folded():
+    """By hand: the 1st alerts and is the newest; the 2nd..8th (10..70 s later, under 10 minutes) fire first_seen
+    only, listed by it: folded into it, none becomes the newest."""
+    latest = None
+    decisions = []
+    for n in range(8):
+        decision = decide([FIRST], None, T0 + timedelta(seconds=10 * n), DAY, key=f"k-{n}", latest=latest)
+        decisions.append(decision)
+        latest = decision.latest or latest
+    assert [d.outcome for d in decisions] == ["alert"] + ["count"] * 7
+    assert {d.folded_into for d in decisions[1:]} == {"k-0"}
+    assert latest == PrincipalMarker(T0, "k-0", frozenset({"first_seen"}))
+    assert decisions[1].why == (
+        "folded into the principal's alert of 2026-11-28T09:00:00Z (key k-0): nothing new within 10 minutes, "
+        "its rules (first_seen) were listed"
+    )
+    assert Tally().folded == 0
+    tally = Tally()
+    for decision in decisions:
+        tally.add(decision)
+    assert (tally.alerts, tally.deduplicated, tally.folded) == (1, 7, 7)
+
+
+def test_a_read_then_a_write_a_minute_later_gives_two_alerts_the_write_the_newest():
+    write = decide([FIRST, SENSITIVE], None, T0 + timedelta(minutes=1), DAY, key="k-update", latest=READ)
+    assert write.outcome == "alert" and write.principal is None
+    assert write.latest == PrincipalMarker(
+        T0 + timedelta(minutes=1), "k-update", frozenset({"first_seen", SENSITIVE.name})
+    )
+    assert write.why == "a rule the principal's alert of 2026-11-28T09:00:00Z did not list fired: sensitive_action"
+    # a read after it: covered by the write's alert (first_seen listed)
+    read = decide([FIRST], None, T0 + timedelta(minutes=2), DAY, key="k-get", latest=write.latest)
+    assert (read.outcome, read.folded_into) == ("count", "k-update")
+
+
+def test_the_same_rules_11_minutes_later_alert_again_and_the_window_is_counted_from_the_alert():
+    assert decide([FIRST], None, T0 + timedelta(minutes=11), DAY, key="k-get", latest=READ).outcome == "alert"
+    assert decide([FIRST], None, T0 + timedelta(minutes=10), DAY, key="k-get", latest=READ).outcome == "alert"
+    last = decide([FIRST], None, T0 + timedelta(minutes=9, seconds=59), DAY, key="k-get", latest=READ)
+    assert last.outcome == "count"
+    wider = decide([FIRST], None, T0 + timedelta(minutes=11), DAY, key="k-get", latest=READ,
+                   sweep_window=timedelta(minutes=15))  # fmt: skip
+    assert wider.outcome == "count"  # RECON_MINUTES=15
+
+
+def test_rule_2_needs_another_key_a_rule_and_a_subset_and_an_own_rule_is_not_special_when_listed():
+    outsider = PrincipalMarker(T0, "k-list", frozenset({"first_seen", "unknown_account"}))
+    unknown = FiredRule("unknown_account", "outside")
+    assert decide([unknown], None, T0 + timedelta(minutes=1), DAY, key="k-get", latest=outsider).outcome == "count"
+    assert decide([unknown], None, T0 + timedelta(minutes=1), DAY, key="k-get", latest=READ).outcome == "alert"
+    assert decide([], None, T0 + timedelta(minutes=1), DAY, key="k-get", latest=READ).outcome == "ignore"
+    # the key of the newest alert itself: with no key marker (its alert was lost to a racer, say) it alerts
+    assert decide([FIRST], None, T0 + timedelta(minutes=1), DAY, key="k-list", latest=READ).outcome == "alert"
+    # burst after the read: new; it becomes both the sweep's alert and the newest
+    burst = decide([BURST], None, T0 + timedelta(minutes=1), DAY, key="k-get", latest=READ)
+    assert burst.principal == burst.latest == PrincipalMarker(T0 + timedelta(minutes=1), "k-get", frozenset({"burst"}))
+
+
+def test_a_late_alert_older_than_the_newest_leaves_it_and_a_late_subset_within_the_window_is_folded():
+    late = decide([FIRST, SENSITIVE], None, T0 - timedelta(minutes=1), DAY, key="k-update", latest=READ)
+    assert (late.outcome, late.latest) == ("alert", None)
+    assert decide([FIRST], None, T0 - timedelta(minutes=9), DAY, key="k-get", latest=READ).outcome == "count"
+    assert decide([FIRST], None, T0 - timedelta(minutes=10), DAY, key="k-get", latest=READ).outcome == "alert"
+
+
+def test_rule_1_comes_first_and_rule_2_covers_what_it_does_not():
+    """The sweep's alert (reconnaissance at T0) and a newer alert of an own rule (root at T0 + 1 min): a later
+    sensitive_action is folded by rule 1 into the sweep's alert; a later root alone by rule 2 into the root alert."""
+    rooted = PrincipalMarker(T0 + timedelta(minutes=1), "k-root", frozenset({"root"}))
+    at = T0 + timedelta(minutes=2)
+    write = decide([SENSITIVE], None, at, DAY, key="k-w", principal=HERS, latest=rooted)
+    assert (write.outcome, write.folded_into) == ("count", "k-list")
+    again = decide([ROOT], None, at, DAY, key="k-r2", principal=HERS, latest=rooted)
+    assert (again.outcome, again.folded_into) == ("count", "k-root")
+    later = decide([ROOT], None, T0 + timedelta(minutes=12), DAY, key="k-r2", principal=HERS, latest=rooted)
+    assert (later.outcome, later.principal) == ("alert", None)  # the root rule after rule 2's window: alerts
