@@ -8,6 +8,8 @@ from __future__ import annotations
 import ast
 import gzip
 import json
+import os
+import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -381,3 +383,197 @@ def test_the_central_stack_without_an_organization_makes_no_bus(organization):
     outputs = _create(session, "auditor-alone", dumps(expanded_template(parameters, region)), parameters)
     assert "OrganizationDenialBusArn" not in outputs
     assert {b["Name"] for b in session.client("events").list_event_buses()["EventBuses"]} == {"default"}
+
+
+# --- what the central bus does not take: retried, kept in a dead-letter queue, alarmed (review finding 13) -----
+
+EVENTBRIDGE_RETRY_LIMITS = {  # EventBridge API reference, RetryPolicy: the valid ranges
+    "MaximumRetryAttempts": (0, 185),
+    "MaximumEventAgeInSeconds": (60, 86400),
+}
+SQS_MAX_RETENTION = 1209600  # SQS: MessageRetentionPeriod at most 14 days
+
+
+def _forwarder_resources() -> dict[str, Any]:
+    return forwarder_template()["Resources"]
+
+
+def _target() -> dict[str, Any]:
+    [target] = _forwarder_resources()["ForwarderRule"]["Properties"]["Targets"]
+    return target
+
+
+def test_the_central_bus_target_is_retried_within_eventbridges_limits_then_dead_lettered():
+    target = _target()
+    retry = target["RetryPolicy"]
+    assert set(retry) == set(EVENTBRIDGE_RETRY_LIMITS)
+    for name, (low, high) in EVENTBRIDGE_RETRY_LIMITS.items():
+        assert isinstance(retry[name], int) and low <= retry[name] <= high, name
+    # a forwarded denial is retried as a local one is: the central stack's rule targets have the same policy
+    central = source_template()["Resources"]["DenialAlertRule"]["Properties"]["Targets"]
+    assert [t["RetryPolicy"] for t in central] == [retry]
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ForwarderDeadLetterQueue", "Arn"]}}
+
+
+def test_the_dead_letter_queue_is_encrypted_kept_14_days_and_only_the_forwarder_rule_may_send():
+    resources = _forwarder_resources()
+    queue = resources["ForwarderDeadLetterQueue"]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    assert queue["Properties"] == {"SqsManagedSseEnabled": True, "MessageRetentionPeriod": SQS_MAX_RETENTION}
+    [policy] = [r for r in resources.values() if r["Type"] == "AWS::SQS::QueuePolicy"]
+    assert policy["Properties"]["Queues"] == [{"Ref": "ForwarderDeadLetterQueue"}]
+    queue_arn = {"Fn::GetAtt": ["ForwarderDeadLetterQueue", "Arn"]}
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {
+            "Sid": "TlsOnly",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sqs:*",
+            "Resource": queue_arn,
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+        {
+            "Sid": "ForwarderRuleFailures",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["ForwarderRule", "Arn"]}}},
+        },
+    ]
+
+
+def _alarms() -> dict[str, dict[str, Any]]:
+    return {n: r["Properties"] for n, r in _forwarder_resources().items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+
+
+def test_an_alarm_watches_the_rules_lost_invocations_and_one_the_dead_letter_queue():
+    alarms = _alarms()
+    assert set(alarms) == {"ForwardingFailedAlarm", "ForwarderDeadLetterAlarm"}
+    for alarm in alarms.values():  # one lost denial is enough; no data (the usual case) is not an alarm
+        assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+        assert (alarm["EvaluationPeriods"], alarm["TreatMissingData"]) == (1, "notBreaching")
+    failed = {m["Id"]: m for m in alarms["ForwardingFailedAlarm"]["Metrics"]}
+    # EventBridge user guide, metrics: FailedInvocations and InvocationsFailedToBeSentToDlq, dimension RuleName
+    # (the default bus), sent only when not zero: hence FILL(.., 0) before adding them
+    watched = {
+        m["MetricStat"]["Metric"]["MetricName"]: m["MetricStat"]
+        for m in failed.values()
+        if "MetricStat" in m and m["ReturnData"] is False
+    }
+    assert set(watched) == {"FailedInvocations", "InvocationsFailedToBeSentToDlq"}
+    for stat in watched.values():
+        assert stat["Metric"]["Namespace"] == "AWS/Events" and stat["Stat"] == "Sum"
+        assert stat["Metric"]["Dimensions"] == [{"Name": "RuleName", "Value": {"Ref": "ForwarderRule"}}]
+    [expression] = [m for m in failed.values() if m.get("ReturnData") is True]
+    ids = [i for i, m in failed.items() if "MetricStat" in m]
+    assert all(f"FILL({i}, 0)" in expression["Expression"] for i in ids)
+    queue = alarms["ForwarderDeadLetterAlarm"]
+    assert (queue["Namespace"], queue["MetricName"], queue["Statistic"]) == (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        "Maximum",
+    )
+    assert queue["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["ForwarderDeadLetterQueue", "QueueName"]}}
+    ]
+
+
+def _resolved(value: Any, parameters: dict[str, str], conditions: dict[str, bool]) -> Any:
+    """The few intrinsics the alarms' actions use, resolved as CloudFormation resolves them (NoValue: dropped)."""
+    if isinstance(value, list):
+        resolved = [_resolved(v, parameters, conditions) for v in value]
+        return [v for v in resolved if v is not _NO_VALUE]
+    if not isinstance(value, dict):
+        return value
+    if value == {"Ref": "AWS::NoValue"}:
+        return _NO_VALUE
+    if "Ref" in value:
+        return parameters[value["Ref"]]
+    if "Fn::If" in value:
+        name, yes, no = value["Fn::If"]
+        return _resolved(yes if conditions[name] else no, parameters, conditions)
+    if "Fn::Sub" in value:
+        text = value["Fn::Sub"]
+        for name, given in parameters.items():
+            text = text.replace("${" + name + "}", given)
+        assert "${" not in text, text
+        return text
+    raise AssertionError(f"not resolved here: {value}")
+
+
+_NO_VALUE = object()
+
+
+@pytest.mark.parametrize(
+    ("topic", "actions"),
+    [
+        ("", None),
+        ("security-alerts", [f"arn:aws:sns:{MEMBER_REGION}:{MEMBER_ACCOUNT}:security-alerts"]),
+    ],
+    ids=["no topic: the alarms show in CloudWatch only", "a topic name: that topic in each account and region"],
+)
+def test_the_alarms_notify_the_named_topic_of_the_stacks_own_account_and_region(topic, actions):
+    template = forwarder_template()
+    condition = template["Conditions"]["NotifiesATopic"]
+    assert condition == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicName"}, ""]}]}
+    parameters = {
+        "AlarmTopicName": topic,
+        "AWS::Partition": "aws",
+        "AWS::Region": MEMBER_REGION,
+        "AWS::AccountId": MEMBER_ACCOUNT,
+    }
+    for name, alarm in _alarms().items():
+        resolved = _resolved(alarm["AlarmActions"], parameters, {"NotifiesATopic": topic != ""})
+        assert (None if resolved is _NO_VALUE else resolved) == actions, name
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("", True),
+        ("aws-controltower-SecurityNotifications", True),
+        ("security_alerts-1", True),
+        ("arn:aws:sns:eu-west-1:210987654321:security-alerts", False),  # a name: one value for every region
+        ("two words", False),
+    ],
+)
+def test_the_topic_parameter_takes_a_name_or_nothing(value, accepted):
+    parameter = forwarder_template()["Parameters"]["AlarmTopicName"]
+    assert parameter["Default"] == ""
+    assert (re.fullmatch(parameter["AllowedPattern"], value) is not None) is accepted
+
+
+def test_checkov_finds_nothing_unjustified_in_the_forwarder():
+    checkov = ROOT / ".tools" / "checkov" / "bin" / "checkov"
+    if not checkov.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{checkov} is missing: `make test` makes it with `make tools`")
+        pytest.skip(f"{checkov} is missing: run `make tools`")
+    done = subprocess.run(
+        [str(checkov), "--file", str(FORWARDER), "--framework", "cloudformation", "--skip-download",
+         "--output", "json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )  # fmt: skip
+    result = json.loads(done.stdout)
+    failed = [(c["check_id"], c["resource"]) for c in result["results"]["failed_checks"]]
+    assert result["summary"]["failed"] == 0, failed
+    skipped = result["results"]["skipped_checks"]
+    assert [c["check_id"] for c in skipped] == ["CKV_AWS_27"]  # SSE-SQS, not a KMS key: said why in the template
+    assert all(len(c["check_result"]["suppress_comment"]) > 40 for c in skipped)
+
+
+def test_moto_creates_the_member_stack_with_the_dead_letter_queue_on_the_target(organization):
+    member = organization.member
+    queue_url = organization.member_outputs["DeadLetterQueueUrl"]
+    attributes = member.client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    assert attributes["MessageRetentionPeriod"] == str(SQS_MAX_RETENTION)
+    assert attributes["SqsManagedSseEnabled"] == "true"
+    assert attributes["QueueArn"].startswith(f"arn:aws:sqs:{MEMBER_REGION}:{MEMBER_ACCOUNT}:")  # beside the rule
+    [target] = member.client("events").list_targets_by_rule(Rule=organization.member_outputs["ForwarderRuleName"])[
+        "Targets"
+    ]
+    assert target["DeadLetterConfig"] == {"Arn": attributes["QueueArn"]}
+    assert target["RetryPolicy"] == _target()["RetryPolicy"]
