@@ -446,3 +446,94 @@ def test_the_principals_marker_expires_with_its_item(dynamodb: Any) -> None:
     store.settle(store.record(denial("e-1", T0)), [fired("reconnaissance")])
     held = item(dynamodb, store._principal_id(denial("x", T0)))
     assert held[TTL] == {"N": str(int(T0.timestamp()) + RETENTION_SECONDS)}
+
+
+# --- rule 2, nothing new within the sweep window (dedup's docstring), through the table ------------------------------
+
+
+def test_a_sweep_of_8_new_reads_10_seconds_apart_alerts_once_and_folds_7_at_two_requests_each(dynamodb: Any) -> None:
+    """By hand: the first read alerts (four requests: 3a sets alice's newest alert, 3b the key's); the 7 others, new
+    keys firing first_seen only within 10 minutes, are folded into it (two requests each: the newest alert came
+    with request 1's answer); each counted on its own key."""
+    store = make_store(dynamodb)
+    requests = Requests(dynamodb)
+    decisions, costs = [], []
+    for n in range(8):
+        start = len(requests.names)
+        recorded = store.record(denial(f"e-{n}", T0 + timedelta(seconds=10 * n), f"apprunner:List{n}", key=f"k-{n}"))
+        decisions.append(store.settle(recorded, [fired("first_seen")]))
+        costs.append(len(requests.since(start)))
+    assert [d.outcome for d in decisions] == ["alert"] + ["count"] * 7
+    assert {d.folded_into for d in decisions[1:]} == {"k-0"}
+    assert costs == [4] + [2] * 7
+    held = item(dynamodb, store._principal_id(denial("x", T0)))
+    assert (held["latest_alerted_at"], held["latest_alert_key"], held["latest_alert_rules"]) == (
+        {"N": str(int(T0.timestamp()))},
+        {"S": "k-0"},
+        {"S": "first_seen"},
+    )
+    assert "principal_alerted_at" not in held  # not a sweep's alert (no burst, no reconnaissance)
+    assert [item(dynamodb, f"alert#k-{n}")["counted"] for n in range(1, 8)] == [{"N": "1"}] * 7
+    # the same rule 11 minutes after the alert: a new alert, the newest
+    late = store.settle(store.record(denial("e-8", T0 + timedelta(minutes=11), "apprunner:Get", key="k-8")),
+                        [fired("first_seen")])  # fmt: skip
+    assert (late.outcome, late.latest) == ("alert", PrincipalMarker(T0 + timedelta(minutes=11), "k-8",
+                                                                     frozenset({"first_seen"})))  # fmt: skip
+
+
+def test_a_lost_claim_decides_again_on_the_winners_newest_alert(dynamodb: Any) -> None:
+    """Two invocations of alice read her item before either claims: a read (first_seen) and a Write (first_seen,
+    sensitive_action). Write first: the read loses request 3a, decides again on the Write's alert and is folded
+    (one request more: 1, 2, the lost 3a). Read first: the Write loses 3a, decides again, still has something new
+    (sensitive_action) and wins 3a on the read's marker: two alerts."""
+    store = make_store(dynamodb)
+    requests = Requests(dynamodb)
+    read = store.record(denial("r-1", T0, "apprunner:ListServices", key="k-list"))
+    write = store.record(denial("w-1", T0 + timedelta(seconds=1), "apprunner:UpdateService", key="k-update"))
+    assert (read.latest, write.latest) == (None, None)
+    start = len(requests.names)
+    assert store.settle(write, [fired("first_seen"), fired("sensitive_action")]).outcome == "alert"
+    middle = len(requests.names)
+    folded = store.settle(read, [fired("first_seen")])
+    assert (folded.outcome, folded.folded_into) == ("count", "k-update")
+    assert (len(requests.since(start)), len(requests.since(middle))) == (3, 1)  # 3a + 3b; the lost 3a
+
+    bob = "bob"
+    read = store.record(denial("r-2", T0, "apprunner:ListServices", principal=bob, key="k-bob-list"))
+    write = store.record(denial("w-2", T0 + timedelta(seconds=1), "apprunner:UpdateService", principal=bob,
+                                key="k-bob-update"))  # fmt: skip
+    assert store.settle(read, [fired("first_seen")]).outcome == "alert"
+    second = store.settle(write, [fired("first_seen"), fired("sensitive_action")])
+    assert second.outcome == "alert"
+    assert second.why == "a rule the principal's alert of 2026-11-28T09:00:00Z did not list fired: sensitive_action"
+    held = item(dynamodb, store._principal_id(denial("x", T0, principal=bob)))
+    assert held["latest_alert_key"] == {"S": "k-bob-update"}
+
+
+@pytest.mark.usefixtures("atomic_items")
+def test_concurrent_threads_for_six_keys_of_one_principal_with_nothing_new_alert_once(dynamodb: Any) -> None:
+    """Six invocations of alice, six new read actions (first_seen only), all read before any claims: request 3a
+    lets one through; the five others decide again on its marker and are folded into it."""
+    store = make_store(dynamodb)
+    barrier = threading.Barrier(6)
+    decisions: list[Any] = []
+    lock = threading.Lock()
+
+    def invoke(n: int) -> None:
+        recorded = store.record(denial(f"t-{n}", T0 + timedelta(seconds=n), f"apprunner:List{n}", key=f"k-{n}"))
+        barrier.wait()
+        decision = store.settle(recorded, [fired("first_seen")])
+        with lock:
+            decisions.append(decision)
+
+    threads = [threading.Thread(target=invoke, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(decision.outcome for decision in decisions) == ["alert"] + ["count"] * 5
+    (alert,) = [decision for decision in decisions if decision.outcome == "alert"]
+    assert alert.latest is not None
+    assert {decision.folded_into for decision in decisions if decision.outcome == "count"} == {alert.latest.key}
+    held = item(dynamodb, store._principal_id(denial("x", T0)))
+    assert held["latest_alert_key"] == {"S": alert.latest.key}
