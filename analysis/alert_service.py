@@ -4,7 +4,7 @@
 of the audited service in the event: its finding (``analysis.event_finding``, the daily report's advice for one
 event), then a matching suppression (``analysis.alerting.suppressions``) makes it counted and never published; with
 the state table the rules and the one-alert-per-key-and-period store decide (``analysis.alerting``); what alerts is
-published (``analysis.delivery.alerts``: SNS, and Security Hub when switched on). Nothing here loads pandas.
+published (``analysis.alert_delivery``: SNS, and Security Hub when switched on). Nothing here loads pandas.
 """
 
 from __future__ import annotations
@@ -208,10 +208,10 @@ def _event_moment(value: Any) -> datetime:
 def _publish(
     clients: AlertClients, settings: Settings, rules: AlertRules, finding: Finding, decision: Any, run: AlertRun
 ) -> None:
-    """SNS (and Security Hub when switched on): ``analysis.delivery.alerts``. A principal's alert (burst or
+    """SNS (and Security Hub when switched on): ``analysis.alert_delivery``. A principal's alert (burst or
     reconnaissance fired) names the actions it covers, denied within the longest of the two windows (as the store
     counts them), and the period its principal's other denials are folded into it."""
-    from analysis.delivery.alerts import AlertOutput, publish_alert
+    from analysis.alert_delivery import AlertOutput, publish_alert
 
     output = AlertOutput(
         settings.alert_topic_arn,

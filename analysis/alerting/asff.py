@@ -1,7 +1,7 @@
 """One alert as an AWS Security Hub finding (ASFF), imported with ``BatchImportFindings`` (issue 9's Output).
 
 Pure: a finding (already redacted when REDACT is on), the rules that fired, the importing account's product ARN and
-the time in; one ASFF dictionary out. ``analysis.delivery.alerts`` sends it.
+the time in; one ASFF dictionary out. ``analysis.alert_delivery`` sends it.
 
 What the AWS documentation says and how it is met (Security Hub API reference, ``BatchImportFindings`` and
 ``AwsSecurityFinding``; user guide, "BatchImportFindings for finding providers"; botocore's service model carries

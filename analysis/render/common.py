@@ -1,4 +1,7 @@
-"""Wording and safety shared by every rendering: reasons in plain words, masking, fences."""
+"""Wording and safety shared by every rendering: reasons in plain words, masking, fences.
+
+The reasons' words (``REASON_WORDS``, ``reason_words``) are ``analysis.advice_words``', shared with the alerts.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +9,13 @@ import json
 import re
 from typing import Any, get_args
 
+from analysis.advice_words import REASON_WORDS as REASON_WORDS  # the renderers read them from here
 from analysis.advice_words import policy_actions
+from analysis.advice_words import reason_words as reason_words
 from analysis.contract import DeniedAction, Finding, Hazard, Remedy, Report, Severity
 from analysis.redact import mask_secrets, printable
 from analysis.remedies.commands import document_file
 
-REASON_WORDS = {
-    "no_identity_allow": "no identity-based policy allows it",
-    "explicit_identity_deny": "an identity-based policy explicitly denies it",
-    "scp": "a service control policy (AWS Organizations) refuses it",
-    "rcp": "a resource control policy (AWS Organizations) refuses it",
-    "permissions_boundary": "the permissions boundary does not allow it",
-    "session_policy": "the session policy does not allow it",
-    "resource_policy": "a resource-based policy refuses it",
-    "vpc_endpoint_policy": "the VPC endpoint policy refuses it",
-    "explicit_deny": "an explicit deny (the message names no policy type)",
-    "unknown": "AWS did not say why",
-}
 REMEDY_WORDS = {
     "grant": "Grant the missing permission",
     "cross_account_role": "Create a role in the owning account for the caller to assume",
@@ -31,10 +24,6 @@ REMEDY_WORDS = {
     "org_policy": "Do not grant: an organization policy refused it",
     "investigate": "Do not grant: investigate (looks like reconnaissance)",
 }
-
-
-def reason_words(reason: str) -> str:
-    return REASON_WORDS.get(reason, reason)
 
 
 def pretty_json(document: Any) -> str:

@@ -38,7 +38,7 @@ ENVIRONMENT = {
 # and the Security Hub finding (imported when the first alert is published).
 FIRST_EVENT = (
     f"import {HANDLER} as app; app.SUPPRESSIONS.current(); "
-    "import analysis.delivery.alerts, analysis.alerting.message, analysis.alerting.asff"
+    "import analysis.alert_delivery, analysis.alerting.message, analysis.alerting.asff"
 )
 LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \| ( *)(\S+)$")
 
@@ -104,7 +104,7 @@ def first_event_modules() -> set[str]:
         "analysis.alerting.suppressions",
         "analysis.alerting.message",
         "analysis.alerting.asff",
-        "analysis.delivery.alerts",
+        "analysis.alert_delivery",
     } <= names
     return names
 
@@ -115,12 +115,6 @@ def test_the_handlers_suppression_and_security_hub_paths_load_no_pandas_or_numpy
     assert sorted(name for name in names if name.split(".")[0] in {"pandas", "numpy"}) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="analysis/delivery/__init__.py imports the report's delivery (email -> render.html -> jinja2) whenever "
-    "analysis.delivery.alerts is imported, i.e. at a cold container's first alert (requested of the lead: a lazy "
-    "package __init__); remove this marker when it passes",
-)
 def test_the_first_alert_loads_no_jinja2():
     names = first_event_modules()
     assert sorted(name for name in names if name.split(".")[0] == "jinja2") == []

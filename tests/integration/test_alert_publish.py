@@ -1,4 +1,4 @@
-"""Publishing an alert (analysis.delivery.alerts) against moto SNS, SQS and Security Hub.
+"""Publishing an alert (analysis.alert_delivery) against moto SNS, SQS and Security Hub.
 
 What is checked comes from the AWS documentation: with MessageStructure "json" the Message is a JSON object whose
 keys are protocols ("default" required) and whose values are strings; each subscriber gets its protocol's string
@@ -20,9 +20,9 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from analysis.alert_delivery import AlertOutput, publish_alert
 from analysis.alerting.rules import FiredRule
 from analysis.contract import BUILDING, Finding
-from analysis.delivery.alerts import AlertOutput, publish_alert
 from analysis.event_finding import event_finding
 from analysis.model import Options
 from analysis.redact import redact_report
