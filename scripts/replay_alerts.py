@@ -378,7 +378,7 @@ def totals(outcome: Replay, rows: list[dict[str, Any]]) -> list[str]:
         f"| denials | {outcome.unique_denials} (by eventID; {outcome.denials} handed to the handler) |",
         f"| alerts | {len(rows)} |",
         f"| counted (de-duplicated: the key alerted within the period, or folded) | {outcome.deduplicated}"
-        + (f" (folded into a principal's alert: {outcome.folded})" if outcome.folded is not None else "")
+        + (f" (folded into an alert of their principal: {outcome.folded})" if outcome.folded is not None else "")
         + " |",
         f"| redelivered (an eventID seen before, counted once) | {outcome.redelivered} |",
         f"| suppressed | {outcome.suppressed} |",
@@ -389,6 +389,18 @@ def totals(outcome: Replay, rows: list[dict[str, Any]]) -> list[str]:
         + ("**none twice**" if not twice else f"**twice: {', '.join(twice)}**")
         + " |",
     ]
+    return lines
+
+
+def by_principal(rows: list[dict[str, Any]]) -> list[str]:
+    """The alerts of each principal, most first (ties by name), with their times and rules."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(row["principal"], []).append(row)
+    lines = ["| principal | alerts | times (UTC) and rules |", "| --- | ---: | --- |"]
+    for principal, alerts in sorted(grouped.items(), key=lambda item: (-len(item[1]), item[0])):
+        times = "; ".join(f"{row['time'][11:19]} {', '.join(name for name, _ in row['rules'])}" for row in alerts)
+        lines.append(f"| `{_cell(principal)}` | {len(alerts)} | {_cell(times)} |")
     return lines
 
 
@@ -418,9 +430,14 @@ def document(source: str, first: Replay, again: Replay | None, *, organization: 
         "",
         *totals(first, rows),
         "",
+        "## By principal",
+        "",
+        *by_principal(rows),
+        "",
         f"**{len(rows)} alerts for {first.unique_denials} denials**: {first.deduplicated} denials were only "
-        "counted (their key had alerted within the period, or their principal's burst or reconnaissance alert "
-        f"covered them), {no_rule} fired no rule, {first.suppressed} were "
+        "counted (their key had alerted within the period, or an alert of their principal covered them: its "
+        "burst or reconnaissance alert within the period, or its newest alert within the reconnaissance window "
+        f"listing every rule they fired), {no_rule} fired no rule, {first.suppressed} were "
         f"suppressed; {first.redelivered} deliveries repeated an eventID already counted (the trail delivered those "
         "records twice).",
     ]

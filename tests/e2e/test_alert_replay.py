@@ -88,6 +88,14 @@ def test_the_sample_days_scenarios_alert_with_their_rules(replayed):
     assert root[3] == "444455556666" and root[4] == "`apprunner:DeleteService`"
     assert "**root**" in root[5] and root[6] == "critical"
     outsider = by_principal["`role/ExternalAuditor`"]
+    assert len(outsider) == 1  # its second key a minute later fired the same rules: folded (nothing new)
+    # svc-legacy's sweep: one alert for its first read, one when burst fires (dedup's rule 2, then rule 1)
+    legacy = by_principal["`user/svc-legacy`"]
+    assert [(row[1], row[4]) for row in legacy] == [
+        ("2026-11-28 02:14:07", "`apprunner:ListServices`"),
+        ("2026-11-28 02:15:36", "`apprunner:DescribeService`"),
+    ]
+    assert "**burst**" in legacy[1][5] and "**first_seen**" not in legacy[1][5]
     assert all("(caller 999988887777)" in row[3] and "**unknown_account**" in row[5] for row in outsider)
     [science] = by_principal["`role/DataScience`"]
     assert science[4] == "`apprunner:CreateService`" and "**org_policy**" in science[5]

@@ -85,6 +85,19 @@ def test_the_sample_days_counts_add_up(sample_day):
     assert sample_day["window"] == {"start": "2026-11-28T00:00:00Z", "end": "2026-11-29T00:00:00Z"}
 
 
+def test_a_principals_sweep_gives_one_alert_per_new_rule(sample_day):
+    """By hand from the sample day's events (tests/integration/test_alert_replay_agreement.py works it through):
+    svc-legacy alerts at 02:14:07 (first_seen) and at 02:15:36 (burst), its 15 other new actions folded;
+    ExternalAuditor once (first_seen, unknown_account), 3 folded; 24 alerts in all, 18 folded."""
+    counts = sample_day["counts"]
+    assert (counts["alert"], counts["folded"]) == (24, 18)
+    legacy = [
+        (a["time"], [r["name"] for r in a["rules"]]) for a in sample_day["alerts"] if a["principal"] == SVC_LEGACY
+    ]
+    assert legacy == [("2026-11-28T02:14:07Z", ["first_seen"]), ("2026-11-28T02:15:36Z", ["burst"])]
+    assert [a["principal_name"] for a in sample_day["alerts"]].count("role/ExternalAuditor") == 1
+
+
 def test_each_alert_says_why_and_no_key_alerts_twice(sample_day):
     alerts = sample_day["alerts"]
     assert all(alert["rules"] and all(rule["reason"] for rule in alert["rules"]) for alert in alerts)
