@@ -9,8 +9,14 @@ documented differences none), as the function would have taken them on an empty 
 2. a suppression (``--suppressions FILE``, ``analysis.suppression_config``) that matches it at the event's time
    makes it *suppressed*, and it never reaches the state, as in the handler;
 3. the others are replayed: each *alerts* (with the rules that fired, their reasons and the key's count carried), is
-   *counted* (its key alerted within the period), *folded* (into its principal's burst or reconnaissance alert), is
-   *ignored* (no rule fired) or is a *redelivery* (an eventID already counted).
+   *counted* (its key alerted within the period), *folded* (into its principal's burst or reconnaissance alert),
+   fires *no_rule* (no rule fired: named so, not "ignored", which the handler's EventsIgnored metric uses for records
+   that are not denials) or is a *redelivery* (an eventID already counted).
+
+A suppression document the run was given but cannot use at all (it cannot be read, is not JSON, or is not a
+suppression document) stops the run (:class:`AlertsRequestError`): the user named it, so going on without it (as the
+unattended function does, fail open) would show alerts the user meant to suppress. Entries it refuses are problems of
+the run, and the others apply.
 
 Expired suppressions are named (at the time of the run: they no longer apply and should be removed or renewed). A
 suppressed eventID delivered twice is suppressed once (the second is a redelivery), where the handler, which decides
@@ -35,13 +41,14 @@ if TYPE_CHECKING:
     from analysis.contract import Finding
     from analysis.settings import Settings
 
-Fate = Literal["alert", "counted", "folded", "ignored", "redelivered", "suppressed"]
-FATES: tuple[Fate, ...] = ("alert", "counted", "folded", "ignored", "redelivered", "suppressed")
+Fate = Literal["alert", "counted", "folded", "no_rule", "redelivered", "suppressed"]
+FATES: tuple[Fate, ...] = ("alert", "counted", "folded", "no_rule", "redelivered", "suppressed")
 DEFAULT_AWS_LOOKBACK = timedelta(hours=24)  # an AWS source without --day/--since: the last 24 hours, as the report
 
 
 class AlertsRequestError(ValueError):
-    """A request that cannot be run (a window that cannot hold anything): one line for the CLI."""
+    """A request that cannot be run (a window that cannot hold anything, a suppression document that cannot be
+    used): one line for the CLI."""
 
 
 @dataclass(frozen=True)
@@ -177,10 +184,39 @@ def _suppressions(spec: str | None, s3: Any, ssm: Any, now: datetime, run: Alert
     from analysis.suppression_config import load_suppressions
 
     suppressions = load_suppressions(spec, s3, ssm, now=now)
+    unusable = _unusable(suppressions)
+    if unusable is not None:
+        raise AlertsRequestError(f"--suppressions {unusable}")
     run.suppression_origin = spec
     run.problems += list(suppressions.problems)
     run.expired_suppressions = [str(expired) for expired in suppressions.expired(now)]
     return suppressions
+
+
+DOCUMENT_UNUSABLE = "; no suppression applies"  # how analysis.suppression_config/alerting.suppressions end a
+# problem of the whole document (cannot be read, not JSON, not a suppression document), never one of an entry
+
+
+def _unusable(suppressions: Suppressions) -> str | None:
+    """Why the document as a whole cannot be used (its one problem, without the fail-open words), or None."""
+    if suppressions.items or len(suppressions.problems) != 1:
+        return None
+    [problem] = suppressions.problems
+    return problem.removesuffix(DOCUMENT_UNUSABLE) if problem.endswith(DOCUMENT_UNUSABLE) else None
+
+
+def organization_note(run: AlertsRun, settings: Settings) -> str | None:
+    """Without trusted accounts or the organization's accounts, every caller from another account is unknown to the
+    rules (unknown_account; the report's severity): one note saying so, with how many of the window's denials it
+    concerns. None when either is set (an organization id alone tells no account apart)."""
+    if settings.trusted_accounts or settings.organization_accounts:
+        return None
+    outsiders = sum(1 for o in run.outcomes if o.fate != "redelivered" and o.finding.cross_account)
+    return (
+        "no --trusted-accounts or --org-accounts (TRUSTED_ACCOUNTS, ORG_ACCOUNTS): every caller from another account "
+        f"counts as unknown (the unknown_account rule); {outsiders} of the {run.counts()['denials']} denial(s) here "
+        "are by such callers"
+    )
 
 
 def _denials(source: Any, service: str, window: Window, run: AlertsRun) -> Iterator[tuple[dict[str, Any], datetime]]:
@@ -258,7 +294,7 @@ def _outcome(one: Replayed) -> Outcome:
     if decision.outcome == "count":
         fate: Fate = "folded" if getattr(decision, "folded_into", "") else "counted"
         return Outcome(one.event_id, one.at, one.finding, fate, rules, decision.why)
-    return Outcome(one.event_id, one.at, one.finding, "ignored", rules, decision.why or "no rule fired")
+    return Outcome(one.event_id, one.at, one.finding, "no_rule", rules, decision.why or "no rule fired")
 
 
 def _suppressed_by(suppression: Suppression) -> str:
@@ -294,11 +330,10 @@ def alerts_json(run: AlertsRun) -> str:
 def alerts_text(run: AlertsRun) -> str:
     """For a person: the window and its counts, each alert with why, then what did not alert, grouped."""
     counts = run.counts()
-    start, end = _utc(run.window.start) or "…", _utc(run.window.end) or "…"
     lines = [
-        f"window {start} .. {end}; sources: {', '.join(run.sources)}",
+        f"{_what_was_read(run)}; sources: {', '.join(run.sources)}",
         f"{counts['records_read']} records read, {counts['denials']} denials: {counts['alert']} alerts, "
-        f"{counts['counted']} counted, {counts['folded']} folded, {counts['ignored']} no rule fired, "
+        f"{counts['counted']} counted, {counts['folded']} folded, {counts['no_rule']} no rule fired, "
         f"{counts['suppressed']} suppressed, {counts['redelivered']} redelivered",
         "",
     ]
@@ -324,6 +359,21 @@ def alerts_text(run: AlertsRun) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _what_was_read(run: AlertsRun) -> str:
+    """The window, or what a run without one read: every record of the sources (and when its denials happened)."""
+    start, end = _utc(run.window.start), _utc(run.window.end)
+    if start and end:
+        return f"window {start} .. {end}"
+    if start:
+        return f"window from {start} (no end)"
+    if end:
+        return f"window before {end} (no start)"
+    times = [outcome.at for outcome in run.outcomes]
+    if not times:
+        return "all records in the sources (no denial among them)"
+    return f"all records in the sources (denials from {_utc(min(times))} to {_utc(max(times))})"
+
+
 def _grouped(outcome: Outcome) -> str:
     shown = outcome.as_dict()
     return f"{outcome.fate}: {shown['principal_name']} {shown['action']} ({outcome.why})"
@@ -338,5 +388,6 @@ __all__ = [
     "alerts_json",
     "alerts_text",
     "alerts_window",
+    "organization_note",
     "run_alerts",
 ]

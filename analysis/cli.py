@@ -115,7 +115,10 @@ Replays the window's denials of the audited service in time order through the al
 alert function would have taken them on an empty state table: each alerts (the rules that fired, with their
 reasons), is counted (its key alerted within the period), folded (into its principal's burst or reconnaissance
 alert), fires no rule, is suppressed (--suppressions, at the event's time) or repeats an eventID already counted.
-Expired suppressions are warned about on standard error. --source forms: as for report (report --help).
+Expired suppressions and refused entries are warned about on standard error. Without --trusted-accounts or
+--org-accounts, every caller from another account counts as unknown (a note says so). The sample day's figures in
+the README and docs/alerts-replay.md are with its organization (the last example). --source forms: as for report
+(report --help).
 
 examples:
   {PROG} alerts                                         the bundled sample day (said on standard error)
@@ -131,8 +134,9 @@ suppressions file (JSON; each entry: principal, action, account and/or owner_acc
 
 exit status:
   0    done, whether alerts would have been raised or not
-  2    bad arguments, a path or suppressions file that does not exist, an unknown --source form, no AWS
-       credentials or region for an AWS source
+  2    bad arguments, a path that does not exist, an unknown --source form, no AWS credentials or region for
+       an AWS source, a --suppressions document that cannot be read, is not JSON or is not a suppression
+       document (an entry it refuses is a warning; the others apply)
   130  interrupted (Ctrl-C)"""
 
 
@@ -1032,15 +1036,22 @@ def _explain(args: argparse.Namespace) -> int:
 
 def _alerts(args: argparse.Namespace) -> int:
     """``alerts``: the window's replay through the alert rules (``analysis.alert_replay_run``), text or JSON."""
-    from analysis.alert_replay_run import AlertsRequest, AlertsRequestError, alerts_json, alerts_text, run_alerts
+    from analysis.alert_replay_run import (
+        AlertsRequest,
+        AlertsRequestError,
+        alerts_json,
+        alerts_text,
+        organization_note,
+        run_alerts,
+    )
     from analysis.sources import SourceError
 
     settings = _settings(args)
     out = Path(args.out) if args.out and args.out != STANDARD_OUTPUT else None
     _check_out(out)
     spec = args.suppressions
-    if spec is not None and not spec.startswith(("s3://", "ssm:")) and not Path(spec).is_file():
-        raise UsageError(f"--suppressions {spec}: no such file")
+    if spec is not None and not spec.startswith(("s3://", "ssm:")):
+        _check_suppressions_file(spec)
     needs = _checked_sources(args, settings)
     _check_aws(needs, deliver=False, organization=False)
     if spec is not None and spec.startswith(("s3://", "ssm:")):  # read with the default credentials and region
@@ -1059,10 +1070,24 @@ def _alerts(args: argparse.Namespace) -> int:
     _warn([f"expired suppression, no longer applies: {expired}" for expired in run.expired_suppressions])
     _warn(run.problems)
     _write(alerts_json(run) if args.format == "json" else alerts_text(run), out)
+    unknown = organization_note(run, settings)
+    if unknown is not None:
+        _note(unknown)
     if out is not None:
         counts = run.counts()
         _note(f"{out}: {counts['alert']} alert(s) for {counts['denials']} denial(s)")
     return EXIT_OK
+
+
+def _check_suppressions_file(spec: str) -> None:
+    """``--suppressions FILE``: a regular file (a directory or a FIFO is named as such, before any source is read)."""
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        raise UsageError(f"--suppressions {spec}: a directory, not a file")
+    if not path.exists():
+        raise UsageError(f"--suppressions {spec}: no such file")
+    if not path.is_file():
+        raise UsageError(f"--suppressions {spec}: not a regular file")
 
 
 def _read_input(name: str) -> bytes:
