@@ -32,7 +32,8 @@ variable                    setting
 ``ALERT_SECURITY_HUB``      ``true``: each alert also imports (or updates) one Security Hub finding per key
 ``ALERT_SECURITY_HUB_PRODUCT_ARN`` the importing account's default product (``arn:aws:securityhub:REGION:ACCOUNT:
                             product/ACCOUNT/default``): its account is every imported finding's ``AwsAccountId``
-``ALERT_SUPPRESSIONS``      suppressions of alerts: ``s3://bucket/key``, ``ssm:/parameter/name`` or a local file
+``ALERT_SUPPRESSIONS``      suppressions of alerts: ``s3://bucket/key[?owner=ACCOUNT]``, ``ssm:/parameter/name`` or a
+                            local file
 ==========================  ==========================================================
 
 Delivery has its own settings (``analysis.config.DeliveryConfig``: ``REPORT_*``, ``IDEMPOTENCY_TABLE``).
@@ -181,11 +182,19 @@ class Settings(BaseModel):
     @field_validator("alert_suppressions")
     @classmethod
     def _suppressions(cls, value: str | None) -> str | None:
+        # the same set as template.yaml's AlertSuppressions AllowedPattern (tests/unit/test_settings.py compares them)
+        from analysis.alerting.suppressions import S3_SPEC, SSM_SPEC
+
         text = (value or "").strip()
-        if text.startswith("s3://") and not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+", text):
-            raise ValueError(f"not an S3 object URI (s3://bucket/key): {value!r}")
-        if text.startswith("ssm:") and not re.fullmatch(r"ssm:/?[a-zA-Z0-9_.\-/]{1,2048}", text):
-            raise ValueError(f"not an SSM parameter name (ssm:/name): {value!r}")
+        if text.startswith("s3://") and not re.fullmatch(S3_SPEC, text):
+            raise ValueError(
+                "not an S3 object URI (s3://bucket/key or s3://bucket/key?owner=ACCOUNT; no * ? $ in the key): "
+                f"{value!r}"
+            )
+        if text.startswith("ssm:") and not re.fullmatch(SSM_SPEC, text):
+            raise ValueError(
+                f"not an SSM parameter name (ssm:/name: a-zA-Z0-9_.- in at most 15 levels, 1,011 characters): {value!r}"
+            )
         return text or None
 
     @field_validator("alert_security_hub_product_arn")

@@ -1,8 +1,13 @@
 """Loading alert suppressions (``analysis.alerting.suppressions``) from S3, SSM Parameter Store or a file.
 
 ``ALERT_SUPPRESSIONS`` (the stack parameter ``AlertSuppressions``) names the document: ``s3://bucket/key`` (read with
-s3:GetObject), ``ssm:/name`` (ssm:GetParameter, decrypted: a SecureString works), else a local file (the CLI's
-``--suppressions FILE``). Whatever goes wrong (no such object or parameter, access denied, a missing file, a document
+s3:GetObject), ``s3://bucket/key?owner=ACCOUNT`` (the same, with ``ExpectedBucketOwner``: S3 refuses the read when
+another account owns the bucket; template.yaml always sets it, to the stack's own account unless the parameter names
+one), ``ssm:/name`` (ssm:GetParameter, decrypted: a SecureString works), else a local file (the CLI's
+``--suppressions FILE``). An ``s3://`` or ``ssm:`` value must be of the form ``analysis.alerting.suppressions``'s
+``S3_SPEC``/``SSM_SPEC`` allow (the settings and the template accept the same).
+
+Whatever goes wrong (no such object or parameter, access denied, a missing file, a document
 over :data:`MAX_BYTES`) gives no suppressions and one problem naming the document and the error in words: the alerts
 go on (fail open), and the run's summary says why nothing was suppressed.
 
@@ -14,6 +19,7 @@ answers are retried by botocore (``analysis.aws_clients``: adaptive mode, severa
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from analysis.alerting.suppressions import Suppressions, parse_suppressions
+from analysis.alerting.suppressions import S3_SPEC, SSM_SPEC, Suppressions, parse_suppressions
 from analysis.aws_errors import describe_error
 from analysis.redact import printable
 
@@ -49,13 +55,21 @@ class _TooBig(ValueError):
     pass
 
 
+def s3_location(spec: str) -> tuple[str, str, str | None]:
+    """(bucket, key, expected owner or None) of an ``s3://bucket/key[?owner=ACCOUNT]`` spec; ValueError if not one."""
+    if not re.fullmatch(S3_SPEC, spec):
+        raise ValueError("not an S3 object URI (s3://bucket/key or s3://bucket/key?owner=ACCOUNT; no * ? $ in the key)")
+    location, _, owner = spec.removeprefix("s3://").partition("?owner=")
+    bucket, _, key = location.partition("/")
+    return bucket, key, owner or None
+
+
 def _read(spec: str, s3: Any, ssm: Any) -> str:
     if spec.startswith("s3://"):
-        bucket, _, key = spec.removeprefix("s3://").partition("/")
-        if not bucket or not key:
-            raise ValueError("not an S3 object URI (s3://bucket/key)")
+        bucket, key, owner = s3_location(spec)
         s3 = s3 or _client("s3")
-        answer = s3.get_object(Bucket=bucket, Key=key)
+        pinned = {"ExpectedBucketOwner": owner} if owner else {}
+        answer = s3.get_object(Bucket=bucket, Key=key, **pinned)
         body = answer["Body"]
         try:
             if int(answer.get("ContentLength") or 0) > MAX_BYTES:
@@ -67,6 +81,8 @@ def _read(spec: str, s3: Any, ssm: Any) -> str:
             raise _TooBig(len(data))
         return _text(data)
     if spec.startswith("ssm:"):
+        if not re.fullmatch(SSM_SPEC, spec):
+            raise ValueError("not an SSM parameter name (ssm:/name: a-zA-Z0-9_.- in at most 15 levels)")
         ssm = ssm or _client("ssm")
         answer = ssm.get_parameter(Name=spec.removeprefix("ssm:"), WithDecryption=True)
         return str(answer["Parameter"]["Value"])  # at most 8 KB (advanced tier): no cap needed

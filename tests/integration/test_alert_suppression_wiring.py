@@ -138,7 +138,7 @@ def test_what_a_suppression_does_not_match_alerts_as_usual(aws):
 
 def test_an_expired_suppression_lets_the_alert_out_and_the_run_names_it(aws):
     suppressions = parse_suppressions(document(SUPPRESS_ALICE_WRITES), "s3://audit-config/s.json", T0)
-    after = datetime(2026, 12, 1, tzinfo=UTC)  # exactly at its expiry: expired
+    after = datetime(2026, 12, 2, tzinfo=UTC)  # "2026-12-01": through that day, so expired exactly from here on
     record = f.record("UpdateService", event_time=after.strftime("%Y-%m-%dT%H:%M:%SZ"))
     run = alert_on_event(
         f.eventbridge_envelope(record), settings(aws), aws.sns, aws.dynamodb, suppressions=suppressions, now=after
@@ -149,7 +149,8 @@ def test_an_expired_suppression_lets_the_alert_out_and_the_run_names_it(aws):
     assert summary["suppressed"] == 0 and summary["alerts"] == 1
     assert summary["expired_suppressions"] == [
         "suppression suppressions[0] in s3://audit-config/s.json (principal arn:aws:iam::111122223333:user/dev-alice, "
-        "action apprunner:Update*): migrating the web service, ticket OPS-12; expires 2026-12-01T00:00:00Z"
+        "action apprunner:Update*): migrating the web service, ticket OPS-12; expires 2026-12-02T00:00:00Z "
+        "(through 2026-12-01)"
     ]
     assert run.metrics()["SuppressionsExpired"] == 1
     # a second before its expiry it still applied
@@ -245,3 +246,33 @@ def test_a_storm_of_suppressed_denials_costs_nothing(aws):
     ]
     assert aws.received() == [] and aws.requests == []
     assert sum(run.metrics()["AlertsSuppressed"] for run in runs) == 50
+
+
+def test_an_owner_account_entry_does_not_hide_a_root_denial_and_a_literal_principal_does(aws):
+    """README "What no wildcard silences": the root user's denial alerts despite an entry for its account, and is
+    suppressed (no message, no request) by an entry naming arn:aws:iam::ACCOUNT:root."""
+    sandbox = {"owner_account": f.ACCOUNT, "reason": "sandbox being closed", "expires": "2026-12-01"}
+    root = {"principal": f"arn:aws:iam::{f.ACCOUNT}:root", "reason": "break-glass drill", "expires": "2026-12-01"}
+    delete = f.record("DeleteService", identity=f.root(), event_time=at(0))
+    run = alert_on_event(
+        f.eventbridge_envelope(delete),
+        settings(aws),
+        aws.sns,
+        aws.dynamodb,
+        suppressions=parse_suppressions(document(sandbox), "s.json", T0),
+        now=T0,
+    )
+    [alert] = aws.received()
+    assert "root" in [rule["name"] for rule in alert["rules"]]
+    assert (run.suppressed, run.metrics()["AlertsSuppressed"]) == (0, 0)
+    aws.requests.clear()
+    again = f.record("DeleteService", identity=f.root(), event_time=at(1))
+    run = alert_on_event(
+        f.eventbridge_envelope(again),
+        settings(aws),
+        aws.sns,
+        aws.dynamodb,
+        suppressions=parse_suppressions(document(sandbox, root), "s.json", T0),
+        now=T0,
+    )
+    assert aws.received() == [] and aws.requests == [] and run.suppressed == 1

@@ -81,9 +81,37 @@ def test_an_ssm_parameter_is_read_decrypted(aws):
     assert [item.action for item in loaded.items] == [("apprunner:ListServices",)]
 
 
-def test_a_parameter_without_a_leading_slash_is_named_as_written(aws):
+def test_a_parameter_without_a_leading_slash_is_refused_unread_as_the_settings_and_template_refuse_it(aws):
     aws.ssm.put_parameter(Name="suppressions", Value=document("apprunner:ListServices"), Type="String")
-    assert len(load_suppressions("ssm:suppressions", ssm=aws.ssm, now=NOW).items) == 1
+    aws.calls.clear()
+    loaded = load_suppressions("ssm:suppressions", ssm=aws.ssm, now=NOW)
+    assert loaded.items == () and aws.calls == []
+    [problem] = loaded.problems
+    assert problem.startswith("ssm:suppressions: cannot be read (")
+    assert "not an SSM parameter name (ssm:/name" in problem
+
+
+@pytest.mark.parametrize("key", ["alerts/*.json", "alerts/s?.json", "alerts/${aws:username}.json"])
+def test_an_s3_key_with_an_iam_wildcard_or_variable_is_refused_unread(aws, key):
+    aws.calls.clear()
+    [problem] = load_suppressions(f"s3://{BUCKET}/{key}", s3=aws.s3, now=NOW).problems
+    assert "not an S3 object URI" in problem and aws.calls == []
+
+
+def test_the_expected_bucket_owner_is_sent_when_the_spec_names_it(aws):
+    """moto 5 does not check ExpectedBucketOwner (S3 answers 403 AccessDenied on a mismatch, per the S3 user guide's
+    "Verifying bucket ownership"), so the test checks what is sent, through botocore's parameter hook."""
+    sent: list[dict[str, Any]] = []
+    aws.s3.meta.events.register("before-parameter-build.s3.GetObject", lambda params, **_: sent.append(dict(params)))
+    aws.s3.put_object(Bucket=BUCKET, Key="s.json", Body=document("apprunner:A").encode())
+    pinned = load_suppressions(f"s3://{BUCKET}/s.json?owner=123456789012", s3=aws.s3, now=NOW)
+    assert len(pinned.items) == 1 and pinned.problems == ()
+    assert pinned.items[0].name == f"suppressions[0] in s3://{BUCKET}/s.json?owner=123456789012"
+    assert load_suppressions(f"s3://{BUCKET}/s.json", s3=aws.s3, now=NOW).problems == ()
+    assert sent == [
+        {"Bucket": BUCKET, "Key": "s.json", "ExpectedBucketOwner": "123456789012"},
+        {"Bucket": BUCKET, "Key": "s.json"},
+    ]
 
 
 def test_a_missing_object_gives_no_suppressions_and_says_why(aws):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from analysis.config import ConfigError
@@ -125,3 +127,60 @@ def test_a_short_redaction_key_is_refused_without_showing_it():
     with pytest.raises(ConfigError) as raised:
         load_settings({"REDACT_KEY": "hunter2-but-longer-than-twenty"})
     assert "hunter2" not in str(raised.value)
+
+
+# ALERT_SUPPRESSIONS: one accepted set in the settings and in template.yaml's AlertSuppressions (review finding 15)
+SUPPRESSION_LOCATIONS = [
+    ("", True),
+    ("s3://audit-config/alerts/suppressions.json", True),
+    ("s3://audit-config/k/x.json?owner=111122223333", True),
+    ("s3://my.bucket-1/a b/c.json", True),  # S3 keys may hold spaces
+    ("s3://b/k", False),  # a bucket name is 3 to 63 characters
+    ("s3://Audit-Config/k", False),  # no capitals in a bucket name
+    ("s3://audit-config/", False),
+    ("s3://audit-config/*", False),  # IAM wildcards in the key would widen the template's s3:GetObject grant
+    ("s3://audit-config/alerts/?.json", False),
+    ("s3://audit-config/${aws:username}.json", False),  # an IAM policy variable
+    ("s3://audit-config/k?owner=1234", False),
+    ("s3://audit-config/k?owner=111122223333&x=1", False),
+    ("s3://audit-config/" + "k" * 1024, True),
+    ("s3://audit-config/" + "k" * 1025, False),  # S3's key limit
+    ("ssm:/a/b", True),
+    ("ssm:/audit/suppressions-v2_prod.json", True),
+    ("ssm:name", False),  # the template's grant is parameter/<name after ssm:/>: one form only
+    ("ssm:/a b", False),
+    ("ssm:/a//b", False),
+    ("ssm:/a/", False),
+    ("ssm:/a*", False),
+    ("ssm:" + "/a" * 15, True),  # SSM: at most 15 levels
+    ("ssm:" + "/a" * 16, False),
+    ("ssm:/" + "a" * 1010, True),  # SSM: at most 1,011 characters (a bound: the ARN's prefix counts too)
+    ("ssm:/" + "a" * 1011, False),
+]
+
+
+def _template_pattern() -> str:
+    from tests.stack import source_template
+
+    return source_template()["Parameters"]["AlertSuppressions"]["AllowedPattern"]
+
+
+@pytest.mark.parametrize(("value", "accepted"), SUPPRESSION_LOCATIONS)
+def test_the_settings_and_the_template_accept_the_same_suppression_locations(value, accepted):
+    assert (re.fullmatch(_template_pattern(), value) is not None) is accepted
+    try:
+        load_settings({"ALERT_SUPPRESSIONS": value})
+    except ConfigError:
+        assert not accepted
+    else:
+        assert accepted
+
+
+def test_the_templates_pattern_is_the_settings_own():
+    from analysis.alerting.suppressions import S3_SPEC, SSM_SPEC
+
+    assert _template_pattern() == f"^$|^{S3_SPEC}$|^{SSM_SPEC}$"
+
+
+def test_a_local_file_is_any_other_value():
+    assert load_settings({"ALERT_SUPPRESSIONS": "suppressions.json"}).alert_suppressions == "suppressions.json"
