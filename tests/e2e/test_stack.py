@@ -251,6 +251,8 @@ def required(call: Call) -> list[tuple[str, str]]:
             return [("events:PutEvents", bus if bus.startswith("arn:") else arn + bus) for bus in buses]
         case "securityhub", "BatchImportFindings":  # authorised on the product the findings are imported to
             return [("securityhub:BatchImportFindings", arn) for arn in {x["ProductArn"] for x in p["Findings"]}]
+        case "ssm", "GetParameter":  # a name /a/b is the ARN parameter/a/b (SSM API reference, "Parameter" ARN)
+            return [("ssm:GetParameter", f"arn:aws:ssm:{REGION}:{account}:parameter/{p['Name'].lstrip('/')}")]
         case "sesv2", "SendEmail":
             return [("ses:SendEmail", f"arn:aws:ses:{REGION}:{account}:identity/{p['FromEmailAddress']}")]
     raise AssertionError(f"no IAM mapping for {call.service}.{call.operation}: add it to required()")
@@ -533,3 +535,153 @@ def test_the_rule_receives_read_only_management_events():
     rule = expanded_template(PARAMETERS)["Resources"]["DenialAlertRule"]["Properties"]
     assert rule["State"] == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
     assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": ["DenialAlertFunction", "Arn"]}
+
+
+# --- alert suppressions: the grant each AlertSuppressions value makes (review finding 6) ---------------------------
+
+SUPPRESSIONS_BUCKET = "auditor-e2e-suppressions"
+SUPPRESS_ALICE = {
+    "suppressions": [
+        {
+            "principal": f.iam_user()["arn"],
+            "action": "apprunner:DescribeService",
+            "reason": "stack test",
+            "expires": (datetime.now(UTC) + timedelta(days=30)).date().isoformat(),
+        }
+    ]
+}
+
+
+def _stack_with(stack: Stack, name: str, parameters: dict[str, str]) -> Stack:
+    """Another stack of template.yaml in the same moto server, with ``parameters`` added."""
+    every = {**PARAMETERS, **parameters}
+    cloudformation = stack.client("cloudformation")
+    cloudformation.create_stack(
+        StackName=name,
+        TemplateBody=dumps(expanded_template(every, REGION)),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in every.items()],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    described = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    assert described["StackStatus"] == "CREATE_COMPLETE", described.get("StackStatusReason")
+    return Stack(stack.endpoint, stack.session, {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}, {})
+
+
+def _suppression_grants(stack: Stack) -> list[dict[str, Any]]:
+    return [s for s in stack.role_policy("DenialAlertFunctionName") if s.get("Sid", "").startswith("ReadSuppressions")]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "environment", "grants"),
+    [
+        (
+            "s3-suppressions",
+            "s3://audit-config/k/x.json",
+            f"s3://audit-config/k/x.json?owner={DEFAULT_ACCOUNT_ID}",  # the stack's own account, appended
+            [
+                {
+                    "Sid": "ReadSuppressions",
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": "arn:aws:s3:::audit-config/k/x.json",  # that object only, ?owner= not in it
+                    "Condition": {"StringEquals": {"s3:ResourceAccount": DEFAULT_ACCOUNT_ID}},
+                }
+            ],
+        ),
+        (
+            "s3-owned-elsewhere",
+            "s3://audit-config/k/x.json?owner=210987654321",
+            "s3://audit-config/k/x.json?owner=210987654321",
+            [
+                {
+                    "Sid": "ReadSuppressions",
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": "arn:aws:s3:::audit-config/k/x.json",
+                    "Condition": {"StringEquals": {"s3:ResourceAccount": "210987654321"}},
+                }
+            ],
+        ),
+        (
+            "ssm-suppressions",
+            "ssm:/a/b",
+            "ssm:/a/b",
+            [
+                {
+                    "Sid": "ReadSuppressionsParameter",
+                    "Effect": "Allow",
+                    "Action": "ssm:GetParameter",
+                    "Resource": f"arn:aws:ssm:{REGION}:{DEFAULT_ACCOUNT_ID}:parameter/a/b",  # not parameter//a/b
+                }
+            ],
+        ),
+        ("no-suppressions", "", "", []),
+    ],
+)
+def test_each_suppression_location_gets_exactly_its_grant(stack, name, value, environment, grants):
+    made = _stack_with(stack, name, {"AlertSuppressions": value})
+    assert _suppression_grants(made) == grants
+    assert _lambda_environment(made, "DenialAlertFunctionName").get("ALERT_SUPPRESSIONS", "") == environment
+
+
+@pytest.mark.parametrize("location", ["s3", "ssm"])
+def test_the_alert_function_reads_its_suppressions_within_its_grant(stack, monkeypatch, location):
+    """The real handler in a stack with AlertSuppressions set: one denial suppressed, one alerted; every call it
+    made (GetObject with ExpectedBucketOwner, or GetParameter) is within that stack's role."""
+    document = json.dumps(SUPPRESS_ALICE)
+    if location == "s3":
+        stack.client("s3").create_bucket(Bucket=SUPPRESSIONS_BUCKET)
+        stack.client("s3").put_object(Bucket=SUPPRESSIONS_BUCKET, Key="alerts/s.json", Body=document.encode())
+        value = f"s3://{SUPPRESSIONS_BUCKET}/alerts/s.json"
+    else:
+        stack.client("ssm").put_parameter(Name="/auditor-e2e/s", Value=document, Type="SecureString", Overwrite=True)
+        value = "ssm:/auditor-e2e/s"
+    made = _stack_with(stack, f"reads-{location}", {"AlertSuppressions": value})
+    suppressed, calls = invoke(made, "DenialAlertFunctionName", f.eventbridge_envelope(f.record()), monkeypatch)
+    alerted, more = invoke(made, "DenialAlertFunctionName", _update_denial(f.iam_user("dev-bob"), 0), monkeypatch)
+    assert (suppressed["suppressed"], suppressed["alerts"], suppressed["problems"]) == (1, 0, [])
+    assert (alerted["suppressed"], alerted["alerts"]) == (0, 1)
+    reads = [call for call in calls + more if call.operation in ("GetObject", "GetParameter")]
+    assert len(reads) == 2  # each invocation imported the handler anew: a cold start each, one read each
+    if location == "s3":
+        # the role's condition s3:ResourceAccount holds only when the bucket is the stack's account's: the code pins it
+        assert {call.params.get("ExpectedBucketOwner") for call in reads} == {DEFAULT_ACCOUNT_ID}
+    check_least_privilege(made.role_policy("DenialAlertFunctionName"), calls + more)
+
+
+# --- the alert function's own alarms (review finding 7) -------------------------------------------------------------
+
+OWN_ALARMS = {
+    "SuppressionsExpiredAlarm": "SuppressionsExpired",
+    "SuppressionProblemsAlarm": "SuppressionProblems",
+    "PublishProblemsAlarm": "PublishProblems",
+}
+
+
+def test_the_alert_functions_problems_alarm_the_alert_topic_at_most_daily():
+    from analysis.alert_service import AlertRun
+    from analysis.observability import NAMESPACE, SERVICE
+
+    template = expanded_template(PARAMETERS)
+    resources = template["Resources"]
+    emitted = set(AlertRun().metrics())  # the metrics the handler publishes (analysis.alert_service)
+    # the SAM transform has put the Globals' Powertools variables in each function
+    variables = resources["DenialAlertFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == NAMESPACE
+    assert variables["POWERTOOLS_SERVICE_NAME"] == SERVICE
+    for alarm, metric in OWN_ALARMS.items():
+        properties = resources[alarm]["Properties"]
+        assert metric in emitted
+        assert (properties["Namespace"], properties["MetricName"]) == (NAMESPACE, metric)
+        # Powertools' Metrics(service=...) dimension: {"Dimensions": [["service"]]} in each EMF line
+        assert properties["Dimensions"] == [{"Name": "service", "Value": SERVICE}]
+        assert (properties["Statistic"], properties["Threshold"], properties["ComparisonOperator"]) == (
+            "Sum",
+            1,
+            "GreaterThanOrEqualToThreshold",
+        )
+        # one day per period: CloudWatch notifies on entering ALARM, and a day's sum stays breaching for 24 hours
+        assert properties["Period"] * properties["EvaluationPeriods"] == 86400
+        assert properties["TreatMissingData"] == "notBreaching"
+        assert properties["AlarmActions"] == [{"Ref": "AlertTopic"}]
+        assert "OKActions" not in properties and "InsufficientDataActions" not in properties
