@@ -1,10 +1,11 @@
 """Issue 9's real-time alerts, the pure part: which rules a denial fires (``rules``) and whether its key alerts now,
-is only counted (folded into its principal's alert, too), or is ignored (``dedup``), and the same decisions
+is only counted (folded into an alert of its principal, too), or is ignored (``dedup``), and the same decisions
 replayed from plain data (``replay``). No I/O: the state store and the publishers are the handler's."""
 
 from analysis.alerting.dedup import (
     OWN_RULES,
     PRINCIPAL_RULES,
+    SWEEP_WINDOW,
     Decision,
     Marker,
     PrincipalMarker,
@@ -32,6 +33,7 @@ __all__ = [
     "OWN_RULES",
     "PRINCIPAL_RULES",
     "RULE_NAMES",
+    "SWEEP_WINDOW",
     "AlertRules",
     "Decision",
     "FiredRule",

@@ -9,12 +9,12 @@ Folding per principal: two rules, taken in this order after the key's own (an ev
 the period is counted, whatever else holds).
 
 1. The sweep's alert. An alert in which burst or reconnaissance fired is the principal's (``Decision.principal``, the
-   store's ``principal_*`` attributes). Within the period after it (``[t - period, t + period)`` around its time
-   ``t``), a denial of another key of the principal that fires a rule is folded into it: counted (``why`` names the
-   alert that covers it, ``folded_into`` its key; the key's count goes into its next alert, as any count), unless it
-   fires root, unknown_account or org_policy and that alert did not list the rule (a new fact: the root user, a
-   caller from outside, an organization policy). first_seen and sensitive_action are folded: a prober tries new and
-   changing actions by nature, and the alert names the actions.
+   store's ``principal_*`` attributes). Until the period after its time ``t`` ends (``now < t + period``; a late
+   event older than ``t`` too), a denial of another key of the principal that fires a rule is folded into it:
+   counted (``why`` names the alert that covers it, ``folded_into`` its key; the key's count goes into its next
+   alert, as any count), unless it fires root, unknown_account or org_policy and that alert did not list the rule
+   (a new fact: the root user, a caller from outside, an organization policy). first_seen and sensitive_action are
+   folded: a prober tries new and changing actions by nature, and the alert names the actions.
 2. Nothing new within the sweep window. The principal's newest alert, whatever its rules (``Decision.latest``, the
    store's ``latest_*`` attributes): within the reconnaissance window around it (``|now - t| < recon_window``,
    10 minutes by default), a denial of another key whose fired rules are all among the rules that alert listed
@@ -22,8 +22,8 @@ the period is counted, whatever else holds).
    newest alert did not list (burst after a first_seen alert, sensitive_action after a read, unknown_account)
    alerts, and becomes the newest alert in turn (and the sweep's alert, by rule 1, when burst or reconnaissance
    fired and no sweep alert covers the principal). The window is counted from the newest alert, not from the
-   folded events: a sweep of reads 10 s apart gives one alert for as long as the principal's rules stay the same
-   and its sweep lasts under the window, or until burst or reconnaissance fire (rule 1 then takes over).
+   folded events: a sweep of new reads 10 s apart gives one alert per window while it fires first_seen only, and
+   one more when burst or reconnaissance fire (rule 1 then covers the rest of the period).
 
 An alert not older than the newest alert the principal had becomes its newest (``Decision.latest`` is set); an
 alert delivered late, older than it, leaves it as it is (``latest`` None). Both markers are written together, on
