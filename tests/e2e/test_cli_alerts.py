@@ -78,7 +78,7 @@ def test_the_sample_days_counts_add_up(sample_day):
     counts = sample_day["counts"]
     assert counts["denials"] == 82 and counts["redelivered"] == 3
     assert counts["records_read"] == 4739  # SAMPLE_DAY.md: 4,739 records written
-    decided = ("alert", "counted", "folded", "ignored", "suppressed")
+    decided = ("alert", "counted", "folded", "no_rule", "suppressed")
     assert sum(counts[fate] for fate in decided) == 82
     assert counts["alert"] == len(sample_day["alerts"]) and counts["suppressed"] == 0
     assert len(sample_day["not_alerted"]) == 85 - counts["alert"]
@@ -91,6 +91,7 @@ def test_a_principals_sweep_gives_one_alert_per_new_rule(sample_day):
     ExternalAuditor once (first_seen, unknown_account), 3 folded; 24 alerts in all, 18 folded."""
     counts = sample_day["counts"]
     assert (counts["alert"], counts["folded"]) == (24, 18)
+    assert counts["no_rule"] == 1  # svc-legacy's ListVpcConnectors again at 02:15:08: its key never alerted
     legacy = [
         (a["time"], [r["name"] for r in a["rules"]]) for a in sample_day["alerts"] if a["principal"] == SVC_LEGACY
     ]
@@ -166,7 +167,9 @@ def test_the_expired_suppression_is_one_warning_line_on_standard_error(tmp_path,
     captured = capsys.readouterr()
     [line] = captured.err.splitlines()
     assert line.startswith("apprunner-audit: warning: expired suppression, no longer applies: suppression")
-    assert "svc-legacy" in line and "expires 2026-01-01T00:00:00Z" in line
+    assert (
+        "svc-legacy" in line and "expires 2026-01-02T00:00:00Z (through 2026-01-01)" in line
+    )  # a bare date: the end of that day
     assert "user/svc-legacy in 777788889999 denied" in captured.out  # not suppressed: it has expired
 
 
