@@ -135,7 +135,7 @@ def test_the_sample_day_gives_the_same_decisions_through_the_handler_and_the_rep
     #   04:38:11 (the same two rules), 04:38:40 and 04:39:22 (unknown_account: its key never alerted) are folded
     #   into it: 1 alert (2 before), 3 folded.
     # - every other principal's alerts are more than 10 minutes apart: unchanged, 21 alerts of 18 principals.
-    # So 24 alerts (31 - 6 - 1), 18 folded, 1 ignored, 85 - 3 - 24 - 1 = 57 counted of which 18 folded.
+    # So 24 alerts (31 - 6 - 1), 18 folded, 1 fires no rule, 85 - 3 - 24 - 1 = 57 counted of which 18 folded.
     outcomes = Counter(r.decision.outcome if r.decision else "redelivered" for r in replayed)
     assert (len(denials), outcomes["alert"], outcomes["count"], outcomes["ignore"], outcomes["redelivered"]) == (
         85,
