@@ -23,11 +23,13 @@ if TYPE_CHECKING:
 _FIRST_READABLE_YEAR = 1000
 
 
-def event_finding(record: dict[str, Any], options: Options) -> dict[str, Any]:
-    """The finding, with its remedy, hazards and severity, of one denial record."""
+def event_finding(record: dict[str, Any], options: Options, *, reconnaissance: bool = False) -> dict[str, Any]:
+    """The finding, with its remedy, hazards and severity, of one denial record; ``reconnaissance``: the principal
+    is known to be probing (the report's threshold crossed within its window), so the advice is the report's
+    "do not grant: investigate"."""
     row = denial_row(mended(record))  # the event was parsed by Python's json, which takes lone surrogates
     finding = finding_of_row(row)
-    finding["remedy"] = remedies.advise_one(finding, [row], options)
+    finding["remedy"] = remedies.advise_one(finding, [row], options, reconnaissance=reconnaissance)
     return with_severity(finding, options)
 
 

@@ -41,10 +41,13 @@ def advise(findings: list[dict[str, Any]], frame: pd.DataFrame, options: Options
     return advice
 
 
-def advise_one(finding: dict[str, Any], rows: list[dict[str, Any]], options: Options) -> dict[str, Any]:
-    """The remedy of a finding built from ``rows`` alone (one event, as the alert path sees it): no
-    reconnaissance is judged from so little, and pandas is not needed."""
-    return remedy_for(Situation(finding, rows, options, reconnaissance=False))
+def advise_one(
+    finding: dict[str, Any], rows: list[dict[str, Any]], options: Options, *, reconnaissance: bool = False
+) -> dict[str, Any]:
+    """The remedy of a finding built from ``rows`` alone (one event, as the alert path sees it), without pandas.
+    Reconnaissance cannot be judged from so little: ``reconnaissance`` says whether the caller (the alert state's
+    windows, ``analysis.alerting``) saw the principal cross the report's threshold."""
+    return remedy_for(Situation(finding, rows, options, reconnaissance=reconnaissance))
 
 
 def remedy_for(situation: Situation) -> dict[str, Any]:

@@ -37,10 +37,13 @@ def investigate_notes(situation: Situation) -> list[str]:
     finding = situation.finding
     options = situation.options
     actions = len(finding["actions"])
+    threshold, minutes = options.recon_distinct_actions, options.recon_window_minutes
+    if actions >= threshold:
+        seen = f"{actions} distinct actions were denied to this principal, at least {threshold} of them"
+    else:  # the others are another account's finding, or (one event's alert) counted by the alert state
+        seen = f"At least {threshold} distinct actions were denied to this principal"
     notes = [
-        f"{actions} distinct actions were denied to this principal, at least {options.recon_distinct_actions} of "
-        f"them within {options.recon_window_minutes} minutes: this looks like reconnaissance, not a missing "
-        "permission. Do not grant.",
+        f"{seen} within {minutes} minutes: this looks like reconnaissance, not a missing permission. Do not grant.",
         "Check who holds these credentials: source IPs "
         + (", ".join(finding.get("source_ips", [])[:5]) or "unknown")
         + "; user agents "
