@@ -66,10 +66,13 @@ def publish_alert(
     carried: int | None,
     *,
     actions_in_window: Sequence[str] = (),
+    first_seen: datetime | None = None,
 ) -> Published:
     """Publish ``finding``'s alert; ``rules`` those that fired, ``carried`` the key's events since its last alert
     (None without the state table), ``actions_in_window`` the actions a principal's alert covers (the decision's:
-    burst or reconnaissance fired; empty for the alert of one key)."""
+    burst or reconnaissance fired; empty for the alert of one key), ``first_seen`` the key's first denial (the
+    store's; Security Hub's FirstObservedAt and CreatedAt; None: this event's time). An exception from SNS's
+    Publish is raised (the caller leaves the alert pending and the invocation fails); Security Hub's are problems."""
     published = Published()
     if output.redacted:
         rules = [_Withheld(rule.name) for rule in rules]
@@ -79,7 +82,7 @@ def publish_alert(
         answer = clients.sns.publish(TopicArn=output.topic_arn, MessageStructure="json", **request)
         published.message_ids.append(answer["MessageId"])
     if output.security_hub and getattr(clients, "securityhub", None) is not None:
-        _import_finding(clients.securityhub, output, finding, rules, published, covered)
+        _import_finding(clients.securityhub, output, finding, rules, published, covered, first_seen)
     return published
 
 
@@ -116,6 +119,7 @@ def _import_finding(
     rules: Sequence[Any],
     published: Published,
     covered: Covered | None = None,
+    first_seen: datetime | None = None,
 ) -> None:
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -125,7 +129,10 @@ def _import_finding(
         published.problems.append("Security Hub: no product ARN (ALERT_SECURITY_HUB_PRODUCT_ARN): nothing imported")
         return
     try:
-        asff = asff_finding(finding, output.service, rules, output.product_arn, datetime.now(UTC), covered=covered)
+        now = datetime.now(UTC)
+        asff = asff_finding(
+            finding, output.service, rules, output.product_arn, now, covered=covered, first_seen=first_seen
+        )
     except ValueError as error:  # a finding of several actions, a product ARN of another shape
         published.problems.append(f"Security Hub: not imported ({error})")
         return

@@ -5,6 +5,12 @@ of the audited service in the event: its finding (``analysis.event_finding``, th
 event), then a matching suppression (``analysis.alerting.suppressions``) makes it counted and never published; with
 the state table the rules and the one-alert-per-key-and-period store decide (``analysis.alerting``); what alerts is
 published (``analysis.alert_delivery``: SNS, and Security Hub when switched on). Nothing here loads pandas.
+
+Delivery is at least once (``analysis.alerting.store``'s requests 3b, 4 and 1r): an alert the store claimed stays
+pending until it is published. When Publish raises, the other records of the event are still handled, then
+``AlertsNotPublished`` is raised (the first error its cause), so the invocation fails and Lambda (then EventBridge)
+delivers the event again: its records are redeliveries then, and those whose alert is still pending are published
+again. An EventBridge event holds one record; a bare list of records (the CLI, tests) may hold several.
 """
 
 from __future__ import annotations
@@ -53,6 +59,8 @@ class AlertRun:
     malformed: int = 0  # of ``problems``: records that could not be read (the others: suppressions, publishing)
     suppression_problems: int = 0
     publish_problems: int = 0
+    republished: int = 0  # redeliveries whose alert the first delivery claimed and did not finish publishing
+    suppression_overridden: int = 0  # denials a suppression matched but could not hide (root, SCP/RCP, cross-account)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -66,7 +74,9 @@ class AlertRun:
             "deduplicated": self.tally.deduplicated,
             "folded": self.tally.folded,  # of the deduplicated: folded into their principal's alert
             "redelivered": self.tally.redelivered,
+            "republished": self.republished,
             "suppressed": self.suppressed,
+            "suppression_overridden": self.suppression_overridden,
             "expired_suppressions": self.expired_suppressions,
             "ignored": dict(self.tally.ignored),
             "findings": [
@@ -87,11 +97,13 @@ class AlertRun:
             "AlertsDeduplicated": self.tally.deduplicated,
             "AlertsFolded": self.tally.folded,  # of AlertsDeduplicated: folded into their principal's alert
             "EventsRedelivered": self.tally.redelivered,
+            "AlertsRepublished": self.republished,
             "EventsIgnored": sum(self.tally.ignored.values()),
             "SuppressionsExpired": len(self.expired_suppressions),
             "SecurityHubFindings": len(self.security_hub),
             "SuppressionProblems": self.suppression_problems,
             "PublishProblems": self.publish_problems,
+            "SuppressionsOverridden": self.suppression_overridden,
             "MalformedRecords": self.malformed,
         }
 
@@ -119,7 +131,12 @@ def alert_on_event(
     dropped. With ``settings.state_table`` and a DynamoDB client, a denial alerts only when an alert rule
     fires (``analysis.alerting.rules``) and its key has not alerted within the period; the others are counted
     (``analysis.alerting.store``), and a redelivered eventID is counted once. Without them (the CLI, a local
-    run) every denial is published. ``sns``/``securityhub`` None: nothing is published there.
+    run. ``sns``/``securityhub`` None: nothing is published there.
+
+    With the state table an alert is pending until published (the store's request 4 clears it); a redelivered event
+    whose alert is still pending is published again. When Publish raised, ``AlertsNotPublished`` is raised once the
+    event's other records are handled (the first error its cause, the run on it), so the invocation fails and is
+    retried.
     """
     from analysis.alerting.rules import alert_rules
     from analysis.alerting.store import AlertStore
@@ -140,6 +157,7 @@ def alert_on_event(
     store = AlertStore(dynamodb, settings.state_table, rules) if dynamodb and settings.state_table else None
     run.deduplication = WITH_STATE if store else NO_STATE
     redact_key = redaction_key(settings) or random_redact_key()  # one event's findings: one key, even a random one
+    failure: Exception | None = None
     for item in unwrap(event, "event"):
         if isinstance(item, Malformed):
             run.problems.append(str(item))
@@ -153,11 +171,13 @@ def alert_on_event(
                 _ignore(run, item, settings, counted=store is not None)
                 continue
             finding = Finding.model_validate(event_finding(item, options), context=BUILDING)
-            if suppressions is not None and suppressions.matching(finding, now) is not None:
-                run.denials += 1
-                run.suppressed += 1
-                continue
-            decision = _decide(store, finding, item, options, run) if store else None
+            if suppressions is not None:
+                if suppressions.matching(finding, now) is not None:
+                    run.denials += 1
+                    run.suppressed += 1
+                    continue
+                run.suppression_overridden += _overridden(suppressions, finding, now)
+            decision, recorded = _decide(store, finding, item, options, run) if store else (None, None)
         except Exception as error:  # a bug meeting one event: counted and named, never a lost invocation
             run.problems.append(f"event: cannot be read ({type(error).__name__}: {error})")
             run.malformed += 1
@@ -171,8 +191,48 @@ def alert_on_event(
             redacted = redact_report({"findings": [finding.model_dump(mode="json")]}, redact_key)
             finding = Finding.model_validate(redacted["findings"][0], context=BUILDING)
         run.findings.append(finding)
-        _publish(clients, settings, rules, finding, decision, run)
+        first_seen = recorded.first_seen if recorded is not None else None
+        try:
+            _publish(clients, settings, rules, finding, decision, run, first_seen)
+        except Exception as error:  # the alert stays pending: raised again below, the retry publishes it
+            run.problems.append(f"alert: not published, left pending for the retry ({type(error).__name__})")
+            run.publish_problems += 1
+            failure = failure or error
+            continue
+        if store and recorded is not None:
+            _settled(store, recorded, run)
+    if failure is not None:
+        raise AlertsNotPublished(run) from failure
     return run
+
+
+class AlertsNotPublished(RuntimeError):
+    """Publish raised for at least one alert of the event (the first error is the cause): the alerts stay pending and
+    the invocation must fail, so that the event is delivered again and they are published then. ``run`` is what the
+    event gave otherwise (its metrics count the failures as PublishProblems), for the handler to emit."""
+
+    def __init__(self, run: AlertRun) -> None:
+        super().__init__(f"{run.publish_problems} alert(s) not published, left pending for the retry")
+        self.run = run
+
+
+def _overridden(suppressions: Suppressions, finding: Finding, now: datetime) -> int:
+    """1 when a suppression in force matches the denial by its fields but cannot hide it (it is protected: the root
+    user, an SCP/RCP refusal, another or an unknown account, and the entry does not name the principal literally)."""
+    from analysis.alerting.suppressions import protected
+
+    if not protected(finding):
+        return 0
+    return int(any(item.matches(finding) and not item.is_expired(now) for item in suppressions.items))
+
+
+def _settled(store: Any, recorded: Any, run: AlertRun) -> None:
+    """Request 4: the alert is published, no longer pending. A failure here is a problem, never an exception (the
+    retry would publish the alert again)."""
+    try:
+        store.published(recorded)
+    except Exception as error:
+        run.problems.append(f"alert: published, but still marked pending ({type(error).__name__}: {error})")
 
 
 def _ignore(run: AlertRun, record: Mapping[str, Any], settings: Settings, *, counted: bool) -> None:
@@ -182,8 +242,10 @@ def _ignore(run: AlertRun, record: Mapping[str, Any], settings: Settings, *, cou
         run.tally.add(triage(record, settings.service))
 
 
-def _decide(store: Any, finding: Finding, record: Mapping[str, Any], options: Any, run: AlertRun) -> Any:
-    """The store's answer for one denial: None for a redelivery (tallied), else ``dedup.Decision`` (tallied)."""
+def _decide(store: Any, finding: Finding, record: Mapping[str, Any], options: Any, run: AlertRun) -> tuple[Any, Any]:
+    """The store's answer for one denial and what it read: the decision None for a redelivery (tallied), or the
+    pending alert of a redelivery whose first delivery did not finish publishing it, else ``dedup.Decision``
+    (tallied)."""
     from analysis.alerting.rules import fired_rules
     from analysis.alerting.store import Denial
 
@@ -191,10 +253,12 @@ def _decide(store: Any, finding: Finding, record: Mapping[str, Any], options: An
     recorded = store.record(Denial.of(finding, str(record.get("eventID") or ""), at))
     if recorded.redelivered:
         run.tally.add("redelivered")
-        return None
+        if recorded.pending is not None:
+            run.republished += 1
+        return recorded.pending, recorded
     decision = store.settle(recorded, fired_rules(finding, recorded.observation, store.rules, options))
     run.tally.add(decision)
-    return decision
+    return decision, recorded
 
 
 def _event_moment(value: Any) -> datetime:
@@ -206,7 +270,13 @@ def _event_moment(value: Any) -> datetime:
 
 
 def _publish(
-    clients: AlertClients, settings: Settings, rules: AlertRules, finding: Finding, decision: Any, run: AlertRun
+    clients: AlertClients,
+    settings: Settings,
+    rules: AlertRules,
+    finding: Finding,
+    decision: Any,
+    run: AlertRun,
+    first_seen: datetime | None = None,
 ) -> None:
     """SNS (and Security Hub when switched on): ``analysis.alert_delivery``. A principal's alert (burst or
     reconnaissance fired) names the actions it covers, denied within the longest of the two windows (as the store
@@ -224,7 +294,9 @@ def _publish(
         period_hours=rules.period_hours,
     )
     covered = tuple(decision.actions_in_window) if decision is not None else ()
-    published = publish_alert(clients, output, finding, _fired(decision), _carried(decision), actions_in_window=covered)
+    published = publish_alert(
+        clients, output, finding, _fired(decision), _carried(decision), actions_in_window=covered, first_seen=first_seen
+    )
     run.published += published.message_ids
     run.security_hub += published.security_hub_ids
     run.problems += published.problems

@@ -21,6 +21,14 @@ the same text):
   VerificationState): ``Workflow`` is never sent (Security Hub makes a new finding's status NEW itself), so an
   analyst's NOTIFIED or SUPPRESSED stays. Providers should update ``Severity`` and ``Types`` through
   ``FindingProviderFields``: both are sent there, and top-level for a new finding.
+- Times: ``FirstObservedAt`` and ``CreatedAt`` are the key's first denial (``first_seen``, the store's ``first_seen``
+  of the key's item; this event's time without it), so they stay put when the key alerts again; CreatedAt because
+  the user guide defines it as "when the potential security issue or event captured by a finding was created" (the
+  API reference: "when the security findings provider created the potential security issue that a finding
+  captured"): the issue is the key's denials, which began at its first. ``LastObservedAt`` is this event's time.
+  (The key's item expires after the retention without a denial: a key denied again after that starts anew.)
+- ``Resources[*].Region`` is the region the denied call was made in (the finding's ``regions``: a denial forwarded
+  from eu-central-1 says eu-central-1), the importing region only when the record named none.
 - Lengths: Id and GeneratorId at most 512, Title 256, Description 1,024, Remediation.Recommendation.Text 512;
   Types at most 50; Resources 1 to 32; ProductFields at most 50 pairs, keys 128 and values 2,048 characters;
   Severity.Original at most 64. A finding at most 240 KB (this one is a few KB).
@@ -28,6 +36,7 @@ the same text):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -91,16 +100,20 @@ def asff_finding(
     now: datetime,
     *,
     covered: Covered | None = None,
+    first_seen: datetime | None = None,
 ) -> dict[str, Any]:
     """The ASFF finding of one alert (``finding`` one event's, one action; ``covered`` what a principal's alert
-    covers: in the Description and ``ProductFields``). Strings masked and printable."""
+    covers: in the Description and ``ProductFields``; ``first_seen`` the key's first denial, FirstObservedAt and
+    CreatedAt). Strings masked and printable."""
     partition, region, account = product_arn_parts(product_arn)
     action = finding.actions[0]
     label = LABELS[finding.severity]
     types = finding_types(finding, rules)
     updated = _stamp(now)
-    first = _stamp(_moment(finding.first_seen or action.first_seen) or now)
-    last = _stamp(_moment(finding.last_seen or action.last_seen) or _moment(first) or now)
+    event_first = _moment(finding.first_seen or action.first_seen)
+    first_moment = min(filter(None, (first_seen, event_first)), default=now, key=_aware)
+    first = _stamp(first_moment)
+    last = _stamp(_moment(finding.last_seen or action.last_seen) or first_moment)
     asff: dict[str, Any] = {
         "SchemaVersion": SCHEMA_VERSION,
         "Id": finding_id(finding, service),
@@ -117,7 +130,7 @@ def asff_finding(
         "Title": _text(f"{principal_name(finding)} denied {action.action} ({finding.severity})", TITLE_MAX),
         "Description": _text(" ".join(_description_lines(finding, rules, covered)), DESCRIPTION_MAX),
         "Remediation": {"Recommendation": {"Text": _text(" ".join(fix_lines(finding)), RECOMMENDATION_MAX)}},
-        "Resources": resources(finding, partition, region),
+        "Resources": resources(finding, partition, _event_region(finding, region)),
         "ProductFields": product_fields(finding, service, rules, covered),
         "RecordState": "ACTIVE",
     }
@@ -221,6 +234,20 @@ def _text(text: str, limit: int) -> str:
     if len(shown) > limit:
         shown = cut_utf16(shown, limit - 1) + "…"
     return shown or "-"
+
+
+def _event_region(finding: Finding, importing: str) -> str:
+    """The region the denied call was made in (one event: one region), or ``importing`` when the record named none or
+    something that is no region code."""
+    regions = [region for region in finding.regions if _REGION.match(region)]
+    return regions[0] if len(regions) == 1 else importing
+
+
+_REGION = re.compile(r"^[a-z]{2,}(-[a-z]+)+-\d+$")
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _moment(value: str | None) -> datetime | None:

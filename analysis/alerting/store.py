@@ -1,5 +1,5 @@
 """The alert state in the stack's DynamoDB table (issue 9): what ``rules`` and ``dedup`` need to know about one denial,
-and the outcome, in two requests on the common path.
+and the outcome, in two requests on the common path; an alert stays pending until it is published.
 
 Two kinds of item, beside the ledger's ``event#…`` and ``report#…`` in the same table (partition key ``id``, TTL
 attribute ``expires_at`` in epoch seconds):
@@ -18,8 +18,11 @@ attribute ``expires_at`` in epoch seconds):
     whatever its rules, which later denials of its other keys firing no rule it did not list are folded into within
     the reconnaissance window (rule 2); absent before the first.
 ``alert#k-<32 hex>`` (one per key, ``dedup.alert_key``)
-    ``first_seen`` / ``last_seen`` (epoch) for "seen before", ``counted`` (the key's events since its last alert
-    that did not alert), ``alerted_at`` (epoch of the last alert, absent before the first).
+    ``first_seen`` / ``last_seen`` (epoch) for "seen before" (and Security Hub's FirstObservedAt), ``counted`` (the
+    key's events since its last alert that did not alert), ``alerted_at`` (epoch of the last alert, absent before
+    the first). ``pending`` (an eventID) and ``pending_alert`` (a compact JSON string: the fired rules' names and
+    reasons, the carried count, the covered actions; ``pending_document``, at most about 40 KB): the key's last
+    alert, claimed and not yet known to be published; absent once it is.
 
 The requests of one denial:
 
@@ -41,17 +44,34 @@ The requests of one denial:
    After ``CLAIMS`` lost claims it gives up and counts (its key's next alert carries the event). The winner goes
    on to request 3b; should it lose that one (a concurrent invocation alerted for the same key in the meantime),
    the markers name a key whose alert the other invocation raised: the folding holds, the alert is that one.
-3b. Only when ``decide`` says alert: ``UpdateItem`` setting ``alerted_at`` and taking this event and the count it
-   carries off ``counted``, on condition that ``alerted_at`` is still what request 2 read. Of two concurrent
+3b. Only when ``decide`` says alert: ``UpdateItem`` setting ``alerted_at``, ``pending`` = this eventID and
+   ``pending_alert`` (what publishing the alert again needs), and taking this event and the count it carries off
+   ``counted``, on condition that ``alerted_at`` is still what request 2 read. Of two concurrent
    invocations that both read the old marker, one wins; the other's event is already in ``counted`` (request 2),
    so it is carried by the winner's alert (if it was counted before the winner read) or the next one, and its
    decision becomes "count". The alert's ``suppressed`` is the count it took off: ``dedup.decide``'s, except
    that with no earlier alert it is the key's events counted before this one (a racer's, or ignored ones)
    rather than 0, so that every event that did not alert is carried by exactly one alert.
 
-An event that does not alert (folded ones included) therefore costs two requests, an alert four (three for an
+4. After the alert was published (``AlertStore.published``, called by ``alert_service``): ``UpdateItem`` removing
+   ``pending`` and ``pending_alert``, on condition that ``pending`` is still this eventID.
+1r. Only on a redelivery (request 1's condition failed: the eventID is there): ``UpdateItem`` on the key's item
+   writing ``pending`` as it is, on condition that it is this eventID, ``ReturnValues=ALL_NEW`` (the role has
+   dynamodb:UpdateItem only). When it holds, the first delivery claimed the alert (3b) and did not clear it (4):
+   its publishing failed or the function died; ``Recorded.pending`` carries the alert as ``pending_alert`` kept it
+   and ``alert_service`` publishes it again, then takes request 4. When the condition fails it is a true
+   redelivery: nothing counted, nothing published.
+
+Delivery is therefore at least once: an alert is never lost to a failed Publish or a function that dies after
+3b (the invocation fails, Lambda's or EventBridge's retry delivers the event again, 1r finds it pending), and it
+is published twice only if the function dies, or request 4 fails, after Publish succeeded. (A function that dies
+between request 1 and 3b leaves nothing pending: the retry is a redelivery, and the event is carried by its key's
+next alert only if request 2 counted it.)
+
+An event that does not alert (folded ones included) therefore costs two requests, an alert five (four for an
 alert older than the principal's newest, delivered late, which writes no marker; a lost 3a one more each time it
-is taken again); a late event (older than the principal's newest
+is taken again), a redelivery two (1 and 1r), a redelivery whose alert is pending three (1, 1r and 4) and its
+publishing again; a late event (older than the principal's newest
 bucket) or a full slot adds one. ``counted`` counts every event of the key since its last alert that did not
 alert, including those ignored after the period ended (``dedup.decide`` keeps the count unchanged for
 those: keeping it exactly would need a third request on the "ignore" path, which is the common one for a key seen
@@ -63,6 +83,7 @@ The client is a boto3 DynamoDB client the caller made; every time is passed in (
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -125,6 +146,10 @@ class Recorded:
     principal: PrincipalMarker | None = None  # the principal's sweep alert as request 1 read it
     actions_in_window: tuple[str, ...] = ()  # the principal's distinct actions in the longest window
     latest: PrincipalMarker | None = None  # the principal's newest alert as request 1 read it
+    first_seen: datetime | None = None  # the key's first denial (request 2's ``first_seen``, or this event's)
+    # a redelivery whose key's alert is still pending for this eventID (request 4 said so): the alert claimed when
+    # the event was first delivered, whose publishing did not finish; the caller publishes it again
+    pending: Decision | None = None
 
 
 @dataclass
@@ -148,7 +173,8 @@ class AlertStore:
         """Requests 1 and 2: count the denial once, and say what the windows and the key's marker hold."""
         appended = self._append(denial)
         if appended is None:
-            return Recorded(denial, redelivered=True)
+            pending, first_seen = self._pending(denial)
+            return Recorded(denial, redelivered=True, first_seen=first_seen, pending=pending)
         entries, principal_item = appended
         old = self._count(denial)
         marker = None
@@ -170,6 +196,7 @@ class AlertStore:
             principal_marker(principal_item),
             window_actions(entries, denial, self.rules),
             latest_marker(principal_item),
+            _first_seen(old, denial),
         )
 
     def settle(self, recorded: Recorded, fired: Sequence[FiredRule]) -> Decision:
@@ -200,10 +227,11 @@ class AlertStore:
             return Decision("count", tuple(fired), why="concurrent invocations alerted for the principal")
         if decision.outcome != "alert":
             return decision
-        if self._claim_alert(recorded):
-            # the count taken off ``counted``: with no earlier alert it is not 0 when a concurrent invocation's
-            # event (or one ignored before any alert) came first; each is carried by exactly one alert
-            return replace(decision, suppressed=recorded.counted_before)
+        # the count taken off ``counted``: with no earlier alert it is not 0 when a concurrent invocation's
+        # event (or one ignored before any alert) came first; each is carried by exactly one alert
+        alert = replace(decision, suppressed=recorded.counted_before)
+        if self._claim_alert(recorded, alert):
+            return alert
         return Decision("count", tuple(fired), why="a concurrent invocation alerted for the key")
 
     # --- request 1: the principal's recent denials ----------------------------------------------------------------
@@ -384,13 +412,15 @@ class AlertStore:
 
     # --- request 3 (3b): the alert, at most one per key and period -------------------------------------------------
 
-    def _claim_alert(self, recorded: Recorded) -> bool:
+    def _claim_alert(self, recorded: Recorded, alert: Decision) -> bool:
         from botocore.exceptions import ClientError
 
         denial = recorded.denial
         values = {
             ":at": {"N": str(denial.epoch)},
             ":handled": {"N": str(recorded.counted_before + 1)},  # the count this alert carries, and itself
+            ":event": {"S": denial.event_id},
+            ":alert": {"S": pending_document(alert)},
         }
         if recorded.alerted_at_before is None:
             condition = "attribute_not_exists(alerted_at)"
@@ -401,7 +431,9 @@ class AlertStore:
             self.client.update_item(
                 TableName=self.table,
                 Key={self.key_attribute: {"S": PREFIX + denial.key}},
-                UpdateExpression="SET alerted_at = :at, counted = counted - :handled",
+                UpdateExpression=(
+                    "SET alerted_at = :at, counted = counted - :handled, pending = :event, pending_alert = :alert"
+                ),
                 ConditionExpression=condition,
                 ExpressionAttributeValues=values,
             )
@@ -410,6 +442,94 @@ class AlertStore:
                 return False
             raise
         return True
+
+    # --- request 4: the alert published (clears ``pending``); on a redelivery, whether it still is ------------------
+
+    def published(self, recorded: Recorded) -> bool:
+        """Request 4 after an alert was published: remove the key's ``pending`` and ``pending_alert``, on condition
+        that ``pending`` is still this eventID (a later alert of the key may have claimed it since). False when it
+        was not (nothing removed)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={self.key_attribute: {"S": PREFIX + recorded.denial.key}},
+                UpdateExpression="REMOVE pending, pending_alert",
+                ConditionExpression="pending = :event",
+                ExpressionAttributeValues={":event": {"S": recorded.denial.event_id}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
+                return False
+            raise
+        return True
+
+    def _pending(self, denial: Denial) -> tuple[Decision | None, datetime | None]:
+        """Request 4 on a redelivery: the alert this eventID claimed and whose publishing did not finish (the key's
+        ``pending`` is still this eventID), with the key's first time; (None, None) when it is not pending (a true
+        redelivery: counted once, nothing to publish). An UpdateItem that writes ``pending`` as it is, on condition
+        that it is this eventID, answering ``ALL_NEW``: the role has dynamodb:UpdateItem, not GetItem."""
+        from botocore.exceptions import ClientError
+
+        try:
+            answer = self.client.update_item(
+                TableName=self.table,
+                Key={self.key_attribute: {"S": PREFIX + denial.key}},
+                UpdateExpression="SET pending = :event",
+                ConditionExpression="pending = :event",
+                ExpressionAttributeValues={":event": {"S": denial.event_id}},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
+                return None, None
+            raise
+        item: Mapping[str, Any] = answer.get("Attributes") or {}
+        document = (item.get("pending_alert") or {}).get("S")
+        if document is None:
+            return None, None
+        return pending_decision(document), _first_seen(item, denial)
+
+
+PENDING_REASON_CHARS = 1024  # a rule's reason as kept for publishing again (the rules' reasons are a line each)
+PENDING_ACTIONS = 200  # a principal's alert's covered actions kept (a window holds few; 200 x 128 bytes at most)
+
+
+def pending_document(alert: Decision) -> str:
+    """What publishing ``alert`` again needs, as the compact JSON string ``pending_alert`` holds: the fired rules'
+    names and reasons (``r``), the carried count (``c``) and the covered actions (``a``). At most about 40 KB: the
+    rules are the seven of ``rules``, a reason at most ``PENDING_REASON_CHARS``, actions at most ``PENDING_ACTIONS``
+    of ``MAX_ACTION_BYTES``."""
+    document = {
+        "r": [[rule.name, rule.reason[:PENDING_REASON_CHARS]] for rule in alert.rules],
+        "c": alert.suppressed,
+        "a": [action.encode()[:MAX_ACTION_BYTES].decode(errors="ignore") for action in alert.actions_in_window][
+            :PENDING_ACTIONS
+        ],
+    }
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+
+def pending_decision(document: str) -> Decision:
+    """The alert ``pending_document`` kept, as ``decide`` gave it (outcome alert, its rules, count and actions)."""
+    kept = json.loads(document)
+    rules = tuple(FiredRule(str(name), str(reason)) for name, reason in kept.get("r", []))
+    return Decision(
+        "alert",
+        rules,
+        int(kept.get("c", 0)),
+        why="published again: the first delivery claimed the alert and did not finish publishing it",
+        actions_in_window=tuple(str(action) for action in kept.get("a", [])),
+    )
+
+
+def _first_seen(item: Mapping[str, Any], denial: Denial) -> datetime:
+    """The key's first denial: the item's ``first_seen``, or this event's time when it is earlier or there is none
+    (request 2 sets ``first_seen`` only if absent: a late event does not move it back)."""
+    first = _number(item, "first_seen")
+    epoch = denial.epoch if first is None else min(first, denial.epoch)
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 def window_counts(entries: Sequence[str], denial: Denial, rules: AlertRules) -> tuple[int, int]:
@@ -500,6 +620,8 @@ __all__ = [
     "Recorded",
     "latest_marker",
     "observation_window",
+    "pending_decision",
+    "pending_document",
     "principal_marker",
     "window_actions",
     "window_counts",

@@ -125,7 +125,9 @@ def test_a_key_seen_longer_ago_than_the_retention_is_first_seen_again(dynamodb: 
     assert after.observation is not None and not after.observation.seen_before
 
 
-def test_a_redelivered_event_is_counted_once_and_costs_one_request(dynamodb: Any) -> None:
+def test_a_redelivered_event_is_counted_once_and_costs_two_requests(dynamodb: Any) -> None:
+    """Request 1 finds the eventID; request 1r finds the key's ``pending`` is not this eventID (e-2 was counted, the
+    key's pending alert is e-1's): nothing to publish again."""
     store = make_store(dynamodb)
     requests = Requests(dynamodb)
     first = store.record(denial("e-1", T0))
@@ -134,7 +136,8 @@ def test_a_redelivered_event_is_counted_once_and_costs_one_request(dynamodb: Any
     start = len(requests.names)
     again = store.record(denial("e-2", T0 + timedelta(seconds=5)))
     assert again == Recorded(again.denial, redelivered=True)
-    assert requests.since(start) == ["UpdateItem"]
+    assert again.pending is None
+    assert requests.since(start) == ["UpdateItem", "UpdateItem"]
     key_item = item(dynamodb, "alert#k-alice-describe")
     assert key_item["counted"] == {"N": "1"}  # e-2 once, not twice
     assert sorted(event for _, event in held_entries(dynamodb, "alice")) == ["e-1", "e-2"]
@@ -277,6 +280,10 @@ def test_items_expire_after_the_retention(dynamodb: Any) -> None:
     principal_id = store._principal_id(denial("e-1", at))
     assert item(dynamodb, principal_id)[TTL] == {"N": str(expected)}
     assert principal_id.startswith("alert#p-") and len(principal_id) == len("alert#p-") + 32
+    assert set(item(dynamodb, "alert#k-alice-describe")) == {
+        KEY, "kind", "first_seen", "last_seen", "counted", "alerted_at", "pending", "pending_alert", TTL,
+    }  # fmt: skip
+    assert store.published(store.record(denial("e-1", at)))  # a redelivery's Recorded names the same key and event
     assert set(item(dynamodb, "alert#k-alice-describe")) == {
         KEY, "kind", "first_seen", "last_seen", "counted", "alerted_at", TTL,
     }  # fmt: skip

@@ -218,8 +218,8 @@ def test_a_reconnaissance_alerts_once_for_the_principal_and_folds_the_rest_at_tw
     in any 5 minutes, at most 9 actions); the 10th fires reconnaissance and alerts for the principal; 11-14 fire it
     too and are folded into that alert; CreateService fires first_seen, sensitive_action, reconnaissance (folded)
     and org_policy, which the principal's alert did not list: it alerts on its own. Requests: 2 for each event that
-    does not alert, 4 for each alert (request 3a: the principal's markers, the sweep's and the newest, or the
-    newest only; then the key's)."""
+    does not alert, 5 for each alert (request 3a: the principal's markers, the sweep's and the newest, or the
+    newest only; 3b the key's, with the alert pending; 4 after Publish: no longer pending)."""
     day0 = -2 * 24 * 3600
     for i, action in enumerate(f.APPRUNNER_READ_EVENTS):
         record = f.record(action, event_time=at(day0 + i * 3600))
@@ -240,7 +240,7 @@ def test_a_reconnaissance_alerts_once_for_the_principal_and_folds_the_rest_at_tw
         aws.requests.clear()
         runs.append(alert_on_event(f.eventbridge_envelope(record), settings(aws), aws.sns, aws.dynamodb))
         requests.append(len(aws.requests))
-    assert requests == [2] * 9 + [4] + [2] * 4 + [4]
+    assert requests == [2] * 9 + [5] + [2] * 4 + [5]
     assert [len(run.published) for run in runs] == [0] * 9 + [1] + [0] * 4 + [1]
     assert sum(run.tally.ignored.get("no_rule", 0) for run in runs) == 9
     assert (sum(run.tally.deduplicated for run in runs), sum(run.tally.folded for run in runs)) == (4, 4)

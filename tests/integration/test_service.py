@@ -335,11 +335,13 @@ def test_an_alert_runs_metrics_count_alerts_deduplicated_folded_redelivered_and_
         "AlertsDeduplicated": 2,
         "AlertsFolded": 2,
         "EventsRedelivered": 1,
+        "AlertsRepublished": 0,  # the redelivery is of a folded event: nothing pending
         "EventsIgnored": 9,
         "SuppressionsExpired": 0,
         "SecurityHubFindings": 0,
         "SuppressionProblems": 0,
         "PublishProblems": 0,
+        "SuppressionsOverridden": 0,
         "MalformedRecords": 0,
     }
     [alert] = _received(sqs, queue)
