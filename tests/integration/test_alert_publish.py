@@ -340,3 +340,65 @@ def test_a_redacted_principals_alert_names_the_pseudonym_only(aws):
     sent = [aws.requests[0]["Message"], aws.requests[0]["Subject"], json.dumps(document), json.dumps(rest)]
     for text in sent:
         assert "svc-legacy" not in text and MOTO_ACCOUNT not in text
+
+
+def _state_table(aws: Aws) -> str:
+    from tests.stack import source_template
+
+    table = source_template()["Resources"]["StateTable"]["Properties"]
+    boto3.client("dynamodb", region_name=REGION).create_table(
+        TableName="state",
+        BillingMode=table["BillingMode"],
+        AttributeDefinitions=table["AttributeDefinitions"],
+        KeySchema=table["KeySchema"],
+    )
+    return "state"
+
+
+def test_a_keys_second_alert_a_period_later_keeps_security_hubs_first_observed_and_created_times(aws):
+    """Issue 9 review finding 12, through alert_service and the store (moto DynamoDB and Security Hub): dev-alice is
+    denied apprunner:UpdateService at 09:15:00 (first_seen, sensitive_action: an alert), then 25 hours later
+    (sensitive_action: the period of 24 h is over, another alert updating the same finding). FirstObservedAt and
+    CreatedAt stay the first denial's; LastObservedAt is the second's."""
+    from analysis.alert_service import alert_on_event
+    from analysis.settings import load_settings
+
+    aws.securityhub.enable_security_hub()
+    settings = load_settings(
+        {},
+        alert_topic_arn=aws.topic,
+        state_table=_state_table(aws),
+        alert_security_hub=True,
+        alert_security_hub_product_arn=PRODUCT,
+    )
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    runs = [
+        alert_on_event(
+            f.eventbridge_envelope(f.record("UpdateService", event_time=when)),
+            settings,
+            aws.sns,
+            dynamodb,
+            securityhub=aws.securityhub,
+        )
+        for when in ("2026-11-28T09:15:00Z", "2026-11-29T10:15:00Z")
+    ]
+    assert [len(run.security_hub) for run in runs] == [1, 1] and runs[0].security_hub == runs[1].security_hub
+    [stored] = aws.securityhub.get_findings()["Findings"]
+    assert stored["FirstObservedAt"] == stored["CreatedAt"] == "2026-11-28T09:15:00.000Z"
+    assert stored["LastObservedAt"] == "2026-11-29T10:15:00.000Z"
+    assert stored["ProductFields"]["rules"] == "sensitive_action"  # the second alert's: the update applied
+
+
+def test_a_denial_forwarded_from_another_region_says_that_region_in_security_hub(aws):
+    aws.securityhub.enable_security_hub()
+    record = f.record("UpdateService", region="eu-central-1")
+    publish_alert(
+        aws.clients(securityhub=aws.securityhub),
+        output(aws, security_hub=True, product_arn=PRODUCT),
+        finding_of(record),
+        RULES,
+        0,
+    )
+    [stored] = aws.securityhub.get_findings()["Findings"]
+    assert [resource["Region"] for resource in stored["Resources"]] == ["eu-central-1", "eu-central-1"]
+    assert stored["ProductArn"].split(":")[3] == REGION  # imported in the function's region all the same

@@ -180,3 +180,36 @@ def test_a_long_list_of_covered_actions_stays_within_the_asff_limits():
     validated(asff)
     assert len(asff["Description"]) <= 1024
     assert len(asff["ProductFields"]["actionsInWindow"]) == 2048
+
+
+def test_a_later_alert_of_a_key_keeps_its_first_observed_and_created_times():
+    """Issue 9 review finding 12. ASFF: CreatedAt is "when the potential security issue or event captured by a finding
+    was created" (user guide, required attributes): the key's first denial, as FirstObservedAt; LastObservedAt is
+    this event's time; UpdatedAt the import's. The store's first_seen of the key, 09:15:00 the day before."""
+    first_seen = datetime(2026, 11, 28, 9, 15, tzinfo=UTC)
+    import_time = datetime(2026, 11, 29, 10, 0, 2, tzinfo=UTC)
+    later = scp_denial(event_time="2026-11-29T10:00:00Z")
+    asff = asff_finding(later, "apprunner", [], PRODUCT, import_time, first_seen=first_seen)
+    validated(asff)
+    assert asff["FirstObservedAt"] == asff["CreatedAt"] == "2026-11-28T09:15:00.000Z"
+    assert asff["LastObservedAt"] == "2026-11-29T10:00:00.000Z"
+    assert asff["UpdatedAt"] == "2026-11-29T10:00:02.000Z"
+    # without the store (no STATE_TABLE): the event's own time, as before
+    alone = asff_finding(later, "apprunner", [], PRODUCT, import_time)
+    assert alone["FirstObservedAt"] == alone["CreatedAt"] == alone["LastObservedAt"] == "2026-11-29T10:00:00.000Z"
+    # a late event, older than the first_seen the store holds (a later event of the key came first): the earlier
+    early = asff_finding(
+        scp_denial(event_time="2026-11-28T09:00:00Z"), "apprunner", [], PRODUCT, NOW, first_seen=first_seen
+    )
+    assert early["FirstObservedAt"] == early["CreatedAt"] == "2026-11-28T09:00:00.000Z"
+
+
+@pytest.mark.parametrize("region", ["eu-central-1", "ap-southeast-2"])
+def test_the_resources_region_is_the_denied_calls_not_the_importing_one(region):
+    """A denial forwarded from another region (the record's awsRegion) says that region; the product ARN's (the
+    importing region, us-east-1) stays the finding's own."""
+    asff = asff_finding(scp_denial(region=region), "apprunner", [], PRODUCT, NOW)
+    validated(asff)
+    assert {resource["Region"] for resource in asff["Resources"]} == {region}
+    assert len(asff["Resources"]) == 2  # the role, and the refused service (an ARN in that region)
+    assert PRODUCT.split(":")[3] == "us-east-1"
