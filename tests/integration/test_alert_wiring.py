@@ -250,3 +250,24 @@ def test_a_reconnaissance_alerts_once_for_the_principal_and_folds_the_rest_at_tw
     assert "10 distinct actions" in recon["rules"][0]["reason"]
     assert own["finding"]["actions"][0]["action"] == "apprunner:CreateService"
     assert [rule["name"] for rule in own["rules"]] == ["first_seen", "sensitive_action", "reconnaissance", "org_policy"]
+
+
+def test_a_protected_denial_a_suppression_matches_is_alerted_and_counted_as_overridden(aws):
+    """The root user's denial, matched by an entry on its action alone, cannot be hidden by it
+    (``suppressions.protected``: root; the entry does not name the principal): it alerts, and the run counts it in
+    ``suppression_overridden``. The same entry hides dev-alice's denial of the action (not protected: a service of
+    her own account), which is not counted there."""
+    from analysis.alerting.suppressions import Suppression, Suppressions
+
+    entry = Suppression("known noise", T0 + timedelta(days=30), action=("apprunner:DescribeService",))
+    suppressions = Suppressions((entry,))
+    root = f.record("DescribeService", identity=f.root(), event_time=at(0))
+    alice = f.record("DescribeService", event_time=at(60))
+    runs = [
+        alert_on_event(
+            f.eventbridge_envelope(record), settings(aws), aws.sns, aws.dynamodb, suppressions=suppressions, now=T0
+        )
+        for record in (root, alice)
+    ]
+    assert [(len(run.published), run.suppressed, run.suppression_overridden) for run in runs] == [(1, 0, 1), (0, 1, 0)]
+    assert runs[0].summary()["suppression_overridden"] == 1 and runs[0].metrics()["SuppressionsOverridden"] == 1
