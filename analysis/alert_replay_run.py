@@ -280,8 +280,24 @@ def _replay(
         else:
             kept.append((finding, _id(record), at))
     replayed = replay(kept, alert_rules(settings), options)
-    outcomes = [_outcome(one) for one in replayed] + suppressed
+    records = {_id(record): record for record, _ in denials}
+    outcomes = [_outcome(_probed(one, records, options)) for one in replayed] + suppressed
     run.outcomes = sorted(outcomes, key=lambda outcome: outcome.at)  # stable: suppressed after same-time others
+
+
+def _probed(one: Replayed, records: dict[str, dict[str, Any]], options: Any) -> Replayed:
+    """An alert in which reconnaissance fired gets the report's advice ("do not grant: investigate"), as the alert
+    function gives it (``analysis.alert_service``)."""
+    from dataclasses import replace
+
+    from analysis.contract import BUILDING, Finding
+    from analysis.event_finding import event_finding
+
+    decision = one.decision
+    if decision is None or decision.outcome != "alert" or "reconnaissance" not in {r.name for r in decision.rules}:
+        return one
+    probing = event_finding(records[one.event_id], options, reconnaissance=True)
+    return replace(one, finding=Finding.model_validate(probing, context=BUILDING))
 
 
 def _outcome(one: Replayed) -> Outcome:

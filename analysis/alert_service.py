@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from analysis.alerting.suppressions import Suppressions
 
 NO_STATE = "off: no STATE_TABLE, one alert per denial"
+RECONNAISSANCE = "reconnaissance"  # the rule (analysis.alerting.rules) whose alert gets the report's advice
 WITH_STATE = "on: one alert per key (principal x account x action) and period"
 
 
@@ -185,6 +186,9 @@ def alert_on_event(
         run.denials += 1
         if store and (decision is None or decision.outcome != "alert"):
             continue
+        if decision is not None and RECONNAISSANCE in {rule.name for rule in decision.rules}:
+            # the state saw the report's threshold crossed: the report's advice, "do not grant: investigate"
+            finding = Finding.model_validate(event_finding(item, options, reconnaissance=True), context=BUILDING)
         if settings.redact:
             from analysis.redact import redact_report
 

@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from analysis.alert_service import alert_on_event
+from analysis.alert_service import AlertsNotPublished, alert_on_event
 from analysis.aws_clients import client
 from analysis.observability import add_counts, powertools
 from analysis.settings import load_settings
@@ -32,7 +32,14 @@ else:
 @event_source(data_class=EventBridgeEvent)
 def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     suppressions = SUPPRESSIONS.current() if SUPPRESSIONS else None
-    run = alert_on_event(event.raw_event, SETTINGS, SNS, DYNAMODB, securityhub=SECURITY_HUB, suppressions=suppressions)
+    try:
+        run = alert_on_event(
+            event.raw_event, SETTINGS, SNS, DYNAMODB, securityhub=SECURITY_HUB, suppressions=suppressions
+        )
+    except AlertsNotPublished as failed:  # left pending: the retry publishes them; the metrics still go out
+        add_counts(metrics, failed.run.metrics())
+        logger.error("alerts not published, left pending for the retry", extra={"summary": failed.run.summary()})
+        raise
     add_counts(metrics, run.metrics())
     logger.info("denial event", extra={"summary": run.summary()})
     return run.summary()

@@ -218,3 +218,16 @@ def test_a_source_that_does_not_exist_is_a_usage_error(capsys, tmp_path):
     assert main(["alerts", "--source", str(tmp_path / "none")]) == 2
     [line] = capsys.readouterr().err.splitlines()
     assert line == f"apprunner-audit: error: {tmp_path / 'none'}: no such file or folder"
+
+
+def test_an_alert_in_which_reconnaissance_fired_gives_the_reports_advice(capsys):
+    """With the report's threshold lowered to 5 distinct actions in 10 minutes, svc-legacy's sweep (SAMPLE_DAY.md:
+    14 read actions within minutes) fires reconnaissance: that alert advises what the daily report advises for
+    svc-legacy, "investigate" (do not grant), though the event alone would say grant."""
+    document = _json(capsys, "--recon-actions", "5", "--recon-minutes", "10")
+    alerts = document["alerts"]
+    probing = [a for a in alerts if "reconnaissance" in {rule["name"] for rule in a["rules"]}]
+    assert probing and {a["principal"] for a in probing} == {SVC_LEGACY}
+    assert {a["fix"] for a in probing} == {"investigate"}
+    first = next(a for a in alerts if a["principal"] == SVC_LEGACY)
+    assert first["fix"] == "grant"  # its first new read, before the sweep: one event's advice

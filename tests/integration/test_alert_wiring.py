@@ -250,6 +250,10 @@ def test_a_reconnaissance_alerts_once_for_the_principal_and_folds_the_rest_at_tw
     assert "10 distinct actions" in recon["rules"][0]["reason"]
     assert own["finding"]["actions"][0]["action"] == "apprunner:CreateService"
     assert [rule["name"] for rule in own["rules"]] == ["first_seen", "sensitive_action", "reconnaissance", "org_policy"]
+    # the daily report's advice for a principal over the reconnaissance threshold (docs/CONTRACT.md: investigate
+    # wins over every other kind), not the "grant" one event alone would give
+    assert [alert["finding"]["remedy"]["kind"] for alert in (recon, own)] == ["investigate", "investigate"]
+    assert "Fix: do not grant: investigate" in recon["body"]
 
 
 def test_a_protected_denial_a_suppression_matches_is_alerted_and_counted_as_overridden(aws):
