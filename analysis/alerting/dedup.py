@@ -12,18 +12,29 @@ the period is counted, whatever else holds).
    store's ``principal_*`` attributes). Until the period after its time ``t`` ends (``now < t + period``; a late
    event older than ``t`` too), a denial of another key of the principal that fires a rule is folded into it:
    counted (``why`` names the alert that covers it, ``folded_into`` its key; the key's count goes into its next
-   alert, as any count), unless it fires root, unknown_account or org_policy and that alert did not list the rule
-   (a new fact: the root user, a caller from outside, an organization policy). first_seen and sensitive_action are
-   folded: a prober tries new and changing actions by nature, and the alert names the actions.
+   alert, as any count), unless it fires a rule of ``OWN_RULES`` that alert did not list: root, unknown_account,
+   org_policy (a new fact: the root user, a caller from outside, an organization policy), sensitive_action (a write
+   or ``iam:PassRole`` after a sweep of reads: what a reconnaissance is for, named nowhere else until the key's next
+   alert a period later) or reconnaissance (a burst's alert does not give the daily report's advice on a prober,
+   "do not grant: investigate"; the first reconnaissance of the principal does). Such a denial goes on to rule 2
+   (which folds it only when the principal's newest alert, within the window, listed all its rules) and otherwise
+   alerts; when burst or reconnaissance fired in it, that alert becomes the principal's sweep alert in turn (its
+   rules replace the old ones: a rule the old alert listed and the new one does not alerts again). Only first_seen
+   and burst are folded whatever the sweep alert listed: a prober tries new actions by nature, and its alert names
+   them (``actions_in_window``).
 2. Nothing new within the sweep window. The principal's newest alert, whatever its rules (``Decision.latest``, the
    store's ``latest_*`` attributes): within the reconnaissance window around it (``|now - t| < recon_window``,
    10 minutes by default), a denial of another key whose fired rules are all among the rules that alert listed
    (a subset: it would tell the person nothing new) is folded into it the same way. One that fires a rule the
    newest alert did not list (burst after a first_seen alert, sensitive_action after a read, unknown_account)
    alerts, and becomes the newest alert in turn (and the sweep's alert, by rule 1, when burst or reconnaissance
-   fired and no sweep alert covers the principal). The window is counted from the newest alert, not from the
-   folded events: a sweep of new reads 10 s apart gives one alert per window while it fires first_seen only, and
-   one more when burst or reconnaissance fire (rule 1 then covers the rest of the period).
+   fired). The window is counted from the newest alert, not from the folded events: a sweep of new reads 10 s
+   apart gives one alert per window while it fires first_seen only, and one more when burst or reconnaissance
+   fire (rule 1 then covers the rest of the period). Severity and action are not compared: a second sensitive
+   action of another key with the same rules within the window (``DeleteService`` 9 minutes after an
+   ``UpdateService`` alert, both first_seen and sensitive_action) is folded into the first alert, even when its
+   severity is higher; its ``why`` names the alert and the rules, its key's next alert carries the count, and a
+   third such action 10 minutes or more after that alert alerts again.
 
 An alert not older than the newest alert the principal had becomes its newest (``Decision.latest`` is set); an
 alert delivered late, older than it, leaves it as it is (``latest`` None). Both markers are written together, on
@@ -39,7 +50,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from analysis.alerting.rules import BURST, ORG_POLICY, RECONNAISSANCE, ROOT, UNKNOWN_ACCOUNT, AlertRules, FiredRule
+from analysis.alerting.rules import (
+    BURST,
+    ORG_POLICY,
+    RECONNAISSANCE,
+    ROOT,
+    SENSITIVE_ACTION,
+    UNKNOWN_ACCOUNT,
+    AlertRules,
+    FiredRule,
+)
 from analysis.contract import Finding, as_finding
 from analysis.denials import audits_service, is_denial
 
@@ -47,7 +67,8 @@ Outcome = Literal["alert", "count", "ignore"]
 Triage = Literal["denial", "not_denial", "other_service"]
 KEY_PREFIX = "k-"
 PRINCIPAL_RULES = frozenset({BURST, RECONNAISSANCE})  # an alert in which one fired is the principal's
-OWN_RULES = (ROOT, UNKNOWN_ACCOUNT, ORG_POLICY)  # alert on their own unless the principal's alert listed them
+# rule 1: alert on their own unless the principal's sweep alert listed them (the Covers line names them in this order)
+OWN_RULES = (ROOT, UNKNOWN_ACCOUNT, ORG_POLICY, SENSITIVE_ACTION, RECONNAISSANCE)
 SWEEP_WINDOW = AlertRules().recon_window  # the default of rule 2's window (the store and replay pass the rules')
 
 
@@ -120,7 +141,8 @@ def decide(
     ``latest`` (rule 2: another key, within ``sweep_window``, every fired rule listed by it). Otherwise it alerts
     when a rule fired, carrying the count; it becomes the principal's newest alert (``latest``) unless older than
     the one it had, and its sweep alert (``principal``, with ``actions_in_window``) when burst or reconnaissance
-    fired and no sweep alert covers it. When no rule fired it is ignored and the marker, with its count, stays.
+    fired and no sweep alert covers it (or the one that covers it, not newer, did not list one of its rules). When no
+    rule fired it is ignored and the marker, with its count, stays.
     """
     if marker is not None and now - marker.alerted_at < period:
         counted = Marker(marker.alerted_at, marker.counted + 1)
@@ -148,7 +170,9 @@ def decide(
     suppressed = marker.counted if marker is not None else 0
     newest = PrincipalMarker(now, key, names) if latest is None or now >= latest.alerted_at else None
     decision = Decision("alert", tuple(fired), suppressed, Marker(now, 0), why="a rule fired", latest=newest)
-    if names & PRINCIPAL_RULES and not covering:
+    # a sweep alert covering it did not list one of its own rules (rule 1): not older than that alert, it replaces it
+    renews = covering and principal is not None and now >= principal.alerted_at
+    if names & PRINCIPAL_RULES and (not covering or renews):
         mark = PrincipalMarker(now, key, names)
         decision = replace(decision, principal=mark, actions_in_window=tuple(actions_in_window))
     if covering:

@@ -145,7 +145,8 @@ def test_an_alert_in_which_burst_or_reconnaissance_fired_is_the_principals_and_n
 
 
 def test_within_the_period_the_principals_other_keys_are_folded_into_its_alert():
-    for fired in ([FIRST], [SENSITIVE], [RECON], [FIRST, SENSITIVE, BURST, RECON]):
+    """Rule 1 folds what the sweep's alert listed, and first_seen and burst whatever it listed."""
+    for fired in ([FIRST], [RECON], [FIRST, BURST], [FIRST, BURST, RECON]):
         decision = decide(fired, None, T0 + timedelta(hours=23, minutes=59), DAY, key="k-get", principal=HERS)
         assert (decision.outcome, decision.folded_into, decision.principal) == ("count", "k-list", None)
         assert decision.why == "folded into the principal's reconnaissance alert of 2026-11-28T09:00:00Z (key k-list)"
@@ -154,14 +155,58 @@ def test_within_the_period_the_principals_other_keys_are_folded_into_its_alert()
     assert (decision.outcome, decision.marker) == ("count", Marker(T0 - DAY, 4))
 
 
-def test_root_unknown_account_and_org_policy_alert_on_their_own_unless_the_principals_alert_listed_them():
-    for own in (ROOT, ORG, FiredRule("unknown_account", "outside")):
+def test_own_rules_alert_on_their_own_unless_the_principals_alert_listed_them():
+    """root, unknown_account, org_policy, sensitive_action, reconnaissance: each alerts under a sweep alert that did
+    not list it; reconnaissance fired in it, so the alert (newer) is the principal's sweep alert in turn."""
+    unknown = FiredRule("unknown_account", "outside")
+    for own in (ROOT, ORG, unknown, SENSITIVE):
         decision = decide([RECON, own], None, T0 + timedelta(minutes=1), DAY, key="k-get", principal=HERS)
-        assert (decision.outcome, decision.principal) == ("alert", None)  # not the principal's: the marker stays
+        assert decision.outcome == "alert"
+        renewed = PrincipalMarker(T0 + timedelta(minutes=1), "k-get", frozenset({RECON.name, own.name}))
+        assert decision.principal == renewed
         assert decision.why == f"a rule the principal's alert did not list fired: {own.name}"
         listed = PrincipalMarker(T0, "k-list", frozenset({"reconnaissance", own.name}))
         covered = decide([RECON, own], None, T0 + timedelta(minutes=1), DAY, key="k-get", principal=listed)
         assert covered.outcome == "count"
+        # without burst or reconnaissance in it, it alerts and the sweep's alert stays the principal's
+        alone = decide([own], None, T0 + timedelta(minutes=1), DAY, key="k-get", principal=HERS)
+        assert (alone.outcome, alone.principal) == ("alert", None)
+        # delivered late, older than the sweep's alert: it alerts and leaves the sweep's alert as it is
+        late = decide([RECON, own], None, T0 - timedelta(minutes=1), DAY, key="k-get", principal=HERS)
+        assert (late.outcome, late.principal) == ("alert", None)
+
+
+def test_reconnaissance_after_a_burst_alert_alerts_once_and_the_rest_of_the_sweep_folds_into_it():
+    """svc-legacy on the sample day, by hand: burst alert at 02:15:36 (its sweep alert and newest, rules {burst});
+    reconnaissance first fires at 02:16:31 with first_seen and burst: not listed, so not folded by rule 1, nor by rule
+    2 (not a subset of {burst}): it alerts and replaces both markers; the four later ones fold into it (rule 1)."""
+    burst_at = datetime(2026, 11, 28, 2, 15, 36, tzinfo=UTC)
+    swept = PrincipalMarker(burst_at, "k-describe", frozenset({"burst"}))
+    recon_at = datetime(2026, 11, 28, 2, 16, 31, tzinfo=UTC)
+    first = decide([FIRST, BURST, RECON], None, recon_at, DAY, key="k-domains", principal=swept, latest=swept,
+                   actions_in_window=("a:List", "a:Describe"))  # fmt: skip
+    mark = PrincipalMarker(recon_at, "k-domains", frozenset({"first_seen", "burst", "reconnaissance"}))
+    assert (first.outcome, first.principal, first.latest) == ("alert", mark, mark)
+    assert first.actions_in_window == ("a:List", "a:Describe")
+    assert first.why == "a rule the principal's alert did not list fired: reconnaissance"
+    for seconds in (7, 12, 19, 30):  # 02:16:38, :43, :50, 02:17:01
+        later = decide([FIRST, BURST, RECON], None, recon_at + timedelta(seconds=seconds), DAY, key=f"k-{seconds}",
+                       principal=mark, latest=mark)  # fmt: skip
+        assert (later.outcome, later.folded_into) == ("count", "k-domains")
+        assert later.why == (
+            "folded into the principal's burst, reconnaissance alert of 2026-11-28T02:16:31Z (key k-domains)"
+        )
+
+
+def test_a_write_after_a_sweep_alerts_at_any_time_of_the_period():
+    """The reviewer's probe (review2 finding 2): iam:PassRole (first_seen, sensitive_action) 6 minutes, 5 h and
+    23.9 h after a sweep alert that listed neither: it alerts each time (no newest alert listed sensitive_action)."""
+    sweep = PrincipalMarker(T0, "k-read", frozenset({"first_seen", "burst", "reconnaissance"}))
+    for after in (timedelta(minutes=6), timedelta(hours=5), timedelta(hours=23, minutes=54)):
+        write = decide([FIRST, SENSITIVE], None, T0 + after, DAY, key="k-passrole", principal=sweep, latest=sweep)
+        assert (write.outcome, write.principal, write.folded_into) == ("alert", None, "")
+        assert write.why == "a rule the principal's alert did not list fired: sensitive_action"
+        assert write.latest == PrincipalMarker(T0 + after, "k-passrole", frozenset({"first_seen", "sensitive_action"}))
 
 
 def test_folding_ends_with_the_period_and_needs_a_rule_and_another_key():
@@ -255,12 +300,30 @@ def test_a_late_alert_older_than_the_newest_leaves_it_and_a_late_subset_within_t
 
 def test_rule_1_comes_first_and_rule_2_covers_what_it_does_not():
     """The sweep's alert (reconnaissance at T0) and a newer alert of an own rule (root at T0 + 1 min): a later
-    sensitive_action is folded by rule 1 into the sweep's alert; a later root alone by rule 2 into the root alert."""
+    first_seen is folded by rule 1 into the sweep's alert; a later root alone by rule 2 into the root alert; a
+    sensitive_action (listed by neither) alerts."""
     rooted = PrincipalMarker(T0 + timedelta(minutes=1), "k-root", frozenset({"root"}))
     at = T0 + timedelta(minutes=2)
+    read = decide([FIRST], None, at, DAY, key="k-g", principal=HERS, latest=rooted)
+    assert (read.outcome, read.folded_into) == ("count", "k-list")
     write = decide([SENSITIVE], None, at, DAY, key="k-w", principal=HERS, latest=rooted)
-    assert (write.outcome, write.folded_into) == ("count", "k-list")
+    assert (write.outcome, write.folded_into, write.principal) == ("alert", "", None)
     again = decide([ROOT], None, at, DAY, key="k-r2", principal=HERS, latest=rooted)
     assert (again.outcome, again.folded_into) == ("count", "k-root")
     later = decide([ROOT], None, T0 + timedelta(minutes=12), DAY, key="k-r2", principal=HERS, latest=rooted)
     assert (later.outcome, later.principal) == ("alert", None)  # the root rule after rule 2's window: alerts
+
+
+def test_rule_2_folds_a_second_sensitive_action_with_the_same_rules_within_the_window_whatever_its_severity():
+    """Documented (dedup's docstring, rule 2): DeleteService 9 minutes after an UpdateService alert, both firing
+    first_seen and sensitive_action, with no sweep alert: folded into the UpdateService alert; at 10 minutes it
+    alerts."""
+    update = PrincipalMarker(T0, "k-update", frozenset({"first_seen", "sensitive_action"}))
+    delete = decide([FIRST, SENSITIVE], None, T0 + timedelta(minutes=9), DAY, key="k-delete", latest=update)
+    assert (delete.outcome, delete.folded_into) == ("count", "k-update")
+    assert delete.why == (
+        "folded into the principal's alert of 2026-11-28T09:00:00Z (key k-update): nothing new within 10 minutes, "
+        "its rules (first_seen, sensitive_action) were listed"
+    )
+    after = decide([FIRST, SENSITIVE], None, T0 + timedelta(minutes=10), DAY, key="k-delete", latest=update)
+    assert after.outcome == "alert"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from analysis.alerting.dedup import alert_key
+from analysis.alerting.dedup import PrincipalMarker, alert_key
 from analysis.alerting.replay import replay
 from analysis.alerting.rules import AlertRules
 from analysis.contract import BUILDING, Finding
@@ -71,7 +71,8 @@ def test_a_sweep_alerts_once_for_the_principal_and_folds_the_rest():
     """dev-alice denied 14 read actions 40 s apart two days after being denied each (seen: no first_seen). By hand
     with the defaults (reconnaissance: 10 distinct actions in 10 minutes; burst: 10 denials in 5, never reached at
     40 s apart): 1-9 ignored, the 10th alerts for the principal and covers the 10 actions, 11-14 are folded into it;
-    an SCP-refused CreateService then alerts on its own (org_policy, which the principal's alert did not list)."""
+    an SCP-refused CreateService then alerts on its own (org_policy and sensitive_action, which the principal's alert
+    did not list) and, reconnaissance firing in it too (11 distinct actions), becomes the principal's sweep alert."""
     user = f.iam_user()
     seen = [(finding_of(action), f"seen-{i}", T0 - timedelta(days=2, hours=-i))
             for i, action in enumerate(f.APPRUNNER_READ_EVENTS)]  # fmt: skip
@@ -91,4 +92,7 @@ def test_a_sweep_alerts_once_for_the_principal_and_folds_the_rest():
     assert {r.decision.folded_into for r in replayed[10:14]} == {recon.principal.key}
     own = replayed[14].decision
     assert [r.name for r in own.rules] == ["first_seen", "sensitive_action", "reconnaissance", "org_policy"]
-    assert (own.outcome, own.principal) == ("alert", None)
+    assert own.outcome == "alert"
+    assert own.why == "a rule the principal's alert did not list fired: org_policy, sensitive_action"
+    assert own.principal == PrincipalMarker(T0 + timedelta(seconds=570), alert_key(create), frozenset(
+        {"first_seen", "sensitive_action", "reconnaissance", "org_policy"}))  # fmt: skip
