@@ -128,19 +128,28 @@ def test_the_sample_day_gives_the_same_decisions_through_the_handler_and_the_rep
     #   DescribeService (02:15:25): 6. ListVpcConnectors again at 02:15:08: its key never alerted, seen 11 s before,
     #   9 denials in 5 minutes, 5 actions: no rule, ignored. DescribeService again at 02:15:36 is the 10th denial in
     #   5 minutes (02:14:07, :18, :31, :36, :47, :57, 02:15:08, :14, :25, :36): burst, a rule the newest alert did not
-    #   list: it alerts, the sweep's alert (rule 1). Its 9 later denials (ListOperations twice, ListTagsForResource
-    #   twice, DescribeCustomDomains, DescribeAutoScalingConfiguration, DescribeObservabilityConfiguration,
-    #   DescribeVpcConnector, DescribeWebAclForService) are folded into it. 2 alerts (8 before), 15 folded.
+    #   list: it alerts, the sweep's alert (rule 1). Its next 4 denials (ListOperations twice, ListTagsForResource
+    #   twice, 02:15:45 to 02:16:19: burst, and first_seen on a new key; 8, then 9 distinct actions in 10 minutes,
+    #   under the threshold of 10) are folded into it.
+    #   DescribeCustomDomains at 02:16:31 is the 10th distinct action within 10 minutes (ListServices,
+    #   ListConnections, ListAutoScalingConfigurations, ListObservabilityConfigurations, ListVpcConnectors,
+    #   ListVpcIngressConnections, DescribeService, ListOperations, ListTagsForResource, DescribeCustomDomains) and
+    #   the 15th denial in 5 minutes: first_seen, burst, reconnaissance. reconnaissance is a rule the sweep's alert
+    #   ({burst}) did not list, so rule 1 does not fold it, nor rule 2 (not a subset of {burst}): it alerts, and
+    #   becomes the principal's sweep alert. Its 4 later denials (DescribeAutoScalingConfiguration,
+    #   DescribeObservabilityConfiguration, DescribeVpcConnector, DescribeWebAclForService, the same three rules) are
+    #   folded into it. 3 alerts (8 before), 6 + 4 + 4 = 14 folded.
     # - role/ExternalAuditor: ListServices at 04:37:05 alerts (first_seen, unknown_account); DescribeService at
     #   04:38:11 (the same two rules), 04:38:40 and 04:39:22 (unknown_account: its key never alerted) are folded
     #   into it: 1 alert (2 before), 3 folded.
-    # - every other principal's alerts are more than 10 minutes apart: unchanged, 21 alerts of 18 principals.
-    # So 24 alerts (31 - 6 - 1), 18 folded, 1 fires no rule, 85 - 3 - 24 - 1 = 57 counted of which 18 folded.
+    # - every other principal's alerts are more than 10 minutes apart, and no other principal has a burst or
+    #   reconnaissance alert: unchanged, 21 alerts of 18 principals.
+    # So 25 alerts (31 - 5 - 1), 17 folded, 1 fires no rule, 85 - 3 - 25 - 1 = 56 counted of which 17 folded.
     outcomes = Counter(r.decision.outcome if r.decision else "redelivered" for r in replayed)
     assert (len(denials), outcomes["alert"], outcomes["count"], outcomes["ignore"], outcomes["redelivered"]) == (
         85,
-        24,
-        57,
+        25,
+        56,
         1,
         3,
     )
@@ -151,15 +160,16 @@ def test_the_sample_day_gives_the_same_decisions_through_the_handler_and_the_rep
     assert legacy == [
         ("02:14:07", "apprunner:ListServices", ["first_seen"]),
         ("02:15:36", "apprunner:DescribeService", ["burst"]),
+        ("02:16:31", "apprunner:DescribeCustomDomains", ["first_seen", "burst", "reconnaissance"]),
     ]
     assert [arn for arn in by_principal.elements() if arn and arn.endswith("/ExternalAuditor")] == [
         "arn:aws:iam::999988887777:role/ExternalAuditor"
     ]
-    assert len(by_principal) == 20 and sorted(by_principal.values()) == [1] * 16 + [2] * 4
+    assert len(by_principal) == 20 and sorted(by_principal.values()) == [1] * 16 + [2] * 3 + [3]
     folded = Counter(
         r.finding.principal.arn.rsplit("/", 1)[-1] for r in replayed if r.decision and r.decision.folded_into
     )
-    assert folded == {"svc-legacy": 15, "ExternalAuditor": 3}
+    assert folded == {"svc-legacy": 14, "ExternalAuditor": 3}
     assert len({(r.finding.principal.arn, r.finding.target_account_id, r.finding.actions[0].action.lower())
                 for r in alerts}) == len(alerts)  # fmt: skip  # none twice
 
