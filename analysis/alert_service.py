@@ -178,7 +178,7 @@ def alert_on_event(
                     run.suppressed += 1
                     continue
                 run.suppression_overridden += _overridden(suppressions, finding, now)
-            decision, recorded = _decide(store, finding, item, options, run) if store else (None, None)
+            decision, recorded = _decide(store, finding, item, options, run, now) if store else (None, None)
         except Exception as error:  # a bug meeting one event: counted and named, never a lost invocation
             run.problems.append(f"event: cannot be read ({type(error).__name__}: {error})")
             run.malformed += 1
@@ -246,7 +246,9 @@ def _ignore(run: AlertRun, record: Mapping[str, Any], settings: Settings, *, cou
         run.tally.add(triage(record, settings.service))
 
 
-def _decide(store: Any, finding: Finding, record: Mapping[str, Any], options: Any, run: AlertRun) -> tuple[Any, Any]:
+def _decide(
+    store: Any, finding: Finding, record: Mapping[str, Any], options: Any, run: AlertRun, now: datetime
+) -> tuple[Any, Any]:
     """The store's answer for one denial and what it read: the decision None for a redelivery (tallied), or the
     pending alert of a redelivery whose first delivery did not finish publishing it, else ``dedup.Decision``
     (tallied)."""
@@ -254,7 +256,7 @@ def _decide(store: Any, finding: Finding, record: Mapping[str, Any], options: An
     from analysis.alerting.store import Denial
 
     at = _event_moment(record.get("eventTime"))
-    recorded = store.record(Denial.of(finding, str(record.get("eventID") or ""), at))
+    recorded = store.record(Denial.of(finding, str(record.get("eventID") or ""), at), now)
     if recorded.redelivered:
         run.tally.add("redelivered")
         if recorded.pending is not None:

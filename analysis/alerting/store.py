@@ -101,6 +101,12 @@ SLOTS = 5  # slot names s0..s4: the two a write keeps and three it clears
 MAX_ENTRIES_PER_SLOT = 600
 MAX_ACTION_BYTES = 128
 MAX_EVENT_ID_BYTES = 64
+# an alert's claim (request 3b) is the invocation's for this long (``pending_at``, the wall clock): a redelivery within
+# it is a duplicate delivered while the first invocation may still be publishing, and publishes nothing (request 1r's
+# condition). The alert function's Timeout (30 s, template.yaml) and a margin for the hosts' clocks; Lambda's first
+# retry of a failed invocation comes a minute or more after it, the second two minutes after that, so a real retry
+# is past the lease. A longer Timeout needs a longer lease (``AlertStore.lease``).
+PENDING_LEASE = timedelta(seconds=45)
 CLAIMS = 4  # request 3a taken at most this many times for one event (each loss is another invocation's alert)
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
@@ -147,9 +153,10 @@ class Recorded:
     actions_in_window: tuple[str, ...] = ()  # the principal's distinct actions in the longest window
     latest: PrincipalMarker | None = None  # the principal's newest alert as request 1 read it
     first_seen: datetime | None = None  # the key's first denial (request 2's ``first_seen``, or this event's)
-    # a redelivery whose key's alert is still pending for this eventID (request 4 said so): the alert claimed when
+    # a redelivery whose key's alert is still pending for this eventID (request 1r said so): the alert claimed when
     # the event was first delivered, whose publishing did not finish; the caller publishes it again
     pending: Decision | None = None
+    now: datetime | None = None  # the wall clock of this delivery (``pending_at`` of a claim, 1r's lease)
 
 
 @dataclass
@@ -160,6 +167,7 @@ class AlertStore:
     table: str
     rules: AlertRules
     key_attribute: str = "id"
+    lease: timedelta = PENDING_LEASE
 
     @property
     def width(self) -> int:
@@ -169,14 +177,17 @@ class AlertStore:
     def _expires_at(self, denial: Denial) -> int:
         return denial.epoch + int(max(self.rules.retention, self.rules.period).total_seconds())
 
-    def record(self, denial: Denial) -> Recorded:
-        """Requests 1 and 2: count the denial once, and say what the windows and the key's marker hold."""
+    def record(self, denial: Denial, now: datetime | None = None) -> Recorded:
+        """Requests 1 and 2: count the denial once, and say what the windows and the key's marker hold. ``now`` is
+        the wall clock of this delivery (default: the machine's), for the pending claim's lease."""
+        now = now or datetime.now(UTC)
         appended = self._append(denial)
         if appended is None:
-            pending, first_seen = self._pending(denial)
-            return Recorded(denial, redelivered=True, first_seen=first_seen, pending=pending)
+            return self._redelivered(denial, now)
         entries, principal_item = appended
         old = self._count(denial)
+        if old is None:  # request 2 found this event's alert pending: a late redelivery (its entry had moved on)
+            return self._redelivered(denial, now)
         marker = None
         alerted_at = _number(old, "alerted_at")
         counted = _number(old, "counted") or 0
@@ -197,7 +208,12 @@ class AlertStore:
             window_actions(entries, denial, self.rules),
             latest_marker(principal_item),
             _first_seen(old, denial),
+            now=now,
         )
+
+    def _redelivered(self, denial: Denial, now: datetime) -> Recorded:
+        pending, first_seen = self._pending(denial, now)
+        return Recorded(denial, redelivered=True, first_seen=first_seen, pending=pending, now=now)
 
     def settle(self, recorded: Recorded, fired: Sequence[FiredRule]) -> Decision:
         """``decide`` on what ``record`` read, and request 3 when it says alert. An alert lost to a concurrent
@@ -333,22 +349,33 @@ class AlertStore:
 
     # --- request 2: the key's counter and marker ------------------------------------------------------------------
 
-    def _count(self, denial: Denial) -> Mapping[str, Any]:
-        answer = self.client.update_item(
-            TableName=self.table,
-            Key={self.key_attribute: {"S": PREFIX + denial.key}},
-            UpdateExpression=(
-                "SET last_seen = :at, first_seen = if_not_exists(first_seen, :at), kind = :kind, expires_at = :expires "
-                "ADD counted :one"
-            ),
-            ExpressionAttributeValues={
-                ":at": {"N": str(denial.epoch)},
-                ":kind": {"S": "alert-key"},
-                ":expires": {"N": str(self._expires_at(denial))},
-                ":one": {"N": "1"},
-            },
-            ReturnValues="ALL_OLD",
-        )
+    def _count(self, denial: Denial) -> Mapping[str, Any] | None:
+        """The key's item before counting this event, or None when its ``pending`` is this eventID: a redelivery
+        that request 1 did not recognise (its entry left the principal's item), whose alert is still pending."""
+        from botocore.exceptions import ClientError
+
+        try:
+            answer = self.client.update_item(
+                TableName=self.table,
+                Key={self.key_attribute: {"S": PREFIX + denial.key}},
+                UpdateExpression=(
+                    "SET last_seen = :at, first_seen = if_not_exists(first_seen, :at), kind = :kind, "
+                    "expires_at = :expires ADD counted :one"
+                ),
+                ConditionExpression="attribute_not_exists(pending) OR pending <> :event",
+                ExpressionAttributeValues={
+                    ":at": {"N": str(denial.epoch)},
+                    ":kind": {"S": "alert-key"},
+                    ":expires": {"N": str(self._expires_at(denial))},
+                    ":one": {"N": "1"},
+                    ":event": {"S": denial.event_id},
+                },
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
+                return None
+            raise
         attributes: Mapping[str, Any] = answer.get("Attributes") or {}
         return attributes
 
@@ -421,6 +448,7 @@ class AlertStore:
             ":handled": {"N": str(recorded.counted_before + 1)},  # the count this alert carries, and itself
             ":event": {"S": denial.event_id},
             ":alert": {"S": pending_document(alert)},
+            ":now": {"N": str(int((recorded.now or datetime.now(UTC)).timestamp()))},
         }
         if recorded.alerted_at_before is None:
             condition = "attribute_not_exists(alerted_at)"
@@ -432,7 +460,8 @@ class AlertStore:
                 TableName=self.table,
                 Key={self.key_attribute: {"S": PREFIX + denial.key}},
                 UpdateExpression=(
-                    "SET alerted_at = :at, counted = counted - :handled, pending = :event, pending_alert = :alert"
+                    "SET alerted_at = :at, counted = counted - :handled, pending = :event, pending_alert = :alert, "
+                    "pending_at = :now"
                 ),
                 ConditionExpression=condition,
                 ExpressionAttributeValues=values,
@@ -455,7 +484,7 @@ class AlertStore:
             self.client.update_item(
                 TableName=self.table,
                 Key={self.key_attribute: {"S": PREFIX + recorded.denial.key}},
-                UpdateExpression="REMOVE pending, pending_alert",
+                UpdateExpression="REMOVE pending, pending_alert, pending_at",
                 ConditionExpression="pending = :event",
                 ExpressionAttributeValues={":event": {"S": recorded.denial.event_id}},
             )
@@ -465,20 +494,27 @@ class AlertStore:
             raise
         return True
 
-    def _pending(self, denial: Denial) -> tuple[Decision | None, datetime | None]:
-        """Request 4 on a redelivery: the alert this eventID claimed and whose publishing did not finish (the key's
-        ``pending`` is still this eventID), with the key's first time; (None, None) when it is not pending (a true
-        redelivery: counted once, nothing to publish). An UpdateItem that writes ``pending`` as it is, on condition
-        that it is this eventID, answering ``ALL_NEW``: the role has dynamodb:UpdateItem, not GetItem."""
+    def _pending(self, denial: Denial, now: datetime) -> tuple[Decision | None, datetime | None]:
+        """Request 1r on a redelivery: the alert this eventID claimed and whose publishing did not finish (the key's
+        ``pending`` is still this eventID, claimed longer than ``lease`` ago), with the key's first time; (None,
+        None) when it is not pending (a true redelivery: counted once, nothing to publish) or claimed within the
+        lease (a duplicate delivered while the first invocation may still be publishing: it publishes or fails for
+        its own retry). An UpdateItem that takes the lease (``pending_at`` = now, so that a duplicate of this
+        delivery publishes nothing either), answering ``ALL_NEW``: the role has dynamodb:UpdateItem, not GetItem.
+        A claim without ``pending_at`` (written before the lease existed) is past it."""
         from botocore.exceptions import ClientError
 
         try:
             answer = self.client.update_item(
                 TableName=self.table,
                 Key={self.key_attribute: {"S": PREFIX + denial.key}},
-                UpdateExpression="SET pending = :event",
-                ConditionExpression="pending = :event",
-                ExpressionAttributeValues={":event": {"S": denial.event_id}},
+                UpdateExpression="SET pending_at = :now",
+                ConditionExpression="pending = :event AND (attribute_not_exists(pending_at) OR pending_at < :lease)",
+                ExpressionAttributeValues={
+                    ":event": {"S": denial.event_id},
+                    ":now": {"N": str(int(now.timestamp()))},
+                    ":lease": {"N": str(int((now - self.lease).timestamp()))},
+                },
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
@@ -615,6 +651,7 @@ def observation_window(rules: AlertRules) -> timedelta:
 
 
 __all__ = [
+    "PENDING_LEASE",
     "AlertStore",
     "Denial",
     "Recorded",

@@ -35,6 +35,11 @@ from tests.integration.test_alert_wiring import T0, TABLE, Aws, at, settings
 
 pytestmark = pytest.mark.integration
 
+# the wall clock of the deliveries (``alert_on_event``'s ``now``): the first one, and Lambda's retries, which come a
+# minute or more after a failed invocation (AWS Lambda: "Error handling and automatic retries"), past the 45-s lease
+NOW = T0 + timedelta(minutes=2)
+RETRY = timedelta(seconds=61)
+
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
@@ -75,7 +80,7 @@ def test_a_publish_that_fails_once_is_published_by_the_retry_exactly_once_with_t
     sns = FlakySns(aws.sns, failing={1})
     aws.requests.clear()
     with pytest.raises(AlertsNotPublished, match="1 alert") as raised:
-        alert_on_event(f.eventbridge_envelope(record), settings(aws), sns, aws.dynamodb)
+        alert_on_event(f.eventbridge_envelope(record), settings(aws), sns, aws.dynamodb, now=NOW)
     assert str(raised.value.__cause__) == "SNS: throttled after retries"
     failed = raised.value.run  # what the handler emits before failing: the failure counted
     assert (failed.metrics()["PublishProblems"], failed.metrics()["Alerts"], failed.tally.alerts) == (1, 0, 1)
@@ -85,7 +90,7 @@ def test_a_publish_that_fails_once_is_published_by_the_retry_exactly_once_with_t
     assert aws.received() == []
 
     aws.requests.clear()
-    again = alert_on_event(f.eventbridge_envelope(record), settings(aws), sns, aws.dynamodb)
+    again = alert_on_event(f.eventbridge_envelope(record), settings(aws), sns, aws.dynamodb, now=NOW + RETRY)
     assert aws.requests == ["UpdateItem"] * 3  # 1 (a redelivery), 1r (pending: this eventID), 4
     [alert] = aws.received()
     assert [rule["name"] for rule in alert["rules"]] == ["first_seen", "sensitive_action"]
@@ -97,7 +102,7 @@ def test_a_publish_that_fails_once_is_published_by_the_retry_exactly_once_with_t
     assert "pending" not in key_item(aws) and "pending_alert" not in key_item(aws)
 
     aws.requests.clear()  # a third delivery (EventBridge's own retry, say): nothing pending any more
-    third = alert_on_event(f.eventbridge_envelope(record), settings(aws), sns, aws.dynamodb)
+    third = alert_on_event(f.eventbridge_envelope(record), settings(aws), sns, aws.dynamodb, now=NOW + 2 * RETRY)
     assert aws.requests == ["UpdateItem"] * 2
     assert (aws.received(), third.published, third.republished) == ([], [], 0)
 
@@ -105,11 +110,11 @@ def test_a_publish_that_fails_once_is_published_by_the_retry_exactly_once_with_t
 def test_a_publish_that_fails_on_every_retry_stays_pending_until_one_succeeds(aws):
     record = f.record("UpdateService", event_time=at(0))
     sns = FlakySns(aws.sns, failing={1, 2, 3})
-    for _ in range(3):  # the first delivery and Lambda's two retries: then the DLQ, and EventBridge may deliver again
+    for n in range(3):  # the first delivery and Lambda's two retries: then the DLQ, redriven by hand later
         with pytest.raises(AlertsNotPublished):
-            alert_on_event(f.eventbridge_envelope(record), settings(aws), sns, aws.dynamodb)
+            alert_on_event(f.eventbridge_envelope(record), settings(aws), sns, aws.dynamodb, now=NOW + n * RETRY)
     assert key_item(aws)["pending"] == {"S": record["eventID"]}
-    alert_on_event(f.eventbridge_envelope(record), settings(aws), sns, aws.dynamodb)
+    alert_on_event(f.eventbridge_envelope(record), settings(aws), sns, aws.dynamodb, now=NOW + timedelta(hours=1))
     assert len(aws.received()) == 1
     assert "pending" not in key_item(aws)
 
@@ -150,11 +155,11 @@ def test_the_function_dying_after_publish_and_before_clearing_gives_a_duplicate_
         raise RuntimeError("DynamoDB: throttled")
 
     monkeypatch.setattr(AlertStore, "published", broken)
-    run = alert_on_event(f.eventbridge_envelope(record), settings(aws), aws.sns, aws.dynamodb)
+    run = alert_on_event(f.eventbridge_envelope(record), settings(aws), aws.sns, aws.dynamodb, now=NOW)
     assert len(run.published) == 1
     assert run.problems == ["alert: published, but still marked pending (RuntimeError: DynamoDB: throttled)"]
     monkeypatch.undo()
-    again = alert_on_event(f.eventbridge_envelope(record), settings(aws), aws.sns, aws.dynamodb)
+    again = alert_on_event(f.eventbridge_envelope(record), settings(aws), aws.sns, aws.dynamodb, now=RETRY + NOW)
     assert (again.republished, len(aws.received())) == (1, 2)
 
 
@@ -166,10 +171,10 @@ def test_the_other_records_of_a_list_are_handled_before_the_failure_is_raised(aw
     two = f.record("DeleteService", event_time=at(3600))
     sns = FlakySns(aws.sns, failing={1})
     with pytest.raises(AlertsNotPublished):
-        alert_on_event([one, two], settings(aws), sns, aws.dynamodb)
+        alert_on_event([one, two], settings(aws), sns, aws.dynamodb, now=NOW + timedelta(hours=1))
     [second] = aws.received()
     assert second["finding"]["actions"][0]["action"] == "apprunner:DeleteService"
-    retry = alert_on_event([one, two], settings(aws), sns, aws.dynamodb)
+    retry = alert_on_event([one, two], settings(aws), sns, aws.dynamodb, now=NOW + timedelta(hours=1) + RETRY)
     [first] = aws.received()
     assert first["finding"]["actions"][0]["action"] == "apprunner:UpdateService"
     assert (retry.tally.redelivered, retry.republished, len(retry.published)) == (2, 1, 1)
@@ -177,19 +182,23 @@ def test_the_other_records_of_a_list_are_handled_before_the_failure_is_raised(aw
 
 def test_two_concurrent_invocations_still_alert_once_and_only_the_winner_is_pending(aws):
     """Both read the key before either claims (requests 1 and 2 of each, then 3 of each): one alert. The winner's
-    eventID is the pending one; a redelivery of the loser has nothing to publish, one of the winner (before its
-    request 4) the winner's alert."""
+    eventID is the pending one; a redelivery of the loser has nothing to publish. A redelivery of the winner before
+    its request 4 publishes nothing within the lease (45 s after the claim: the winner may still be publishing,
+    review 2's finding 3), and the winner's alert after it (the winner failed or died: Lambda's retry)."""
     rules = AlertRules()
     store = AlertStore(aws.dynamodb, TABLE, rules)
     finding = finding_of(f.record("UpdateService"))
     winner, loser = Denial.of(finding, "e-win", T0), Denial.of(finding, "e-lose", T0 + timedelta(seconds=1))
-    read_win, read_lose = store.record(winner), store.record(loser)
+    read_win, read_lose = store.record(winner, NOW), store.record(loser, NOW)
     fired = [FiredRule("first_seen", "new"), FiredRule("sensitive_action", "a Write action")]
     outcomes = [store.settle(read_win, fired).outcome, store.settle(read_lose, fired).outcome]
     assert outcomes == ["alert", "count"]
-    assert store.record(loser).pending is None
-    pending = store.record(winner).pending
+    assert store.record(loser, NOW + RETRY).pending is None
+    assert store.record(winner, NOW + timedelta(seconds=44)).pending is None  # within the lease: nothing written
+    pending = store.record(winner, NOW + timedelta(seconds=46)).pending  # past it: the retry takes the lease
     assert pending is not None
+    assert store.record(winner, NOW + timedelta(seconds=46 + 44)).pending is None  # within the retry's lease
+    assert store.record(winner, NOW + timedelta(seconds=46 + 46)).pending is not None
     assert ([r.name for r in pending.rules], pending.suppressed) == (["first_seen", "sensitive_action"], 0)
 
 

@@ -135,7 +135,7 @@ def test_a_redelivered_event_is_counted_once_and_costs_two_requests(dynamodb: An
     store.settle(store.record(denial("e-2", T0 + timedelta(seconds=5))), [fired("root")])
     start = len(requests.names)
     again = store.record(denial("e-2", T0 + timedelta(seconds=5)))
-    assert again == Recorded(again.denial, redelivered=True)
+    assert again == Recorded(again.denial, redelivered=True, now=again.now)
     assert again.pending is None
     assert requests.since(start) == ["UpdateItem", "UpdateItem"]
     key_item = item(dynamodb, "alert#k-alice-describe")
@@ -281,7 +281,7 @@ def test_items_expire_after_the_retention(dynamodb: Any) -> None:
     assert item(dynamodb, principal_id)[TTL] == {"N": str(expected)}
     assert principal_id.startswith("alert#p-") and len(principal_id) == len("alert#p-") + 32
     assert set(item(dynamodb, "alert#k-alice-describe")) == {
-        KEY, "kind", "first_seen", "last_seen", "counted", "alerted_at", "pending", "pending_alert", TTL,
+        KEY, "kind", "first_seen", "last_seen", "counted", "alerted_at", "pending", "pending_alert", "pending_at", TTL,
     }  # fmt: skip
     assert store.published(store.record(denial("e-1", at)))  # a redelivery's Recorded names the same key and event
     assert set(item(dynamodb, "alert#k-alice-describe")) == {
