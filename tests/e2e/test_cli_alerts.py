@@ -87,16 +87,53 @@ def test_the_sample_days_counts_add_up(sample_day):
 
 def test_a_principals_sweep_gives_one_alert_per_new_rule(sample_day):
     """By hand from the sample day's events (tests/integration/test_alert_replay_agreement.py works it through):
-    svc-legacy alerts at 02:14:07 (first_seen) and at 02:15:36 (burst), its 15 other new actions folded;
-    ExternalAuditor once (first_seen, unknown_account), 3 folded; 24 alerts in all, 18 folded."""
+    svc-legacy alerts at 02:14:07 (first_seen), at 02:15:36 (burst) and at 02:16:31 (reconnaissance, which the burst
+    alert did not list, with first_seen and burst), its 14 other new actions folded; ExternalAuditor once
+    (first_seen, unknown_account), 3 folded; 25 alerts in all, 17 folded."""
     counts = sample_day["counts"]
-    assert (counts["alert"], counts["folded"]) == (24, 18)
+    assert (counts["alert"], counts["folded"]) == (25, 17)
     assert counts["no_rule"] == 1  # svc-legacy's ListVpcConnectors again at 02:15:08: its key never alerted
     legacy = [
         (a["time"], [r["name"] for r in a["rules"]]) for a in sample_day["alerts"] if a["principal"] == SVC_LEGACY
     ]
-    assert legacy == [("2026-11-28T02:14:07Z", ["first_seen"]), ("2026-11-28T02:15:36Z", ["burst"])]
+    assert legacy == [
+        ("2026-11-28T02:14:07Z", ["first_seen"]),
+        ("2026-11-28T02:15:36Z", ["burst"]),
+        ("2026-11-28T02:16:31Z", ["first_seen", "burst", "reconnaissance"]),
+    ]
     assert [a["principal_name"] for a in sample_day["alerts"]].count("role/ExternalAuditor") == 1
+
+
+@pytest.fixture(scope="module")
+def sample_report(tmp_path_factory) -> dict:
+    """The daily report of the same day and organization (``apprunner-audit report``, JSON)."""
+    out = tmp_path_factory.mktemp("report") / "report.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "analysis", "report", *DAY, *ORGANIZATION, "--format", "json", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_every_principal_the_report_says_to_investigate_gets_an_alert_that_says_so(sample_day, sample_report):
+    """The issue: an alert gives the advice the daily report would give. The report says "do not grant: investigate"
+    (reconnaissance) for svc-legacy on the sample day (README); at least one of its alerts says the same, with the
+    report's severity (review2 finding 1: before, its two alerts said low, grant)."""
+    investigate = {
+        finding["principal"]["arn"]: finding["severity"]
+        for finding in sample_report["findings"]
+        if finding["remedy"]["kind"] == "investigate"
+    }
+    assert investigate == {SVC_LEGACY: "critical"}
+    for arn, severity in investigate.items():
+        advised = [a for a in sample_day["alerts"] if a["principal"] == arn and a["fix"] == "investigate"]
+        assert advised, arn
+        assert {a["severity"] for a in advised} == {severity}
+        assert all("reconnaissance" in {rule["name"] for rule in a["rules"]} for a in advised)
 
 
 def test_each_alert_says_why_and_no_key_alerts_twice(sample_day):
