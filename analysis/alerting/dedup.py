@@ -18,10 +18,12 @@ the period is counted, whatever else holds).
    alert a period later) or reconnaissance (a burst's alert does not give the daily report's advice on a prober,
    "do not grant: investigate"; the first reconnaissance of the principal does). Such a denial goes on to rule 2
    (which folds it only when the principal's newest alert, within the window, listed all its rules) and otherwise
-   alerts; when burst or reconnaissance fired in it, that alert becomes the principal's sweep alert in turn (its
-   rules replace the old ones: a rule the old alert listed and the new one does not alerts again). Only first_seen
-   and burst are folded whatever the sweep alert listed: a prober tries new actions by nature, and its alert names
-   them (``actions_in_window``).
+   alerts. When reconnaissance is the rule the sweep alert did not list (it was a burst's), the new alert becomes
+   the principal's sweep alert in turn, unless older than it: the rest of the sweep folds into the alert that gives
+   the report's advice. An alert for another of these rules leaves the sweep alert as it is, so that a later one
+   alerts again (each write after a sweep alerts, unless rule 2 folds it). Only first_seen and burst are folded
+   whatever the sweep alert listed: a prober tries new actions by nature, and its alert names them
+   (``actions_in_window``).
 2. Nothing new within the sweep window. The principal's newest alert, whatever its rules (``Decision.latest``, the
    store's ``latest_*`` attributes): within the reconnaissance window around it (``|now - t| < recon_window``,
    10 minutes by default), a denial of another key whose fired rules are all among the rules that alert listed
@@ -141,8 +143,8 @@ def decide(
     ``latest`` (rule 2: another key, within ``sweep_window``, every fired rule listed by it). Otherwise it alerts
     when a rule fired, carrying the count; it becomes the principal's newest alert (``latest``) unless older than
     the one it had, and its sweep alert (``principal``, with ``actions_in_window``) when burst or reconnaissance
-    fired and no sweep alert covers it (or the one that covers it, not newer, did not list one of its rules). When no
-    rule fired it is ignored and the marker, with its count, stays.
+    fired and no sweep alert covers it (or the one that covers it, not newer, did not list reconnaissance, which
+    fired). When no rule fired it is ignored and the marker, with its count, stays.
     """
     if marker is not None and now - marker.alerted_at < period:
         counted = Marker(marker.alerted_at, marker.counted + 1)
@@ -170,8 +172,8 @@ def decide(
     suppressed = marker.counted if marker is not None else 0
     newest = PrincipalMarker(now, key, names) if latest is None or now >= latest.alerted_at else None
     decision = Decision("alert", tuple(fired), suppressed, Marker(now, 0), why="a rule fired", latest=newest)
-    # a sweep alert covering it did not list one of its own rules (rule 1): not older than that alert, it replaces it
-    renews = covering and principal is not None and now >= principal.alerted_at
+    # reconnaissance after a sweep alert that did not list it (a burst's): not older than that alert, it replaces it
+    renews = RECONNAISSANCE in own and principal is not None and now >= principal.alerted_at
     if names & PRINCIPAL_RULES and (not covering or renews):
         mark = PrincipalMarker(now, key, names)
         decision = replace(decision, principal=mark, actions_in_window=tuple(actions_in_window))

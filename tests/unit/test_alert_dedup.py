@@ -156,24 +156,30 @@ def test_within_the_period_the_principals_other_keys_are_folded_into_its_alert()
 
 
 def test_own_rules_alert_on_their_own_unless_the_principals_alert_listed_them():
-    """root, unknown_account, org_policy, sensitive_action, reconnaissance: each alerts under a sweep alert that did
-    not list it; reconnaissance fired in it, so the alert (newer) is the principal's sweep alert in turn."""
+    """root, unknown_account, org_policy, sensitive_action: each alerts under a sweep alert that did not list it, and
+    the sweep's alert stays the principal's (reconnaissance, which it listed, fired too)."""
     unknown = FiredRule("unknown_account", "outside")
     for own in (ROOT, ORG, unknown, SENSITIVE):
         decision = decide([RECON, own], None, T0 + timedelta(minutes=1), DAY, key="k-get", principal=HERS)
-        assert decision.outcome == "alert"
-        renewed = PrincipalMarker(T0 + timedelta(minutes=1), "k-get", frozenset({RECON.name, own.name}))
-        assert decision.principal == renewed
+        assert (decision.outcome, decision.principal) == ("alert", None)  # not the principal's: the marker stays
         assert decision.why == f"a rule the principal's alert did not list fired: {own.name}"
         listed = PrincipalMarker(T0, "k-list", frozenset({"reconnaissance", own.name}))
         covered = decide([RECON, own], None, T0 + timedelta(minutes=1), DAY, key="k-get", principal=listed)
         assert covered.outcome == "count"
-        # without burst or reconnaissance in it, it alerts and the sweep's alert stays the principal's
-        alone = decide([own], None, T0 + timedelta(minutes=1), DAY, key="k-get", principal=HERS)
-        assert (alone.outcome, alone.principal) == ("alert", None)
-        # delivered late, older than the sweep's alert: it alerts and leaves the sweep's alert as it is
-        late = decide([RECON, own], None, T0 - timedelta(minutes=1), DAY, key="k-get", principal=HERS)
-        assert (late.outcome, late.principal) == ("alert", None)
+
+
+def test_reconnaissance_after_a_burst_alert_takes_the_marker_unless_older():
+    burst = PrincipalMarker(T0, "k-list", frozenset({"burst"}))
+    recon = decide([BURST, RECON], None, T0 + timedelta(minutes=1), DAY, key="k-get", principal=burst)
+    assert recon.outcome == "alert"
+    assert recon.principal == PrincipalMarker(T0 + timedelta(minutes=1), "k-get", frozenset({"burst", RECON.name}))
+    # with an own rule too: the same, both named
+    both = decide([BURST, RECON, ORG], None, T0 + timedelta(minutes=1), DAY, key="k-get", principal=burst)
+    assert both.why == "a rule the principal's alert did not list fired: org_policy, reconnaissance"
+    assert both.principal is not None and both.principal.key == "k-get"
+    # delivered late, older than the burst's alert: it alerts and leaves the sweep's alert as it is
+    late = decide([BURST, RECON], None, T0 - timedelta(minutes=1), DAY, key="k-get", principal=burst)
+    assert (late.outcome, late.principal) == ("alert", None)
 
 
 def test_reconnaissance_after_a_burst_alert_alerts_once_and_the_rest_of_the_sweep_folds_into_it():
@@ -296,6 +302,20 @@ def test_a_late_alert_older_than_the_newest_leaves_it_and_a_late_subset_within_t
     assert (late.outcome, late.latest) == ("alert", None)
     assert decide([FIRST], None, T0 - timedelta(minutes=9), DAY, key="k-get", latest=READ).outcome == "count"
     assert decide([FIRST], None, T0 - timedelta(minutes=10), DAY, key="k-get", latest=READ).outcome == "alert"
+
+
+def test_a_write_during_the_sweep_does_not_take_the_marker_so_a_later_write_alerts_too():
+    """Recon then act: PassRole 6 minutes into a reconnaissance sweep (reconnaissance still firing) alerts and leaves
+    the sweep's alert the principal's; DeleteService 5 h later (sensitive_action, not listed by the sweep's alert nor
+    within rule 2's window) alerts as well. Had the PassRole alert taken the marker, it would have been folded."""
+    sweep = PrincipalMarker(T0, "k-read", frozenset({"first_seen", "burst", "reconnaissance"}))
+    at = T0 + timedelta(minutes=6)
+    passrole = decide([FIRST, SENSITIVE, RECON], None, at, DAY, key="k-passrole", principal=sweep, latest=sweep)
+    assert (passrole.outcome, passrole.principal) == ("alert", None)
+    assert passrole.latest is not None
+    later = T0 + timedelta(hours=5, minutes=6)
+    delete = decide([FIRST, SENSITIVE], None, later, DAY, key="k-delete", principal=sweep, latest=passrole.latest)
+    assert (delete.outcome, delete.folded_into) == ("alert", "")
 
 
 def test_rule_1_comes_first_and_rule_2_covers_what_it_does_not():
