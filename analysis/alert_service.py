@@ -8,9 +8,12 @@ published (``analysis.alert_delivery``: SNS, and Security Hub when switched on).
 
 Delivery is at least once (``analysis.alerting.store``'s requests 3b, 4 and 1r): an alert the store claimed stays
 pending until it is published. When Publish raises, the other records of the event are still handled, then
-``AlertsNotPublished`` is raised (the first error its cause), so the invocation fails and Lambda (then EventBridge)
-delivers the event again: its records are redeliveries then, and those whose alert is still pending are published
-again. An EventBridge event holds one record; a bare list of records (the CLI, tests) may hold several.
+``AlertsNotPublished`` is raised (the first error its cause), so the invocation fails and Lambda retries it (twice,
+a minute and two minutes later; then the function's dead-letter queue: EventBridge does not redeliver a failed
+invocation): its records are redeliveries then, and those whose alert is still pending (claimed longer than the
+store's lease ago) are published again. A DynamoDB error of the alert state fails the invocation the same way
+(``AlertStateFailed``, metric StateErrors), never counted as a malformed record. An EventBridge event holds one
+record; a bare list of records (the CLI, tests) may hold several.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ class AlertRun:
     publish_problems: int = 0
     republished: int = 0  # redeliveries whose alert the first delivery claimed and did not finish publishing
     suppression_overridden: int = 0  # denials a suppression matched but could not hide (root, SCP/RCP, cross-account)
+    state_problems: int = 0  # of ``problems``: DynamoDB requests of the alert state that failed (after retries)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -106,6 +110,7 @@ class AlertRun:
             "PublishProblems": self.publish_problems,
             "SuppressionsOverridden": self.suppression_overridden,
             "MalformedRecords": self.malformed,
+            "StateErrors": self.state_problems,
         }
 
 
@@ -140,7 +145,7 @@ def alert_on_event(
     retried.
     """
     from analysis.alerting.rules import alert_rules
-    from analysis.alerting.store import AlertStore
+    from analysis.alerting.store import AlertStateError, AlertStore
     from analysis.denials import audits_service, is_denial
     from analysis.event_finding import event_finding
     from analysis.records import Malformed, unwrap
@@ -158,7 +163,8 @@ def alert_on_event(
     store = AlertStore(dynamodb, settings.state_table, rules) if dynamodb and settings.state_table else None
     run.deduplication = WITH_STATE if store else NO_STATE
     redact_key = redaction_key(settings) or random_redact_key()  # one event's findings: one key, even a random one
-    failure: Exception | None = None
+    failure: Exception | None = None  # the first Publish error
+    state_failure: Exception | None = None  # the first DynamoDB error of the alert state
     for item in unwrap(event, "event"):
         if isinstance(item, Malformed):
             run.problems.append(str(item))
@@ -179,6 +185,11 @@ def alert_on_event(
                     continue
                 run.suppression_overridden += _overridden(suppressions, finding, now)
             decision, recorded = _decide(store, finding, item, options, run, now) if store else (None, None)
+        except AlertStateError as error:  # not the record's fault: the invocation fails below, Lambda retries it
+            run.problems.append(f"alert state: {error}; the event is left to the retry")
+            run.state_problems += 1
+            state_failure = state_failure or error
+            continue
         except Exception as error:  # a bug meeting one event: counted and named, never a lost invocation
             run.problems.append(f"event: cannot be read ({type(error).__name__}: {error})")
             run.malformed += 1
@@ -205,19 +216,42 @@ def alert_on_event(
             continue
         if store and recorded is not None:
             _settled(store, recorded, run)
+    if state_failure is not None:
+        raise AlertStateFailed(run) from state_failure
     if failure is not None:
         raise AlertsNotPublished(run) from failure
     return run
 
 
-class AlertsNotPublished(RuntimeError):
+class AlertsFailed(RuntimeError):
+    """The event's records are handled, but the invocation must fail so that Lambda delivers the event again.
+    ``run`` is what the event gave (its metrics count the failures), for the handler to emit before failing."""
+
+    def __init__(self, message: str, run: AlertRun) -> None:
+        super().__init__(message)
+        self.run = run
+
+
+class AlertsNotPublished(AlertsFailed):
     """Publish raised for at least one alert of the event (the first error is the cause): the alerts stay pending and
-    the invocation must fail, so that the event is delivered again and they are published then. ``run`` is what the
-    event gave otherwise (its metrics count the failures as PublishProblems), for the handler to emit."""
+    the retry publishes them (the store's request 1r). Metric PublishProblems."""
 
     def __init__(self, run: AlertRun) -> None:
-        super().__init__(f"{run.publish_problems} alert(s) not published, left pending for the retry")
-        self.run = run
+        super().__init__(f"{run.publish_problems} alert(s) not published, left pending for the retry", run)
+
+
+class AlertStateFailed(AlertsFailed):
+    """A DynamoDB request of the alert state failed for at least one record (``store.AlertStateError``, the first
+    the cause; raised in preference to ``AlertsNotPublished`` when both happened). Metric StateErrors. What the retry
+    does depends on the request that failed (``analysis.alerting.store``'s docstring): an alert claimed (3b) is
+    published by it; an error before the claim leaves the event counted at most, never a principal's marker."""
+
+    def __init__(self, run: AlertRun) -> None:
+        super().__init__(
+            f"{run.state_problems} record(s) failed on the alert state, {run.publish_problems} alert(s) not "
+            "published; left to the retry",
+            run,
+        )
 
 
 def _overridden(suppressions: Suppressions, finding: Finding, now: datetime) -> int:
@@ -231,12 +265,15 @@ def _overridden(suppressions: Suppressions, finding: Finding, now: datetime) -> 
 
 
 def _settled(store: Any, recorded: Any, run: AlertRun) -> None:
-    """Request 4: the alert is published, no longer pending. A failure here is a problem, never an exception (the
-    retry would publish the alert again)."""
+    """Request 4: the alert is published, no longer pending. A failure here is a problem (a DynamoDB one counted in
+    StateErrors), never an exception (the retry would publish the alert again)."""
+    from analysis.alerting.store import AlertStateError
+
     try:
         store.published(recorded)
     except Exception as error:
         run.problems.append(f"alert: published, but still marked pending ({type(error).__name__}: {error})")
+        run.state_problems += isinstance(error, AlertStateError)
 
 
 def _ignore(run: AlertRun, record: Mapping[str, Any], settings: Settings, *, counted: bool) -> None:

@@ -84,7 +84,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -180,7 +181,10 @@ class AlertStore:
     def record(self, denial: Denial, now: datetime | None = None) -> Recorded:
         """Requests 1 and 2: count the denial once, and say what the windows and the key's marker hold. ``now`` is
         the wall clock of this delivery (default: the machine's), for the pending claim's lease."""
-        now = now or datetime.now(UTC)
+        with _state_errors():
+            return self._record(denial, now or datetime.now(UTC))
+
+    def _record(self, denial: Denial, now: datetime) -> Recorded:
         appended = self._append(denial)
         if appended is None:
             return self._redelivered(denial, now)
@@ -216,39 +220,57 @@ class AlertStore:
         return Recorded(denial, redelivered=True, first_seen=first_seen, pending=pending, now=now)
 
     def settle(self, recorded: Recorded, fired: Sequence[FiredRule]) -> Decision:
-        """``decide`` on what ``record`` read, and request 3 when it says alert. An alert lost to a concurrent
-        invocation's becomes a count (this event is in ``counted`` already)."""
+        """``decide`` on what ``record`` read, and request 3 when it says alert: the key's claim (3b) first, then the
+        principal's markers (3a). An alert lost to a concurrent invocation's becomes a count (this event is in
+        ``counted`` already): a lost 3b before any marker is written, a lost 3a (decided again on the markers that
+        won, and folded or counted) releases the key's claim (request 3c)."""
         if recorded.redelivered:
             raise ValueError("a redelivered event is not settled: it was counted when first delivered")
+        with _state_errors():
+            return self._settle(recorded, fired)
+
+    def _settle(self, recorded: Recorded, fired: Sequence[FiredRule]) -> Decision:
         denial = recorded.denial
         principal, latest = recorded.principal, recorded.latest
-        for _ in range(CLAIMS):  # a lost claim on the principal decides again on the markers that won
-            decision = decide(
-                fired,
-                recorded.marker,
-                denial.at,
-                self.rules.period,
-                key=denial.key,
-                principal=principal,
-                actions_in_window=recorded.actions_in_window,
-                latest=latest,
-                sweep_window=self.rules.recon_window,
-            )
-            if decision.outcome != "alert" or (decision.principal is None and decision.latest is None):
-                break
-            claimed, principal, latest = self._claim_principal(denial, (principal, latest), decision)
-            if claimed:
-                break
-        else:
-            return Decision("count", tuple(fired), why="concurrent invocations alerted for the principal")
+        decision = self._decide(recorded, fired, principal, latest)
         if decision.outcome != "alert":
             return decision
         # the count taken off ``counted``: with no earlier alert it is not 0 when a concurrent invocation's
         # event (or one ignored before any alert) came first; each is carried by exactly one alert
         alert = replace(decision, suppressed=recorded.counted_before)
-        if self._claim_alert(recorded, alert):
-            return alert
-        return Decision("count", tuple(fired), why="a concurrent invocation alerted for the key")
+        if not self._claim_alert(recorded, alert):
+            return Decision("count", tuple(fired), why="a concurrent invocation alerted for the key")
+        for _ in range(CLAIMS):  # a lost claim on the principal decides again on the markers that won
+            if decision.principal is None and decision.latest is None:
+                return replace(decision, suppressed=recorded.counted_before)
+            claimed, principal, latest = self._claim_principal(denial, (principal, latest), decision)
+            if claimed:
+                return replace(decision, suppressed=recorded.counted_before)
+            decision = self._decide(recorded, fired, principal, latest)
+            if decision.outcome != "alert":
+                self._release(recorded)
+                return decision
+        self._release(recorded)
+        return Decision("count", tuple(fired), why="concurrent invocations alerted for the principal")
+
+    def _decide(
+        self,
+        recorded: Recorded,
+        fired: Sequence[FiredRule],
+        principal: PrincipalMarker | None,
+        latest: PrincipalMarker | None,
+    ) -> Decision:
+        return decide(
+            fired,
+            recorded.marker,
+            recorded.denial.at,
+            self.rules.period,
+            key=recorded.denial.key,
+            principal=principal,
+            actions_in_window=recorded.actions_in_window,
+            latest=latest,
+            sweep_window=self.rules.recon_window,
+        )
 
     # --- request 1: the principal's recent denials ----------------------------------------------------------------
 
@@ -472,12 +494,43 @@ class AlertStore:
             raise
         return True
 
+    def _release(self, recorded: Recorded) -> None:
+        """Request 3c, after a lost 3a whose new decision is not to alert: the key's claim (3b) undone, on condition
+        that ``pending`` is still this eventID: ``alerted_at`` as request 2 read it, the count given back (this
+        event included), nothing pending."""
+        from botocore.exceptions import ClientError
+
+        values: dict[str, Any] = {
+            ":handled": {"N": str(recorded.counted_before + 1)},
+            ":event": {"S": recorded.denial.event_id},
+        }
+        if recorded.alerted_at_before is None:
+            update = "SET counted = counted + :handled REMOVE alerted_at, pending, pending_alert, pending_at"
+        else:
+            update = "SET counted = counted + :handled, alerted_at = :before REMOVE pending, pending_alert, pending_at"
+            values[":before"] = {"N": str(recorded.alerted_at_before)}
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={self.key_attribute: {"S": PREFIX + recorded.denial.key}},
+                UpdateExpression=update,
+                ConditionExpression="pending = :event",
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
+                raise
+
     # --- request 4: the alert published (clears ``pending``); on a redelivery, whether it still is ------------------
 
     def published(self, recorded: Recorded) -> bool:
         """Request 4 after an alert was published: remove the key's ``pending`` and ``pending_alert``, on condition
         that ``pending`` is still this eventID (a later alert of the key may have claimed it since). False when it
         was not (nothing removed)."""
+        with _state_errors():
+            return self._published(recorded)
+
+    def _published(self, recorded: Recorded) -> bool:
         from botocore.exceptions import ClientError
 
         try:
@@ -526,6 +579,25 @@ class AlertStore:
         if document is None:
             return None, None
         return pending_decision(document), _first_seen(item, denial)
+
+
+class AlertStateError(RuntimeError):
+    """A DynamoDB request of the alert state failed (a ``ClientError`` other than a failed condition, or a
+    ``BotoCoreError``, after botocore's retries): throttling, the table's KMS key, an IAM mistake. The cause is the
+    botocore error. The caller fails the invocation, so that Lambda retries the event (``alert_service``)."""
+
+
+@contextmanager
+def _state_errors() -> Iterator[None]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "?")
+        raise AlertStateError(f"DynamoDB {error.operation_name}: {code}") from error
+    except BotoCoreError as error:
+        raise AlertStateError(f"DynamoDB: {type(error).__name__}") from error
 
 
 PENDING_REASON_CHARS = 1024  # a rule's reason as kept for publishing again (the rules' reasons are a line each)
@@ -652,6 +724,7 @@ def observation_window(rules: AlertRules) -> timedelta:
 
 __all__ = [
     "PENDING_LEASE",
+    "AlertStateError",
     "AlertStore",
     "Denial",
     "Recorded",

@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from analysis.alert_service import AlertsNotPublished, alert_on_event
+from analysis.alert_service import AlertsFailed, AlertsNotPublished, AlertStateFailed, alert_on_event
 from analysis.aws_clients import client
 from analysis.observability import add_counts, powertools
 from analysis.settings import load_settings
@@ -25,6 +25,8 @@ if SETTINGS.alert_suppressions:  # read again at most every few minutes (analysi
 else:
     SUPPRESSIONS = None
 
+__all__ = ["AlertStateFailed", "AlertsFailed", "AlertsNotPublished", "handler"]
+
 
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler(capture_response=False)
@@ -36,9 +38,9 @@ def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
         run = alert_on_event(
             event.raw_event, SETTINGS, SNS, DYNAMODB, securityhub=SECURITY_HUB, suppressions=suppressions
         )
-    except AlertsNotPublished as failed:  # left pending: the retry publishes them; the metrics still go out
+    except AlertsFailed as failed:  # Publish or the alert state failed: Lambda retries; the metrics still go out
         add_counts(metrics, failed.run.metrics())
-        logger.error("alerts not published, left pending for the retry", extra={"summary": failed.run.summary()})
+        logger.error(str(failed), extra={"summary": failed.run.summary()})
         raise
     add_counts(metrics, run.metrics())
     logger.info("denial event", extra={"summary": run.summary()})

@@ -490,9 +490,10 @@ def test_a_sweep_of_8_new_reads_10_seconds_apart_alerts_once_and_folds_7_at_two_
 
 def test_a_lost_claim_decides_again_on_the_winners_newest_alert(dynamodb: Any) -> None:
     """Two invocations of alice read her item before either claims: a read (first_seen) and a Write (first_seen,
-    sensitive_action). Write first: the read loses request 3a, decides again on the Write's alert and is folded
-    (one request more: 1, 2, the lost 3a). Read first: the Write loses 3a, decides again, still has something new
-    (sensitive_action) and wins 3a on the read's marker: two alerts."""
+    sensitive_action). Write first: the read claims its key (3b), loses request 3a, decides again on the Write's
+    alert and is folded, and gives its key's claim back (3c): 1, 2, 3b, the lost 3a, 3c; its key as if it had never
+    claimed (no alerted_at, nothing pending, its event counted). Read first: the Write loses 3a, decides again,
+    still has something new (sensitive_action) and wins 3a on the read's marker: two alerts."""
     store = make_store(dynamodb)
     requests = Requests(dynamodb)
     read = store.record(denial("r-1", T0, "apprunner:ListServices", key="k-list"))
@@ -503,7 +504,10 @@ def test_a_lost_claim_decides_again_on_the_winners_newest_alert(dynamodb: Any) -
     middle = len(requests.names)
     folded = store.settle(read, [fired("first_seen")])
     assert (folded.outcome, folded.folded_into) == ("count", "k-update")
-    assert (len(requests.since(start)), len(requests.since(middle))) == (3, 1)  # 3a + 3b; the lost 3a
+    assert (len(requests.since(start)), len(requests.since(middle))) == (5, 3)  # 3b + 3a; 3b, the lost 3a, 3c
+    released = item(dynamodb, "alert#k-list")
+    assert released["counted"] == {"N": "1"}
+    assert not {"alerted_at", "pending", "pending_alert", "pending_at"} & set(released)
 
     bob = "bob"
     read = store.record(denial("r-2", T0, "apprunner:ListServices", principal=bob, key="k-bob-list"))
