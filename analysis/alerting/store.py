@@ -20,9 +20,10 @@ attribute ``expires_at`` in epoch seconds):
 ``alert#k-<32 hex>`` (one per key, ``dedup.alert_key``)
     ``first_seen`` / ``last_seen`` (epoch) for "seen before" (and Security Hub's FirstObservedAt), ``counted`` (the
     key's events since its last alert that did not alert), ``alerted_at`` (epoch of the last alert, absent before
-    the first). ``pending`` (an eventID) and ``pending_alert`` (a compact JSON string: the fired rules' names and
-    reasons, the carried count, the covered actions; ``pending_document``, at most about 40 KB): the key's last
-    alert, claimed and not yet known to be published; absent once it is.
+    the first). ``pending`` (an eventID), ``pending_at`` (the wall clock of the claim, epoch) and ``pending_alert``
+    (a compact JSON string: the fired rules' names and reasons, the carried count, the covered actions;
+    ``pending_document``, at most about 40 KB): the key's last alert, claimed and not yet known to be published;
+    absent once it is.
 
 The requests of one denial:
 
@@ -32,52 +33,66 @@ The requests of one denial:
    (else request 1b keeps the slot's own bucket and drops older entries). ``ReturnValues=ALL_NEW`` gives the
    windows, the actions a principal's alert covers, and the principal's two markers (request 1 never writes
    them): a folded event costs no request more.
-2. ``UpdateItem`` on the key's item: ``ADD counted 1``, set ``last_seen``, ``first_seen`` if absent and the TTL;
-   ``ReturnValues=ALL_OLD`` gives the marker and "seen before".
-3a. Only when ``decide`` says alert (and the alert is not older than the principal's newest, or is its sweep
-   alert): ``UpdateItem`` on the principal's item setting ``latest_*`` (and ``principal_*`` when the alert is the
-   sweep's: burst or reconnaissance fired, no sweep alert within the period), on condition that
-   ``latest_alerted_at`` and ``principal_alerted_at`` are still what request 1 read. Of two concurrent invocations
-   for two keys of one principal, one wins; the other decides again with the winner's markers
-   (``ReturnValuesOnConditionCheckFailure`` gives them) and is folded, a count (its event is in its key's
-   ``counted`` already), or alerts with something new (a rule the winner did not list), taking request 3a again.
-   After ``CLAIMS`` lost claims it gives up and counts (its key's next alert carries the event). The winner goes
-   on to request 3b; should it lose that one (a concurrent invocation alerted for the same key in the meantime),
-   the markers name a key whose alert the other invocation raised: the folding holds, the alert is that one.
-3b. Only when ``decide`` says alert: ``UpdateItem`` setting ``alerted_at``, ``pending`` = this eventID and
-   ``pending_alert`` (what publishing the alert again needs), and taking this event and the count it carries off
-   ``counted``, on condition that ``alerted_at`` is still what request 2 read. Of two concurrent
-   invocations that both read the old marker, one wins; the other's event is already in ``counted`` (request 2),
-   so it is carried by the winner's alert (if it was counted before the winner read) or the next one, and its
-   decision becomes "count". The alert's ``suppressed`` is the count it took off: ``dedup.decide``'s, except
-   that with no earlier alert it is the key's events counted before this one (a racer's, or ignored ones)
-   rather than 0, so that every event that did not alert is carried by exactly one alert.
+2. ``UpdateItem`` on the key's item: ``ADD counted 1``, set ``last_seen``, ``first_seen`` if absent and the TTL, on
+   condition that ``pending`` is not this eventID; ``ReturnValues=ALL_OLD`` gives the marker and "seen before". When the
+   condition fails the event is a redelivery request 1 did not recognise (its entry had left the principal's item: a
+   dead-letter queue redrive, a late retry) whose alert is still pending: not counted, it takes request 1r. (Its entry
+   is back in the principal's item, once, in its own bucket.)
+3b. Only when ``decide`` says alert: ``UpdateItem`` on the key's item setting ``alerted_at``, ``pending`` = this
+   eventID, ``pending_at`` = now and ``pending_alert`` (what publishing the alert again needs), and taking this event
+   and the count it carries off ``counted``, on condition that ``alerted_at`` is still what request 2 read. Of two
+   concurrent invocations that both read the old marker, one wins; the other's event is already in ``counted`` (request
+   2), so it is carried by the winner's alert (if it was counted before the winner read) or the next one, and its
+   decision becomes "count", before it writes any marker. The alert's ``suppressed`` is the count it took off:
+   ``dedup.decide``'s, except that with no earlier alert it is the key's events counted before this one (a racer's, or
+   ignored ones) rather than 0, so that every event that did not alert is carried by exactly one alert.
+3a. After 3b, when the alert is not older than the principal's newest or is its sweep alert: ``UpdateItem`` on the
+   principal's item setting ``latest_*`` (and ``principal_*`` when the alert is the sweep's: burst or reconnaissance
+   fired, no sweep alert within the period), on condition that ``latest_alerted_at`` and ``principal_alerted_at`` are
+   still what request 1 read. Of two concurrent invocations for two keys of one principal, one wins; the other decides
+   again with the winner's markers (``ReturnValuesOnConditionCheckFailure`` gives them) and alerts with something new (a
+   rule the winner did not list), taking request 3a again, or is folded or counted (its event is in its key's
+   ``counted`` already) and gives its key's claim back (3c). After ``CLAIMS`` lost claims it gives up the same way (its
+   key's next alert carries the event). 3b comes first so that the markers never name an alert that was not claimed: a
+   lost or failed 3b writes no marker; a failed 3a leaves the alert pending (published by the retry) and no marker
+   (later alerts of the principal's other keys are not folded into it: more alerts, never fewer).
+3c. Only after a lost 3a whose new decision is not to alert: ``UpdateItem`` on the key's item undoing 3b (``alerted_at``
+   as request 2 read it, the count given back, ``pending*`` removed), on condition that ``pending`` is this eventID. An
+   invocation of the same key that read the claim in between counted its event against it; it is carried by the key's
+   next alert.
 
 4. After the alert was published (``AlertStore.published``, called by ``alert_service``): ``UpdateItem`` removing
-   ``pending`` and ``pending_alert``, on condition that ``pending`` is still this eventID.
-1r. Only on a redelivery (request 1's condition failed: the eventID is there): ``UpdateItem`` on the key's item
-   writing ``pending`` as it is, on condition that it is this eventID, ``ReturnValues=ALL_NEW`` (the role has
-   dynamodb:UpdateItem only). When it holds, the first delivery claimed the alert (3b) and did not clear it (4):
-   its publishing failed or the function died; ``Recorded.pending`` carries the alert as ``pending_alert`` kept it
-   and ``alert_service`` publishes it again, then takes request 4. When the condition fails it is a true
-   redelivery: nothing counted, nothing published.
+   ``pending``, ``pending_at`` and ``pending_alert``, on condition that ``pending`` is still this eventID.
+1r. Only on a redelivery (request 1's condition failed: the eventID is there; or request 2's): ``UpdateItem`` on the
+   key's item setting ``pending_at`` = now, on condition that ``pending`` is this eventID and ``pending_at`` is older
+   than the lease (``PENDING_LEASE``, 45 s: the function's Timeout, 30 s, and a margin; absent counts as older),
+   ``ReturnValues=ALL_NEW`` (the role has dynamodb:UpdateItem only). When it holds, the first delivery claimed the alert
+   (3b) and did not clear it (4): its publishing failed or the function died; this delivery takes the lease,
+   ``Recorded.pending`` carries the alert as ``pending_alert`` kept it and ``alert_service`` publishes it again, then
+   takes request 4. When the condition fails it is a true redelivery, or a duplicate delivered while the first
+   invocation may still be publishing (EventBridge's duplicates come within about a second): nothing counted, nothing
+   published. Lambda retries a failed invocation a minute or more after it (then two minutes after that), past the
+   lease.
 
-Delivery is therefore at least once: an alert is never lost to a failed Publish or a function that dies after
-3b (the invocation fails, Lambda's or EventBridge's retry delivers the event again, 1r finds it pending), and it
-is published twice only if the function dies, or request 4 fails, after Publish succeeded. (A function that dies
-between request 1 and 3b leaves nothing pending: the retry is a redelivery, and the event is carried by its key's
-next alert only if request 2 counted it.)
+Delivery is therefore at least once: an alert is never lost to a failed Publish, a DynamoDB error after 3b or a function
+that dies after 3b (the invocation fails, Lambda's retry, or a redrive of the function's dead-letter queue, delivers the
+event again, 1r finds it pending), and it is published twice only if the function dies, or request 4 fails, after
+Publish succeeded. A DynamoDB error raises ``AlertStateError`` (``alert_service`` fails the invocation after the event's
+other records). An error, or the function dying, before 3b succeeded leaves nothing pending: the retry is a redelivery
+(request 1 wrote the entry) and publishes nothing; the event is carried by its key's next alert if request 2 counted it.
+A late redelivery of an event that claimed no alert is counted again.
 
-An event that does not alert (folded ones included) therefore costs two requests, an alert five (four for an
-alert older than the principal's newest, delivered late, which writes no marker; a lost 3a one more each time it
-is taken again), a redelivery two (1 and 1r), a redelivery whose alert is pending three (1, 1r and 4) and its
-publishing again; a late event (older than the principal's newest
-bucket) or a full slot adds one. ``counted`` counts every event of the key since its last alert that did not
-alert, including those ignored after the period ended (``dedup.decide`` keeps the count unchanged for
-those: keeping it exactly would need a third request on the "ignore" path, which is the common one for a key seen
-every day).
+An event that does not alert (folded ones included) therefore costs two requests, an alert five (1, 2, 3b, 3a, 4; four
+for an alert older than the principal's newest, delivered late, which writes no marker; a lost 3a one more each time it
+is taken again, and 3c when it ends in a count), a lost 3b three, a redelivery two (1 and 1r), a redelivery whose alert
+is pending three (1, 1r and 4) and its publishing again (a late one four or five: 1, maybe 1b, 2, 1r, 4); a late event
+(older than the principal's newest bucket) or a full slot adds one. ``counted`` counts every event of the key since its
+last alert that did not alert, including those ignored after the period ended (``dedup.decide`` keeps the count
+unchanged for those: keeping it exactly would need a third request on the "ignore" path, which is the common one for a
+key seen every day).
 
-The client is a boto3 DynamoDB client the caller made; every time is passed in (the event's ``eventTime``).
+The client is a boto3 DynamoDB client the caller made; every time is passed in: the event's ``eventTime`` for the
+windows and the period, the wall clock of the delivery (``record``'s ``now``, from ``alert_service``) for the lease.
 """
 
 from __future__ import annotations
