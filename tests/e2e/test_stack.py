@@ -655,6 +655,7 @@ OWN_ALARMS = {
     "SuppressionsExpiredAlarm": "SuppressionsExpired",
     "SuppressionProblemsAlarm": "SuppressionProblems",
     "PublishProblemsAlarm": "PublishProblems",
+    "StateErrorsAlarm": "StateErrors",
 }
 
 

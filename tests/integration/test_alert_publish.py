@@ -310,7 +310,7 @@ def test_a_principals_alert_names_what_it_covers_everywhere_it_goes(aws, sns_for
     covers = (
         "Covers: user/svc-legacy was denied 4 actions within 10 minutes: apprunner:ListServices, "
         "apprunner:ListConnections, apprunner:ListVpcConnectors (+1 more); its other denials in the next 24 h are "
-        "counted, not alerted, unless they fire root, unknown_account or org_policy"
+        "counted, not alerted, unless they fire root, unknown_account, org_policy, sensitive_action or reconnaissance"
     )
     structure = json.loads(aws.requests[0]["Message"])
     assert covers in structure["email"].splitlines()

@@ -343,6 +343,7 @@ def test_an_alert_runs_metrics_count_alerts_deduplicated_folded_redelivered_and_
         "PublishProblems": 0,
         "SuppressionsOverridden": 0,
         "MalformedRecords": 0,
+        "StateErrors": 0,
     }
     [alert] = _received(sqs, queue)
     covered = [f"apprunner:{action}" for action in f.APPRUNNER_READ_EVENTS[:10]]
@@ -355,5 +356,5 @@ def test_an_alert_runs_metrics_count_alerts_deduplicated_folded_redelivered_and_
     assert lines[2] == (
         f"Covers: user/dev-alice was denied 10 actions within 10 minutes: {covered[0]}, {covered[1]}, {covered[2]} "
         "(+7 more); its other denials in the next 24 h are counted, not alerted, unless they fire root, "
-        "unknown_account or org_policy"
+        "unknown_account, org_policy or sensitive_action"
     )

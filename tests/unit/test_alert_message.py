@@ -240,15 +240,16 @@ def sweeper() -> Finding:
 
 def test_a_principals_alert_says_which_actions_it_covers_and_what_happens_to_the_rest():
     """Eight actions in the window, three named and "+5 more"; the rules that still alert on their own within the
-    period when the principal's alert did not list them are root, unknown_account and org_policy (dedup's docstring:
-    a new fact), so with first_seen and burst listed all three are named."""
+    period when the principal's alert did not list them are root, unknown_account, org_policy, sensitive_action and
+    reconnaissance (dedup's docstring: a new fact), so with first_seen and burst listed all five are named."""
     covered = Covered(SWEEP, window_minutes=10, period_hours=24)
     lines = alert_message(sweeper(), "apprunner", BURST, 0, covered=covered).body.splitlines()
     assert lines[1].startswith("What: apprunner:ListOperations")
     assert lines[2] == (
         "Covers: user/svc-legacy was denied 8 actions within 10 minutes: apprunner:ListServices, "
         "apprunner:ListConnections, apprunner:ListAutoScalingConfigurations (+5 more); its other denials in the "
-        "next 24 h are counted, not alerted, unless they fire root, unknown_account or org_policy"
+        "next 24 h are counted, not alerted, unless they fire root, unknown_account, org_policy, sensitive_action or "
+        "reconnaissance"
     )
     assert lines[3].startswith("Why: ")
     assert len(lines) <= 12
@@ -262,7 +263,7 @@ def test_a_principals_alert_that_listed_an_organization_policy_names_only_the_ot
     assert covers == (
         "Covers: user/svc-legacy was denied 2 actions within 15 minutes: apprunner:ListServices, "
         "apprunner:ListConnections; its other denials in the next 6 h are counted, not alerted, unless they fire "
-        "root or unknown_account"
+        "root, unknown_account, sensitive_action or reconnaissance"
     )
 
 
