@@ -83,12 +83,19 @@ def alert_message(
 
 
 def alert_subject(finding: Finding, service: str) -> str:
-    """``apprunner alert [high]: role/DataScience denied apprunner:CreateService (SCP)``, cut to SNS's limit."""
+    """``apprunner alert [high]: role/DataScience denied apprunner:CreateService (SCP)``, cut to SNS's limit; the
+    reason tag is left out rather than cut when only it does not fit (the body says why)."""
     action = finding.actions[0]
     why = _reason_tag(action.reasons)
-    text = f"{service} alert [{finding.severity}]: {principal_name(finding)} denied {action.action}"
-    text += f" ({why})" if why else ""
-    return cut_utf16(printable(mask_secrets(text), keep=""), SUBJECT_MAX)
+    text = printable(
+        mask_secrets(f"{service} alert [{finding.severity}]: {principal_name(finding)} denied {action.action}"), keep=""
+    )
+    tagged = f"{text} ({printable(why, keep='')})" if why else text
+    return cut_utf16(tagged if _utf16_length(tagged) <= SUBJECT_MAX else text, SUBJECT_MAX)
+
+
+def _utf16_length(text: str) -> int:
+    return sum(2 if ord(character) > 0xFFFF else 1 for character in text)
 
 
 def body_lines(

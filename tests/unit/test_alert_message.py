@@ -92,6 +92,13 @@ def test_a_long_name_is_cut_to_99_characters_and_a_pair_is_never_split():
     assert cut_utf16("a" * 97 + "\U0001f600", 99) == "a" * 97 + "\U0001f600"
 
 
+def test_a_reason_tag_that_does_not_fit_is_left_out_not_cut():
+    name = "n" * 30
+    subject = alert_subject(finding_of(f.record(identity=f.iam_user(name))), "apprunner")
+    # 28 + 30 + 33 = 91 characters fit; with " (no policy allows it)" (22) they would be 113: the tag goes whole
+    assert subject == "apprunner alert [low]: user/" + name + " denied apprunner:DescribeService"
+
+
 def test_control_characters_in_the_log_are_shown_not_obeyed():
     record = f.record(identity=f.iam_user("dev-alice"))
     record["userIdentity"]["arn"] = f"arn:aws:iam::{f.ACCOUNT}:user/dev\x1b[2Jalice"
