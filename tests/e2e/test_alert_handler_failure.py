@@ -13,6 +13,7 @@ import inspect
 import io
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,81 +66,79 @@ def _a_minute_passes(stack: Stack) -> None:
             )
 
 
-def test_a_refused_publish_fails_the_invocation_with_its_metrics_and_the_retry_alerts_once():
+@contextlib.contextmanager
+def _deployed() -> Iterator[tuple[Stack, Any]]:
+    """The stack in moto and the handler imported afresh in it, with metrics printed (EMF) for ``_metrics``."""
     variables = {
         **handler_environment("", organization=False),
         "POWERTOOLS_METRICS_DISABLED": "false",
         "POWERTOOLS_METRICS_NAMESPACE": "AppRunnerAccessAuditor",
     }
-    event = f.eventbridge_envelope(f.record("UpdateService", event_time="2026-11-28T09:00:00Z"))
     with environment(variables), mock_aws():
         stack = Stack()
         with environment({"ALERT_TOPIC_ARN": stack.topic}):
-            app = _load_app()
-            refusals = []
+            yield stack, _load_app()
 
-            def refuse_once(**_: Any) -> None:
-                if not refusals:
-                    refusals.append(1)
-                    error = {"Error": {"Code": "KMSDisabled", "Message": "the topic's key is off"}}
-                    raise ClientError(error, "Publish")
 
-            inspect.unwrap(app.handler).__globals__["SNS"].meta.events.register("before-call.sns.Publish", refuse_once)
-            printed = io.StringIO()
-            with contextlib.redirect_stdout(printed), pytest.raises(app.AlertsNotPublished):
-                app.handler(event, LambdaContext())
-            assert stack.received() == []
-            failed = _metrics(printed.getvalue())
-            assert failed["PublishProblems"] == 1 and failed.get("Alerts", 0) == 0
+def test_a_refused_publish_fails_the_invocation_with_its_metrics_and_the_retry_alerts_once():
+    event = f.eventbridge_envelope(f.record("UpdateService", event_time="2026-11-28T09:00:00Z"))
+    with _deployed() as (stack, app):
+        refusals = []
 
-            _a_minute_passes(stack)
-            with contextlib.redirect_stdout(io.StringIO()):
-                summary = app.handler(event, LambdaContext())  # Lambda's retry: the same event again
-            [(alert, _)] = stack.received()
-            assert [rule["name"] for rule in alert["rules"]] == ["first_seen", "sensitive_action"]
-            assert summary["alerts"] == 1
-            with contextlib.redirect_stdout(io.StringIO()):
-                again = app.handler(event, LambdaContext())  # a third delivery: published already, nothing sent
-            assert stack.received() == [] and again["alerts"] == 0
+        def refuse_once(**_: Any) -> None:
+            if not refusals:
+                refusals.append(1)
+                error = {"Error": {"Code": "KMSDisabled", "Message": "the topic's key is off"}}
+                raise ClientError(error, "Publish")
+
+        inspect.unwrap(app.handler).__globals__["SNS"].meta.events.register("before-call.sns.Publish", refuse_once)
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed), pytest.raises(app.AlertsNotPublished):
+            app.handler(event, LambdaContext())
+        assert stack.received() == []
+        failed = _metrics(printed.getvalue())
+        assert failed["PublishProblems"] == 1 and failed.get("Alerts", 0) == 0
+
+        _a_minute_passes(stack)
+        with contextlib.redirect_stdout(io.StringIO()):
+            summary = app.handler(event, LambdaContext())  # Lambda's retry: the same event again
+        [(alert, _)] = stack.received()
+        assert [rule["name"] for rule in alert["rules"]] == ["first_seen", "sensitive_action"]
+        assert summary["alerts"] == 1
+        with contextlib.redirect_stdout(io.StringIO()):
+            again = app.handler(event, LambdaContext())  # a third delivery: published already, nothing sent
+        assert stack.received() == [] and again["alerts"] == 0
 
 
 def test_a_failing_state_table_fails_the_invocation_with_its_metrics_and_the_retry_alerts_once():
     """The principal's claim (3a, the fourth UpdateItem: 1, 2, 3b, 3a) throttled past botocore's retries after the
     key's claim: the invocation fails with StateErrors 1 and MalformedRecords 0 (before: a malformed record, the
     invocation succeeded, the alert was lost), nothing published; Lambda's retry publishes the pending alert once."""
-    variables = {
-        **handler_environment("", organization=False),
-        "POWERTOOLS_METRICS_DISABLED": "false",
-        "POWERTOOLS_METRICS_NAMESPACE": "AppRunnerAccessAuditor",
-    }
     event = f.eventbridge_envelope(f.record("UpdateService", event_time="2026-11-28T09:00:00Z"))
-    with environment(variables), mock_aws():
-        stack = Stack()
-        with environment({"ALERT_TOPIC_ARN": stack.topic}):
-            app = _load_app()
-            calls = []
+    with _deployed() as (stack, app):
+        calls = []
 
-            def throttle_the_principal_claim(**_: Any) -> None:
-                calls.append(1)
-                if len(calls) == 4:
-                    error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "throttled"}}
-                    raise ClientError(error, "UpdateItem")
+        def throttle_the_principal_claim(**_: Any) -> None:
+            calls.append(1)
+            if len(calls) == 4:
+                error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "throttled"}}
+                raise ClientError(error, "UpdateItem")
 
-            dynamodb = inspect.unwrap(app.handler).__globals__["DYNAMODB"]
-            dynamodb.meta.events.register("before-call.dynamodb.UpdateItem", throttle_the_principal_claim)
-            printed = io.StringIO()
-            with contextlib.redirect_stdout(printed), pytest.raises(app.AlertStateFailed):
-                app.handler(event, LambdaContext())
-            failed = _metrics(printed.getvalue())
-            assert failed["StateErrors"] == 1 and failed.get("MalformedRecords", 0) == 0
-            assert failed.get("Alerts", 0) == 0 and stack.received() == []
+        dynamodb = inspect.unwrap(app.handler).__globals__["DYNAMODB"]
+        dynamodb.meta.events.register("before-call.dynamodb.UpdateItem", throttle_the_principal_claim)
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed), pytest.raises(app.AlertStateFailed):
+            app.handler(event, LambdaContext())
+        failed = _metrics(printed.getvalue())
+        assert failed["StateErrors"] == 1 and failed.get("MalformedRecords", 0) == 0
+        assert failed.get("Alerts", 0) == 0 and stack.received() == []
 
-            _a_minute_passes(stack)
-            with contextlib.redirect_stdout(io.StringIO()):
-                summary = app.handler(event, LambdaContext())  # Lambda's retry
-            [(alert, _)] = stack.received()
-            assert [rule["name"] for rule in alert["rules"]] == ["first_seen", "sensitive_action"]
-            assert (summary["alerts"], summary["republished"]) == (1, 1)
-            with contextlib.redirect_stdout(io.StringIO()):
-                again = app.handler(event, LambdaContext())
-            assert stack.received() == [] and again["alerts"] == 0
+        _a_minute_passes(stack)
+        with contextlib.redirect_stdout(io.StringIO()):
+            summary = app.handler(event, LambdaContext())  # Lambda's retry
+        [(alert, _)] = stack.received()
+        assert [rule["name"] for rule in alert["rules"]] == ["first_seen", "sensitive_action"]
+        assert (summary["alerts"], summary["republished"]) == (1, 1)
+        with contextlib.redirect_stdout(io.StringIO()):
+            again = app.handler(event, LambdaContext())
+        assert stack.received() == [] and again["alerts"] == 0

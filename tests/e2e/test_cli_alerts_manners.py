@@ -20,18 +20,10 @@ import pytest
 
 from analysis.cli import main
 from analysis.sources.files import bundled_sample_path
+from tests.e2e.test_cli_alerts import DAY, ORGANIZATION
 
 pytestmark = pytest.mark.e2e
 
-DAY = ["--source", "sample", "--day", "2026-11-28"]
-ORGANIZATION = [  # the sample day's organization (SAMPLE_DAY.md, "Accounts"), as docs/alerts-replay.md was made
-    "--org-id",
-    "o-a1b2c3d4e5",
-    "--org-accounts",
-    "111122223333,444455556666,777788889999,210987654321",
-    "--trusted-accounts",
-    "123456789012",
-]
 PARTNER = "arn:aws:iam::123456789012:role/PartnerReadOnly"
 NOTE = (
     "apprunner-audit: no --trusted-accounts or --org-accounts (TRUSTED_ACCOUNTS, ORG_ACCOUNTS): every caller from "

@@ -4,7 +4,7 @@ moto DynamoDB (the state table template.yaml deploys), SNS read back through SQS
 By hand from the issue and README: a denial a suppression matches is counted as suppressed (metric
 AlertsSuppressed), never published and never written to the alert state (no DynamoDB request); an expired suppression
 no longer applies and the run names it; a document that cannot be read suppresses nothing and the run names why.
-The fixture pattern is tests/integration/test_alert_wiring.py's."""
+The stack is tests/integration/test_alert_wiring.py's."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from analysis.alerting.suppressions import parse_suppressions
 from analysis.settings import load_settings
 from analysis.suppression_config import SuppressionCache
 from tests import factories as f
-from tests.stack import source_template
+from tests.integration.test_alert_wiring import Aws as WiringAws
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +30,6 @@ TABLE = "apprunner-audit-state"
 REGION = "us-east-1"
 BUCKET = "audit-config"
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
-STATE_TABLE = source_template()["Resources"]["StateTable"]["Properties"]
 ALICE = f"arn:aws:iam::{f.ACCOUNT}:user/dev-alice"
 SUPPRESS_ALICE_WRITES = {
     "principal": ALICE,
@@ -40,42 +39,15 @@ SUPPRESS_ALICE_WRITES = {
 }
 
 
-class Aws:
+class Aws(WiringAws):
+    """test_alert_wiring's stack (the state table, the topic read back through SQS, DynamoDB requests counted) and
+    the bucket the suppression document is read from."""
+
     def __init__(self) -> None:
-        self.dynamodb = boto3.client("dynamodb", region_name=REGION)
-        self.sns = boto3.client("sns", region_name=REGION)
-        self.sqs = boto3.client("sqs", region_name=REGION)
+        super().__init__()
         self.s3 = boto3.client("s3", region_name=REGION)
-        self.requests: list[str] = []
-        self.dynamodb.meta.events.register("before-call.dynamodb.*", self._seen)
-        self.dynamodb.create_table(
-            TableName=TABLE,
-            BillingMode=STATE_TABLE["BillingMode"],
-            AttributeDefinitions=STATE_TABLE["AttributeDefinitions"],
-            KeySchema=STATE_TABLE["KeySchema"],
-        )
-        self.topic = self.sns.create_topic(Name="alerts")["TopicArn"]
-        self.queue = self.sqs.create_queue(QueueName="alerts")["QueueUrl"]
-        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])["Attributes"]
-        self.sns.subscribe(
-            TopicArn=self.topic,
-            Protocol="sqs",
-            Endpoint=queue_arn["QueueArn"],
-            Attributes={"RawMessageDelivery": "true"},
-        )
         self.s3.create_bucket(Bucket=BUCKET)
         self.requests.clear()
-
-    def _seen(self, event_name: str, **_: Any) -> None:
-        self.requests.append(event_name.rsplit(".", 1)[-1])
-
-    def received(self) -> list[dict[str, Any]]:
-        messages = []
-        while batch := self.sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10).get("Messages", []):
-            for m in batch:
-                messages.append(json.loads(m["Body"]))
-                self.sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=m["ReceiptHandle"])
-        return messages
 
 
 @pytest.fixture
