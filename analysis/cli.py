@@ -219,20 +219,25 @@ def _add_voice_arguments(parser: argparse.ArgumentParser, suffix: str = "") -> N
     )
 
 
-def _add_report_command(commands: Any) -> None:
-    report = _command(commands, "report", "read CloudTrail and report denials with fixes", REPORT_EPILOG)
-    source = report.add_argument(
+def _add_source_and_window(parser: argparse.ArgumentParser, more: str) -> None:
+    """--source (repeatable) and the window: --since, then --until or --day (report and alerts read alike)."""
+    source = parser.add_argument(
         "--source",
         action="append",
         default=[],
         metavar="SRC",
-        help="where to read CloudTrail: a path, sample, s3://, lookup:, athena: or lake: (forms below; repeatable)",
+        help=f"where to read CloudTrail: a path, sample, s3://, lookup:, athena: or lake: {more}",
     )
     _complete_with(source, _complete_source)
-    report.add_argument("--since", type=_time, metavar="T", help="window start, ISO 8601 (e.g. 2026-11-28T06:00:00Z)")
-    when = report.add_mutually_exclusive_group()
+    parser.add_argument("--since", type=_time, metavar="T", help="window start, ISO 8601 (e.g. 2026-11-28T06:00:00Z)")
+    when = parser.add_mutually_exclusive_group()
     when.add_argument("--until", type=_time, metavar="T", help="window end (exclusive), ISO 8601")
     when.add_argument("--day", type=_day, metavar="YYYY-MM-DD", help="one UTC day: [D 00:00Z, D+1 00:00Z)")
+
+
+def _add_report_command(commands: Any) -> None:
+    report = _command(commands, "report", "read CloudTrail and report denials with fixes", REPORT_EPILOG)
+    _add_source_and_window(report, "(forms below; repeatable)")
     report.add_argument(
         "--format",
         choices=FORMATS,
@@ -298,18 +303,7 @@ def _add_alerts_command(commands: Any) -> None:
     alerts = _command(
         commands, "alerts", "which alerts a window of CloudTrail would have raised, and why", ALERTS_EPILOG
     )
-    source = alerts.add_argument(
-        "--source",
-        action="append",
-        default=[],
-        metavar="SRC",
-        help="where to read CloudTrail: a path, sample, s3://, lookup:, athena: or lake: (repeatable)",
-    )
-    _complete_with(source, _complete_source)
-    alerts.add_argument("--since", type=_time, metavar="T", help="window start, ISO 8601 (e.g. 2026-11-28T06:00:00Z)")
-    when = alerts.add_mutually_exclusive_group()
-    when.add_argument("--until", type=_time, metavar="T", help="window end (exclusive), ISO 8601")
-    when.add_argument("--day", type=_day, metavar="YYYY-MM-DD", help="one UTC day: [D 00:00Z, D+1 00:00Z)")
+    _add_source_and_window(alerts, "(repeatable)")
     alerts.add_argument(
         "--suppressions",
         metavar="FILE",
