@@ -287,13 +287,26 @@ class AlertStore:
             sweep_window=self.rules.recon_window,
         )
 
+    def _update(self, item_id: str, **request: Any) -> tuple[bool, Mapping[str, Any]]:
+        """One conditional ``UpdateItem`` on the item ``item_id``: (True, the attributes it returned) or, when its
+        condition failed, (False, the item as the condition read it: ``ReturnValuesOnConditionCheckFailure``); any
+        other error is raised (``_state_errors`` names it)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            answer = self.client.update_item(TableName=self.table, Key={self.key_attribute: {"S": item_id}}, **request)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
+                raise
+            return False, _item_read(error)
+        attributes: Mapping[str, Any] = answer.get("Attributes") or {}
+        return True, attributes
+
     # --- request 1: the principal's recent denials ----------------------------------------------------------------
 
     def _append(self, denial: Denial) -> tuple[list[str], Mapping[str, Any]] | None:
         """The principal's entries after appending this denial's and the item, or None when it was there (a
         redelivery)."""
-        from botocore.exceptions import ClientError
-
         bucket = denial.epoch // self.width
         slot = f"s{bucket % SLOTS}"
         stale = [f"s{(bucket + offset) % SLOTS}" for offset in range(1, SLOTS - 1)]  # neither b nor b - 1
@@ -308,31 +321,26 @@ class AlertStore:
             ":kind": {"S": "alert-principal"},
             ":expires": {"N": str(self._expires_at(denial))},
         }
-        try:
-            answer = self.client.update_item(
-                TableName=self.table,
-                Key={self.key_attribute: {"S": self._principal_id(denial)}},
-                UpdateExpression=(
-                    "SET #slot = list_append(if_not_exists(#slot, :none), :new), newest = :bucket, kind = :kind, "
-                    "expires_at = :expires REMOVE " + ", ".join(f"#stale{i}" for i in range(len(stale)))
-                ),
-                ConditionExpression=(
-                    "attribute_not_exists(#k) OR (NOT contains(#slot, :entry) AND newest <= :bucket "
-                    "AND (attribute_not_exists(#slot) OR size(#slot) < :full))"
-                ),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
-                raise
-            old = _item_read(error)
-            if entry in _strings(old.get(slot)):
-                return None
-            return self._append_late_or_full(denial, old)
-        return _all_entries(answer["Attributes"]), answer["Attributes"]
+        appended, item = self._update(
+            self._principal_id(denial),
+            UpdateExpression=(
+                "SET #slot = list_append(if_not_exists(#slot, :none), :new), newest = :bucket, kind = :kind, "
+                "expires_at = :expires REMOVE " + ", ".join(f"#stale{i}" for i in range(len(stale)))
+            ),
+            ConditionExpression=(
+                "attribute_not_exists(#k) OR (NOT contains(#slot, :entry) AND newest <= :bucket "
+                "AND (attribute_not_exists(#slot) OR size(#slot) < :full))"
+            ),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+        if appended:
+            return _all_entries(item), item
+        if entry in _strings(item.get(slot)):
+            return None
+        return self._append_late_or_full(denial, item)
 
     def _append_late_or_full(
         self, denial: Denial, old: Mapping[str, Any]
@@ -342,8 +350,6 @@ class AlertStore:
         own bucket (a storm past ``MAX_ENTRIES_PER_SLOT`` in one bucket) takes no more: the denial is counted, its
         windows are read as they stand plus itself, and a redelivery of it would not be recognised. Conditional
         on the slot as read: a concurrent write is seen, and the step taken again on what it wrote."""
-        from botocore.exceptions import ClientError
-
         bucket = denial.epoch // self.width
         slot = f"s{bucket % SLOTS}"
         entry = _entry(denial)
@@ -360,25 +366,20 @@ class AlertStore:
             update = "SET #slot = :kept"
             condition = "size(#slot) = :size AND NOT contains(#slot, :entry)"
             values |= {":kept": {"L": [{"S": e} for e in [*kept, entry]]}, ":size": {"N": str(len(held))}}
-        try:
-            answer = self.client.update_item(
-                TableName=self.table,
-                Key={self.key_attribute: {"S": self._principal_id(denial)}},
-                UpdateExpression=update + ", expires_at = :expires",
-                ConditionExpression=condition,
-                ExpressionAttributeNames={"#slot": slot},
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
-                raise
-            now_held = _item_read(error)
-            if entry in _strings(now_held.get(slot)):
-                return None
-            return self._append_late_or_full(denial, now_held)
-        return _all_entries(answer["Attributes"]), answer["Attributes"]
+        appended, item = self._update(
+            self._principal_id(denial),
+            UpdateExpression=update + ", expires_at = :expires",
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#slot": slot},
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+        if appended:
+            return _all_entries(item), item
+        if entry in _strings(item.get(slot)):
+            return None
+        return self._append_late_or_full(denial, item)
 
     def _principal_id(self, denial: Denial) -> str:
         digest = hashlib.sha256(denial.principal.encode()).hexdigest()[:32]
@@ -389,32 +390,23 @@ class AlertStore:
     def _count(self, denial: Denial) -> Mapping[str, Any] | None:
         """The key's item before counting this event, or None when its ``pending`` is this eventID: a redelivery
         that request 1 did not recognise (its entry left the principal's item), whose alert is still pending."""
-        from botocore.exceptions import ClientError
-
-        try:
-            answer = self.client.update_item(
-                TableName=self.table,
-                Key={self.key_attribute: {"S": PREFIX + denial.key}},
-                UpdateExpression=(
-                    "SET last_seen = :at, first_seen = if_not_exists(first_seen, :at), kind = :kind, "
-                    "expires_at = :expires ADD counted :one"
-                ),
-                ConditionExpression="attribute_not_exists(pending) OR pending <> :event",
-                ExpressionAttributeValues={
-                    ":at": {"N": str(denial.epoch)},
-                    ":kind": {"S": "alert-key"},
-                    ":expires": {"N": str(self._expires_at(denial))},
-                    ":one": {"N": "1"},
-                    ":event": {"S": denial.event_id},
-                },
-                ReturnValues="ALL_OLD",
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
-                return None
-            raise
-        attributes: Mapping[str, Any] = answer.get("Attributes") or {}
-        return attributes
+        counted, old = self._update(
+            PREFIX + denial.key,
+            UpdateExpression=(
+                "SET last_seen = :at, first_seen = if_not_exists(first_seen, :at), kind = :kind, "
+                "expires_at = :expires ADD counted :one"
+            ),
+            ConditionExpression="attribute_not_exists(pending) OR pending <> :event",
+            ExpressionAttributeValues={
+                ":at": {"N": str(denial.epoch)},
+                ":kind": {"S": "alert-key"},
+                ":expires": {"N": str(self._expires_at(denial))},
+                ":one": {"N": "1"},
+                ":event": {"S": denial.event_id},
+            },
+            ReturnValues="ALL_OLD",
+        )
+        return old if counted else None
 
     def _seen_before(self, old: Mapping[str, Any], denial: Denial) -> bool:
         """An earlier denial of the key at most ``at`` and within the retention. The item keeps the first and the
@@ -434,8 +426,6 @@ class AlertStore:
         """Set the principal's newest alert (and its sweep alert when ``decision.principal``), on condition that
         both markers are still ``before`` (what request 1 read); when another invocation set either first, False
         and the two markers as it left them."""
-        from botocore.exceptions import ClientError
-
         values: dict[str, Any] = {}
         sets: list[str] = []
         for prefix, mark in (("principal", decision.principal), ("latest", decision.latest)):
@@ -458,27 +448,20 @@ class AlertStore:
             else:
                 conditions.append(f"{prefix}_alerted_at = :{prefix[0]}before")
                 values[f":{prefix[0]}before"] = {"N": str(int(read.alerted_at.timestamp()))}
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key={self.key_attribute: {"S": self._principal_id(denial)}},
-                UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression=" AND ".join(conditions),
-                ExpressionAttributeValues=values,
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
-                old = _item_read(error)
-                return False, principal_marker(old), latest_marker(old)
-            raise
+        claimed, old = self._update(
+            self._principal_id(denial),
+            UpdateExpression="SET " + ", ".join(sets),
+            ConditionExpression=" AND ".join(conditions),
+            ExpressionAttributeValues=values,
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+        if not claimed:
+            return False, principal_marker(old), latest_marker(old)
         return True, decision.principal, decision.latest
 
     # --- request 3 (3b): the alert, at most one per key and period -------------------------------------------------
 
     def _claim_alert(self, recorded: Recorded, alert: Decision) -> bool:
-        from botocore.exceptions import ClientError
-
         denial = recorded.denial
         values = {
             ":at": {"N": str(denial.epoch)},
@@ -492,29 +475,21 @@ class AlertStore:
         else:
             condition = "alerted_at = :before"
             values[":before"] = {"N": str(recorded.alerted_at_before)}
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key={self.key_attribute: {"S": PREFIX + denial.key}},
-                UpdateExpression=(
-                    "SET alerted_at = :at, counted = counted - :handled, pending = :event, pending_alert = :alert, "
-                    "pending_at = :now"
-                ),
-                ConditionExpression=condition,
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
-                return False
-            raise
-        return True
+        claimed, _ = self._update(
+            PREFIX + denial.key,
+            UpdateExpression=(
+                "SET alerted_at = :at, counted = counted - :handled, pending = :event, pending_alert = :alert, "
+                "pending_at = :now"
+            ),
+            ConditionExpression=condition,
+            ExpressionAttributeValues=values,
+        )
+        return claimed
 
     def _release(self, recorded: Recorded) -> None:
         """Request 3c, after a lost 3a whose new decision is not to alert: the key's claim (3b) undone, on condition
         that ``pending`` is still this eventID: ``alerted_at`` as request 2 read it, the count given back (this
         event included), nothing pending."""
-        from botocore.exceptions import ClientError
-
         values: dict[str, Any] = {
             ":handled": {"N": str(recorded.counted_before + 1)},
             ":event": {"S": recorded.denial.event_id},
@@ -524,17 +499,12 @@ class AlertStore:
         else:
             update = "SET counted = counted + :handled, alerted_at = :before REMOVE pending, pending_alert, pending_at"
             values[":before"] = {"N": str(recorded.alerted_at_before)}
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key={self.key_attribute: {"S": PREFIX + recorded.denial.key}},
-                UpdateExpression=update,
-                ConditionExpression="pending = :event",
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
-                raise
+        self._update(
+            PREFIX + recorded.denial.key,
+            UpdateExpression=update,
+            ConditionExpression="pending = :event",
+            ExpressionAttributeValues=values,
+        )
 
     # --- request 4: the alert published (clears ``pending``); on a redelivery, whether it still is ------------------
 
@@ -546,21 +516,13 @@ class AlertStore:
             return self._published(recorded)
 
     def _published(self, recorded: Recorded) -> bool:
-        from botocore.exceptions import ClientError
-
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key={self.key_attribute: {"S": PREFIX + recorded.denial.key}},
-                UpdateExpression="REMOVE pending, pending_alert, pending_at",
-                ConditionExpression="pending = :event",
-                ExpressionAttributeValues={":event": {"S": recorded.denial.event_id}},
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
-                return False
-            raise
-        return True
+        cleared, _ = self._update(
+            PREFIX + recorded.denial.key,
+            UpdateExpression="REMOVE pending, pending_alert, pending_at",
+            ConditionExpression="pending = :event",
+            ExpressionAttributeValues={":event": {"S": recorded.denial.event_id}},
+        )
+        return cleared
 
     def _pending(self, denial: Denial, now: datetime) -> tuple[Decision | None, datetime | None]:
         """Request 1r on a redelivery: the alert this eventID claimed and whose publishing did not finish (the key's
@@ -570,26 +532,19 @@ class AlertStore:
         its own retry). An UpdateItem that takes the lease (``pending_at`` = now, so that a duplicate of this
         delivery publishes nothing either), answering ``ALL_NEW``: the role has dynamodb:UpdateItem, not GetItem.
         A claim without ``pending_at`` (written before the lease existed) is past it."""
-        from botocore.exceptions import ClientError
-
-        try:
-            answer = self.client.update_item(
-                TableName=self.table,
-                Key={self.key_attribute: {"S": PREFIX + denial.key}},
-                UpdateExpression="SET pending_at = :now",
-                ConditionExpression="pending = :event AND (attribute_not_exists(pending_at) OR pending_at < :lease)",
-                ExpressionAttributeValues={
-                    ":event": {"S": denial.event_id},
-                    ":now": {"N": str(int(now.timestamp()))},
-                    ":lease": {"N": str(int((now - self.lease).timestamp()))},
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
-                return None, None
-            raise
-        item: Mapping[str, Any] = answer.get("Attributes") or {}
+        taken, item = self._update(
+            PREFIX + denial.key,
+            UpdateExpression="SET pending_at = :now",
+            ConditionExpression="pending = :event AND (attribute_not_exists(pending_at) OR pending_at < :lease)",
+            ExpressionAttributeValues={
+                ":event": {"S": denial.event_id},
+                ":now": {"N": str(int(now.timestamp()))},
+                ":lease": {"N": str(int((now - self.lease).timestamp()))},
+            },
+            ReturnValues="ALL_NEW",
+        )
+        if not taken:
+            return None, None
         document = (item.get("pending_alert") or {}).get("S")
         if document is None:
             return None, None
