@@ -34,6 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from analysis.model import Window
+from analysis.times import iso, moment
 
 if TYPE_CHECKING:
     from analysis.alerting.replay import Replayed
@@ -81,7 +82,7 @@ class Outcome:
         principal = self.finding.principal
         remedy = self.finding.remedy
         return {
-            "time": _utc(self.at),
+            "time": iso(self.at),
             "event_id": self.event_id,
             "fate": self.fate,
             "principal": principal.arn or principal.key or principal.type,
@@ -121,7 +122,7 @@ class AlertsRun:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "window": {"start": _utc(self.window.start), "end": _utc(self.window.end)},
+            "window": {"start": iso(self.window.start), "end": iso(self.window.end)},
             "sources": self.sources,
             "suppressions": self.suppression_origin,
             "counts": self.counts(),
@@ -237,7 +238,7 @@ def _denials(source: Any, service: str, window: Window, run: AlertsRun) -> Itera
             run.records_read += 1
             if not (is_denial(item) and audits_service(item, service)):
                 continue
-            at = _event_time(item.get("eventTime"))
+            at = moment(item.get("eventTime"))
             if at is None:
                 run.problems.append(f"{source.name}: a denial without a readable eventTime (eventID {_id(item)})")
                 continue
@@ -317,23 +318,9 @@ def _suppressed_by(suppression: Suppression) -> str:
     return str(suppression)
 
 
-def _event_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
-
-
 def _id(record: dict[str, Any]) -> str:
     value = record.get("eventID")
     return value if isinstance(value, str) else ""
-
-
-def _utc(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
 # --- what the command prints ------------------------------------------------------------------------------------
@@ -377,7 +364,7 @@ def alerts_text(run: AlertsRun) -> str:
 
 def _what_was_read(run: AlertsRun) -> str:
     """The window, or what a run without one read: every record of the sources (and when its denials happened)."""
-    start, end = _utc(run.window.start), _utc(run.window.end)
+    start, end = iso(run.window.start), iso(run.window.end)
     if start and end:
         return f"window {start} .. {end}"
     if start:
@@ -387,7 +374,7 @@ def _what_was_read(run: AlertsRun) -> str:
     times = [outcome.at for outcome in run.outcomes]
     if not times:
         return "all records in the sources (no denial among them)"
-    return f"all records in the sources (denials from {_utc(min(times))} to {_utc(max(times))})"
+    return f"all records in the sources (denials from {iso(min(times))} to {iso(max(times))})"
 
 
 def _grouped(outcome: Outcome) -> str:

@@ -306,10 +306,12 @@ def _decide(
 
 def _event_moment(value: Any) -> datetime:
     """The record's ``eventTime`` (CloudTrail writes ``2026-11-28T09:15:02Z``), aware, in UTC."""
-    if not isinstance(value, str):
-        raise ValueError("the record has no eventTime")
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    from analysis.times import moment
+
+    at = moment(value)
+    if at is None:
+        raise ValueError(f"the record has no readable eventTime ({str(value)[:40]!r})")
+    return at
 
 
 def _publish(

@@ -23,3 +23,15 @@ def iso(value: datetime | None) -> str | None:
     moment = value if value.tzinfo else value.replace(tzinfo=UTC)
     utc = moment.astimezone(UTC)
     return f"{utc.year:04d}{utc:-%m-%dT%H:%M:%SZ}"  # strftime's %Y writes year 999 as '999' on Linux, not '0999'
+
+
+def moment(value: object) -> datetime | None:
+    """A CloudTrail time (``2026-11-28T09:15:02Z``, or any ISO 8601 form) as an aware datetime in UTC; None when it
+    is not one: not a string, unreadable, or outside the years a datetime holds once in UTC."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None

@@ -91,11 +91,7 @@ def alert_subject(finding: Finding, service: str) -> str:
         mask_secrets(f"{service} alert [{finding.severity}]: {principal_name(finding)} denied {action.action}"), keep=""
     )
     tagged = f"{text} ({printable(why, keep='')})" if why else text
-    return cut_utf16(tagged if _utf16_length(tagged) <= SUBJECT_MAX else text, SUBJECT_MAX)
-
-
-def _utf16_length(text: str) -> int:
-    return sum(2 if ord(character) > 0xFFFF else 1 for character in text)
+    return tagged if cut_utf16(tagged, SUBJECT_MAX) == tagged else cut_utf16(text, SUBJECT_MAX)
 
 
 def body_lines(
