@@ -45,6 +45,7 @@ from analysis.alerting.dedup import alert_key
 from analysis.alerting.message import Covered, Rule, body_lines, console_link, cut_utf16, fix_lines, principal_name
 from analysis.contract import Finding
 from analysis.redact import map_strings, mask_secrets, printable
+from analysis.times import moment
 
 SCHEMA_VERSION = "2018-10-08"
 ID_MAX = GENERATOR_MAX = 512
@@ -110,10 +111,10 @@ def asff_finding(
     label = LABELS[finding.severity]
     types = finding_types(finding, rules)
     updated = _stamp(now)
-    event_first = _moment(finding.first_seen or action.first_seen)
+    event_first = moment(finding.first_seen or action.first_seen)
     first_moment = min(filter(None, (first_seen, event_first)), default=now, key=_aware)
     first = _stamp(first_moment)
-    last = _stamp(_moment(finding.last_seen or action.last_seen) or first_moment)
+    last = _stamp(moment(finding.last_seen or action.last_seen) or first_moment)
     asff: dict[str, Any] = {
         "SchemaVersion": SCHEMA_VERSION,
         "Id": finding_id(finding, service),
@@ -246,15 +247,11 @@ def _event_region(finding: Finding, importing: str) -> str:
 _REGION = re.compile(r"^[a-z]{2,}(-[a-z]+)+-\d+$")
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+def _aware(at: datetime) -> datetime:
+    return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def _moment(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-
-
-def _stamp(moment: datetime) -> str:
+def _stamp(at: datetime) -> str:
     """``2026-11-28T09:15:02.123Z``: RFC 3339 in UTC with milliseconds, as Security Hub's timestamps allow."""
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    at = _aware(at)
+    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
