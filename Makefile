@@ -19,7 +19,7 @@ BUILD := out/lambda
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: setup demo test lint typecheck imports unit integration e2e browser sample alerts-replay bench clean tools template-check build lambda-artifact deploy \
-	fuzz mutants
+	fuzz mutants sample-week notebook figures strip-notebooks
 
 setup: $(STAMP)
 
@@ -146,6 +146,33 @@ alerts-replay: $(STAMP)
 # the 1.5x target). Takes a few minutes the first time (generation), about a minute after.
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_day.py
+
+# The week of stored daily reports the history notebook reads by default (2026-11-22 .. 2026-11-28 of the sample
+# organization, scripts/SAMPLE_WEEK.md): OUT/trail/DAY/AWSLogs/… and OUT/reports/YYYY/MM/DD/report.json (about 15 s).
+WEEK := out/sample-week
+sample-week: $(RUNTIME)
+	$(BIN)/python scripts/generate_sample_week.py --out $(WEEK)
+
+$(WEEK)/reports: | $(RUNTIME)
+	$(BIN)/python scripts/generate_sample_week.py --out $(WEEK)
+
+# JupyterLab on notebooks/ (the notebook extra: matplotlib, JupyterLab, nbstripout, the IAM evaluator), with the
+# sample week made first. JUPYTER_ARGS="--no-browser --port 8899" to change how it starts.
+NOTEBOOK := $(VENV)/.notebook
+$(NOTEBOOK): $(RUNTIME)
+	$(BIN)/python -m pip install --quiet -e '.[notebook]'
+	touch $(NOTEBOOK)
+
+notebook: $(NOTEBOOK) $(WEEK)/reports
+	$(BIN)/jupyter lab $(JUPYTER_ARGS) notebooks/explore_denials.ipynb notebooks/report_history.ipynb
+
+# The README's figures, drawn by the notebooks themselves (cells tagged readme-figure:NAME): docs/figures/NAME.png.
+figures: $(STAMP) $(WEEK)/reports
+	$(BIN)/python scripts/notebook_figures.py --out docs/figures --week $(WEEK)
+
+# Notebooks are committed without outputs (tests/e2e/test_notebooks.py fails otherwise).
+strip-notebooks: $(STAMP)
+	$(BIN)/nbstripout notebooks/*.ipynb
 
 clean:
 	rm -rf $(VENV) $(TOOLS) out .aws-sam .pytest_cache .ruff_cache
