@@ -6,12 +6,25 @@ same tables as a fresh run; the denial rows (``Exploration.frame``) are only the
 
 from __future__ import annotations
 
+import json
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, get_args
 
 import pandas as pd
+from pydantic import ValidationError
 
-from analysis.contract import Finding, Report
+from analysis.contract import Finding, RemedyKind, Report, Severity, as_report
 from analysis.model import Options, Window
+from analysis.records import RecordOrProblem
+from analysis.sources.base import ReadOptions, Source, SourceError
+
+SEVERITY_ORDER: tuple[str, ...] = get_args(Severity)  # critical, high, medium, low
+REMEDY_ORDER: tuple[str, ...] = (*get_args(RemedyKind), "none")  # "none": a finding without a remedy
+SSO_ROLE_PATH = "aws-reserved/sso.amazonaws.com/"
 
 
 @dataclass(frozen=True)
@@ -24,45 +37,353 @@ class Exploration:
     source: str
 
 
-def explore(source: str = "sample", *, window: Window | None = None, options: Options | None = None) -> Exploration:
+# --- reading ------------------------------------------------------------------------------------
+
+
+def explore(
+    source: str = "sample",
+    *,
+    window: Window | None = None,
+    options: Options | None = None,
+    session: Any = None,
+    now: datetime | None = None,
+) -> Exploration:
     """Read ``source`` as the CLI's ``--source`` does (``sample``, a folder, ``s3://``, ``lookup:``, ``athena:``,
-    ``lake:``) or load a stored ``report.json`` (a path ending in ``.json`` holding a report)."""
-    raise NotImplementedError
+    ``lake:``) or load a stored ``report.json`` (a path ending in ``.json`` holding a report).
+
+    ``sample`` is the bundled day with the demo's window and organization (``analysis.demo``) unless ``window`` or
+    ``options`` are given. Other sources take the options of the environment, as the CLI does (TRUSTED_ACCOUNTS,
+    ORGANIZATION_ACCOUNTS …); an AWS source without a window reads the last 24 hours before ``now``. ``session``
+    is the boto3 session AWS sources use (default: a new default session).
+
+    A ``.json`` file holding CloudTrail records (``{"Records": [...]}``) is read as a trail file, as the CLI does;
+    a JSON file that is neither is refused with a ValueError naming it. A source that fails to read is not
+    raised: the report says so in ``report.sources`` (status ``failed``, its error), as the CLI's report does.
+    """
+    if _is_stored_report(source):
+        return Exploration(report=load_report(Path(source)), frame=None, source=f"stored report {source}")
+    from analysis.pipeline import analyse
+
+    window, options = _run_settings(source, window, options, now or datetime.now(UTC))
+    sources = _open_sources(source, window, ReadOptions(service=options.service, session=session))
+    analysis = analyse(sources, window, options, now=now)
+    return Exploration(report=analysis.report, frame=analysis.frame, source=_described(source))
+
+
+def load_report(path: Path) -> Report:
+    """The report stored in ``path`` (as ``report --format json`` or the reports bucket writes it); a ValueError
+    naming the file when it is not valid JSON or not a report."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: not a report (not valid JSON: {error})") from error
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a report (a JSON {type(data).__name__}, not an object)")
+    try:
+        return as_report(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top)"
+        raise ValueError(
+            f"{path}: not a report ({error.error_count()} problem(s); first: {where}: {first['msg']})"
+        ) from error
+
+
+def _is_stored_report(source: str) -> bool:
+    """A ``.json`` file that is not a CloudTrail file (one with top-level ``Records``, read as trail data)."""
+    path = Path(source)
+    if path.suffix.lower() != ".json" or not path.is_file():
+        return False
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return True  # load_report names it
+    return not (isinstance(data, dict) and "Records" in data)
+
+
+def _run_settings(source: str, window: Window | None, options: Options | None, now: datetime) -> tuple[Window, Options]:
+    """The window and options a run of ``source`` takes when not given (see :func:`explore`)."""
+    if source == "sample":
+        from analysis.demo import DEMO_ORGANIZATION, DEMO_TRUSTED_ACCOUNTS, SAMPLE_DAY
+
+        demo = Options(
+            trusted_accounts=DEMO_TRUSTED_ACCOUNTS,
+            organization_accounts=DEMO_ORGANIZATION,
+            organization_id="o-a1b2c3d4e5",
+        )
+        return window or SAMPLE_DAY, options or demo
+    from analysis.service import WindowRequest, report_window
+    from analysis.settings import Settings, advice_options
+
+    return window or report_window(WindowRequest(), [source], now), options or advice_options(Settings())
+
+
+def _open_sources(spec: str, window: Window, options: ReadOptions) -> list[Source]:
+    """The spec's sources; a spec of a wrong form raises (SourceError, in one line), but one whose source cannot
+    even be opened (no credentials, AWS refused) becomes a failed source, so the report says why."""
+    from analysis.sources import check_spec, sources_from_spec
+
+    check_spec(spec)
+    try:
+        return sources_from_spec(spec, window, options)
+    except Exception as error:  # reported on the source, as a failed read is
+        return [_Unopened(spec, error)]
+
+
+@dataclass
+class _Unopened:
+    """A source that could not be opened: reading it raises why, which the pipeline reports as failed."""
+
+    name: str
+    error: Exception
+
+    def read(self) -> Iterator[RecordOrProblem]:
+        if isinstance(self.error, SourceError):
+            raise self.error
+        raise SourceError(f"{self.name}: cannot be opened ({type(self.error).__name__}: {self.error})")
+
+
+def _described(source: str) -> str:
+    return "the bundled sample day" if source == "sample" else source
+
+
+# --- labels -------------------------------------------------------------------------------------
 
 
 def principal_label(finding: Finding) -> str:
-    """A short name for a finding's principal, unique among a report's findings."""
-    raise NotImplementedError
+    """A short name for a finding's principal, unique among a report's findings.
+
+    ``user/dev-alice @111122223333``, ``role/GitHubActionsDeploy @111122223333`` (a role's path left out: role
+    names are unique in an account), an IAM Identity Center role by its permission set
+    (``permission-set/Developer_Access @444455556666``), ``root @444455556666``, and the grouping key where there is
+    no ARN (``service:apprunner.amazonaws.com``, ``account:999988887777``). A cross-account finding adds
+    `` → TARGET`` (the owning account): findings are one per principal and owning account, and at most one of a
+    principal's is in its own account, so a principal refused in two accounts gets two labels. (A principal whose
+    own account the log does not say is told apart by :func:`finding_labels`.)
+    """
+    principal = finding.principal
+    name = _arn_label(principal.arn, principal.permission_set) if principal.arn else None
+    label = name or principal.key or "unknown principal"
+    if finding.cross_account and finding.target_account_id:
+        label += f" → {finding.target_account_id}"
+    return label
+
+
+def _arn_label(arn: str, permission_set: str | None) -> str | None:
+    parts = arn.split(":", 5)
+    if len(parts) < 6:
+        return None
+    account, resource = parts[4], parts[5]
+    kind, _, path = resource.partition("/")
+    if resource == "root":
+        short = "root"
+    elif kind == "role" and (permission_set or path.startswith(SSO_ROLE_PATH)):
+        short = f"permission-set/{permission_set}" if permission_set else f"role/{path.rsplit('/', 1)[-1]}"
+    elif kind in ("role", "user") and path:
+        short = f"{kind}/{path.rsplit('/', 1)[-1]}"
+    else:
+        short = resource
+    return f"{short} @{account}" if account else short
+
+
+def finding_labels(report: Report) -> list[str]:
+    """:func:`principal_label` of each finding, in the report's order, each unique: where two are equal (a
+    principal without a known account refused in two accounts), `` → TARGET`` is added to them, and should they
+    still be (a hand-made report), the finding's id, so no row of a table hides another."""
+    labels = _told_apart([principal_label(f) for f in report.findings], report.findings, _with_target)
+    return _told_apart(labels, report.findings, lambda label, finding: f"{label} ({finding.id})")
+
+
+def _told_apart(labels: list[str], findings: Sequence[Finding], longer: Any) -> list[str]:
+    repeated = {label for label, count in Counter(labels).items() if count > 1}
+    return [
+        longer(label, finding) if label in repeated else label for label, finding in zip(labels, findings, strict=True)
+    ]
+
+
+def _with_target(label: str, finding: Finding) -> str:
+    target = finding.target_account_id or "unknown"
+    return label if "→" in label else f"{label} → {target}"
+
+
+# --- tables -------------------------------------------------------------------------------------
 
 
 def day_in_numbers(report: Report) -> pd.DataFrame:
     """One row per figure of the run: records read, denials, principals, findings, actions, malformed records,
-    sources read and failed, the window."""
-    raise NotImplementedError
+    sources read and failed, the window.
+
+    Columns ``figure`` and ``value`` (numbers as ints; the window's bounds as their UTC text, ``open`` when
+    unbounded). ``late denials`` is there only when the report counts them (a daily report).
+    """
+    totals, statuses = report.totals, [source.status for source in report.sources]
+    figures: list[tuple[str, Any]] = [
+        ("records read", totals.records_read),
+        ("denials", totals.denials),
+        ("principals", totals.principals),
+        ("findings", len(report.findings)),
+        ("distinct actions", len({denied.action for finding in report.findings for denied in finding.actions})),
+        ("malformed records", totals.malformed_records),
+        ("sources", len(statuses)),
+        ("sources ok", statuses.count("ok")),
+        ("sources partial", statuses.count("partial")),
+        ("sources failed", statuses.count("failed")),
+        ("window start", report.window.start or "open"),
+        ("window end", report.window.end or "open"),
+    ]
+    if totals.late_denials is not None:
+        figures.append(("late denials", totals.late_denials))
+    return pd.DataFrame(figures, columns=["figure", "value"])
 
 
 def denials_over_time(report: Report) -> pd.Series:
-    """Denials per bucket of the report's timeline, indexed by each bucket's UTC start."""
-    raise NotImplementedError
+    """Denials per bucket of the report's timeline, indexed by each bucket's UTC start.
+
+    The series is named after the buckets' unit (``hour``, ``day``, ``week``), which a chart's labels need; its
+    sum is the report's ``totals.denials``. A report without a timeline (or an empty one) gives an empty series.
+    """
+    timeline = report.timeline
+    if timeline is None or not timeline.buckets:
+        empty_index = pd.DatetimeIndex([], tz="UTC", name="start")
+        return pd.Series([], index=empty_index, dtype="int64", name=timeline.unit if timeline else None)
+    starts = pd.DatetimeIndex([pd.Timestamp(bucket.start) for bucket in timeline.buckets], name="start")
+    return pd.Series([bucket.denials for bucket in timeline.buckets], index=starts, dtype="int64", name=timeline.unit)
 
 
 def principal_action_matrix(report: Report, *, top: int | None = None) -> pd.DataFrame:
-    """Denials per principal (rows, :func:`principal_label`) and action (columns), busiest first."""
-    raise NotImplementedError
+    """Denials per principal (rows, :func:`principal_label`) and action (columns), busiest first.
+
+    Counts are the findings' ``DeniedAction.count`` (ints, 0 where the principal was not refused the action).
+    Rows go by total denials, most first (ties by label); columns likewise (ties by action name). ``top`` keeps the
+    ``top`` busiest rows, and then only the actions they were refused.
+    """
+    counts = {
+        label: {denied.action: denied.count for denied in finding.actions}
+        for label, finding in zip(finding_labels(report), report.findings, strict=True)
+    }
+    matrix = pd.DataFrame.from_dict(counts, orient="index").fillna(0).astype("int64")
+    matrix = _busiest_first(matrix)
+    if top is not None:
+        matrix = matrix.head(top)
+        matrix = matrix.loc[:, matrix.sum(axis=0) > 0]
+    matrix.index.name, matrix.columns.name = "principal", "action"
+    return matrix
+
+
+def _busiest_first(matrix: pd.DataFrame) -> pd.DataFrame:
+    row_totals, column_totals = matrix.sum(axis=1).to_dict(), matrix.sum(axis=0).to_dict()
+    rows = sorted(matrix.index, key=lambda label: (-row_totals[label], label))
+    columns = sorted(matrix.columns, key=lambda action: (-column_totals[action], action))
+    return matrix.loc[rows, columns]
 
 
 def top_principals(report: Report, n: int = 10) -> pd.DataFrame:
-    raise NotImplementedError
+    """The ``n`` principals with the most denials (ties by label), indexed by label: their denials, distinct
+    actions, severity, remedy kind, confidence, and first and last denial (UTC text)."""
+    rows = [
+        {
+            "principal": label,
+            "denials": finding.denials,
+            "actions": len(finding.actions),
+            "severity": finding.severity,
+            "remedy": finding.remedy.kind if finding.remedy else "none",
+            "confidence": finding.confidence,
+            "first_seen": finding.first_seen,
+            "last_seen": finding.last_seen,
+        }
+        for label, finding in zip(finding_labels(report), report.findings, strict=True)
+    ]
+    columns = ["principal", "denials", "actions", "severity", "remedy", "confidence", "first_seen", "last_seen"]
+    return _ranked(rows, columns, "principal").head(n)
 
 
 def top_actions(report: Report, n: int = 10) -> pd.DataFrame:
-    raise NotImplementedError
+    """The ``n`` actions refused most (ties by name), indexed by action: their denials, the principals refused
+    them (distinct findings' principals) and every reason they were refused for."""
+    denials: Counter[str] = Counter()
+    principals: dict[str, set[str]] = {}
+    reasons: dict[str, set[str]] = {}
+    for finding in report.findings:
+        for denied in finding.actions:
+            denials[denied.action] += denied.count
+            principals.setdefault(denied.action, set()).add(_principal_key(finding))
+            reasons.setdefault(denied.action, set()).update(denied.reasons)
+    rows = [
+        {"action": action, "denials": count, "principals": len(principals[action]), "reasons": sorted(reasons[action])}
+        for action, count in denials.items()
+    ]
+    return _ranked(rows, ["action", "denials", "principals", "reasons"], "action").head(n)
 
 
 def top_reasons(report: Report) -> pd.DataFrame:
-    raise NotImplementedError
+    """Why the denials were refused, indexed by reason (most denials first, ties by reason).
+
+    The report counts denials per action, and an action may list several reasons (``DeniedAction.reasons``: some
+    of its denials were refused for one, some for another) without saying how many for each. So ``denials``
+    counts every denial of an action under each of its reasons (a two-reason action's denials are counted twice:
+    the column may add up to more than ``totals.denials``), and ``sole_reason_denials`` only those of actions
+    refused for that reason alone (that column adds up to at most ``totals.denials``). ``actions`` and
+    ``principals``: how many distinct actions and principals the reason refused.
+    """
+    denials: Counter[str] = Counter()
+    sole: Counter[str] = Counter()
+    actions: dict[str, set[str]] = {}
+    principals: dict[str, set[str]] = {}
+    for finding in report.findings:
+        for denied in finding.actions:
+            for reason in denied.reasons:
+                denials[reason] += denied.count
+                sole[reason] += denied.count if len(denied.reasons) == 1 else 0
+                actions.setdefault(reason, set()).add(denied.action)
+                principals.setdefault(reason, set()).add(_principal_key(finding))
+    rows = [
+        {
+            "reason": reason,
+            "denials": count,
+            "sole_reason_denials": sole[reason],
+            "actions": len(actions[reason]),
+            "principals": len(principals[reason]),
+        }
+        for reason, count in denials.items()
+    ]
+    return _ranked(rows, ["reason", "denials", "sole_reason_denials", "actions", "principals"], "reason")
 
 
 def severity_and_remedies(report: Report) -> pd.DataFrame:
-    """Findings and denials per severity × remedy kind."""
-    raise NotImplementedError
+    """Findings and denials per severity × remedy kind.
+
+    Indexed by (``severity``, ``remedy``): severities in order critical, high, medium, low, remedy kinds in the
+    contract's order (``none`` for a finding without a remedy), both ordered categoricals; only the pairs the
+    report holds. Columns ``findings`` and ``denials``; ``.unstack(fill_value=0)`` gives a severity × remedy grid.
+    """
+    findings: Counter[tuple[str, str]] = Counter()
+    denials: Counter[tuple[str, str]] = Counter()
+    for finding in report.findings:
+        pair = (finding.severity, finding.remedy.kind if finding.remedy else "none")
+        findings[pair] += 1
+        denials[pair] += finding.denials
+    pairs = sorted(findings, key=lambda pair: (SEVERITY_ORDER.index(pair[0]), REMEDY_ORDER.index(pair[1])))
+    index = pd.MultiIndex.from_arrays(
+        [
+            pd.Categorical([p[0] for p in pairs], categories=SEVERITY_ORDER, ordered=True),
+            pd.Categorical([p[1] for p in pairs], categories=REMEDY_ORDER, ordered=True),
+        ],
+        names=["severity", "remedy"],
+    )
+    return pd.DataFrame(
+        {"findings": [findings[p] for p in pairs], "denials": [denials[p] for p in pairs]}, index=index, dtype="int64"
+    )
+
+
+def _ranked(rows: Sequence[dict[str, Any]], columns: list[str], name: str) -> pd.DataFrame:
+    """Rows by ``denials``, most first, ties by ``name``; indexed by ``name``."""
+    ordered = sorted(rows, key=lambda row: (-row["denials"], row[name]))
+    table = pd.DataFrame(ordered, columns=columns).set_index(name)
+    table["denials"] = table["denials"].astype("int64")
+    return table
+
+
+def _principal_key(finding: Finding) -> str:
+    """Who the finding's principal is, whatever the owning account (reports made before ``key`` existed: arn)."""
+    principal = finding.principal
+    return principal.key or principal.arn or f"account:{principal.account_id}"

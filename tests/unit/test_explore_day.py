@@ -1,0 +1,419 @@
+"""analysis.explore.day: one run's tables, on the bundled sample day (expected figures by hand from
+scripts/SAMPLE_DAY.md's scenario table and docs/CONTRACT.md's rules) and on hand-written reports.
+
+The sample day is local files (as tests/unit/test_render_sample_day.py reads it): unit tests, no AWS.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+import analysis.sources
+from analysis.contract import Report, as_finding, as_report
+from analysis.explore.day import (
+    Exploration,
+    day_in_numbers,
+    denials_over_time,
+    explore,
+    finding_labels,
+    principal_action_matrix,
+    principal_label,
+    severity_and_remedies,
+    top_actions,
+    top_principals,
+    top_reasons,
+)
+from analysis.model import Window
+from analysis.sources.base import RecordsSource
+from analysis.sources.files import bundled_sample_path
+from tests import factories
+from tests import reports as hand
+
+pytestmark = [
+    pytest.mark.unit,
+    pytest.mark.skipif(not bundled_sample_path().exists(), reason="the sample day is not generated yet"),
+]
+
+ALICE = "user/dev-alice @111122223333"
+LEGACY = "user/svc-legacy @777788889999"
+# The 20 principals of SAMPLE_DAY.md's scenario table, labelled by hand (cross-account ones: 4a, 4b).
+SAMPLE_LABELS = {
+    ALICE,
+    "role/GitHubActionsDeploy @111122223333",
+    "permission-set/Developer_Access @444455556666",
+    "role/PartnerReadOnly @123456789012 → 111122223333",
+    "role/ExternalAuditor @999988887777 → 111122223333",
+    "user/contractor-bob @111122223333",
+    "role/DataScience @444455556666",
+    "role/ServiceOperator @111122223333",
+    "role/SupportAccess @111122223333",
+    "role/BatchReporter @444455556666",
+    "root @444455556666",
+    "service:apprunner.amazonaws.com",
+    LEGACY,
+    "user/ops-intern @444455556666",
+    "role/LegacyJenkins @111122223333",
+    "user/dev-carol @444455556666",
+    "role/PlatformTerraformApplyRole-AppRunnerProvisioning-prod-use1 @111122223333",
+    "user/bob @111122223333",
+    "role/ADFS-ReadOnly @444455556666",
+    "role/GitHubDocsPreview @777788889999",
+}
+
+
+@pytest.fixture(scope="module")
+def sample() -> Exploration:
+    return explore("sample")
+
+
+@pytest.fixture(scope="module")
+def stored(sample: Exploration, tmp_path_factory: pytest.TempPathFactory) -> Exploration:
+    """The sample day's report as the CLI's ``--format json`` writes it, read back."""
+    path = tmp_path_factory.mktemp("stored") / "report.json"
+    path.write_text(sample.report.dumps(), encoding="utf-8")
+    return explore(str(path))
+
+
+def report(value: dict) -> Report:
+    return as_report(value)
+
+
+# --- explore --------------------------------------------------------------------------------------
+
+
+def test_sample_is_the_bundled_day_with_the_demo_window_and_organization(sample):
+    assert sample.report.window.start == "2026-11-28T00:00:00Z"
+    assert sample.report.window.end == "2026-11-29T00:00:00Z"
+    assert sample.frame is not None and len(sample.frame) == 82
+    assert sample.source == "the bundled sample day"
+    external = [f for f in sample.report.findings if f.principal.account_id == "999988887777"]
+    assert external[0].severity == "critical"  # 4b: neither trusted nor in the organization (demo options)
+    partner = [f for f in sample.report.findings if f.principal.account_id == "123456789012"]
+    assert partner[0].severity == "medium"  # 4a: trusted
+
+
+def test_a_stored_report_is_loaded_without_rows(stored, sample):
+    assert stored.frame is None
+    assert stored.source.startswith("stored report ") and stored.source.endswith("report.json")
+    assert stored.report.totals == sample.report.totals
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        day_in_numbers,
+        denials_over_time,
+        principal_action_matrix,
+        top_principals,
+        top_actions,
+        top_reasons,
+        severity_and_remedies,
+    ],
+)
+def test_a_stored_report_gives_the_same_tables_as_the_run(table, sample, stored):
+    expected, got = table(sample.report), table(stored.report)
+    if isinstance(expected, pd.Series):
+        pd.testing.assert_series_equal(got, expected)
+    else:
+        pd.testing.assert_frame_equal(got, expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "a JSON list"),
+        ('{"schema_version": "1"}', "not a report"),
+    ],
+)
+def test_a_json_file_that_is_not_a_report_is_named(tmp_path, text, problem):
+    path = tmp_path / "notes.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=problem) as raised:
+        explore(str(path))
+    assert str(path) in str(raised.value)
+
+
+def test_a_json_trail_file_is_read_as_cloudtrail(tmp_path):
+    denial = factories.record(event_time="2026-11-28T10:00:00Z")
+    path = tmp_path / "trail.json"
+    path.write_text(json.dumps(factories.trail_file([denial])), encoding="utf-8")
+    run = explore(str(path))
+    assert run.frame is not None
+    assert run.report.totals.records_read == 1
+    assert run.report.totals.denials == 1
+
+
+def test_a_failing_source_still_gives_its_report(tmp_path):
+    run = explore(str(tmp_path / "missing"))
+    [status] = run.report.sources
+    assert status.status == "failed" and status.error
+    assert run.report.totals.denials == 0
+    assert day_in_numbers(run.report).set_index("figure").loc["sources failed", "value"] == 1
+
+
+def test_a_source_that_cannot_be_opened_is_reported_failed(monkeypatch):
+    def refuse(*_args, **_kwargs):
+        raise RuntimeError("no credentials")
+
+    monkeypatch.setattr(analysis.sources, "sources_from_spec", refuse)
+    run = explore("s3://bucket/prefix", now=datetime(2026, 11, 29, tzinfo=UTC))
+    [status] = run.report.sources
+    assert status.status == "failed"
+    assert "no credentials" in (status.error or "")
+
+
+def test_an_aws_source_without_a_window_reads_the_last_24_hours(monkeypatch):
+    seen: list[Window] = []
+
+    def records(spec, window, options):
+        seen.append(window)
+        return [RecordsSource([], name=spec)]
+
+    monkeypatch.setattr(analysis.sources, "sources_from_spec", records)
+    now = datetime(2026, 11, 29, 6, 30, 15, 123456, tzinfo=UTC)
+    explore("lookup:us-east-1", now=now)
+    end = datetime(2026, 11, 29, 6, 30, 15, tzinfo=UTC)
+    assert seen == [Window(end - timedelta(hours=24), end)]
+
+
+def test_a_wrong_source_form_is_refused():
+    with pytest.raises(analysis.sources.SourceError, match="not a source"):
+        explore("gs://bucket")
+
+
+# --- labels ---------------------------------------------------------------------------------------
+
+
+def test_sample_labels_by_hand(sample):
+    assert set(finding_labels(sample.report)) == SAMPLE_LABELS
+    assert [principal_label(f) for f in sample.report.findings] == finding_labels(sample.report)
+
+
+def test_an_sso_role_without_a_permission_set_is_shown_by_its_role_name():
+    arn = "arn:aws:iam::444455556666:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Dev_0123456789abcdef"
+    finding = as_finding(hand.finding(arn, type_="AssumedRole", account="444455556666", target="444455556666"))
+    assert principal_label(finding) == "role/AWSReservedSSO_Dev_0123456789abcdef @444455556666"
+
+
+def test_a_principal_without_arn_is_shown_by_its_key():
+    finding = as_finding(hand.finding(None, account="999988887777", target=hand.ACCOUNT))
+    assert principal_label(finding) == "account:999988887777 → 111122223333"
+
+
+def test_one_principal_in_two_accounts_gets_two_labels():
+    own = hand.finding(f"arn:aws:iam::{hand.ACCOUNT}:role/Deploy", type_="AssumedRole")
+    other = hand.finding(f"arn:aws:iam::{hand.ACCOUNT}:role/Deploy", type_="AssumedRole", target=hand.PARTNER)
+    assert finding_labels(report(hand.report([own, other]))) == [
+        "role/Deploy @111122223333",
+        "role/Deploy @111122223333 → 444455556666",
+    ]
+
+
+def test_a_service_refused_in_two_accounts_gets_two_labels():
+    def service(target: str) -> dict:
+        value = hand.finding(None, type_="AWSService", account=None, target=target)
+        value["principal"]["key"] = "service:apprunner.amazonaws.com"
+        return value
+
+    labels = finding_labels(report(hand.report([service(hand.ACCOUNT), service(hand.PARTNER)])))
+    assert labels == [
+        "service:apprunner.amazonaws.com → 111122223333",
+        "service:apprunner.amazonaws.com → 444455556666",
+    ]
+
+
+# --- the day in numbers ---------------------------------------------------------------------------
+
+
+def test_day_in_numbers_of_the_sample_day(sample):
+    figures = dict(day_in_numbers(sample.report).itertuples(index=False))
+    assert figures == {
+        "records read": 4739,
+        "denials": 82,
+        "principals": 20,
+        "findings": 20,
+        "distinct actions": 21,  # the scenario table's App Runner actions, with iam:PassRole for 2 and 11d
+        "malformed records": 0,
+        "sources": 1,
+        "sources ok": 1,
+        "sources partial": 0,
+        "sources failed": 0,
+        "window start": "2026-11-28T00:00:00Z",
+        "window end": "2026-11-29T00:00:00Z",
+    }
+
+
+def test_late_denials_are_a_figure_when_the_report_counts_them():
+    figures = dict(day_in_numbers(report(hand.daily_with_late_arrivals())).itertuples(index=False))
+    assert figures["late denials"] == 2
+
+
+def test_an_open_window_says_so():
+    value = hand.empty_day()
+    value["window"] = {"start": None, "end": None}
+    figures = dict(day_in_numbers(report(value)).itertuples(index=False))
+    assert (figures["window start"], figures["window end"], figures["denials"]) == ("open", "open", 0)
+
+
+# --- over time ------------------------------------------------------------------------------------
+
+
+def test_denials_over_time_of_the_sample_day(sample):
+    series = denials_over_time(sample.report)
+    assert series.name == "hour"
+    assert len(series) == 24 and int(series.sum()) == 82
+    assert series.index[0] == pd.Timestamp("2026-11-28T00:00:00Z")
+    assert str(series.index.tz) == "UTC"
+    by_hour = {stamp.hour: int(count) for stamp, count in series.items()}
+    assert by_hour[0] == 0
+    assert by_hour[1] == 2  # 7c BatchReporter at 01:00 and 01:30
+    assert by_hour[2] == 20  # 10 svc-legacy's 19 from 02:14:07, and 7c at 02:00
+    assert by_hour[4] == 5  # 4b ExternalAuditor 04:37-04:39
+
+
+def test_no_timeline_gives_an_empty_series():
+    series = denials_over_time(report(hand.empty_day()))
+    assert series.empty and series.dtype == "int64"
+
+
+# --- principals × actions -------------------------------------------------------------------------
+
+
+def test_matrix_of_the_sample_day(sample):
+    matrix = principal_action_matrix(sample.report)
+    assert matrix.shape == (20, 21)
+    assert (matrix.dtypes == "int64").all()
+    assert int(matrix.to_numpy().sum()) == 82
+    assert matrix.index[:2].tolist() == [LEGACY, ALICE]
+    assert int(matrix.loc[LEGACY].sum()) == 19 and int((matrix.loc[LEGACY] > 0).sum()) == 14
+    assert matrix.loc[ALICE, "apprunner:DescribeService"] == 8
+    assert matrix.loc[ALICE, "apprunner:ListOperations"] == 4
+    # DescribeService 22 (1: 8, 4a: 5, 4b: 3, 10: 2, 11a: 2, 11e: 2); ListOperations and ListServices 11 each,
+    # by name
+    assert matrix.columns[:3].tolist() == [
+        "apprunner:DescribeService",
+        "apprunner:ListOperations",
+        "apprunner:ListServices",
+    ]
+
+
+def test_matrix_ties_go_by_label_and_name():
+    findings = [
+        hand.finding(f"arn:aws:iam::{hand.ACCOUNT}:user/zed", actions=[hand.action("apprunner:ListServices", count=2)]),
+        hand.finding(
+            f"arn:aws:iam::{hand.ACCOUNT}:user/amy", actions=[hand.action("apprunner:DeleteService", count=2)]
+        ),
+    ]
+    matrix = principal_action_matrix(report(hand.report(findings)))
+    assert matrix.index.tolist() == ["user/amy @111122223333", "user/zed @111122223333"]
+    assert matrix.columns.tolist() == ["apprunner:DeleteService", "apprunner:ListServices"]
+    assert matrix.to_numpy().tolist() == [[2, 0], [0, 2]]
+
+
+def test_matrix_top_keeps_the_busiest_rows_and_their_actions(sample):
+    matrix = principal_action_matrix(sample.report, top=2)
+    assert matrix.index.tolist() == [LEGACY, ALICE]
+    assert matrix.shape == (2, 14)  # dev-alice's two actions are among svc-legacy's fourteen
+    assert int(matrix.to_numpy().sum()) == 31
+
+
+def test_matrix_of_an_empty_day_is_empty():
+    assert principal_action_matrix(report(hand.empty_day())).empty
+
+
+# --- tops -----------------------------------------------------------------------------------------
+
+
+def test_top_principals_of_the_sample_day(sample):
+    table = top_principals(sample.report, n=4)
+    assert table.index.tolist() == [
+        LEGACY,
+        ALICE,
+        "permission-set/Developer_Access @444455556666",
+        "role/GitHubActionsDeploy @111122223333",
+    ]
+    assert table["denials"].tolist() == [19, 12, 8, 7]
+    assert table["actions"].tolist() == [14, 2, 2, 2]
+    assert table["remedy"].tolist() == ["investigate", "grant", "permission_set", "grant"]
+    assert table.loc[LEGACY, "severity"] == "critical"
+    assert table.loc[LEGACY, "first_seen"] == "2026-11-28T02:14:07Z"
+
+
+def test_top_principals_default_is_ten(sample):
+    assert len(top_principals(sample.report)) == 10
+
+
+def test_top_actions_of_the_sample_day(sample):
+    table = top_actions(sample.report, n=3)
+    assert table.index.tolist() == ["apprunner:DescribeService", "apprunner:ListOperations", "apprunner:ListServices"]
+    assert table["denials"].tolist() == [22, 11, 11]
+    assert table["principals"].tolist() == [6, 4, 5]
+    assert table.loc["apprunner:ListServices", "reasons"] == ["no_identity_allow"]
+    assert table.loc["apprunner:ListOperations", "reasons"] == ["no_identity_allow", "unknown", "vpc_endpoint_policy"]
+
+
+def test_top_reasons_of_the_sample_day(sample):
+    table = top_reasons(sample.report)
+    by_hand = {
+        "no_identity_allow": 50,  # 1: 12, 2: 7, 3: 8, 4b ListServices: 2, 10: 19, 11f: 1, 11g: 1
+        "unknown": 9,  # 8: 2, 9: 2, 11a: 2, 11b: 2, 11c: 1
+        "resource_policy": 8,  # 4a: 5, 4b DescribeService: 3
+        "session_policy": 4,  # 7b: 2, 11e: 2
+        "explicit_identity_deny": 3,  # 5: 2, 11d: 1
+        "permissions_boundary": 3,
+        "vpc_endpoint_policy": 3,
+        "scp": 2,
+    }
+    assert table["denials"].to_dict() == by_hand
+    assert table.index.tolist() == list(by_hand)  # most first; 3-3-3 by name
+    assert table["sole_reason_denials"].to_dict() == by_hand  # no action of the day has two reasons
+    assert table.loc["no_identity_allow", "principals"] == 7
+    assert table.loc["unknown", "actions"] == 5  # DeleteService, StartDeployment, DescribeService, ListOperations,
+    # ResumeService
+
+
+def test_an_action_with_two_reasons_counts_under_each():
+    two = hand.action("apprunner:DescribeService", count=4, reasons=["no_identity_allow", "resource_policy"])
+    one = hand.action("apprunner:ListServices", count=1, reasons=["no_identity_allow"])
+    table = top_reasons(report(hand.report([hand.finding(actions=[two, one])])))
+    assert table["denials"].to_dict() == {"no_identity_allow": 5, "resource_policy": 4}
+    assert table["sole_reason_denials"].to_dict() == {"no_identity_allow": 1, "resource_policy": 0}
+    assert table["actions"].to_dict() == {"no_identity_allow": 2, "resource_policy": 1}
+
+
+# --- severities and remedies ----------------------------------------------------------------------
+
+
+def test_severity_and_remedies_of_the_sample_day(sample):
+    table = severity_and_remedies(sample.report)
+    # by hand from SAMPLE_DAY.md and docs/CONTRACT.md's severity rule
+    expected = {
+        ("critical", "cross_account_role"): (1, 5),  # 4b, an unknown account
+        ("critical", "org_policy"): (1, 2),  # 8, root
+        ("critical", "investigate"): (1, 19),  # 10
+        ("high", "grant"): (1, 7),  # 2, iam:PassRole
+        ("high", "review_deny"): (3, 5),  # 5, 7b explicit denies of writes; 11d iam:PassRole
+        ("high", "org_policy"): (1, 2),  # 6, an SCP refusing a write
+        ("medium", "grant"): (1, 1),  # 11c ResumeService
+        ("medium", "cross_account_role"): (1, 5),  # 4a, trusted
+        ("medium", "permission_set"): (1, 8),  # 3, UpdateService
+        ("medium", "review_deny"): (2, 5),  # 7a PauseService, 9 StartDeployment
+        ("low", "grant"): (5, 18),  # 1, 11a, 11b, 11f, 11g
+        ("low", "review_deny"): (2, 5),  # 7c, 11e
+    }
+    got = {(str(s), str(r)): (int(f), int(d)) for (s, r), f, d in table[["findings", "denials"]].itertuples()}
+    assert got == expected
+    assert [str(s) for s in table.index.get_level_values("severity").unique()] == ["critical", "high", "medium", "low"]
+    grid = table.unstack(fill_value=0)
+    assert grid.index.tolist() == ["critical", "high", "medium", "low"]
+    assert int(grid["denials"].to_numpy().sum()) == 82
+
+
+def test_a_finding_without_remedy_is_none():
+    table = severity_and_remedies(report(hand.report([hand.finding(kind=None)])))
+    assert [(str(s), str(r)) for s, r in table.index] == [("low", "none")]
