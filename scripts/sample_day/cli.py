@@ -4,35 +4,48 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from .document import render
 from .engine import Day
 from .machines import ci_runs, duplicate_one_success, machines
 from .people import people
+from .plan import Scenario
 from .play import play
 from .scenarios import SCENARIOS
 from .trail import Totals, read_back, trail_files, write
-from .world import ORG_ID
+from .world import DAY, ORG_ID, SEED
 
 SCRIPTS = Path(__file__).resolve().parent.parent
 
 
-def build() -> Day:
-    """The whole day in memory: background traffic first, then the scenarios, in a fixed order."""
-    day = Day()
+def build(date: datetime = DAY, seed: int = SEED, scenarios: Sequence[Scenario] = SCENARIOS) -> Day:
+    """The whole day in memory: background traffic first, then the scenarios, in a fixed order.
+
+    The defaults make the bundled day; another ``date``, ``seed`` or choice of ``scenarios`` makes another.
+    """
+    day = Day(seed, date)
     machines(day)
     people(day)
     ci_runs(day)
-    for scenario in SCENARIOS:
+    for scenario in scenarios:
         play(day, scenario)
     duplicate_one_success(day)
     return day
 
 
-def check_scenarios(day: Day, totals: Totals) -> None:
+def write_day(out: Path, day: Day) -> Totals:
+    """Write the day's trail files under ``out`` (its ``AWSLogs/`` replaced), read them back and count them."""
+    size = write(out, trail_files(day))
+    records, by_folder = read_back(out)
+    return Totals.of(records, by_folder, size, day.start)
+
+
+def check_scenarios(day: Day, totals: Totals, scenarios: Sequence[Scenario] = SCENARIOS) -> None:
     """Each scenario's refusals must all be in the files, once each."""
-    for scenario in SCENARIOS:
+    for scenario in scenarios:
         found = totals.found(day.scenario_ids[scenario.key])
         if found != scenario.count:
             raise SystemExit(f"scenario {scenario.key}: {found} records written, {scenario.count} planned")
@@ -46,7 +59,8 @@ def summary(totals: Totals, out: Path, elapsed: float) -> str:
         f"wrote {totals.files} trail files ({totals.size / 1024:.0f} KiB gzip) under {out}/AWSLogs/{ORG_ID}/",
         f"  folders by delivery date: {totals.by_folder}",
         f"  records: {len(totals.records)} written, {len(totals.unique)} unique (eventID, recipientAccountId), "
-        f"{len(totals.records) - len(totals.unique)} duplicate deliveries, {totals.before_day} from 2026-11-27",
+        f"{len(totals.records) - len(totals.unique)} duplicate deliveries, {totals.before_day} from "
+        f"{totals.start - timedelta(days=1):%Y-%m-%d}",
         f"  errors: {len(totals.errors)} (denials {len(totals.denials)}, App Runner denials "
         f"{len(totals.apprunner_denials)}), {len(totals.count('eventSource'))} event sources",
         "  userIdentity types: " + listed(totals.identity_types()),
@@ -76,9 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     day = build()
-    size = write(args.out, trail_files(day))
-    records, by_folder = read_back(args.out)
-    totals = Totals.of(records, by_folder, size)
+    totals = write_day(args.out, day)
     check_scenarios(day, totals)
     args.doc.write_text(render(SCENARIOS, totals), encoding="utf-8")
     if not args.quiet:

@@ -13,7 +13,7 @@ from typing import Any
 
 from .actors import Actor, seen_by_owner
 from .records import Details, assumed_role_user, cloudtrail_record, credentials, role_resource
-from .world import SEED, US_EAST, iso, stable
+from .world import DAY, SEED, US_EAST, iso, stable
 
 Api = tuple[str, str, str, Any]  # event source, event name, region, requestParameters
 
@@ -27,13 +27,22 @@ class Event:
 
 
 class Day:
-    """Every random draw goes through ``rng`` in a fixed order, so the output is byte-identical each run."""
+    """Every random draw goes through ``rng`` in a fixed order, so the output is byte-identical each run.
 
-    def __init__(self, seed: int = SEED) -> None:
+    ``date`` (midnight UTC) is the day being written; every time of day is placed on it with ``at``.
+    """
+
+    def __init__(self, seed: int = SEED, date: datetime = DAY) -> None:
         self.rng = random.Random(seed)
+        self.start = date
+        self.end = date + timedelta(days=1)
         self.events: list[Event] = []
         self.duplicates: list[Event] = []
         self.scenario_ids: dict[str, list[str]] = defaultdict(list)
+
+    def at(self, hour: int, minute: int = 0, second: int = 0) -> datetime:
+        """A time of this day."""
+        return self.start + timedelta(hours=hour, minutes=minute, seconds=second)
 
     def uuid4(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))

@@ -16,9 +16,7 @@ from .world import (
     BOTO_LAMBDA,
     CI,
     CLI_OLD,
-    DAY,
     DELETED_SERVICE_ARN,
-    END,
     GO_SDK,
     PROD,
     SECURITY,
@@ -26,7 +24,6 @@ from .world import (
     STAGING,
     TRAIL_BUCKET,
     US_EAST,
-    at,
     service_arn,
     stable,
 )
@@ -59,11 +56,11 @@ def machines(day: Day) -> None:
 def app_runner_runtime(day: Day, name: str, account: str, region: str) -> None:
     """App Runner assumes the service's instance role hourly; the app calls KMS, Secrets Manager, SSM."""
     step = RUNTIME[name][2]
-    start = DAY - timedelta(minutes=4) if name == "web" else DAY
+    start = day.start - timedelta(minutes=4) if name == "web" else day.start
     session = ip = ""
     created = start
     when = day.jitter(start, 60)
-    while when < END:
+    while when < day.end:
         if not session or when - created > timedelta(hours=1):
             created, session, ip = when, day.hex(32), day.ip(3, (80, 95))
             _assume_instance_role(day, when, account, region, session)
@@ -86,7 +83,7 @@ def _app_calls(day: Day, app: Actor, when: datetime, name: str, region: str) -> 
     key_arn = f"arn:aws:kms:{region}:{account}:key/{stable('', 'kms/' + name, 8).lower()}-3f2a-4c1d-9e8b"
     for what in day.rng.sample(("secret", "parameters", "metrics", "secret"), day.rng.randint(1, 3)):
         when += timedelta(seconds=day.rng.randint(0, 40))
-        if when >= END:  # the day ends here
+        if when >= day.end:  # the day ends here
             break
         if what == "secret":
             request: dict[str, Any]
@@ -111,7 +108,7 @@ def config_recorder(day: Day) -> None:
     plans = [(PROD, US_EAST, ["web", "api"]), (PROD, "eu-west-1", ["worker"]), (STAGING, US_EAST, ["web-staging"])]
     for account, region, services in plans:
         for hour in range(24):
-            when = day.jitter(at(hour, 22), 240)
+            when = day.jitter(day.at(hour, 22), 240)
             config = role_session(
                 account,
                 "AWSServiceRoleForConfig",
@@ -152,9 +149,9 @@ def _config_calls(region: str, services: list[str]) -> list[Api]:
 
 def security_audit(day: Day) -> None:
     """A scanner Lambda in the security account assumes OrgSecurityAudit in each member, hourly."""
-    scanner_created = at(0, 4)
+    scanner_created = day.at(0, 4)
     for hour in range(24):
-        start = day.jitter(at(hour, 7), 90)
+        start = day.jitter(day.at(hour, 7), 90)
         if start - scanner_created > timedelta(hours=1):
             scanner_created = start - timedelta(seconds=5)
         ip = day.ip(54, (160, 170))
@@ -200,7 +197,7 @@ def trail_bucket_checks(day: Day) -> None:
     for hour in range(0, 24, 2):
         day.call(
             cloudtrail,
-            day.jitter(at(hour, 41), 200),
+            day.jitter(day.at(hour, 41), 200),
             "s3.amazonaws.com",
             "GetBucketAcl",
             US_EAST,
@@ -228,9 +225,9 @@ class Schedule:
 
     def times(self, day: Day) -> Iterator[tuple[int, datetime, datetime]]:
         """(run number, when it runs, when its session began)."""
-        created = DAY
+        created = day.start
         for step in range(self.runs):
-            when = day.jitter(DAY + self.offset + self.every * step, self.jitter)
+            when = day.jitter(day.start + self.offset + self.every * step, self.jitter)
             if step == 0 or when - created > self.lifetime:
                 created = when - self.lead
             yield step, when, created
@@ -258,7 +255,7 @@ def invoice_exporter(day: Day) -> None:
         key = {"keyId": "alias/invoice-exports", "keySpec": "AES_256"}
         day.call(job, when + timedelta(seconds=1), "kms.amazonaws.com", "GenerateDataKey", US_EAST, request=key)
         if quarter % 4 == 1:
-            stream = f"2026/11/28/[$LATEST]{day.hex(32)}"
+            stream = f"{day.start:%Y/%m/%d}/[$LATEST]{day.hex(32)}"
             request = {"logGroupName": "/aws/lambda/invoice-exporter", "logStreamName": stream}
             day.call(
                 job, when + timedelta(seconds=2), "logs.amazonaws.com", "CreateLogStream", US_EAST, request=request
@@ -306,13 +303,13 @@ def cache_warmer(day: Day) -> None:
 
 def ci_runs(day: Day) -> None:
     """Twelve successful deployments: four in prod, eight of web-staging."""
-    ci_run(day, 12347, at(10, 20, 14), PROD, US_EAST, "web", "deploy")
-    ci_run(day, 12364, at(12, 30, 2), PROD, "eu-west-1", "worker", "deploy")
-    ci_run(day, 12370, at(14, 12, 40), PROD, US_EAST, "web", "deploy")
-    ci_run(day, 12389, at(16, 55, 7), PROD, US_EAST, "web", "deploy")
+    ci_run(day, 12347, day.at(10, 20, 14), PROD, US_EAST, "web", "deploy")
+    ci_run(day, 12364, day.at(12, 30, 2), PROD, "eu-west-1", "worker", "deploy")
+    ci_run(day, 12370, day.at(14, 12, 40), PROD, US_EAST, "web", "deploy")
+    ci_run(day, 12389, day.at(16, 55, 7), PROD, US_EAST, "web", "deploy")
     starts = ((8, 5), (9, 50), (11, 10), (12, 55), (13, 40), (15, 0), (15, 52), (17, 30))
     for run, (hour, minute) in zip(range(12340, 12400, 6), starts, strict=False):
-        ci_run(day, run, at(hour, minute, day.rng.randint(0, 59)), STAGING, US_EAST, "web-staging", "deploy")
+        ci_run(day, run, day.at(hour, minute, day.rng.randint(0, 59)), STAGING, US_EAST, "web-staging", "deploy")
 
 
 def duplicate_one_success(day: Day) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from .actors import Actor, identity_center_user, sso_session
 from .cast import ALICE, DATA_SCIENTIST, JANE, SVC_LEGACY
 from .engine import Api, Day
+from .plan import Later
 from .records import APPRUNNER
 from .world import (
     CONSOLE,
@@ -17,7 +18,6 @@ from .world import (
     SSO_SECURITY_ROLE,
     STAGING,
     US_EAST,
-    at,
     service_arn,
 )
 
@@ -26,7 +26,7 @@ from .world import (
 class Routine:
     """Someone's sessions: at each start, a burst of calls ``gap`` seconds apart."""
 
-    actor: Actor
+    actor: Actor | Later
     starts: tuple[tuple[int, int], ...]  # hour, minute
     second: int | tuple[int, int]  # the start's second: fixed, or drawn from this range
     calls: tuple[Api, ...]
@@ -44,7 +44,11 @@ GUARDDUTY = {"detectorId": "a2b4c6d8e0f2a4b6c8d0e2f4a6b8c0d2", "maxResults": 50}
 
 PROD_ROUTINES = (
     Routine(  # an administrator in prod through Identity Center (console)
-        sso_session(PROD, SSO_ADMIN_ROLE, "ops.lead@example.com", at(8, 9), "198.51.100.14", CONSOLE),
+        Later(
+            lambda day: sso_session(
+                PROD, SSO_ADMIN_ROLE, "ops.lead@example.com", day.at(8, 9), "198.51.100.14", CONSOLE
+            )
+        ),
         ((8, 10), (9, 40), (11, 15), (13, 30), (15, 10), (16, 45)),
         (0, 59),
         (
@@ -118,7 +122,11 @@ STAGING_AND_SECURITY_ROUTINES = (
         (2, 15),
     ),
     Routine(  # the security team through Identity Center in the management account
-        sso_session(SECURITY, SSO_SECURITY_ROLE, "sam.rivera@example.com", at(9, 28), "198.51.100.90", CONSOLE),
+        Later(
+            lambda day: sso_session(
+                SECURITY, SSO_SECURITY_ROLE, "sam.rivera@example.com", day.at(9, 28), "198.51.100.90", CONSOLE
+            )
+        ),
         ((9, 29), (14, 2)),
         30,
         (
@@ -156,7 +164,7 @@ def people(day: Day) -> None:
     missing = f"Function not found: arn:aws:lambda:us-east-1:{PROD}:function:thumbnailer"
     day.call(
         ALICE,
-        at(14, 24, 5),
+        day.at(14, 24, 5),
         "lambda.amazonaws.com",
         "GetFunction20150331v2",
         US_EAST,
@@ -166,15 +174,16 @@ def people(day: Day) -> None:
     for routine in STAGING_AND_SECURITY_ROUTINES:
         run_routine(day, routine)
     for user, clock, permission_set, account, ip in PORTAL:
-        portal_sign_in(day, identity_center_user(user, ip), at(*clock), permission_set, account)
-    day.burst(SVC_LEGACY, at(1, 5, 12), BACKUP, (1, 5))
+        portal_sign_in(day, identity_center_user(user, ip), day.at(*clock), permission_set, account)
+    day.burst(SVC_LEGACY, day.at(1, 5, 12), BACKUP, (1, 5))
 
 
 def run_routine(day: Day, routine: Routine) -> None:
+    actor = routine.actor.build(day) if isinstance(routine.actor, Later) else routine.actor
     for hour, minute in routine.starts:
         second = routine.second if isinstance(routine.second, int) else day.rng.randint(*routine.second)
         calls = routine.calls if routine.pick is None else day.rng.sample(routine.calls, day.rng.randint(*routine.pick))
-        day.burst(routine.actor, at(hour, minute, second), calls, routine.gap)
+        day.burst(actor, day.at(hour, minute, second), calls, routine.gap)
 
 
 def portal_sign_in(day: Day, person: Actor, start: datetime, permission_set: str, account: str) -> None:

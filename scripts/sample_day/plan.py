@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from .actors import Actor
-from .engine import Api
+from .engine import Api, Day
 from .forms import Form
 from .world import PROD, US_EAST, Clock
 
@@ -27,6 +28,25 @@ class Op:
 
 
 @dataclass(frozen=True)
+class Later:
+    """A caller whose session began at a time of the day being written: built from that day when it is played.
+
+    Scenarios are defined once and played on any date, so a session's start (its ``creationDate`` and key)
+    cannot be fixed when the scenario is defined.
+    """
+
+    build: Callable[[Day], Actor]
+
+
+@dataclass(frozen=True)
+class Issued:
+    """Temporary credentials in a response: access key ``key``, issued at ``clock`` of the day being written."""
+
+    key: str
+    clock: Clock
+
+
+@dataclass(frozen=True)
 class CiWorkflow:
     """The session of a GitHub Actions run; ``kind`` "create" or "push" builds an image and deploys nothing."""
 
@@ -42,7 +62,7 @@ class CiWorkflow:
 class Denials:
     """Refused App Runner calls by one caller, all worded by ``form``."""
 
-    actor: Actor | CiWorkflow
+    actor: Actor | Later | CiWorkflow
     form: Form
     region: str = US_EAST
     code: str = "AccessDeniedException"
@@ -106,7 +126,7 @@ class Drawn:
 class Call:
     """A one-off record around the refusals: a sign-in, an STS call, a denial in another service."""
 
-    actor: Actor
+    actor: Actor | Later
     at: Clock | After
     source: str
     name: str
@@ -125,7 +145,7 @@ class Call:
 class Successes:
     """Successful calls in a row from ``start``, a random ``gap`` of seconds apart."""
 
-    actor: Actor
+    actor: Actor | Later
     start: Clock
     calls: tuple[Api, ...]
     gap: tuple[int, int]

@@ -24,8 +24,22 @@ from .actors import (
 )
 from .cast import ALICE, DATA_SCIENTIST, JANE
 from .forms import Encoded, ExplicitDeny, Fixed, NoAllow, NoMessage, NoReason, SpecifiedResource, Truncated
-from .plan import After, Call, CiWorkflow, Drawn, Expect, Op, Paced, Refusal, Scenario, Successes, Timeline
-from .records import APPRUNNER, assumed_role_user, credentials, role_resource
+from .plan import (
+    After,
+    Call,
+    CiWorkflow,
+    Drawn,
+    Expect,
+    Issued,
+    Later,
+    Op,
+    Paced,
+    Refusal,
+    Scenario,
+    Successes,
+    Timeline,
+)
+from .records import APPRUNNER, assumed_role_user, role_resource
 from .world import (
     BOTO,
     CI,
@@ -47,7 +61,6 @@ from .world import (
     STAGING,
     TERRAFORM,
     US_EAST,
-    at,
     service_arn,
     stable,
 )
@@ -230,7 +243,11 @@ S3 = Scenario(
     ),
 )
 
-_PARTNER = seen_by_owner(role_session(PARTNER, "PartnerReadOnly", "partner-sync", at(13, 19), "192.0.2.140", BOTO))
+_PARTNER = Later(
+    lambda day: seen_by_owner(
+        role_session(PARTNER, "PartnerReadOnly", "partner-sync", day.at(13, 19), "192.0.2.140", BOTO)
+    )
+)
 S4A = Scenario(
     key="4a",
     title="cross-account from trusted partner (seen in the owner's log)",
@@ -257,8 +274,10 @@ S4A = Scenario(
     ),
 )
 
-_AUDITOR = seen_by_owner(
-    role_session(OUTSIDE, "ExternalAuditor", "audit-2026-11-28", at(4, 36), "192.0.2.201", CLI_MAC)
+_AUDITOR = Later(  # the session is named after the day of the audit
+    lambda day: seen_by_owner(
+        role_session(OUTSIDE, "ExternalAuditor", f"audit-{day.start:%Y-%m-%d}", day.at(4, 36), "192.0.2.201", CLI_MAC)
+    )
 )
 S4B = Scenario(
     key="4b",
@@ -336,7 +355,9 @@ S6 = Scenario(
     ),
 )
 
-_OPERATOR = role_session(PROD, "ServiceOperator", "oncall-kim", at(17, 58), "198.51.100.61", CLI_MAC)
+_OPERATOR = Later(
+    lambda day: role_session(PROD, "ServiceOperator", "oncall-kim", day.at(17, 58), "198.51.100.61", CLI_MAC)
+)
 S7A = Scenario(
     key="7a",
     title="permissions boundary",
@@ -365,8 +386,10 @@ S7A = Scenario(
 
 # The on-call engineer signs in with the SupportEngineer permission set, then assumes SupportAccess with an
 # inline session policy that denies changes (the support runbook's guard rail).
-_ENGINEER = sso_session(PROD, SSO_SUPPORT_ROLE, "sky.chen@example.com", at(20, 27), "198.51.100.88", CLI_MAC)
-_SUPPORT = role_session(PROD, "SupportAccess", "case-4711", at(20, 28), "198.51.100.88", CLI_MAC)
+_ENGINEER = Later(
+    lambda day: sso_session(PROD, SSO_SUPPORT_ROLE, "sky.chen@example.com", day.at(20, 27), "198.51.100.88", CLI_MAC)
+)
+_SUPPORT = Later(lambda day: role_session(PROD, "SupportAccess", "case-4711", day.at(20, 28), "198.51.100.88", CLI_MAC))
 _SUPPORT_ROLE = f"arn:aws:iam::{PROD}:role/SupportAccess"
 _RUNBOOK_POLICY = {
     "Version": "2012-10-17",
@@ -402,7 +425,7 @@ S7B = Scenario(
                 "durationSeconds": 3600,
             },
             response={
-                "credentials": credentials(stable("ASIA", "support/case-4711", 16), at(20, 28, 0)),
+                "credentials": Issued(stable("ASIA", "support/case-4711", 16), (20, 28, 0)),
                 "assumedRoleUser": assumed_role_user(PROD, "SupportAccess", "case-4711"),
                 "packedPolicySize": 9,
             },
@@ -443,7 +466,11 @@ S7C = Scenario(
     expect=Expect("review_deny", f"arn:aws:iam::{STAGING}:role/BatchReporter", STAGING),
     steps=(
         Timeline(
-            actor=role_session(STAGING, "BatchReporter", "nightly-report", at(0, 59), "10.40.3.18", GO_SDK),
+            actor=Later(
+                lambda day: role_session(
+                    STAGING, "BatchReporter", "nightly-report", day.at(0, 59), "10.40.3.18", GO_SDK
+                )
+            ),
             form=ENDPOINT,
             vpce="vpce-0c3f5a7e9b1d2f468",
             calls=tuple((clock, on("ListOperations", STAGE)) for clock in ((1, 0, 4), (1, 30, 4), (2, 0, 5))),
@@ -451,7 +478,7 @@ S7C = Scenario(
     ),
 )
 
-_ROOT = root_console(STAGING, at(16, 2, 11), "203.0.113.9")
+_ROOT = Later(lambda day: root_console(STAGING, day.at(16, 2, 11), "203.0.113.9"))
 S8 = Scenario(
     key="8",
     title="root user, old short form (no reason clause)",
@@ -613,12 +640,16 @@ S11B = Scenario(
     expect=Expect("grant", f"arn:aws:iam::{PROD}:role/LegacyJenkins", PROD),
     steps=(
         Timeline(
-            actor=role_session(PROD, "LegacyJenkins", "jenkins-build", at(7, 14), "10.10.4.20", JENKINS),
+            actor=Later(
+                lambda day: role_session(PROD, "LegacyJenkins", "jenkins-build", day.at(7, 14), "10.10.4.20", JENKINS)
+            ),
             form=NoMessage(),
             calls=(((7, 15, 33), on("ListOperations", API)),),
         ),
         Timeline(
-            actor=role_session(PROD, "LegacyJenkins", "jenkins-build", at(23, 40), "10.10.4.20", JENKINS),
+            actor=Later(
+                lambda day: role_session(PROD, "LegacyJenkins", "jenkins-build", day.at(23, 40), "10.10.4.20", JENKINS)
+            ),
             form=NoMessage(),
             late=0,
             calls=(((23, 58, 41), on("ListOperations", API)),),
@@ -643,13 +674,15 @@ S11C = Scenario(
 )
 
 _TERRAFORM_ROLE = "PlatformTerraformApplyRole-AppRunnerProvisioning-prod-use1"
-_TERRAFORM = role_session(
-    PROD,
-    _TERRAFORM_ROLE,
-    "terraform-apply-platform-apprunner-20261128T191015Z-4f1c2a9e",
-    at(19, 10, 15),
-    "10.10.8.31",
-    TERRAFORM,
+_TERRAFORM = Later(  # the session is named after the moment the apply started
+    lambda day: role_session(
+        PROD,
+        _TERRAFORM_ROLE,
+        f"terraform-apply-platform-apprunner-{day.at(19, 10, 15):%Y%m%dT%H%M%SZ}-4f1c2a9e",
+        day.at(19, 10, 15),
+        "10.10.8.31",
+        TERRAFORM,
+    )
 )
 _REPORTS_ROLE = (
     f"arn:aws:iam::{PROD}:role/service-role/apprunner/instance-roles/production/us-east-1/"
@@ -721,13 +754,13 @@ S11E = Scenario(
                 "policyArns": [{"arn": f"arn:aws:iam::{PROD}:policy/FederatedS3ReadOnly"}],
             },
             response={
-                "credentials": credentials(stable("ASIA", "federated/bob", 16), at(9, 50, 2)),
+                "credentials": Issued(stable("ASIA", "federated/bob", 16), (9, 50, 2)),
                 "federatedUser": {"federatedUserId": f"{PROD}:bob", "arn": f"arn:aws:sts::{PROD}:federated-user/bob"},
                 "packedPolicySize": 6,
             },
         ),
         Timeline(
-            actor=federated_user(PROD, "bob", "bob", at(9, 50, 2), "198.51.100.33", CLI_MAC),
+            actor=Later(lambda day: federated_user(PROD, "bob", "bob", day.at(9, 50, 2), "198.51.100.33", CLI_MAC)),
             form=SESSION,
             calls=(((9, 52, 14), DESCRIBE_API), ((9, 53, 1), DESCRIBE_API)),
         ),
@@ -760,7 +793,7 @@ S11F = Scenario(
                 "durationSeconds": 3600,
             },
             response={
-                "credentials": credentials(stable("ASIA", "saml/maria", 16), at(8, 14, 20)),
+                "credentials": Issued(stable("ASIA", "saml/maria", 16), (8, 14, 20)),
                 "assumedRoleUser": assumed_role_user(STAGING, "ADFS-ReadOnly", _MARIA),
                 "subject": _MARIA,
                 "subjectType": "persistent",

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .engine import Day, Event
-from .world import DAY, ORG_ID, SLOT, iso
+from .world import ORG_ID, SLOT, iso
 
 DENIAL_CODES = frozenset(
     {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Client.UnauthorizedOperation"}
@@ -96,12 +96,13 @@ class Totals:
     by_folder: dict[str, int]
     records: list[dict[str, Any]]  # as written, duplicate deliveries included
     unique: list[dict[str, Any]]  # one per (eventID, recipientAccountId)
+    start: datetime  # the day's midnight (UTC)
 
     @classmethod
-    def of(cls, records: list[dict[str, Any]], by_folder: Counter[str], size: int) -> Totals:
+    def of(cls, records: list[dict[str, Any]], by_folder: Counter[str], size: int, start: datetime) -> Totals:
         unique = {(r["eventID"], r["recipientAccountId"]): r for r in records}
         folders = dict(sorted(by_folder.items()))
-        return cls(sum(folders.values()), size, folders, records, list(unique.values()))
+        return cls(sum(folders.values()), size, folders, records, list(unique.values()), start)
 
     @property
     def denials(self) -> list[dict[str, Any]]:
@@ -117,7 +118,7 @@ class Totals:
 
     @property
     def before_day(self) -> int:
-        return sum(1 for r in self.unique if r["eventTime"] < iso(DAY))
+        return sum(1 for r in self.unique if r["eventTime"] < iso(self.start))
 
     def identity_types(self) -> Counter[str]:
         return Counter(r["userIdentity"].get("type", "?") for r in self.unique)

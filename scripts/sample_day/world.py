@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 from .identities import sso_role_name
 
 SEED = 20261128
-DAY = datetime(2026, 11, 28, tzinfo=UTC)
-END = DAY + timedelta(days=1)
+DAY = datetime(2026, 11, 28, tzinfo=UTC)  # the bundled day; other days are passed to engine.Day
 SLOT = timedelta(minutes=5)
 US_EAST = "us-east-1"
 
@@ -82,11 +81,6 @@ PYTHON_REQUESTS = "python-requests/2.31"
 SSM_AGENT = "aws-sdk-go/1.55.5 (go1.22.8; linux; amd64) amazon-ssm-agent/3.3.1142.0"
 
 Clock = tuple[int, int, int]
-
-
-def at(hour: int, minute: int = 0, second: int = 0) -> datetime:
-    """A time of the sample day."""
-    return DAY + timedelta(hours=hour, minutes=minute, seconds=second)
 
 
 def iso(when: datetime) -> str:
