@@ -7,6 +7,7 @@ same tables as a fresh run; the denial rows (``Exploration.frame``) are only the
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ class Exploration:
 
 
 def explore(
-    source: str = "sample",
+    source: str | os.PathLike[str] = "sample",
     *,
     window: Window | None = None,
     options: Options | None = None,
@@ -59,7 +60,9 @@ def explore(
     A ``.json`` file holding CloudTrail records (``{"Records": [...]}``) is read as a trail file, as the CLI does;
     a JSON file that is neither is refused with a ValueError naming it. A source that fails to read is not
     raised: the report says so in ``report.sources`` (status ``failed``, its error), as the CLI's report does.
+    ``window`` and ``options`` do not apply to a stored report: it is shown as it was made.
     """
+    source = os.fspath(source)
     if _is_stored_report(source):
         return Exploration(report=load_report(Path(source)), frame=None, source=f"stored report {source}")
     from analysis.pipeline import analyse

@@ -96,6 +96,12 @@ def test_sample_is_the_bundled_day_with_the_demo_window_and_organization(sample)
     assert partner[0].severity == "medium"  # 4a: trusted
 
 
+def test_a_stored_report_may_be_given_as_a_path(stored, tmp_path):
+    path = tmp_path / "report.json"
+    path.write_text(stored.report.dumps(), encoding="utf-8")
+    assert explore(path).report == stored.report
+
+
 def test_a_stored_report_is_loaded_without_rows(stored, sample):
     assert stored.frame is None
     assert stored.source.startswith("stored report ") and stored.source.endswith("report.json")

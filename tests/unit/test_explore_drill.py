@@ -22,7 +22,10 @@ from analysis.explore.drill import (
     prove_remedy,
     remedy_documents,
 )
+from analysis.pipeline import analyse
+from analysis.sources.base import RecordsSource
 from analysis.sources.files import bundled_sample_path
+from tests import factories
 from tests import reports as hand
 
 pytestmark = [
@@ -316,3 +319,18 @@ def test_export_refuses_an_id_that_is_no_finding_id(tmp_path):
     with pytest.raises(ValueError, match="not a finding id"):
         export_remedy(finding, tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_events_are_those_of_the_finding_s_owning_account():
+    records = [
+        factories.record(event_time="2026-11-28T09:00:00Z"),
+        factories.record(event_time="2026-11-28T09:05:00Z"),
+        factories.record(event_time="2026-11-28T09:10:00Z", recipient=factories.OTHER_ACCOUNT),
+    ]
+    run = analyse([RecordsSource(records)])
+    exploration = Exploration(report=run.report, frame=run.frame, source="memory")
+    own = find_principal(run.report, "user/dev-alice @111122223333")
+    other = find_principal(run.report, f"→ {factories.OTHER_ACCOUNT}")
+    assert own is not other
+    assert [t.strftime("%H:%M") for t in principal_events(exploration, own)["time"]] == ["09:00", "09:05"]
+    assert [t.strftime("%H:%M") for t in principal_events(exploration, other)["time"]] == ["09:10"]
