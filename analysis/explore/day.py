@@ -281,8 +281,9 @@ def _busiest_first(matrix: pd.DataFrame) -> pd.DataFrame:
 
 
 def top_principals(report: Report, n: int = 10) -> pd.DataFrame:
-    """The ``n`` principals with the most denials (ties by label), indexed by label: their denials, distinct
-    actions, severity, remedy kind, confidence, and first and last denial (UTC text)."""
+    """The ``n`` principals with the most denials (ties by label): ``principal`` (its label), ``denials``,
+    ``actions`` (distinct), ``severity``, ``remedy`` (kind), ``confidence``, ``first_seen`` and ``last_seen``
+    (UTC text)."""
     rows = [
         {
             "principal": label,
@@ -301,8 +302,8 @@ def top_principals(report: Report, n: int = 10) -> pd.DataFrame:
 
 
 def top_actions(report: Report, n: int = 10) -> pd.DataFrame:
-    """The ``n`` actions refused most (ties by name), indexed by action: their denials, the principals refused
-    them (distinct findings' principals) and every reason they were refused for."""
+    """The ``n`` actions refused most (ties by name): ``action``, ``denials``, ``principals`` (how many distinct
+    principals were refused it) and ``reasons`` (every reason it was refused for, sorted)."""
     denials: Counter[str] = Counter()
     principals: dict[str, set[str]] = {}
     reasons: dict[str, set[str]] = {}
@@ -319,7 +320,7 @@ def top_actions(report: Report, n: int = 10) -> pd.DataFrame:
 
 
 def top_reasons(report: Report) -> pd.DataFrame:
-    """Why the denials were refused, indexed by reason (most denials first, ties by reason).
+    """Why the denials were refused, one row per ``reason`` (most denials first, ties by reason).
 
     The report counts denials per action, and an action may list several reasons (``DeniedAction.reasons``: some
     of its denials were refused for one, some for another) without saying how many for each. So ``denials``
@@ -355,9 +356,10 @@ def top_reasons(report: Report) -> pd.DataFrame:
 def severity_and_remedies(report: Report) -> pd.DataFrame:
     """Findings and denials per severity × remedy kind.
 
-    Indexed by (``severity``, ``remedy``): severities in order critical, high, medium, low, remedy kinds in the
-    contract's order (``none`` for a finding without a remedy), both ordered categoricals; only the pairs the
-    report holds. Columns ``findings`` and ``denials``; ``.unstack(fill_value=0)`` gives a severity × remedy grid.
+    Columns ``severity``, ``remedy``, ``findings``, ``denials``; one row per pair the report holds, severities in
+    order critical, high, medium, low, then remedy kinds in the contract's order (``none`` for a finding without
+    a remedy); both are ordered categoricals, so ``pivot_table(index="severity", columns="remedy",
+    values="denials", fill_value=0, observed=True)`` gives a grid in that order.
     """
     findings: Counter[tuple[str, str]] = Counter()
     denials: Counter[tuple[str, str]] = Counter()
@@ -366,22 +368,20 @@ def severity_and_remedies(report: Report) -> pd.DataFrame:
         findings[pair] += 1
         denials[pair] += finding.denials
     pairs = sorted(findings, key=lambda pair: (SEVERITY_ORDER.index(pair[0]), REMEDY_ORDER.index(pair[1])))
-    index = pd.MultiIndex.from_arrays(
-        [
-            pd.Categorical([p[0] for p in pairs], categories=SEVERITY_ORDER, ordered=True),
-            pd.Categorical([p[1] for p in pairs], categories=REMEDY_ORDER, ordered=True),
-        ],
-        names=["severity", "remedy"],
-    )
     return pd.DataFrame(
-        {"findings": [findings[p] for p in pairs], "denials": [denials[p] for p in pairs]}, index=index, dtype="int64"
+        {
+            "severity": pd.Categorical([p[0] for p in pairs], categories=SEVERITY_ORDER, ordered=True),
+            "remedy": pd.Categorical([p[1] for p in pairs], categories=REMEDY_ORDER, ordered=True),
+            "findings": pd.Series([findings[p] for p in pairs], dtype="int64"),
+            "denials": pd.Series([denials[p] for p in pairs], dtype="int64"),
+        }
     )
 
 
 def _ranked(rows: Sequence[dict[str, Any]], columns: list[str], name: str) -> pd.DataFrame:
-    """Rows by ``denials``, most first, ties by ``name``; indexed by ``name``."""
+    """Rows by ``denials``, most first, ties by ``name`` (the first column)."""
     ordered = sorted(rows, key=lambda row: (-row["denials"], row[name]))
-    table = pd.DataFrame(ordered, columns=columns).set_index(name)
+    table = pd.DataFrame(ordered, columns=columns)
     table["denials"] = table["denials"].astype("int64")
     return table
 
