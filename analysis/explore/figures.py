@@ -64,9 +64,10 @@ def heatmap(matrix: pd.DataFrame, *, ax: Axes | None = None, title: str = "", cm
     """A count per cell (``principal_action_matrix`` and the like): darker is more, empty cells are blank, each
     non-empty cell shows its number."""
     rows, columns = matrix.shape
-    ax = ax or _axes(max(6.0, 0.45 * columns + 3.5), max(2.5, 0.38 * rows + 1.5))
+    label_inches = 0.07 * max((len(str(r)) for r in matrix.index), default=0)  # 8-point labels
+    ax = ax or _axes(max(6.0, 0.55 * columns + label_inches + 1.0), max(2.5, 0.38 * rows + 1.5))
     values = matrix.to_numpy(dtype=float)
-    shown = ax.imshow(pd.DataFrame(values).where(values > 0).to_numpy(), cmap=cmap, aspect="auto", vmin=0)
+    ax.imshow(pd.DataFrame(values).where(values > 0).to_numpy(), cmap=cmap, aspect="auto", vmin=0)
     top = values.max() if values.size else 0
     for (row, column), value in pd.DataFrame(values).stack().items():  # type: ignore[misc]
         if value > 0:
@@ -75,7 +76,6 @@ def heatmap(matrix: pd.DataFrame, *, ax: Axes | None = None, title: str = "", cm
     ax.set_xticks(range(columns), [_tick(c) for c in matrix.columns], rotation=60, ha="right", fontsize=8)
     ax.set_yticks(range(rows), [plain(r) for r in matrix.index], fontsize=8)
     ax.set_title(title)
-    ax.figure.colorbar(shown, ax=ax, fraction=0.03, pad=0.02)
     return ax
 
 
@@ -110,19 +110,34 @@ def stacked(table: pd.DataFrame, *, ax: Axes | None = None, title: str = "", col
 
 
 def events_timeline(events: pd.DataFrame, *, ax: Axes | None = None, title: str = "") -> Axes:
-    """One dot per denial of a principal (``drill.principal_events``: ``time`` and ``action``), an action per row:
-    a sweep shows as a diagonal, a retry loop as a line of dots."""
-    actions = sorted(events["action"].unique())
+    """One dot per denial of a principal (``drill.principal_events``: ``time`` and ``action``), an action per row,
+    in the order they were first refused: a sweep shows as a diagonal, a retry loop as a line of dots. A stored
+    report keeps no per-denial times (``first_seen`` and ``last_seen`` per action instead): each action is then a
+    bar from its first denial to its last."""
+    start = "time" if "time" in events else "first_seen"
+    actions = list(events.sort_values(start, kind="stable")["action"].drop_duplicates())  # first refused on top
     ax = ax or _axes(10, max(2.0, 0.3 * len(actions) + 1.2))
     rows = {action: position for position, action in enumerate(actions)}
-    times = pd.to_datetime(events["time"], utc=True)
-    ax.scatter(times.dt.tz_localize(None), events["action"].map(rows), color=DENIED, s=18, zorder=3)
+    if "time" in events:
+        times = _naive_utc(events["time"])
+        ax.scatter(times, events["action"].map(rows), color=DENIED, s=18, zorder=3)
+    else:
+        spans = events.drop_duplicates("action")
+        first, last = _naive_utc(spans["first_seen"]), _naive_utc(spans["last_seen"])
+        ax.hlines(spans["action"].map(rows), first, last, color=DENIED, linewidth=6)
+        ax.scatter(first, spans["action"].map(rows), color=DENIED, s=18, zorder=3)
     ax.set_yticks(range(len(actions)), [plain(a) for a in actions], fontsize=8)
+    ax.set_ylim(len(actions) - 0.5, -0.5)
     ax.grid(axis="x", alpha=0.3)
     ax.set_xlabel("time (UTC)")
     ax.set_title(title)
     ax.figure.autofmt_xdate()
     return ax
+
+
+def _naive_utc(values: pd.Series) -> pd.Series:
+    """Times as UTC without a zone (matplotlib's dates)."""
+    return pd.to_datetime(values, utc=True).dt.tz_localize(None)
 
 
 def _axes(width: float, height: float) -> Axes:

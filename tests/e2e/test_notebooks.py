@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import ast
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
-from scripts.sample_day.week import build_sample_week
 
 from scripts.notebook_figures import PARAMETERS_TAG, images, readme_figures, run_notebook
+from scripts.sample_day.week import build_sample_week
 
 pytestmark = pytest.mark.e2e
 
@@ -73,6 +74,12 @@ def test_committed_without_outputs(path):
     nbformat.validate(notebook)
     dirty = [i for i, cell in enumerate(notebook.cells) if cell.get("outputs") or cell.get("execution_count")]
     assert not dirty, f"cells {dirty} hold outputs: run `.venv/bin/nbstripout {path.relative_to(ROOT)}`"
+
+
+def test_nbstripout_would_change_nothing():
+    nbstripout = Path(sys.executable).with_name("nbstripout")
+    verified = subprocess.run([nbstripout, "--verify", *NOTEBOOKS], capture_output=True, text=True, check=False)
+    assert verified.returncode == 0, f"run `make strip-notebooks`: {verified.stdout}{verified.stderr}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=NAMES)
@@ -147,9 +154,10 @@ def test_explore_shows_the_sample_day_and_exports_the_fix(runs):
     assert exported, "the fix's policy was not exported"
     policy = json.loads(exported[0].read_text())
     assert policy["Version"] == "2012-10-17"
-    # GitHubActionsDeploy was refused apprunner:CreateService and iam:PassRole (scenario 2)
+    # scripts/SAMPLE_DAY.md scenario 2: GitHubActionsDeploy's CreateService was refused for iam:PassRole (the
+    # action the message names) and its StartDeployment on api was refused: the grant names those two
     actions = {a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
-    assert {"apprunner:CreateService", "iam:PassRole"} <= actions
+    assert actions == {"iam:PassRole", "apprunner:StartDeployment"}
 
 
 def test_history_reads_the_seven_days(runs):
