@@ -157,14 +157,16 @@ $(WEEK)/reports: | $(RUNTIME)
 	$(BIN)/python scripts/generate_sample_week.py --out $(WEEK)
 
 # JupyterLab on notebooks/ (the notebook extra: matplotlib, JupyterLab, nbstripout, the IAM evaluator), with the
-# sample week made first. JUPYTER_ARGS="--no-browser --port 8899" to change how it starts.
+# sample week made first (as root, e.g. in a container, with --allow-root). JUPYTER_ARGS="--no-browser --port 8899"
+# to change how it starts.
 NOTEBOOK := $(VENV)/.notebook
 $(NOTEBOOK): $(RUNTIME)
 	$(BIN)/python -m pip install --quiet -e '.[notebook]'
 	touch $(NOTEBOOK)
 
 notebook: $(NOTEBOOK) $(WEEK)/reports
-	$(BIN)/jupyter lab $(JUPYTER_ARGS) notebooks/explore_denials.ipynb notebooks/report_history.ipynb
+	$(BIN)/jupyter lab $$([ "$$(id -u)" -eq 0 ] && echo --allow-root) $(JUPYTER_ARGS) \
+		notebooks/explore_denials.ipynb notebooks/report_history.ipynb
 
 # The README's figures, drawn by the notebooks themselves (cells tagged readme-figure:NAME): docs/figures/NAME.png.
 figures: $(STAMP) $(WEEK)/reports
