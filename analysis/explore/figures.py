@@ -13,10 +13,12 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.patches import Rectangle
 
 from analysis.contract import Severity
 
 DENIED = "#b22222"
+MISSING = "#888888"  # what has no data: a day without a report, an empty figure's words
 SEVERITY_COLOURS: dict[Severity, str] = {
     "critical": "#7f0000",
     "high": "#d7301f",
@@ -45,65 +47,82 @@ def denials_over_time(series: pd.Series, *, ax: Axes | None = None, title: str |
     """Bars of denials per bucket (``analysis.explore.day.denials_over_time``); each bar is labelled by its own
     bucket's start, in UTC."""
     ax = ax or _axes(10, 3)
+    unit = str(series.name or "hour")
+    _title(ax, title or f"Denials per {unit}")
+    if series.empty:
+        return _nothing(ax, "no denials in the window")
     positions = range(len(series))
     ax.bar(positions, series.to_numpy(), width=0.85, color=DENIED, align="edge")
-    unit = str(series.name or "hour")
     step = max(1, -(-len(series) // MAX_TICKS))
     ticks = list(positions)[::step]
     labels = [pd.Timestamp(series.index[i]).strftime(TIME_LABELS.get(unit, "%Y-%m-%d %H:%M")) for i in ticks]
     ax.set_xticks(ticks, labels, rotation=0 if unit in ("hour", "minute") else 30, ha="left")
-    ax.set_xlim(0, max(len(series), 1))
+    ax.set_xlim(0, len(series))
     ax.set_ylabel("denials")
     ax.set_xlabel(f"{unit} starting (UTC)")
-    ax.set_title(title or f"Denials per {unit}")
     _whole_numbers(ax, "y")
     return ax
 
 
 def heatmap(matrix: pd.DataFrame, *, ax: Axes | None = None, title: str = "", cmap: str = "Reds") -> Axes:
-    """A count per cell (``principal_action_matrix`` and the like): darker is more, empty cells are blank, each
-    non-empty cell shows its number."""
+    """A count per cell (``principal_action_matrix`` and the like): darker is more, zero cells are blank, each
+    non-zero cell shows its number. A missing cell (NaN: a day without a stored report) is hatched grey, so a
+    day nobody reported does not look like a day without denials."""
     rows, columns = matrix.shape
     label_inches = 0.07 * max((len(str(r)) for r in matrix.index), default=0)  # 8-point labels
     ax = ax or _axes(max(6.0, 0.55 * columns + label_inches + 1.0), max(2.5, 0.38 * rows + 1.5))
-    values = matrix.to_numpy(dtype=float)
-    ax.imshow(pd.DataFrame(values).where(values > 0).to_numpy(), cmap=cmap, aspect="auto", vmin=0)
-    top = values.max() if values.size else 0
-    for (row, column), value in pd.DataFrame(values).stack().items():  # type: ignore[misc]
-        if value > 0:
+    _title(ax, title)
+    if matrix.empty:
+        return _nothing(ax, "no denials")
+    values = matrix.astype(float).reset_index(drop=True).T.reset_index(drop=True).T  # positions, not labels
+    ax.imshow(values.where(values > 0).to_numpy(), cmap=cmap, aspect="auto", vmin=0)
+    top = float(values.max().max())
+    for (row, column), value in values.stack(future_stack=True).items():  # type: ignore[misc]
+        if pd.isna(value):
+            ax.add_patch(Rectangle((column - 0.5, row - 0.5), 1, 1, fill=False, hatch="///", edgecolor=MISSING))
+        elif value > 0:
             colour = "white" if value > top * 0.6 else "black"
             ax.text(float(column), float(row), f"{value:.0f}", ha="center", va="center", fontsize=8, color=colour)
     ax.set_xticks(range(columns), [_tick(c) for c in matrix.columns], rotation=60, ha="right", fontsize=8)
     ax.set_yticks(range(rows), [plain(r) for r in matrix.index], fontsize=8)
-    ax.set_title(title)
     return ax
 
 
 def ranked(values: pd.Series, *, ax: Axes | None = None, title: str = "", xlabel: str = "denials") -> Axes:
     """Horizontal bars, the largest on top (a top-N table's count column indexed by name)."""
     ax = ax or _axes(8, max(2.0, 0.35 * len(values) + 1.0))
+    _title(ax, title)
+    if values.empty:
+        return _nothing(ax, "nothing to rank")
     ordered = values.iloc[::-1]
     ax.barh(range(len(ordered)), ordered.to_numpy(), color=DENIED)
     ax.set_yticks(range(len(ordered)), [plain(i) for i in ordered.index], fontsize=8)
     for position, value in enumerate(ordered.to_numpy()):
         ax.text(float(value), position, f" {value:g}", va="center", fontsize=8)
     ax.set_xlabel(xlabel)
-    ax.set_title(title)
     _whole_numbers(ax, "x")
     return ax
 
 
 def stacked(table: pd.DataFrame, *, ax: Axes | None = None, title: str = "", colours: Sequence[str] = ()) -> Axes:
-    """Stacked bars, one per row of ``table`` (a day, a severity), one colour per column (a remedy kind)."""
+    """Stacked bars, one per row of ``table`` (a day, a severity), one colour per column (a remedy kind). A row
+    that is all missing (NaN: a day without a stored report) is marked "no report" instead of a bar."""
     ax = ax or _axes(9, 3.5)
+    _title(ax, title)
+    if table.empty or table.columns.empty:
+        return _nothing(ax, "no denials")
+    counts = table.astype(float)
+    missing = counts.isna().all(axis=1).to_numpy()
     bottom = pd.Series(0.0, index=table.index)
     palette = list(colours) or [REMEDY_COLOURS.get(str(c), "#999999") for c in table.columns]
     for column, colour in zip(table.columns, palette, strict=False):
-        ax.bar(range(len(table)), table[column].to_numpy(), bottom=bottom.to_numpy(), color=colour, label=plain(column))
-        bottom += table[column].astype(float)
+        heights = counts[column].fillna(0.0)
+        ax.bar(range(len(table)), heights.to_numpy(), bottom=bottom.to_numpy(), color=colour, label=plain(column))
+        bottom += heights
+    for position in [i for i, gap in enumerate(missing) if gap]:
+        ax.text(position, 0, "no report", rotation=90, ha="center", va="bottom", fontsize=8, color=MISSING)
     ax.set_xticks(range(len(table)), [_tick(i) for i in table.index], rotation=0, fontsize=8)
     ax.set_ylabel("denials")
-    ax.set_title(title)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     _whole_numbers(ax, "y")
     return ax
@@ -114,6 +133,10 @@ def events_timeline(events: pd.DataFrame, *, ax: Axes | None = None, title: str 
     in the order they were first refused: a sweep shows as a diagonal, a retry loop as a line of dots. A stored
     report keeps no per-denial times (``first_seen`` and ``last_seen`` per action instead): each action is then a
     bar from its first denial to its last."""
+    if events.empty:
+        ax = ax or _axes(10, 2)
+        _title(ax, title)
+        return _nothing(ax, "no denials")
     start = "time" if "time" in events else "first_seen"
     actions = list(events.sort_values(start, kind="stable")["action"].drop_duplicates())  # first refused on top
     ax = ax or _axes(10, max(2.0, 0.3 * len(actions) + 1.2))
@@ -130,7 +153,7 @@ def events_timeline(events: pd.DataFrame, *, ax: Axes | None = None, title: str 
     ax.set_ylim(len(actions) - 0.5, -0.5)
     ax.grid(axis="x", alpha=0.3)
     ax.set_xlabel("time (UTC)")
-    ax.set_title(title)
+    _title(ax, title)
     ax.figure.autofmt_xdate()
     return ax
 
@@ -138,6 +161,18 @@ def events_timeline(events: pd.DataFrame, *, ax: Axes | None = None, title: str 
 def _naive_utc(values: pd.Series) -> pd.Series:
     """Times as UTC without a zone (matplotlib's dates)."""
     return pd.to_datetime(values, utc=True).dt.tz_localize(None)
+
+
+def _title(ax: Axes, title: str) -> None:
+    ax.set_title(plain(title))
+
+
+def _nothing(ax: Axes, words: str) -> Axes:
+    """An empty figure that says why it is empty (rather than an empty frame of axes, or a warning)."""
+    ax.text(0.5, 0.5, words, ha="center", va="center", transform=ax.transAxes, color=MISSING)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return ax
 
 
 def _axes(width: float, height: float) -> Axes:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import matplotlib
 
 matplotlib.use("Agg")  # the tests draw off screen; the notebooks choose no backend
@@ -10,6 +12,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.patches import Rectangle
 
 from analysis.explore import figures
 
@@ -112,3 +115,60 @@ def test_a_stored_reports_events_are_spans_from_first_to_last_denial():
     spans = next(c for c in ax.collections if isinstance(c, LineCollection))
     assert len(spans.get_segments()) == 2  # one span per action, not per event ID
     assert [t.get_text() for t in ax.get_yticklabels()] == ["iam:PassRole", "apprunner:DescribeService"]
+
+
+HOSTILE = r"user/x$\frac{a}{$y<b>"  # an IAM name may hold '$' and '\': mathtext would fail to parse it
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda title: figures.denials_over_time(_hours("2026-11-28T00:00:00Z", [1]), title=title),
+        lambda title: figures.heatmap(pd.DataFrame([[1]], index=[title], columns=[title]), title=title),
+        lambda title: figures.ranked(pd.Series([1], index=[title]), title=title),
+        lambda title: figures.stacked(pd.DataFrame({title: [1]}, index=[title]), title=title),
+        lambda title: figures.events_timeline(
+            pd.DataFrame({"time": pd.to_datetime(["2026-11-28T02:14:07Z"]), "action": [title]}), title=title
+        ),
+    ],
+    ids=["over time", "heatmap", "ranked", "stacked", "events"],
+)
+def test_log_text_in_titles_and_labels_is_drawn_literally(draw):
+    ax = draw(f"Denials of {HOSTILE}")
+    ax.figure.canvas.draw()  # raised ValueError (ParseSyntaxException) before titles were made plain
+    assert ax.get_title() == r"Denials of user/x\$\frac{a}{\$y<b>"
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda: figures.denials_over_time(pd.Series([], dtype="int64", name="hour")),
+        lambda: figures.heatmap(pd.DataFrame()),
+        lambda: figures.ranked(pd.Series([], dtype="int64")),
+        lambda: figures.stacked(pd.DataFrame(index=pd.to_datetime(["2026-11-22"]))),
+        lambda: figures.events_timeline(pd.DataFrame({"time": [], "action": []})),
+    ],
+    ids=["over time", "heatmap", "ranked", "stacked", "events"],
+)
+def test_an_empty_table_draws_a_figure_that_says_so_without_a_warning(draw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = draw()
+        ax.figure.canvas.draw()
+    assert [t.get_text() for t in ax.texts] in (["no denials"], ["no denials in the window"], ["nothing to rank"])
+
+
+def test_a_day_without_a_report_is_hatched_not_blank():
+    days = pd.to_datetime(["2026-11-22", "2026-11-23", "2026-11-24"])
+    matrix = pd.DataFrame([[2, float("nan"), 0]], index=["user/dev-alice"], columns=days)
+    ax = figures.heatmap(matrix)
+    [hatched] = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_hatch()]
+    assert hatched.get_xy() == (0.5, -0.5)  # the 23rd's cell; the 24th (0 denials, reported) stays blank
+    assert [t.get_text() for t in ax.texts] == ["2"]
+
+
+def test_a_day_without_a_report_is_marked_in_the_stacked_bars():
+    days = pd.to_datetime(["2026-11-22", "2026-11-23"])
+    ax = figures.stacked(pd.DataFrame({"grant": [29, float("nan")], "investigate": [0, float("nan")]}, index=days))
+    assert [(t.get_text(), t.get_position()[0]) for t in ax.texts] == [("no report", 1)]
+    assert [bar.get_height() for bar in ax.patches] == [29, 0, 0, 0]
