@@ -22,10 +22,13 @@ from analysis.contract import Finding, RemedyKind, Report, Severity, as_report
 from analysis.model import Options, Window
 from analysis.records import RecordOrProblem
 from analysis.sources.base import ReadOptions, Source, SourceError
+from analysis.sources.files import WHOLE_FILE_LIMIT
 
 SEVERITY_ORDER: tuple[str, ...] = get_args(Severity)  # critical, high, medium, low
 REMEDY_ORDER: tuple[str, ...] = (*get_args(RemedyKind), "none")  # "none": a finding without a remedy
 SSO_ROLE_PATH = "aws-reserved/sso.amazonaws.com/"
+REPORT_KEYS = frozenset({"schema_version", "findings"})  # a JSON object with both is a stored report
+SOURCE_PROBLEM_COLUMNS = ["source", "status", "records_read", "malformed_records", "problem"]
 
 
 @dataclass(frozen=True)
@@ -53,14 +56,17 @@ def explore(
     ``lake:``) or load a stored ``report.json`` (a path ending in ``.json`` holding a report).
 
     ``sample`` is the bundled day with the demo's window and organization (``analysis.demo``) unless ``window`` or
-    ``options`` are given. Other sources take the options of the environment, as the CLI does (TRUSTED_ACCOUNTS,
-    ORGANIZATION_ACCOUNTS …); an AWS source without a window reads the last 24 hours before ``now``. ``session``
-    is the boto3 session AWS sources use (default: a new default session).
+    ``options`` are given. Other sources take the options of the environment, as the CLI does
+    (``analysis.settings.load_settings``: AUDITED_SERVICE, TRUSTED_ACCOUNTS, ORG_ACCOUNTS, ORG_ID, RECON_ACTIONS,
+    RECON_MINUTES; a malformed one raises ``ConfigError`` naming it); an AWS source without a window reads the last
+    24 hours before ``now``. ``session`` is the boto3 session AWS sources use (default: a new default session).
 
-    A ``.json`` file holding CloudTrail records (``{"Records": [...]}``) is read as a trail file, as the CLI does;
-    a JSON file that is neither is refused with a ValueError naming it. A source that fails to read is not
-    raised: the report says so in ``report.sources`` (status ``failed``, its error), as the CLI's report does.
-    ``window`` and ``options`` do not apply to a stored report: it is shown as it was made.
+    A ``.json`` file is a stored report only when it holds a JSON object with ``schema_version`` and ``findings``
+    (then a ValueError names it if it is not a valid report); any other file is read as the CLI's ``--source``
+    reads it (a trail file, an array of records, a saved ``lookup-events`` output …), and what the sources cannot
+    read is named in ``report.sources`` (see :func:`source_problems`). A source that fails to read is not raised:
+    the report says so (status ``failed``, its error), as the CLI's report does. ``window`` and ``options`` do not
+    apply to a stored report: it is shown as it was made.
     """
     source = os.fspath(source)
     if _is_stored_report(source):
@@ -93,15 +99,16 @@ def load_report(path: Path) -> Report:
 
 
 def _is_stored_report(source: str) -> bool:
-    """A ``.json`` file that is not a CloudTrail file (one with top-level ``Records``, read as trail data)."""
+    """A ``.json`` file holding a JSON object with ``schema_version`` and ``findings``: what a report has and no
+    CloudTrail data does. A file too large to read whole is left to the sources, which stream it."""
     path = Path(source)
-    if path.suffix.lower() != ".json" or not path.is_file():
+    if path.suffix.lower() != ".json" or not path.is_file() or path.stat().st_size > WHOLE_FILE_LIMIT:
         return False
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
-        return True  # load_report names it
-    return not (isinstance(data, dict) and "Records" in data)
+        return False  # the sources name it, as the CLI does
+    return isinstance(data, dict) and data.keys() >= REPORT_KEYS
 
 
 def _run_settings(source: str, window: Window | None, options: Options | None, now: datetime) -> tuple[Window, Options]:
@@ -112,13 +119,14 @@ def _run_settings(source: str, window: Window | None, options: Options | None, n
         demo = Options(
             trusted_accounts=DEMO_TRUSTED_ACCOUNTS,
             organization_accounts=DEMO_ORGANIZATION,
-            organization_id="o-a1b2c3d4e5",
+            organization_id="o-a1b2c3d4e5",  # run_demo's (scripts/SAMPLE_DAY.md's organization)
         )
         return window or SAMPLE_DAY, options or demo
     from analysis.service import WindowRequest, report_window
-    from analysis.settings import Settings, advice_options
+    from analysis.settings import advice_options, load_settings
 
-    return window or report_window(WindowRequest(), [source], now), options or advice_options(Settings())
+    window = window or report_window(WindowRequest(), [source], now)
+    return window, options or advice_options(load_settings())  # the environment's, as the CLI reads it
 
 
 def _open_sources(spec: str, window: Window, options: ReadOptions) -> list[Source]:
@@ -214,10 +222,12 @@ def _with_target(label: str, finding: Finding) -> str:
 
 def day_in_numbers(report: Report) -> pd.DataFrame:
     """One row per figure of the run: records read, denials, principals, findings, actions, malformed records,
-    sources read and failed, the window.
+    sources read, ok, partial and failed, sources with problems, the window.
 
     Columns ``figure`` and ``value`` (numbers as ints; the window's bounds as their UTC text, ``open`` when
-    unbounded). ``late denials`` is there only when the report counts them (a daily report).
+    unbounded). ``sources with problems``: those with an error or a problem line (:func:`source_problems`), ok
+    ones included: a source read in full may still hold nothing to report (no CloudTrail record in it), which an
+    empty day must not hide. ``late denials`` is there only when the report counts them (a daily report).
     """
     totals, statuses = report.totals, [source.status for source in report.sources]
     figures: list[tuple[str, Any]] = [
@@ -231,12 +241,30 @@ def day_in_numbers(report: Report) -> pd.DataFrame:
         ("sources ok", statuses.count("ok")),
         ("sources partial", statuses.count("partial")),
         ("sources failed", statuses.count("failed")),
+        ("sources with problems", sum(1 for source in report.sources if source.error or source.problems)),
         ("window start", report.window.start or "open"),
         ("window end", report.window.end or "open"),
     ]
     if totals.late_denials is not None:
         figures.append(("late denials", totals.late_denials))
     return pd.DataFrame(figures, columns=["figure", "value"])
+
+
+def source_problems(report: Report) -> pd.DataFrame:
+    """What the sources could not read or did not hold, one row per line: each source's ``error`` first, then
+    each of its ``problems`` (the first malformed items, named; why it held nothing to report).
+
+    Columns ``source`` (its name), ``status``, ``records_read``, ``malformed_records`` (the source's, repeated on
+    each of its rows) and ``problem`` (the line, as the report holds it: text from the log, to show, not run).
+    An empty frame with these columns when every source was read clean.
+    """
+    rows = [
+        (source.name, source.status, source.records_read, source.malformed_records, line)
+        for source in report.sources
+        for line in ([source.error] if source.error else []) + list(source.problems)
+    ]
+    table = pd.DataFrame(rows, columns=SOURCE_PROBLEM_COLUMNS)
+    return table.astype({"records_read": "int64", "malformed_records": "int64"})
 
 
 def denials_over_time(report: Report) -> pd.Series:

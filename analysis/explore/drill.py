@@ -1,7 +1,8 @@
 """One principal, to drill into: who it is, its denials one by one, and its remedy's documents, proof and files.
 
-A finding is found by a piece of its name (:func:`find_principal`); everything else takes the finding (and, for
-its events, the :class:`~analysis.explore.day.Exploration` whose frame holds them).
+A finding is found by a piece of its name (:func:`find_principal`), or picked as the busiest (:func:`pick`, so that
+a notebook needs no name that only one day has); everything else takes the finding (and, for its events, the
+:class:`~analysis.explore.day.Exploration` whose frame holds them).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from analysis.contract import FINDING_ID_PATTERN, Finding, Report
-from analysis.explore.day import Exploration, finding_labels, principal_label
+from analysis.explore.day import SEVERITY_ORDER, Exploration, finding_labels, principal_label
 
 if TYPE_CHECKING:
     from analysis.proof import Proof
@@ -24,10 +25,30 @@ EVENT_COLUMNS = ["time", "action", "region", "source_ip", "user_agent", "session
 STORED_EVENT_COLUMNS = ["action", "event_id", "first_seen", "last_seen", "denials"]
 CLOSE_LABELS = 5  # how many near names a failed search suggests
 CLOSE_ENOUGH = 0.5  # difflib's ratio from which a name is suggested
+GRANT_KINDS = frozenset({"grant", "cross_account_role", "permission_set"})  # remedies that give access
 _FINDING_ID = re.compile(FINDING_ID_PATTERN)
 
 
 # --- finding one ----------------------------------------------------------------------------------
+
+
+def pick(report: Report, text: str | None = None, *, grants: bool = False) -> Finding | None:
+    """The finding to drill into: :func:`find_principal`'s for ``text`` (which raises as it does), else the
+    busiest one (most denials; ties: the more severe, then by label), or with ``grants`` the busiest whose remedy
+    grants access (``grant``, ``cross_account_role``, ``permission_set``) with a policy document to prove and
+    export. None when the report has no such finding (``text`` given, ``grants`` is not used)."""
+    if text is not None:
+        return find_principal(report, text)
+    labelled = zip(finding_labels(report), report.findings, strict=True)
+    candidates = [(label, f) for label, f in labelled if not grants or _grants_access(f)]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda pair: (-pair[1].denials, SEVERITY_ORDER.index(pair[1].severity), pair[0]))[1]
+
+
+def _grants_access(finding: Finding) -> bool:
+    remedy = finding.remedy
+    return remedy is not None and remedy.kind in GRANT_KINDS and remedy.policy is not None
 
 
 def find_principal(report: Report, text: str) -> Finding:
@@ -180,7 +201,7 @@ def export_remedy(finding: Finding, folder: Path | str) -> list[Path]:
     ``commands.sh`` (the remedy's commands, when it has any) and ``README.md`` (who, why, the notes, the AWS
     documentation). Returns the paths written, in that order. Files of an earlier export with these names are
     replaced. Every file name comes from this code (the id is checked), none from the log."""
-    if not _FINDING_ID.match(finding.id):
+    if not _FINDING_ID.fullmatch(finding.id):
         raise ValueError(f"not a finding id: {finding.id!r}")
     target = Path(folder) / finding.id
     target.mkdir(parents=True, exist_ok=True)

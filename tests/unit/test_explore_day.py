@@ -6,15 +6,19 @@ The sample day is local files (as tests/unit/test_render_sample_day.py reads it)
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 import analysis.sources
+from analysis.config import ConfigError
 from analysis.contract import Report, as_finding, as_report
 from analysis.explore.day import (
+    SOURCE_PROBLEM_COLUMNS,
     Exploration,
     day_in_numbers,
     denials_over_time,
@@ -23,13 +27,16 @@ from analysis.explore.day import (
     principal_action_matrix,
     principal_label,
     severity_and_remedies,
+    source_problems,
     top_actions,
     top_principals,
     top_reasons,
 )
-from analysis.model import Window
+from analysis.model import Options, Window
+from analysis.pipeline import analyse
+from analysis.settings import ENVIRONMENT
 from analysis.sources.base import RecordsSource
-from analysis.sources.files import bundled_sample_path
+from analysis.sources.files import FileSource, bundled_sample_path
 from tests import factories
 from tests import reports as hand
 
@@ -78,8 +85,35 @@ def stored(sample: Exploration, tmp_path_factory: pytest.TempPathFactory) -> Exp
     return explore(str(path))
 
 
+@pytest.fixture(autouse=True)
+def no_settings_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs of other sources take the environment's settings: none here, unless a test sets them."""
+    for variable in ENVIRONMENT.values():
+        monkeypatch.delenv(variable, raising=False)
+
+
 def report(value: dict) -> Report:
     return as_report(value)
+
+
+def figures_of(run: Exploration) -> dict:
+    return dict(day_in_numbers(run.report).itertuples(index=False))
+
+
+def write_json(path: Path, value: object) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value), encoding="utf-8")
+    return path
+
+
+def two_principals_three_denials() -> list[dict]:
+    """dev-alice refused DescribeService twice, contractor-bob DeleteService once (111122223333, the 28th)."""
+    bob = factories.iam_user("contractor-bob")
+    return [
+        factories.record(event_time="2026-11-28T10:00:00Z"),
+        factories.record(event_time="2026-11-28T10:05:00Z"),
+        factories.record("DeleteService", identity=bob, event_time="2026-11-28T11:00:00Z"),
+    ]
 
 
 # --- explore --------------------------------------------------------------------------------------
@@ -129,19 +163,59 @@ def test_a_stored_report_gives_the_same_tables_as_the_run(table, sample, stored)
 
 
 @pytest.mark.parametrize(
-    ("text", "problem"),
+    "value",
     [
-        ("{not json", "not valid JSON"),
-        ("[1, 2]", "a JSON list"),
-        ('{"schema_version": "1"}', "not a report"),
+        {"schema_version": "1", "findings": []},  # no window, sources, totals …
+        {**hand.report([]), "findings": [{"id": "f-0"}]},
     ],
 )
-def test_a_json_file_that_is_not_a_report_is_named(tmp_path, text, problem):
-    path = tmp_path / "notes.json"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(ValueError, match=problem) as raised:
+def test_a_stored_report_that_is_not_valid_is_named(tmp_path, value):
+    path = write_json(tmp_path / "report.json", value)
+    with pytest.raises(ValueError, match="not a report") as raised:
         explore(str(path))
     assert str(path) in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "status", "records_read", "malformed", "problem"),
+    [
+        ("{not json", "failed", 0, 1, "not valid JSON"),
+        ("[1, 2]", "failed", 0, 2, "[1]: expected a JSON object"),
+        ('{"schema_version": "1"}', "ok", 1, 0, "none of its 1 record(s) is a CloudTrail record"),  # no findings
+    ],
+)
+def test_a_json_file_that_is_no_report_is_read_by_the_sources_which_name_it(
+    tmp_path, text, status, records_read, malformed, problem
+):
+    path = tmp_path / "notes.json"
+    path.write_text(text, encoding="utf-8")
+    run = explore(str(path))
+    [read] = run.report.sources
+    assert (read.status, read.records_read, read.malformed_records) == (status, records_read, malformed)
+    assert any(str(path) in line and problem in line for line in read.problems)
+    assert figures_of(run)["sources with problems"] == 1
+
+
+@pytest.mark.parametrize(
+    "container",
+    [
+        lambda records: {"Events": [factories.lookup_event(record) for record in records]},  # lookup-events output
+        lambda records: records,  # a JSON array of records
+    ],
+    ids=["lookup-events", "array"],
+)
+def test_a_json_file_of_records_is_read_as_the_cli_reads_it(tmp_path, container):
+    records = two_principals_three_denials()
+    path = write_json(tmp_path / "saved.json", container(records))
+    run = explore(path)
+    assert run.frame is not None and len(run.frame) == 3
+    assert (run.report.totals.records_read, run.report.totals.denials, run.report.totals.principals) == (3, 3, 2)
+    assert {(f.principal.arn, f.denials) for f in run.report.findings} == {
+        ("arn:aws:iam::111122223333:user/dev-alice", 2),
+        ("arn:aws:iam::111122223333:user/contractor-bob", 1),
+    }
+    cli = analyse([FileSource(path)], Window(None, None), Options()).report  # what `report --source FILE` runs
+    assert run.report.findings == cli.findings and run.report.totals == cli.totals
 
 
 def test_a_json_trail_file_is_read_as_cloudtrail(tmp_path):
@@ -152,6 +226,38 @@ def test_a_json_trail_file_is_read_as_cloudtrail(tmp_path):
     assert run.frame is not None
     assert run.report.totals.records_read == 1
     assert run.report.totals.denials == 1
+
+
+def test_other_sources_take_the_environment_s_settings(tmp_path, monkeypatch):
+    caller = factories.assumed_role("DataScience", "s", account=factories.OTHER_ACCOUNT)
+    refused = [factories.record(identity=caller, event_time=f"2026-11-28T10:0{n}:00Z") for n in range(3)]
+    other_service = factories.record(
+        "GetBucketPolicy", event_source="s3.amazonaws.com", request={}, event_time="2026-11-28T10:10:00Z"
+    )
+    path = write_json(tmp_path / "trail.json", factories.trail_file([*refused, other_service]))
+
+    def trust_condition() -> dict:
+        [finding] = [f for f in explore(path).report.findings if f.cross_account]
+        assert finding.remedy is not None and finding.remedy.trust_policy is not None
+        return finding.remedy.trust_policy.model_dump()["Statement"][0].get("Condition") or {}
+
+    assert "sts:ExternalId" in trust_condition().get("StringEquals", {})  # none set: an account from outside
+    monkeypatch.setenv("TRUSTED_ACCOUNTS", factories.OTHER_ACCOUNT)
+    assert "sts:ExternalId" not in trust_condition().get("StringEquals", {})
+    monkeypatch.delenv("TRUSTED_ACCOUNTS")
+    monkeypatch.setenv("ORG_ACCOUNTS", f"{factories.ACCOUNT},{factories.OTHER_ACCOUNT}")
+    monkeypatch.setenv("ORG_ID", "o-a1b2c3d4e5")
+    assert trust_condition() == {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}
+    assert explore(path).report.totals.denials == 3  # App Runner only, the default
+    monkeypatch.setenv("AUDITED_SERVICE", "all")
+    assert explore(path).report.totals.denials == 4  # and s3:GetBucketPolicy
+
+
+def test_a_malformed_setting_in_the_environment_is_named(tmp_path, monkeypatch):
+    path = write_json(tmp_path / "trail.json", factories.trail_file([factories.record()]))
+    monkeypatch.setenv("TRUSTED_ACCOUNTS", "not-an-account")
+    with pytest.raises(ConfigError, match="TRUSTED_ACCOUNTS"):
+        explore(path)
 
 
 def test_a_failing_source_still_gives_its_report(tmp_path):
@@ -249,9 +355,63 @@ def test_day_in_numbers_of_the_sample_day(sample):
         "sources ok": 1,
         "sources partial": 0,
         "sources failed": 0,
+        "sources with problems": 0,
         "window start": "2026-11-28T00:00:00Z",
         "window end": "2026-11-29T00:00:00Z",
     }
+
+
+def test_day_in_numbers_counts_malformed_records(tmp_path):
+    good = json.dumps(factories.record(event_time="2026-11-28T10:00:00Z"))
+    (tmp_path / "day.jsonl").write_text(f"{good}\n{{bad\n", encoding="utf-8")
+    assert figures_of(explore(tmp_path)) == {
+        "records read": 1,
+        "denials": 1,
+        "principals": 1,
+        "findings": 1,
+        "distinct actions": 1,
+        "malformed records": 1,  # line 2
+        "sources": 1,
+        "sources ok": 0,
+        "sources partial": 1,  # one record read, one item not
+        "sources failed": 0,
+        "sources with problems": 1,
+        "window start": "open",
+        "window end": "open",
+    }
+
+
+def test_a_folder_without_cloudtrail_data_is_not_a_quiet_day(tmp_path):
+    write_json(tmp_path / "notes" / "foo.json", {"foo": 1})
+    run = explore(tmp_path / "notes")
+    figures = figures_of(run)
+    assert (figures["records read"], figures["sources ok"], figures["malformed records"]) == (1, 1, 0)
+    assert figures["sources with problems"] == 1
+    [row] = source_problems(run.report).to_dict("records")
+    assert row["source"] == str(tmp_path / "notes")
+    assert (row["status"], row["records_read"], row["malformed_records"]) == ("ok", 1, 0)
+    assert "none of its 1 record(s) is a CloudTrail record" in row["problem"]
+
+
+def test_source_problems_of_a_malformed_gzip(tmp_path):
+    whole = gzip.compress(json.dumps(factories.trail_file([factories.record()])).encode())
+    (tmp_path / "cut.json.gz").write_bytes(whole[:30])  # the end of the stream is missing
+    (tmp_path / "trail.json").write_text(json.dumps(factories.trail_file([factories.record()])), encoding="utf-8")
+    table = source_problems(explore(tmp_path).report)
+    assert table.columns.tolist() == SOURCE_PROBLEM_COLUMNS
+    assert table["problem"].tolist() == [
+        "1 item(s) could not be read",  # the error first, then each problem
+        f"{tmp_path / 'cut.json.gz'}: cannot decompress gzip "
+        "(Compressed file ended before the end-of-stream marker was reached)",
+    ]
+    assert set(table["status"]) == {"partial"}  # trail.json's record was read
+    assert table["records_read"].tolist() == [1, 1] and table["malformed_records"].tolist() == [1, 1]
+    assert table["records_read"].dtype == "int64"
+
+
+def test_a_clean_run_has_no_source_problems(sample):
+    table = source_problems(sample.report)
+    assert table.empty and table.columns.tolist() == SOURCE_PROBLEM_COLUMNS
 
 
 def test_late_denials_are_a_figure_when_the_report_counts_them():

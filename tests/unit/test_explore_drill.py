@@ -16,6 +16,7 @@ from analysis.explore.drill import (
     STORED_EVENT_COLUMNS,
     export_remedy,
     find_principal,
+    pick,
     principal_events,
     principal_profile,
     proof_text,
@@ -114,6 +115,61 @@ def test_no_match_lists_close_labels(sample):
 def test_no_match_in_an_empty_report_says_so():
     with pytest.raises(KeyError, match="no findings"):
         find_principal(hand_report(), "alice")
+
+
+# --- pick -----------------------------------------------------------------------------------------
+
+
+def test_pick_without_a_name_is_the_busiest_principal(sample):
+    busiest = pick(sample.report)  # 10: svc-legacy's 19 denials, then dev-alice's 12
+    assert busiest is not None and busiest.principal.arn == "arn:aws:iam::777788889999:user/svc-legacy"
+    assert busiest.denials == 19
+
+
+def test_pick_of_grants_is_the_busiest_with_a_policy_to_grant(sample):
+    # 1 dev-alice 12 (grant); then 3 Developer_Access 8 (permission_set), 2 GitHubActionsDeploy 7 (grant), 4a and
+    # 4b 5 each (cross_account_role); svc-legacy's investigate has no policy
+    chosen = pick(sample.report, grants=True)
+    assert chosen is not None and chosen.principal.arn == ALICE_ARN
+    assert chosen.remedy is not None and chosen.remedy.kind == "grant" and chosen.denials == 12
+
+
+def test_pick_by_name_is_find_principal(sample):
+    assert pick(sample.report, "dev-alice", grants=False) is one(sample, "dev-alice")
+    assert pick(sample.report, "svc-legacy", grants=True) is one(sample, "svc-legacy")  # the name decides
+    with pytest.raises(KeyError, match="no principal matches"):
+        pick(sample.report, "nobody-at-all")
+
+
+def test_pick_ties_go_to_the_more_severe_then_by_label(sample):
+    partner, auditor = one(sample, "PartnerReadOnly"), one(sample, "ExternalAuditor")  # 4a, 4b: 5 denials each
+    assert (partner.severity, auditor.severity) == ("medium", "critical")
+    both = sample.report.model_copy(update={"findings": [partner, auditor]})
+    assert pick(both) is auditor and pick(both, grants=True) is auditor
+    amy = hand.finding(f"arn:aws:iam::{hand.ACCOUNT}:user/amy")
+    zed = hand.finding(f"arn:aws:iam::{hand.ACCOUNT}:user/zed")
+    chosen = pick(hand_report(zed, amy))
+    assert chosen is not None and chosen.principal.arn.endswith("/amy")  # both low: by label
+    zed["severity"] = "high"
+    chosen = pick(hand_report(amy, zed))
+    assert chosen is not None and chosen.principal.arn.endswith("/zed")  # the more severe, before the label
+
+
+def test_pick_in_an_empty_report_is_none():
+    assert pick(hand_report()) is None
+    assert pick(hand_report(), grants=True) is None
+
+
+def test_pick_of_grants_without_any_is_none():
+    do_not_grant = [
+        hand.finding(f"arn:aws:iam::{hand.ACCOUNT}:user/{name}", kind=kind)
+        for name, kind in [("a", "review_deny"), ("b", "org_policy"), ("c", "investigate"), ("d", None)]
+    ]
+    no_policy = hand.finding(f"arn:aws:iam::{hand.ACCOUNT}:user/e", remedy=hand.REMEDIES["grant"](None))
+    no_policy["remedy"]["policy"] = None  # a grant with nothing to prove or export
+    report = hand_report(*do_not_grant, no_policy)
+    assert pick(report, grants=True) is None
+    assert pick(report) is not None
 
 
 # --- profile --------------------------------------------------------------------------------------
@@ -316,6 +372,14 @@ def test_export_names_come_from_the_tool_not_the_log(tmp_path):
 
 def test_export_refuses_an_id_that_is_no_finding_id(tmp_path):
     finding = as_finding(hand.finding()).model_copy(update={"id": "../../etc"})
+    with pytest.raises(ValueError, match="not a finding id"):
+        export_remedy(finding, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_refuses_an_id_with_a_trailing_newline(tmp_path):
+    finding = as_finding(hand.finding())
+    finding = finding.model_copy(update={"id": f"{finding.id}\n"})
     with pytest.raises(ValueError, match="not a finding id"):
         export_remedy(finding, tmp_path)
     assert list(tmp_path.iterdir()) == []
