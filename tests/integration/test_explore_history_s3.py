@@ -28,7 +28,7 @@ def test_the_bucket_loads_as_its_local_copy(s3, tmp_path: Path):
     upload(s3, week())
     s3.put_object(Bucket=BUCKET, Key="reports/2026/11/28/report.html", Body=b"<html></html>")  # not read
     from_bucket, from_folder = h.load_history_s3(s3, BUCKET), h.load_history(write(tmp_path, week()))
-    assert from_bucket.problems == from_folder.problems == []
+    assert from_bucket.problems == from_folder.problems == ["2026-11-26: no report stored for this day"]
     assert [(s.day, s.report) for s in from_bucket.reports] == [(s.day, s.report) for s in from_folder.reports]
     assert [s.location for s in from_bucket.reports] == [
         f"s3://{BUCKET}/reports/2026/11/{day}/report.json" for day in (24, 25, 27, 28)
@@ -48,7 +48,7 @@ def test_reports_beyond_the_first_page_of_the_listing_are_read(s3):
         s3.put_object(Bucket=BUCKET, Key=f"reports/0-other/{n:04d}.txt", Body=b"x")
     upload(s3, week())
     history = h.load_history_s3(s3, BUCKET)
-    assert history.problems == []
+    assert history.problems == ["2026-11-26: no report stored for this day"]
     assert [d.day for d in history.days] == [24, 25, 27, 28]
 
 
@@ -57,7 +57,7 @@ def test_an_unreadable_key_and_a_malformed_one_are_named_and_the_rest_loads(s3):
     upload(s3, {"reports/2026/11/26/report.json": day_report(26, [])}, StorageClass="GLACIER")  # archived
     upload(s3, {"reports/2026/11/23/report.json": "not json"})
     history = h.load_history_s3(s3, BUCKET)
-    assert len(history.problems) == 2
+    assert len(history.problems) == 2  # the 26th is named for its key, not also as a day without a report
     assert history.problems[0].startswith(f"s3://{BUCKET}/reports/2026/11/23/report.json: not a report (not valid")
     assert history.problems[1].startswith(f"s3://{BUCKET}/reports/2026/11/26/report.json: cannot be read (")
     assert "InvalidObjectState" in history.problems[1]
@@ -132,10 +132,27 @@ def test_the_sample_week_as_its_schedule_says(sample_week):
     assert fixes.loc["user/dev-dan @111122223333", ["denials", "days"]].tolist() == [6, 3]
     # 4a: a trusted partner (medium), 4b: outside the organization (critical); the only cross-account callers
     outside = h.outside_accounts(frame).set_index("caller_account")
-    assert outside[["days", "severity"]].to_dict("index") == {
-        "123456789012": {"days": 4, "severity": "medium"},
-        "999988887777": {"days": 3, "severity": "critical"},
+    assert outside[["days", "severity", "caller"]].to_dict("index") == {
+        "123456789012": {"days": 4, "severity": "medium", "caller": "trusted or organization"},
+        "999988887777": {"days": 3, "severity": "critical", "caller": "outside: confirm the owner first"},
     }
+    # the fixes of 4a and 4b are their cross-account roles: ranked by denials, each with its caveat
+    fixes = h.fixes_by_impact(frame).set_index("principal")
+    auditor = fixes.loc["role/ExternalAuditor @999988887777 → 111122223333"]
+    partner = fixes.loc["role/PartnerReadOnly @123456789012 → 111122223333"]
+    assert (auditor["remedy"], auditor["severity"], auditor["caller"]) == (
+        "cross_account_role",
+        "critical",
+        "outside: confirm the owner first",
+    )
+    assert (partner["remedy"], partner["severity"], partner["caller"]) == (
+        "cross_account_role",
+        "medium",
+        "trusted or organization",
+    )
+    # one row per identity (principal key, owning account), whatever its label on each day
+    assert len(h.principal_days(frame)) == len(frame.drop_duplicates(["principal_key", "target_account"]))
+    assert frame.groupby(["principal_key", "target_account"], dropna=False)["principal"].nunique().max() == 1
 
 
 def test_the_sample_week_loads_from_the_bucket_as_from_the_folder(s3, sample_week):

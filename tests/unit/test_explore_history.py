@@ -15,7 +15,8 @@ account:999988887777  .     .     .     10    investigate (five actions refused)
 ====================  ====  ====  ====  ====  ============================================  =========
 
 The 25th is a report without findings; the 27th is a daily report of Europe/Paris (its window starts on the 26th
-in UTC: the day it is filed under is its local day). 41 denials in 11 findings.
+in UTC: the day it is filed under is its local day). 41 denials in 11 findings. role/Partner's proposed role
+requires sts:ExternalId (tests/reports.py's cross_account_remedy): a caller from outside the organization.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ CAROL = "user/carol @111122223333"
 OUTSIDE = "account:999988887777 → 111122223333"
 NS = "datetime64[ns]"  # the frame's days
 DAYS = [pd.Timestamp(f"2026-11-{n}") for n in (24, 25, 26, 27, 28)]
+NAN = float("nan")
+GAP_26 = "2026-11-26: no report stored for this day"
+SERVICE_KEY = "service:apprunner.amazonaws.com"
 
 
 def grant(*actions: str) -> dict[str, Any]:
@@ -176,7 +180,7 @@ def frame(folder: Path) -> pd.DataFrame:
 
 def test_loads_one_report_per_day_in_order_and_skips_the_missing_day(folder):
     history = h.load_history(folder)
-    assert history.problems == []
+    assert history.problems == [GAP_26]
     assert history.days == [date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 27), date(2026, 11, 28)]
     assert [s.location for s in history.reports] == [
         str(folder / f"reports/2026/11/{day}/report.json") for day in (24, 25, 27, 28)
@@ -219,7 +223,7 @@ def test_a_report_filed_under_another_day_is_skipped_and_named(folder):
     write(folder, {"reports/2026/11/23/report.json": day_report(28, [alice(1)])})
     history = h.load_history(folder)
     path = folder / "reports/2026/11/23/report.json"
-    assert history.problems == [f"{path}: skipped (filed under 2026-11-23 but reports 2026-11-28)"]
+    assert history.problems == [f"{path}: skipped (filed under 2026-11-23 but reports 2026-11-28)", GAP_26]
     assert history.reports[-1].report.totals.denials == 21  # the 28th's own report
 
 
@@ -229,6 +233,7 @@ def test_report_files_outside_a_day_folder_are_named(folder):
     assert problems == [
         f"{folder / 'report.json'}: skipped (not in a YYYY/MM/DD/ folder)",
         f"{folder / 'reports/2026/13/01/report.json'}: skipped (2026/13/01 is not a date)",
+        GAP_26,
     ]
 
 
@@ -239,7 +244,8 @@ def test_of_two_reports_for_a_day_the_later_generated_is_kept(folder):
     kept, skipped = folder / "again/2026/11/28/report.json", folder / "reports/2026/11/28/report.json"
     assert history.problems == [
         f"two reports for 2026-11-28: kept {kept} (generated 2026-11-29T09:30:00Z), "
-        f"skipped {skipped} (generated 2026-11-29T06:00:00Z)"
+        f"skipped {skipped} (generated 2026-11-29T06:00:00Z)",
+        GAP_26,
     ]
     assert history.days[-1] == date(2026, 11, 28)
     assert [f.denials for f in history.reports[-1].report.findings] == [7]
@@ -294,6 +300,7 @@ def test_a_cross_account_row(frame):
         "actions": ["apprunner:ListServices"],
         "severity": "medium",
         "remedy": "cross_account_role",
+        "caller": "outside: confirm the owner first",
         "fix_actions": ["apprunner:ListServices"],
         "fix": f"cross_account_role: {PARTNER_ROLE} in {OWNER}: apprunner:ListServices",
     }
@@ -341,9 +348,10 @@ def test_on_latest_day_is_false_for_all_when_the_last_report_has_no_findings(fol
 def test_fixes_by_impact(frame):
     table = h.fixes_by_impact(frame)
     describe, listing = "apprunner:DescribeService", "apprunner:ListServices"
+    same, outside = "same account", "outside: confirm the owner first"
     expected = pd.DataFrame(
         [
-            (f"grant: {ALICE} in {OWNER}: {describe}", "grant", ALICE, OWNER, [describe], 12, 3, DAYS[4]),
+            (f"grant: {ALICE} in {OWNER}: {describe}", "grant", ALICE, OWNER, [describe], 12, 3, DAYS[4], "low", same),
             (
                 f"grant: {DEPLOY} in {OWNER}: apprunner:CreateService, iam:PassRole",
                 "grant",
@@ -353,6 +361,8 @@ def test_fixes_by_impact(frame):
                 8,
                 2,
                 DAYS[3],
+                "high",
+                same,
             ),
             (
                 f"cross_account_role: {PARTNER_ROLE} in {OWNER}: {listing}",
@@ -363,6 +373,8 @@ def test_fixes_by_impact(frame):
                 5,
                 2,
                 DAYS[4],
+                "medium",
+                outside,
             ),
             (
                 f"grant: {CAROL} in {OWNER}: {describe}, {listing}",
@@ -373,21 +385,46 @@ def test_fixes_by_impact(frame):
                 3,
                 1,
                 DAYS[4],
+                "low",
+                same,
             ),
-            (f"grant: {CAROL} in {OWNER}: {listing}", "grant", CAROL, OWNER, [listing], 2, 1, DAYS[3]),
+            (f"grant: {CAROL} in {OWNER}: {listing}", "grant", CAROL, OWNER, [listing], 2, 1, DAYS[3], "low", same),
         ],
-        columns=["fix", "remedy", "principal", "target_account", "actions", "denials", "days", "last_day"],
+        columns=[
+            "fix",
+            "remedy",
+            "principal",
+            "target_account",
+            "actions",
+            "denials",
+            "days",
+            "last_day",
+            "severity",
+            "caller",
+        ],
     ).astype({"last_day": NS})
     pd.testing.assert_frame_equal(table, expected)
 
 
 def test_do_not_grant(frame):
     table = h.do_not_grant(frame)
+    assert list(table.columns) == [
+        "fix",
+        "remedy",
+        "principal",
+        "target_account",
+        "actions",
+        "denials",
+        "days",
+        "last_day",
+        "severity",
+    ]
     assert list(table["principal"]) == [OUTSIDE, BOB]
     assert list(table["remedy"]) == ["investigate", "review_deny"]
     assert list(table["denials"]) == [10, 1]
     assert list(table["days"]) == [1, 1]
     assert list(table["last_day"]) == [DAYS[4], DAYS[0]]
+    assert list(table["severity"]) == ["critical", "high"]
     assert table["actions"].iloc[1] == ["apprunner:DeleteService"]
     assert len(table["actions"].iloc[0]) == 5
 
@@ -396,10 +433,28 @@ def test_outside_accounts(frame):
     table = h.outside_accounts(frame)
     expected = pd.DataFrame(
         [
-            (OUTSIDER, [OWNER], [OUTSIDE], 1, 10, ["investigate"], "critical"),
-            (PARTNER, [OWNER], [PARTNER_ROLE], 2, 5, ["cross_account_role"], "medium"),
+            (OUTSIDER, [OWNER], [OUTSIDE], 1, 10, ["investigate"], "critical", "not stated: no role proposed"),
+            (
+                PARTNER,
+                [OWNER],
+                [PARTNER_ROLE],
+                2,
+                5,
+                ["cross_account_role"],
+                "medium",
+                "outside: confirm the owner first",
+            ),
         ],
-        columns=["caller_account", "target_accounts", "principals", "days", "denials", "remedies", "severity"],
+        columns=[
+            "caller_account",
+            "target_accounts",
+            "principals",
+            "days",
+            "denials",
+            "remedies",
+            "severity",
+            "caller",
+        ],
     )
     pd.testing.assert_frame_equal(table, expected)
 
@@ -419,33 +474,212 @@ def test_new_principals_are_those_not_failing_on_day_one(frame):
     assert len(h.new_principals(frame, since=date(2026, 11, 24))) == 6
 
 
-def test_remedy_trends_has_every_day_even_without_findings_or_report(frame):
+def test_remedy_trends_has_every_day_a_day_without_a_report_missing(frame):
     table = h.remedy_trends(frame)
     expected = pd.DataFrame(
-        {
-            "grant": [9, 0, 0, 8, 8],
-            "cross_account_role": [0, 0, 0, 2, 3],
-            "review_deny": [1, 0, 0, 0, 0],
-            "investigate": [0, 0, 0, 0, 10],
+        {  # the 25th: a report without findings (0); the 26th: no report (NaN)
+            "grant": [9, 0, NAN, 8, 8],
+            "cross_account_role": [0, 0, NAN, 2, 3],
+            "review_deny": [1, 0, NAN, 0, 0],
+            "investigate": [0, 0, NAN, 0, 10],
         },
         index=pd.DatetimeIndex(DAYS, name="day").astype(NS),
-        dtype="int64",
+        dtype="float64",
     )
     expected.columns.name = "remedy"
     pd.testing.assert_frame_equal(table, expected)
-    assert table.to_numpy().sum() == 41
+    assert table.sum().sum() == 41
 
 
 def test_principal_days(frame):
     matrix = h.principal_days(frame)
     assert list(matrix.columns) == DAYS
     assert list(matrix.index) == [ALICE, OUTSIDE, DEPLOY, PARTNER_ROLE, CAROL, BOB]
-    assert matrix.loc[ALICE].tolist() == [3, 0, 0, 4, 5]
-    assert matrix.loc[DEPLOY].tolist() == [6, 0, 0, 2, 0]
-    assert matrix.loc[BOB].tolist() == [1, 0, 0, 0, 0]
-    assert int(matrix.to_numpy().sum()) == 41
+    assert matrix.loc[ALICE].tolist()[:2] + matrix.loc[ALICE].tolist()[3:] == [3, 0, 4, 5]
+    assert matrix.loc[DEPLOY].tolist()[3:] == [2, 0]
+    assert matrix.loc[BOB].tolist()[:2] == [1, 0]
+    assert matrix[DAYS[2]].isna().all()  # the 26th: no report
+    assert not matrix.drop(columns=DAYS[2]).isna().any().any()
+    assert matrix.sum().sum() == 41
 
 
 def test_reports_built_here_are_valid():
     for report in week().values():
         as_report(report)
+
+
+# --- one principal across days (the reviewer's case) --------------------------------------------
+
+
+def service(target: str, count: int) -> dict[str, Any]:
+    """App Runner's service principal refused in ``target``: the log names no account of its own."""
+    value = r.finding(
+        None,
+        type_="AWSService",
+        account=None,
+        target=target,
+        kind="review_deny",
+        actions=[r.action("apprunner:DescribeService", count=count, reasons=["explicit_identity_deny"])],
+        severity="high",
+    )
+    value["id"] = r.finding_id(SERVICE_KEY, target)
+    value["principal"]["key"] = SERVICE_KEY
+    return value
+
+
+@pytest.fixture
+def service_frame(tmp_path: Path) -> pd.DataFrame:
+    """The service refused in the owner's account on the 24th, 25th and 27th, and in the partner's on the 25th."""
+    days = {
+        24: day_report(24, [service(OWNER, 2)]),
+        25: day_report(25, [service(OWNER, 1), service(PARTNER, 4)]),
+        27: day_report(27, [service(OWNER, 3)]),
+    }
+    files = {f"reports/2026/11/{day}/report.json": report for day, report in days.items()}
+    return h.history_frame(h.load_history(write(tmp_path, files)))
+
+
+def test_a_principal_refused_in_two_accounts_on_one_day_is_labelled_so_on_every_day(service_frame):
+    in_owner, in_partner = f"{SERVICE_KEY} → {OWNER}", f"{SERVICE_KEY} → {PARTNER}"
+    rows = service_frame[["day", "principal", "denials"]].values.tolist()
+    assert sorted(rows) == [
+        [DAYS[0], in_owner, 2],
+        [DAYS[1], in_owner, 1],
+        [DAYS[1], in_partner, 4],
+        [DAYS[3], in_owner, 3],
+    ]
+    matrix = h.principal_days(service_frame)
+    assert list(matrix.index) == [in_owner, in_partner]  # 6 denials, then 4
+    assert matrix.loc[in_owner].tolist()[:2] + matrix.loc[in_owner].tolist()[3:] == [2, 1, 3]
+    assert matrix.loc[in_partner].tolist()[:2] + matrix.loc[in_partner].tolist()[3:] == [0, 4, 0]
+    recurring = h.recurring_principals(service_frame)
+    assert recurring[["principal", "days", "denials"]].values.tolist() == [[in_owner, 3, 6]]
+    new = h.new_principals(service_frame)
+    assert new[["principal", "first_day", "days", "denials"]].values.tolist() == [[in_partner, DAYS[1], 1, 4]]
+    fixes = h.do_not_grant(service_frame)
+    assert fixes[["principal", "denials", "days"]].values.tolist() == [[in_owner, 6, 3], [in_partner, 4, 1]]
+
+
+def test_labels_that_still_read_the_same_get_their_key():
+    one = r.finding(f"arn:aws:iam::{OWNER}:user/x", kind=None)
+    other = r.finding(f"arn:aws:iam::{OWNER}:user/x", kind=None)
+    other["principal"]["key"] = "made-up-key"
+    findings = as_report(r.report([one, other])).findings
+    assert h.history_labels(findings) == {
+        (f"arn:aws:iam::{OWNER}:user/x", OWNER): f"user/x @{OWNER} → {OWNER} (arn:aws:iam::{OWNER}:user/x)",
+        ("made-up-key", OWNER): f"user/x @{OWNER} → {OWNER} (made-up-key)",
+    }
+
+
+# --- a day without a report ---------------------------------------------------------------------
+
+
+def test_an_unreadable_day_is_named_once_and_missing_in_the_tables(folder):
+    write(folder, {"reports/2026/11/26/report.json": "not json"})
+    history = h.load_history(folder)
+    assert len(history.problems) == 1  # the file, not also a gap
+    assert history.problems[0].startswith(f"{folder / 'reports/2026/11/26/report.json'}: not a report (")
+    frame = h.history_frame(history)
+    assert h.remedy_trends(frame).loc[DAYS[2]].isna().all()
+    assert h.principal_days(frame)[DAYS[2]].isna().all()
+
+
+def test_gaps_are_named_in_day_order_and_only_between_the_first_and_last_day(tmp_path):
+    files = {f"reports/2026/11/{day}/report.json": day_report(day, [alice(1)]) for day in (22, 25, 26)}
+    history = h.load_history(write(tmp_path, files))
+    assert history.problems == [
+        "2026-11-23: no report stored for this day",
+        "2026-11-24: no report stored for this day",
+    ]
+    trends = h.remedy_trends(h.history_frame(history))
+    assert trends["grant"].tolist()[0] == 1 and trends["grant"].tolist()[3:] == [1, 1]
+    assert trends["grant"].iloc[1:3].isna().all()
+
+
+def test_a_day_with_a_report_and_no_findings_stays_zero_and_a_frame_without_days_counts_only_its_own(frame):
+    assert h.remedy_trends(frame).loc[DAYS[1]].tolist() == [0, 0, 0, 0]
+    bare = frame.copy()
+    bare.attrs = {}
+    trends = h.remedy_trends(bare)  # days known only from its rows: the 25th and 26th are unknown
+    assert list(trends.index) == [DAYS[0], DAYS[1], DAYS[2], DAYS[3], DAYS[4]]
+    assert trends.loc[DAYS[1]].isna().all() and trends.loc[DAYS[2]].isna().all()
+
+
+# --- who the caller is --------------------------------------------------------------------------
+
+
+def role_for(caller: str, condition: dict[str, Any] | None) -> dict[str, Any]:
+    """A cross_account_role remedy whose trust policy has ``condition`` (as analysis.policies.trust_policy writes
+    it: sts:ExternalId for an outside caller, aws:PrincipalOrgID for the organization, none for a trusted one)."""
+    remedy = r.cross_account_remedy(f"arn:aws:iam::{caller}:role/Reader")
+    statement = remedy["trust_policy"]["Statement"][0]
+    statement.pop("Condition")
+    if condition is not None:
+        statement["Condition"] = condition
+    return remedy
+
+
+def reader(caller: str, condition: dict[str, Any] | None, *, severity: str, count: int = 1) -> dict[str, Any]:
+    return r.finding(
+        f"arn:aws:iam::{caller}:role/Reader",
+        type_="AssumedRole",
+        account=caller,
+        remedy=role_for(caller, condition),
+        actions=[r.action("apprunner:ListServices", count=count)],
+        severity=severity,
+    )
+
+
+EXTERNAL_ID = {"StringEquals": {"sts:ExternalId": "c97faa8d-85df-511c"}}
+IN_ORG = {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}
+
+
+def test_the_caller_is_read_from_the_proposed_trust_policy():
+    report = as_report(
+        r.report(
+            [
+                reader("123456789012", None, severity="medium"),
+                reader("222233334444", IN_ORG, severity="medium"),
+                reader("999988887777", EXTERNAL_ID, severity="critical"),
+                alice(1),
+                outsider(),
+            ]
+        )
+    )
+    assert {f.principal.key: h.caller_kind(f) for f in report.findings} == {
+        "arn:aws:iam::123456789012:role/Reader": "trusted or organization",
+        "arn:aws:iam::222233334444:role/Reader": "trusted or organization",
+        "arn:aws:iam::999988887777:role/Reader": "outside: confirm the owner first",
+        f"arn:aws:iam::{OWNER}:user/dev-alice": "same account",
+        f"account:{OUTSIDER}": "not stated: no role proposed",
+    }
+
+
+def test_outside_accounts_takes_the_worst_severity_and_the_most_cautious_caller(tmp_path):
+    """One caller account, two principals: one trusted (medium, 3 denials), one with an external ID (critical)."""
+    trusted = reader("999988887777", None, severity="medium", count=3)
+    other = r.finding(
+        "arn:aws:iam::999988887777:role/Auditor",
+        type_="AssumedRole",
+        account="999988887777",
+        remedy=role_for("999988887777", EXTERNAL_ID),
+        actions=[r.action("apprunner:ListServices", count=2)],
+        severity="critical",
+    )
+    files = {
+        "reports/2026/11/24/report.json": day_report(24, [trusted]),
+        "reports/2026/11/25/report.json": day_report(25, [trusted, other]),
+    }
+    frame = h.history_frame(h.load_history(write(tmp_path, files)))
+    row = h.outside_accounts(frame).iloc[0].to_dict()
+    assert (row["days"], row["denials"], row["severity"], row["caller"]) == (
+        2,
+        8,
+        "critical",
+        "outside: confirm the owner first",
+    )
+    fixes = h.fixes_by_impact(frame)
+    assert fixes[["denials", "severity", "caller"]].values.tolist() == [
+        [6, "medium", "trusted or organization"],
+        [2, "critical", "outside: confirm the owner first"],
+    ]
