@@ -19,6 +19,13 @@ from analysis.sources.files import sample_source
 SAMPLE_DAY = Window(datetime(2026, 11, 28, tzinfo=UTC), datetime(2026, 11, 29, tzinfo=UTC))
 DEMO_TRUSTED_ACCOUNTS = frozenset({"123456789012"})
 DEMO_ORGANIZATION = frozenset({"111122223333", "444455556666", "777788889999", "210987654321"})
+DEMO_ORGANIZATION_ID = "o-a1b2c3d4e5"
+# The advice settings the sample day is reported with (scripts/SAMPLE_DAY.md's organization and trusted partner).
+DEMO_OPTIONS = Options(
+    trusted_accounts=DEMO_TRUSTED_ACCOUNTS,
+    organization_accounts=DEMO_ORGANIZATION,
+    organization_id=DEMO_ORGANIZATION_ID,
+)
 FORMATS = (
     ("json", "report.json"),
     ("md", "report.md"),
@@ -33,12 +40,7 @@ MAX_WIDTH = 140
 def run_demo(out: Path, *, stdout: TextIO | None = None, quiet: bool = False) -> Report:
     """Report the sample day: write every format into ``out``, then print the terminal summary (in colour when
     standard output is a terminal and NO_COLOR is not set), which ends with where the full reports are."""
-    options = Options(
-        trusted_accounts=DEMO_TRUSTED_ACCOUNTS,
-        organization_accounts=DEMO_ORGANIZATION,
-        organization_id="o-a1b2c3d4e5",
-    )
-    result = analyse([sample_source()], SAMPLE_DAY, options)
+    result = analyse([sample_source()], SAMPLE_DAY, DEMO_OPTIONS)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for fmt, name in FORMATS:

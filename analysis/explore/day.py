@@ -114,14 +114,9 @@ def _is_stored_report(source: str) -> bool:
 def _run_settings(source: str, window: Window | None, options: Options | None, now: datetime) -> tuple[Window, Options]:
     """The window and options a run of ``source`` takes when not given (see :func:`explore`)."""
     if source == "sample":
-        from analysis.demo import DEMO_ORGANIZATION, DEMO_TRUSTED_ACCOUNTS, SAMPLE_DAY
+        from analysis.demo import DEMO_OPTIONS, SAMPLE_DAY
 
-        demo = Options(
-            trusted_accounts=DEMO_TRUSTED_ACCOUNTS,
-            organization_accounts=DEMO_ORGANIZATION,
-            organization_id="o-a1b2c3d4e5",  # run_demo's (scripts/SAMPLE_DAY.md's organization)
-        )
-        return window or SAMPLE_DAY, options or demo
+        return window or SAMPLE_DAY, options or DEMO_OPTIONS
     from analysis.service import WindowRequest, report_window
     from analysis.settings import advice_options, load_settings
 

@@ -34,7 +34,9 @@ README_FIGURES = {
 
 
 STORED = "explore_denials.ipynb over a stored report"  # the same notebook with SOURCE a report.json
-RUNS = [*NAMES, STORED]
+TRAIL = "explore_denials.ipynb over a trail folder"  # the sample week's first day, as a folder of trail files
+EMPTY = "explore_denials.ipynb over an empty folder"  # nothing to find: every cell still runs
+RUNS = [*NAMES, STORED, TRAIL]
 
 
 class Runs:
@@ -48,6 +50,12 @@ class Runs:
     def parameters(self, run: str) -> dict[str, str]:
         if run == "report_history.ipynb":
             return {"REPORTS": str(build_sample_week(self.scratch / "week"))}
+        if run == TRAIL:
+            week = build_sample_week(self.scratch / "week")
+            return {"SOURCE": str(week / "trail" / "2026-11-22"), "EXPORT_TO": str(self.scratch / "trail")}
+        if run == EMPTY:
+            (self.scratch / "empty").mkdir(exist_ok=True)
+            return {"SOURCE": str(self.scratch / "empty"), "EXPORT_TO": str(self.scratch / "empty-out")}
         if run == STORED:
             run_demo(self.scratch / "stored", quiet=True)  # the sample day's report.json, as `make demo` writes it
             return {"SOURCE": str(self.scratch / "stored" / "report.json"), "EXPORT_TO": str(self.scratch / "stored")}
@@ -113,7 +121,7 @@ def test_settings_are_in_one_parameters_cell(path):
     assert len(_tagged(notebook, PARAMETERS_TAG)) == 1
 
 
-@pytest.mark.parametrize("name", RUNS)
+@pytest.mark.parametrize("name", [*RUNS, EMPTY])
 def test_runs_without_an_error(runs, name):
     notebook = runs[name]
     for index, cell in enumerate(notebook.cells):
@@ -162,10 +170,10 @@ def test_explore_shows_the_sample_day_and_exports_the_fix(runs):
     assert exported, "the fix's policy was not exported"
     policy = json.loads(exported[0].read_text())
     assert policy["Version"] == "2012-10-17"
-    # scripts/SAMPLE_DAY.md scenario 2: GitHubActionsDeploy's CreateService was refused for iam:PassRole (the
-    # action the message names) and its StartDeployment on api was refused: the grant names those two
+    # scripts/SAMPLE_DAY.md: the busiest finding that proposes access is dev-alice's (scenario 1, 12 denials, a
+    # grant of DescribeService ×8 and ListOperations ×4 on the web service)
     actions = {a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
-    assert actions == {"iam:PassRole", "apprunner:StartDeployment"}
+    assert actions == {"apprunner:DescribeService", "apprunner:ListOperations"}
 
 
 def test_a_stored_report_gives_the_same_tables_as_the_run(runs):
@@ -177,6 +185,14 @@ def test_a_stored_report_gives_the_same_tables_as_the_run(runs):
     [from_run] = (runs.scratch / "remedies").rglob("policy.json")
     [from_stored] = (runs.scratch / "stored").rglob("policy.json")
     assert from_run.read_text() == from_stored.read_text()
+
+
+def test_an_empty_source_says_so_and_exports_nothing(runs):
+    notebook = runs[EMPTY]
+    printed = "\n".join(_text(cell) for cell in notebook.cells if cell.cell_type == "code")
+    assert "the report has no finding to drill into" in printed
+    assert "no finding in this report proposes access" in printed
+    assert not (runs.scratch / "empty-out").exists()
 
 
 def test_history_reads_the_seven_days(runs):
