@@ -401,7 +401,8 @@ def fixes_by_impact(frame: pd.DataFrame) -> pd.DataFrame:
 
     One row per fix (``history_frame``'s ``fix``: one identity, remedy kind and policy actions): ``fix``,
     ``remedy``, ``principal``, ``target_account``, ``actions`` (the proposed policy's actions), ``denials``,
-    ``days``, ``last_day``, ``severity`` (the worst over the days), ``caller`` (:func:`caller_kind`, the most
+    ``days``, ``last_day``, ``severity`` (the worst over the days), ``still_failing`` (refused on the history's
+    last day: a fix that stopped earlier may have been applied already), ``caller`` (:func:`caller_kind`, the most
     cautious over the days); most denials first (ties: more days, then the fix's text). Remedies that say not to
     grant are in :func:`do_not_grant`."""
     return _fixes(frame[frame["remedy"].isin(GRANTING)], with_caller=True)
@@ -531,8 +532,9 @@ def _fixes(rows: pd.DataFrame, *, with_caller: bool) -> pd.DataFrame:
         )
     ]
     table = _typed(pd.DataFrame(fixes, columns=[*columns, "caller"]), ["denials", "days"])
+    table["still_failing"] = table["last_day"] == (_days(rows)[-1] if len(rows) else None)
     table = table.sort_values(["denials", "days", "fix"], ascending=[False, False, True]).reset_index(drop=True)
-    return table if with_caller else table[columns]
+    return table[[*columns, "still_failing", "caller"]] if with_caller else table[[*columns, "still_failing"]]
 
 
 def _worst(values: Iterable[str], order: Sequence[str]) -> str:

@@ -351,7 +351,19 @@ def test_fixes_by_impact(frame):
     same, outside = "same account", "outside: confirm the owner first"
     expected = pd.DataFrame(
         [
-            (f"grant: {ALICE} in {OWNER}: {describe}", "grant", ALICE, OWNER, [describe], 12, 3, DAYS[4], "low", same),
+            (
+                f"grant: {ALICE} in {OWNER}: {describe}",
+                "grant",
+                ALICE,
+                OWNER,
+                [describe],
+                12,
+                3,
+                DAYS[4],
+                "low",
+                True,
+                same,
+            ),
             (
                 f"grant: {DEPLOY} in {OWNER}: apprunner:CreateService, iam:PassRole",
                 "grant",
@@ -362,6 +374,7 @@ def test_fixes_by_impact(frame):
                 2,
                 DAYS[3],
                 "high",
+                False,  # refused last on the 27th: the history ends on the 28th
                 same,
             ),
             (
@@ -374,6 +387,7 @@ def test_fixes_by_impact(frame):
                 2,
                 DAYS[4],
                 "medium",
+                True,
                 outside,
             ),
             (
@@ -386,9 +400,22 @@ def test_fixes_by_impact(frame):
                 1,
                 DAYS[4],
                 "low",
+                True,
                 same,
             ),
-            (f"grant: {CAROL} in {OWNER}: {listing}", "grant", CAROL, OWNER, [listing], 2, 1, DAYS[3], "low", same),
+            (
+                f"grant: {CAROL} in {OWNER}: {listing}",
+                "grant",
+                CAROL,
+                OWNER,
+                [listing],
+                2,
+                1,
+                DAYS[3],
+                "low",
+                False,
+                same,
+            ),
         ],
         columns=[
             "fix",
@@ -400,6 +427,7 @@ def test_fixes_by_impact(frame):
             "days",
             "last_day",
             "severity",
+            "still_failing",
             "caller",
         ],
     ).astype({"last_day": NS})
@@ -418,8 +446,10 @@ def test_do_not_grant(frame):
         "days",
         "last_day",
         "severity",
+        "still_failing",
     ]
     assert list(table["principal"]) == [OUTSIDE, BOB]
+    assert list(table["still_failing"]) == [True, False]
     assert list(table["remedy"]) == ["investigate", "review_deny"]
     assert list(table["denials"]) == [10, 1]
     assert list(table["days"]) == [1, 1]
