@@ -148,7 +148,7 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_day.py
 
 # The week of stored daily reports the history notebook reads by default (2026-11-22 .. 2026-11-28 of the sample
-# organization, scripts/SAMPLE_WEEK.md): OUT/trail/DAY/AWSLogs/… and OUT/reports/YYYY/MM/DD/report.json (about 15 s).
+# organization, scripts/SAMPLE_WEEK.md): OUT/trail/DAY/AWSLogs/… and OUT/reports/YYYY/MM/DD/report.json (about 10 s).
 WEEK := out/sample-week
 sample-week: $(RUNTIME)
 	$(BIN)/python scripts/generate_sample_week.py --out $(WEEK)
@@ -170,11 +170,11 @@ notebook: $(NOTEBOOK) $(WEEK)/reports
 
 # The README's figures, drawn by the notebooks themselves (cells tagged readme-figure:NAME): docs/figures/NAME.png,
 # over a sample week made anew (a stale one would draw stale figures).
-figures: $(STAMP) sample-week
+figures: $(NOTEBOOK) sample-week
 	$(BIN)/python scripts/notebook_figures.py --out docs/figures --week $(WEEK)
 
 # Notebooks are committed without outputs (tests/e2e/test_notebooks.py fails otherwise).
-strip-notebooks: $(STAMP)
+strip-notebooks: $(NOTEBOOK)
 	$(BIN)/nbstripout notebooks/*.ipynb
 
 clean:

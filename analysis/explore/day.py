@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +26,7 @@ from analysis.sources.files import WHOLE_FILE_LIMIT
 
 SEVERITY_ORDER: tuple[str, ...] = get_args(Severity)  # critical, high, medium, low
 REMEDY_ORDER: tuple[str, ...] = (*get_args(RemedyKind), "none")  # "none": a finding without a remedy
+GRANT_KINDS = frozenset({"grant", "cross_account_role", "permission_set"})  # remedies that propose access
 SSO_ROLE_PATH = "aws-reserved/sso.amazonaws.com/"
 REPORT_KEYS = frozenset({"schema_version", "findings"})  # a JSON object with both is a stored report
 SOURCE_PROBLEM_COLUMNS = ["source", "status", "records_read", "malformed_records", "problem"]
@@ -200,7 +201,7 @@ def finding_labels(report: Report) -> list[str]:
     return _told_apart(labels, report.findings, lambda label, finding: f"{label} ({finding.id})")
 
 
-def _told_apart(labels: list[str], findings: Sequence[Finding], longer: Any) -> list[str]:
+def _told_apart(labels: list[str], findings: Sequence[Finding], longer: Callable[[str, Finding], str]) -> list[str]:
     repeated = {label for label, count in Counter(labels).items() if count > 1}
     return [
         longer(label, finding) if label in repeated else label for label, finding in zip(labels, findings, strict=True)
@@ -333,7 +334,7 @@ def top_actions(report: Report, n: int = 10) -> pd.DataFrame:
     for finding in report.findings:
         for denied in finding.actions:
             denials[denied.action] += denied.count
-            principals.setdefault(denied.action, set()).add(_principal_key(finding))
+            principals.setdefault(denied.action, set()).add(principal_key(finding))
             reasons.setdefault(denied.action, set()).update(denied.reasons)
     rows = [
         {"action": action, "denials": count, "principals": len(principals[action]), "reasons": sorted(reasons[action])}
@@ -362,7 +363,7 @@ def top_reasons(report: Report) -> pd.DataFrame:
                 denials[reason] += denied.count
                 sole[reason] += denied.count if len(denied.reasons) == 1 else 0
                 actions.setdefault(reason, set()).add(denied.action)
-                principals.setdefault(reason, set()).add(_principal_key(finding))
+                principals.setdefault(reason, set()).add(principal_key(finding))
     rows = [
         {
             "reason": reason,
@@ -401,6 +402,14 @@ def severity_and_remedies(report: Report) -> pd.DataFrame:
     )
 
 
+def severity_grid(report: Report) -> pd.DataFrame:
+    """Denials per severity (rows: critical, high, medium, low, those the report has) and remedy kind (columns, in
+    the contract's order, those the report has), zeros filled: :func:`severity_and_remedies` as a grid to draw."""
+    long = severity_and_remedies(report)
+    grid = long.pivot_table(index="severity", columns="remedy", values="denials", fill_value=0, observed=True)
+    return grid.astype("int64")
+
+
 def _ranked(rows: Sequence[dict[str, Any]], columns: list[str], name: str) -> pd.DataFrame:
     """Rows by ``denials``, most first, ties by ``name`` (the first column)."""
     ordered = sorted(rows, key=lambda row: (-row["denials"], row[name]))
@@ -409,7 +418,7 @@ def _ranked(rows: Sequence[dict[str, Any]], columns: list[str], name: str) -> pd
     return table
 
 
-def _principal_key(finding: Finding) -> str:
+def principal_key(finding: Finding) -> str:
     """Who the finding's principal is, whatever the owning account (reports made before ``key`` existed: arn)."""
     principal = finding.principal
     return principal.key or principal.arn or f"account:{principal.account_id}"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from analysis.contract import FINDING_ID_PATTERN, Finding, Report
-from analysis.explore.day import SEVERITY_ORDER, Exploration, finding_labels, principal_label
+from analysis.explore.day import GRANT_KINDS, SEVERITY_ORDER, Exploration, finding_labels, principal_label
 
 if TYPE_CHECKING:
     from analysis.proof import Proof
@@ -25,7 +25,6 @@ EVENT_COLUMNS = ["time", "action", "region", "source_ip", "user_agent", "session
 STORED_EVENT_COLUMNS = ["action", "event_id", "first_seen", "last_seen", "denials"]
 CLOSE_LABELS = 5  # how many near names a failed search suggests
 CLOSE_ENOUGH = 0.5  # difflib's ratio from which a name is suggested
-GRANT_KINDS = frozenset({"grant", "cross_account_role", "permission_set"})  # remedies that give access
 _FINDING_ID = re.compile(FINDING_ID_PATTERN)
 
 

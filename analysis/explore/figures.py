@@ -122,6 +122,7 @@ def stacked(table: pd.DataFrame, *, ax: Axes | None = None, title: str = "", col
     for position in [i for i, gap in enumerate(missing) if gap]:
         ax.text(position, 0, "no report", rotation=90, ha="center", va="bottom", fontsize=8, color=MISSING)
     ax.set_xticks(range(len(table)), [_tick(i) for i in table.index], rotation=0, fontsize=8)
+    ax.set_ylim(0, max(float(bottom.max()), 1.0) * 1.05)  # the tallest bar whole, whatever sits on it at zero
     ax.set_ylabel("denials")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     _whole_numbers(ax, "y")

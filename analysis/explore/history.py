@@ -21,7 +21,7 @@ import json
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -32,13 +32,13 @@ from pydantic import ValidationError
 
 from analysis.advice_words import policy_actions
 from analysis.contract import Finding, Report, as_report
-from analysis.explore.day import REMEDY_ORDER, SEVERITY_ORDER, principal_label
+from analysis.explore.day import GRANT_KINDS, REMEDY_ORDER, SEVERITY_ORDER, principal_key, principal_label
 from analysis.render.common import report_day
 
 DAY_DTYPE: Final = "datetime64[ns]"  # the frame's days, whatever unit pandas would infer
 S3Client = Any  # a boto3 S3 client (no stubs for it are installed)
 REPORT_PATH = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})/report\.json$")
-GRANTING = ("grant", "cross_account_role", "permission_set")  # remedies that propose something to grant
+GRANTING = tuple(kind for kind in REMEDY_ORDER if kind in GRANT_KINDS)  # remedies that propose something to grant
 NOT_GRANTING = ("review_deny", "org_policy", "investigate")  # remedies that say: do not grant, look first
 IDENTITY = ["principal_key", "target_account"]  # one principal across days: who, and the account refusing it
 SAME_ACCOUNT = "same account"
@@ -81,6 +81,7 @@ class History:
 
     reports: list[StoredReport]
     problems: list[str] = field(default_factory=list)
+    unreadable_days: list[date] = field(default_factory=list)  # days whose report file is named in problems
 
     @property
     def days(self) -> list[date]:
@@ -230,7 +231,8 @@ def _assembled(loaded: Sequence[StoredReport], named: list[tuple[str, str]], whe
         problems.append(f"no report found under {where} (expected …/YYYY/MM/DD/report.json)")
     already_named = {filed for relative, _why in named if isinstance(filed := _filed_day(relative), date)}
     problems.extend(f"{gap.isoformat()}: no report stored for this day" for gap in _gaps(by_day, already_named))
-    return History(reports=[by_day[day] for day in sorted(by_day)], problems=problems)
+    unreadable = sorted(already_named - set(by_day))
+    return History(reports=[by_day[day] for day in sorted(by_day)], problems=problems, unreadable_days=unreadable)
 
 
 def _gaps(by_day: dict[date, StoredReport], already_named: set[date]) -> list[date]:
@@ -259,7 +261,8 @@ def history_frame(history: History) -> pd.DataFrame:
     fix). Accounts the log does not name are None.
 
     ``frame.attrs["days"]`` holds the days with a report, so the questions know a day without findings (0) from a
-    day without a report (NaN).
+    day without a report (NaN); ``frame.attrs["unreadable"]`` the days whose report could not be read, which are
+    in the history's span (an unreadable last day is a missing day, not the end of the history).
     """
     found = [(stored.day, finding) for stored in history.reports for finding in stored.report.findings]
     labels = history_labels([finding for _day, finding in found])
@@ -269,6 +272,7 @@ def history_frame(history: History) -> pd.DataFrame:
     frame["denials"] = frame["denials"].astype("int64")
     frame["cross_account"] = frame["cross_account"].astype(bool)
     frame.attrs["days"] = [pd.Timestamp(day) for day in history.days]
+    frame.attrs["unreadable"] = [pd.Timestamp(day) for day in history.unreadable_days]
     return frame
 
 
@@ -288,18 +292,15 @@ def history_labels(findings: Sequence[Finding]) -> dict[tuple[str, str | None], 
     return _apart(labels, lambda label, identity: f"{label} ({identity[0]})")
 
 
-def _apart(labels: dict[tuple[str, str | None], str], longer: Any) -> dict[tuple[str, str | None], str]:
+def _apart(
+    labels: dict[tuple[str, str | None], str], longer: Callable[[str, tuple[str, str | None]], str]
+) -> dict[tuple[str, str | None], str]:
     shared = {label for label, count in Counter(labels.values()).items() if count > 1}
     return {identity: longer(label, identity) if label in shared else label for identity, label in labels.items()}
 
 
 def _identity(finding: Finding) -> tuple[str, str | None]:
-    return _principal_key(finding), finding.target_account_id
-
-
-def _principal_key(finding: Finding) -> str:
-    principal = finding.principal
-    return principal.key or principal.arn or f"account:{principal.account_id}"
+    return principal_key(finding), finding.target_account_id
 
 
 def caller_kind(finding: Finding) -> str:
@@ -333,7 +334,7 @@ def _row(day: date, label: str, finding: Finding) -> dict[str, Any]:
         "day": pd.Timestamp(day),
         "finding_id": finding.id,
         "principal": label,
-        "principal_key": _principal_key(finding),
+        "principal_key": principal_key(finding),
         "principal_type": principal.type,
         "caller_account": principal.account_id,
         "target_account": target,
@@ -384,8 +385,7 @@ def recurring_principals(frame: pd.DataFrame, min_days: int = 2) -> pd.DataFrame
     columns = ["principal", "days", "first_day", "last_day", "denials", "on_latest_day"]
     table = _per_principal(frame)
     table = table[table["days"] >= min_days].copy()
-    latest = _days(frame)[-1] if len(frame) else None
-    table["on_latest_day"] = table["last_day"] == latest
+    table["on_latest_day"] = _on_latest_day(frame, table["last_day"])
     table = table.sort_values(["days", "denials", "principal"], ascending=[False, False, True])
     return table[columns].reset_index(drop=True)
 
@@ -406,6 +406,20 @@ def fixes_by_impact(frame: pd.DataFrame) -> pd.DataFrame:
     cautious over the days); most denials first (ties: more days, then the fix's text). Remedies that say not to
     grant are in :func:`do_not_grant`."""
     return _fixes(frame[frame["remedy"].isin(GRANTING)], with_caller=True)
+
+
+def fix_bars(fixes: pd.DataFrame) -> pd.Series:
+    """The denials of each fix of ``fixes`` (:func:`fixes_by_impact` or :func:`do_not_grant`), named for a bar
+    chart: by its principal, and where a principal has several fixes also by remedy kind and actions, so that no
+    two bars share a name."""
+    several = fixes["principal"].duplicated(keep=False)
+    names = [
+        f"{principal} ({remedy}: {', '.join(actions)})" if repeated else principal
+        for principal, remedy, actions, repeated in zip(
+            fixes["principal"], fixes["remedy"], fixes["actions"], several, strict=True
+        )
+    ]
+    return pd.Series(fixes["denials"].to_numpy(), index=names, name="denials")
 
 
 def do_not_grant(frame: pd.DataFrame) -> pd.DataFrame:
@@ -479,12 +493,22 @@ def remedy_trends(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _days(frame: pd.DataFrame) -> list[pd.Timestamp]:
-    """Every day from the history's first to its last (``attrs["days"]``, else the frame's own days)."""
-    known = [pd.Timestamp(day) for day in frame.attrs.get("days", [])] + list(frame["day"])
+    """Every day from the history's first to its last (``attrs["days"]`` and ``attrs["unreadable"]``, else the
+    frame's own days)."""
+    listed = [*frame.attrs.get("days", []), *frame.attrs.get("unreadable", [])]
+    known = [pd.Timestamp(day) for day in listed] + list(frame["day"])
     if not known:
         return []
     first, last = min(known), max(known)
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _on_latest_day(frame: pd.DataFrame, last_days: pd.Series) -> pd.Series:
+    """Whether each last day is the history's last day; unknown (NA) when that day has no report to tell."""
+    days = _days(frame)
+    if not days or days[-1] in _missing(frame):
+        return pd.Series(pd.NA, index=last_days.index, dtype="boolean")
+    return (last_days == days[-1]).astype("boolean")
 
 
 def _missing(frame: pd.DataFrame) -> list[pd.Timestamp]:
@@ -532,7 +556,7 @@ def _fixes(rows: pd.DataFrame, *, with_caller: bool) -> pd.DataFrame:
         )
     ]
     table = _typed(pd.DataFrame(fixes, columns=[*columns, "caller"]), ["denials", "days"])
-    table["still_failing"] = table["last_day"] == (_days(rows)[-1] if len(rows) else None)
+    table["still_failing"] = _on_latest_day(rows, table["last_day"])
     table = table.sort_values(["denials", "days", "fix"], ascending=[False, False, True]).reset_index(drop=True)
     return table[[*columns, "still_failing", "caller"]] if with_caller else table[[*columns, "still_failing"]]
 

@@ -27,6 +27,7 @@ from analysis.explore.day import (
     principal_action_matrix,
     principal_label,
     severity_and_remedies,
+    severity_grid,
     source_problems,
     top_actions,
     top_principals,
@@ -594,3 +595,23 @@ def test_severity_and_remedies_of_the_sample_day(sample):
 def test_a_finding_without_remedy_is_none():
     table = severity_and_remedies(report(hand.report([hand.finding(kind=None)])))
     assert [(str(row.severity), str(row.remedy)) for row in table.itertuples(index=False)] == [("low", "none")]
+
+
+def test_severity_grid_is_the_long_table_in_the_contracts_order(sample):
+    grid = severity_grid(sample.report)
+    # scripts/SAMPLE_DAY.md: 82 denials; every severity and every remedy kind occurs on the sample day
+    assert list(grid.index) == ["critical", "high", "medium", "low"]
+    assert list(grid.columns) == [
+        "grant",
+        "cross_account_role",
+        "permission_set",
+        "review_deny",
+        "org_policy",
+        "investigate",
+    ]
+    assert int(grid.to_numpy().sum()) == 82
+    long = severity_and_remedies(sample.report)
+    for row in long.itertuples():
+        assert grid.loc[row.severity, row.remedy] == row.denials
+    assert (grid == 0).to_numpy().sum() == len(grid.index) * len(grid.columns) - len(long)
+    assert grid.loc["critical", "investigate"] == 19  # svc-legacy's sweep (scenario 10)

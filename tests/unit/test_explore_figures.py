@@ -140,22 +140,28 @@ def test_log_text_in_titles_and_labels_is_drawn_literally(draw):
 
 
 @pytest.mark.parametrize(
-    "draw",
+    ("draw", "words"),
     [
-        lambda: figures.denials_over_time(pd.Series([], dtype="int64", name="hour")),
-        lambda: figures.heatmap(pd.DataFrame()),
-        lambda: figures.ranked(pd.Series([], dtype="int64")),
-        lambda: figures.stacked(pd.DataFrame(index=pd.to_datetime(["2026-11-22"]))),
-        lambda: figures.events_timeline(pd.DataFrame({"time": [], "action": []})),
+        (lambda: figures.denials_over_time(pd.Series([], dtype="int64", name="hour")), "no denials in the window"),
+        (lambda: figures.heatmap(pd.DataFrame()), "no denials"),
+        (lambda: figures.ranked(pd.Series([], dtype="int64")), "nothing to rank"),
+        (lambda: figures.stacked(pd.DataFrame(index=pd.to_datetime(["2026-11-22"]))), "no denials"),
+        (lambda: figures.events_timeline(pd.DataFrame({"time": [], "action": []})), "no denials"),
     ],
     ids=["over time", "heatmap", "ranked", "stacked", "events"],
 )
-def test_an_empty_table_draws_a_figure_that_says_so_without_a_warning(draw):
+def test_an_empty_table_draws_a_figure_that_says_so_without_a_warning(draw, words):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ax = draw()
         ax.figure.canvas.draw()
-    assert [t.get_text() for t in ax.texts] in (["no denials"], ["no denials in the window"], ["nothing to rank"])
+    assert [t.get_text() for t in ax.texts] == [words]
+
+
+def test_the_tallest_stack_is_drawn_whole():
+    # a zero-height segment on top of the tallest bar used to pin the top of the axes at that bar
+    ax = figures.stacked(pd.DataFrame({"investigate": [19, 0], "grant": [0, 7], "none": [0, 0]}, index=["a", "b"]))
+    assert ax.get_ylim()[1] > 19
 
 
 def test_a_day_without_a_report_is_hatched_not_blank():

@@ -334,7 +334,7 @@ def test_recurring_principals(frame):
             (CAROL, 2, DAYS[3], DAYS[4], 5, True),
         ],
         columns=["principal", "days", "first_day", "last_day", "denials", "on_latest_day"],
-    ).astype({"first_day": NS, "last_day": NS})
+    ).astype({"first_day": NS, "last_day": NS, "on_latest_day": "boolean"})
     pd.testing.assert_frame_equal(table, expected)
     assert list(h.recurring_principals(frame, min_days=3)["principal"]) == [ALICE]
 
@@ -343,6 +343,18 @@ def test_on_latest_day_is_false_for_all_when_the_last_report_has_no_findings(fol
     write(folder, {"reports/2026/11/29/report.json": day_report(29, [])})
     table = h.recurring_principals(h.history_frame(h.load_history(folder)))
     assert not table["on_latest_day"].any()
+
+
+def test_an_unreadable_last_day_is_missing_and_leaves_still_failing_unknown(folder):
+    write(folder, {"reports/2026/11/29/report.json": "{"})
+    frame = h.history_frame(h.load_history(folder))
+    matrix = h.principal_days(frame)
+    assert matrix.columns[-1] == pd.Timestamp("2026-11-29")  # in the span, not dropped
+    assert matrix[pd.Timestamp("2026-11-29")].isna().all()
+    assert h.remedy_trends(frame).loc[pd.Timestamp("2026-11-29")].isna().all()
+    # the 28th was the last day read, but the 29th may have held anyone: nobody is known to be still failing
+    assert h.fixes_by_impact(frame)["still_failing"].isna().all()
+    assert h.recurring_principals(frame)["on_latest_day"].isna().all()
 
 
 def test_fixes_by_impact(frame):
@@ -430,8 +442,21 @@ def test_fixes_by_impact(frame):
             "still_failing",
             "caller",
         ],
-    ).astype({"last_day": NS})
+    ).astype({"last_day": NS, "still_failing": "boolean"})
     pd.testing.assert_frame_equal(table, expected)
+
+
+def test_fix_bars_name_each_fix_apart(frame):
+    bars = h.fix_bars(h.fixes_by_impact(frame))
+    # carol has two fixes (ListServices on the 27th; ListServices and DescribeService on the 28th): named apart
+    assert list(bars.index) == [
+        ALICE,
+        DEPLOY,
+        PARTNER_ROLE,
+        f"{CAROL} (grant: apprunner:DescribeService, apprunner:ListServices)",
+        f"{CAROL} (grant: apprunner:ListServices)",
+    ]
+    assert list(bars) == [12, 8, 5, 3, 2]
 
 
 def test_do_not_grant(frame):
