@@ -19,7 +19,7 @@ BUILD := out/lambda
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: setup demo test lint typecheck imports unit integration e2e browser sample alerts-replay bench clean tools template-check build lambda-artifact deploy \
-	fuzz mutants sample-week notebook figures strip-notebooks
+	fuzz mutants sample-week notebook figures strip-notebooks spreadsheet
 
 setup: $(STAMP)
 
@@ -84,6 +84,14 @@ browser:
 		SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null \
 		&& echo "chromium installed: $$(command -v chromium)"; fi
+
+# Debian's LibreOffice Calc (no GUI), for the CSV files' spreadsheet test (tests/e2e/test_csv_spreadsheet.py skips
+# without it).
+spreadsheet:
+	@if command -v soffice >/dev/null 2>&1; then echo "soffice: $$(command -v soffice)"; else \
+		SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+		libreoffice-calc-nogui >/dev/null && echo "LibreOffice installed: $$(command -v soffice)"; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
