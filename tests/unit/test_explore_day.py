@@ -24,7 +24,9 @@ from analysis.explore.day import (
     denials_over_time,
     explore,
     finding_labels,
+    load_report,
     principal_action_matrix,
+    principal_key,
     principal_label,
     severity_and_remedies,
     severity_grid,
@@ -615,3 +617,269 @@ def test_severity_grid_is_the_long_table_in_the_contracts_order(sample):
         assert grid.loc[row.severity, row.remedy] == row.denials
     assert (grid == 0).to_numpy().sum() == len(grid.index) * len(grid.columns) - len(long)
     assert grid.loc["critical", "investigate"] == 19  # svc-legacy's sweep (scenario 10)
+
+
+# --- more of each table's promises (what the notebook reads) ----------------------------------------------------
+
+
+def arn_finding(arn: str, *, permission_set: str | None = None, **extra: object):
+    value = hand.finding(arn, **extra)
+    value["principal"]["permission_set"] = permission_set
+    return as_finding(value)
+
+
+@pytest.mark.parametrize(
+    ("arn", "permission_set", "label"),
+    [
+        # a role's or a user's path is left out, however deep
+        ("arn:aws:iam::111122223333:role/service-role/team/Deploy", None, "role/Deploy @111122223333"),
+        ("arn:aws:iam::111122223333:user/engineering/dev-alice", None, "user/dev-alice @111122223333"),
+        # an Identity Center role named by its permission set, whatever its path
+        (
+            "arn:aws:iam::444455556666:role/AWSReservedSSO_Dev_0a1b",
+            "Developer_Access",
+            "permission-set/Developer_Access @444455556666",
+        ),
+        # only a role is an Identity Center role: a user whose path reads so is a user
+        ("arn:aws:iam::111122223333:user/aws-reserved/sso.amazonaws.com/x", None, "user/x @111122223333"),
+        # anything else is shown whole: a session ARN, a colon in the log's text, an ARN without an account
+        ("arn:aws:sts::111122223333:assumed-role/Deploy/jane", None, "assumed-role/Deploy/jane @111122223333"),
+        ("arn:aws:iam::111122223333:user/evil:name", None, "user/evil:name @111122223333"),
+        ("arn:aws:iam:::user/nobody", None, "user/nobody"),
+        ("arn:aws:iam::444455556666:root", None, "root @444455556666"),
+    ],
+)
+def test_principal_labels_by_hand(arn, permission_set, label):
+    assert principal_label(arn_finding(arn, permission_set=permission_set)) == label
+
+
+def test_a_principal_without_arn_or_key_is_an_unknown_principal():
+    finding = as_finding(hand.finding(None, account=None))
+    finding = finding.model_copy(update={"principal": finding.principal.model_copy(update={"key": None})})
+    assert principal_label(finding) == "unknown principal"
+
+
+def test_principal_key_of_a_report_made_before_keys_is_the_arn():
+    finding = as_finding(hand.finding())
+    keyless = finding.model_copy(update={"principal": finding.principal.model_copy(update={"key": None})})
+    assert principal_key(keyless) == "arn:aws:iam::111122223333:user/dev-alice"
+    no_arn = keyless.model_copy(update={"principal": keyless.principal.model_copy(update={"arn": None})})
+    assert principal_key(no_arn) == "account:111122223333"
+
+
+def test_findings_that_still_read_the_same_get_their_ids():
+    partner = f"arn:aws:iam::{hand.PARTNER}:role/Reader"
+    twice = [hand.finding(partner, type_="AssumedRole", account=hand.PARTNER) for _ in range(2)]
+    twice[1]["id"] = "f-00000000000000ff"
+    labels = finding_labels(report(hand.report(twice)))
+    first_id = twice[0]["id"]
+    assert labels == [
+        f"role/Reader @444455556666 → 111122223333 ({first_id})",
+        "role/Reader @444455556666 → 111122223333 (f-00000000000000ff)",
+    ]
+
+
+def test_a_principal_without_known_accounts_is_told_apart_by_unknown():
+    def service(target: str | None) -> dict:
+        value = hand.finding(None, type_="AWSService", account=None, target=target)
+        value["principal"]["key"] = "service:apprunner.amazonaws.com"
+        return value
+
+    labels = finding_labels(report(hand.report([service(hand.ACCOUNT), service(None)])))
+    assert labels == ["service:apprunner.amazonaws.com → 111122223333", "service:apprunner.amazonaws.com → unknown"]
+
+
+def test_an_empty_timeline_keeps_its_unit_and_a_utc_index():
+    value = hand.empty_day()
+    value["timeline"] = {"unit": "day", "buckets": []}
+    series = denials_over_time(report(value))
+    assert series.empty and series.name == "day" and series.dtype == "int64"
+    assert isinstance(series.index, pd.DatetimeIndex) and str(series.index.tz) == "UTC"
+    assert series.index.name == "start"
+    none = denials_over_time(report(hand.empty_day()))
+    assert none.name is None and isinstance(none.index, pd.DatetimeIndex) and str(none.index.tz) == "UTC"
+    assert none.index.name == "start"
+
+
+def test_denials_over_time_is_indexed_by_start(sample):
+    assert denials_over_time(sample.report).index.name == "start"
+
+
+def test_the_matrix_names_its_axes(sample):
+    matrix = principal_action_matrix(sample.report)
+    assert (matrix.index.name, matrix.columns.name) == ("principal", "action")
+
+
+TOP_PRINCIPAL_COLUMNS = [
+    "principal",
+    "denials",
+    "actions",
+    "severity",
+    "remedy",
+    "confidence",
+    "first_seen",
+    "last_seen",
+]
+
+
+def test_top_principals_columns_and_a_finding_without_remedy():
+    table = top_principals(report(hand.report([hand.finding(kind=None)])))
+    assert table.columns.tolist() == TOP_PRINCIPAL_COLUMNS
+    assert table.to_dict("records") == [
+        {
+            "principal": ALICE,
+            "denials": 3,
+            "actions": 1,
+            "severity": "low",
+            "remedy": "none",
+            "confidence": "normal",
+            "first_seen": "2026-11-28T09:15:00Z",
+            "last_seen": "2026-11-28T11:40:00Z",
+        }
+    ]
+    assert table["denials"].dtype == "int64"
+
+
+def test_the_tops_of_an_empty_day_are_empty_with_their_columns():
+    empty = report(hand.empty_day())
+    assert top_principals(empty).columns.tolist() == TOP_PRINCIPAL_COLUMNS
+    assert top_actions(empty).columns.tolist() == ["action", "denials", "principals", "reasons"]
+    assert top_reasons(empty).columns.tolist() == ["reason", "denials", "sole_reason_denials", "actions", "principals"]
+    assert all(len(table) == 0 for table in (top_principals(empty), top_actions(empty), top_reasons(empty)))
+
+
+def test_top_actions_default_is_ten_and_columns_are_exact(sample):
+    table = top_actions(sample.report)
+    assert len(table) == 10  # of the day's 21 actions
+    assert table.columns.tolist() == ["action", "denials", "principals", "reasons"]
+    assert table["denials"].dtype == "int64"
+
+
+def test_severity_and_remedies_of_an_empty_day_keeps_its_types():
+    table = severity_and_remedies(report(hand.empty_day()))
+    assert table.empty
+    assert (table["findings"].dtype, table["denials"].dtype) == ("int64", "int64")
+    assert table["severity"].cat.ordered and table["remedy"].cat.ordered
+
+
+def test_severity_and_remedies_are_ordered_categoricals(sample):
+    table = severity_and_remedies(sample.report)
+    assert table["severity"].cat.ordered and table["remedy"].cat.ordered
+    assert table["severity"].min() == "critical"  # the order: critical first
+
+
+def test_severity_grid_holds_only_what_the_report_has():
+    findings = [
+        hand.finding(kind="grant"),
+        hand.finding(f"arn:aws:iam::{hand.ACCOUNT}:user/bob", kind="review_deny", severity="high"),
+    ]
+    grid = severity_grid(report(hand.report(findings)))
+    assert [str(s) for s in grid.index] == ["high", "low"]
+    assert [str(r) for r in grid.columns] == ["grant", "review_deny"]
+    assert grid.to_numpy().tolist() == [[0, 3], [3, 0]]
+    assert (grid.dtypes == "int64").all()
+
+
+# --- explore's arguments --------------------------------------------------------------------------
+
+
+def test_explore_reads_the_sample_by_default():
+    run = explore()
+    assert run.source == "the bundled sample day"
+    assert (run.report.totals.denials, run.report.window.start) == (82, "2026-11-28T00:00:00Z")
+
+
+def test_a_stored_report_says_where_it_was_read(tmp_path):
+    path = write_json(tmp_path / "report.json", hand.report([hand.finding()]))
+    run = explore(path)
+    assert (run.source, run.frame) == (f"stored report {path}", None)
+
+
+def test_a_folder_is_described_by_its_path(tmp_path):
+    write_json(tmp_path / "trail.json", factories.trail_file([factories.record()]))
+    assert explore(tmp_path).source == str(tmp_path)
+
+
+def test_a_folder_named_like_a_json_file_is_read_as_a_folder(tmp_path):
+    folder = tmp_path / "day.json"
+    write_json(folder / "trail.json", factories.trail_file([factories.record(event_time="2026-11-28T10:00:00Z")]))
+    run = explore(folder)
+    assert run.report.totals.denials == 1 and run.frame is not None
+
+
+def test_a_report_in_a_file_not_named_json_is_left_to_the_sources(tmp_path):
+    path = write_json(tmp_path / "report.txt", hand.report([hand.finding()]))
+    run = explore(path)
+    assert run.frame is not None and run.report.findings == []
+
+
+def test_the_window_options_and_now_given_are_used():
+    window = Window(datetime(2026, 11, 28, 4, tzinfo=UTC), datetime(2026, 11, 28, 5, tzinfo=UTC))
+    now = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
+    run = explore("sample", window=window, options=Options(), now=now)
+    assert (run.report.window.start, run.report.window.end) == ("2026-11-28T04:00:00Z", "2026-11-28T05:00:00Z")
+    assert run.report.totals.denials == 5  # 4b ExternalAuditor 04:37-04:39, the hour's only denials
+    assert run.report.generated_at == "2026-11-29T06:00:00Z"
+    partner = [
+        f for f in explore("sample", options=Options()).report.findings if f.principal.account_id == "123456789012"
+    ]
+    assert partner[0].severity == "critical"  # 4a: without the demo's trusted accounts it is from outside
+
+
+def test_aws_sources_get_the_service_and_session_given(monkeypatch):
+    seen: list[object] = []
+
+    def records(spec, window, options):
+        seen.append((spec, options.service, options.session))
+        return [RecordsSource([], name=spec)]
+
+    monkeypatch.setattr(analysis.sources, "sources_from_spec", records)
+    session = object()
+    explore("lookup:us-east-1", options=Options(service="all"), session=session, now=datetime(2026, 11, 29, tzinfo=UTC))
+    assert seen == [("lookup:us-east-1", "all", session)]
+
+
+def test_an_aws_source_without_now_reads_up_to_the_present(monkeypatch):
+    seen: list[Window] = []
+
+    def records(spec, window, options):
+        seen.append(window)
+        return [RecordsSource([], name=spec)]
+
+    monkeypatch.setattr(analysis.sources, "sources_from_spec", records)
+    before = datetime.now(UTC)
+    explore("lookup:us-east-1")
+    [window] = seen
+    assert window.end is not None and window.end.tzinfo is not None
+    assert before - timedelta(seconds=1) <= window.end <= datetime.now(UTC)
+
+
+def test_a_source_that_cannot_be_opened_names_the_error_s_kind(monkeypatch):
+    def refuse(*_args, **_kwargs):
+        raise RuntimeError("no credentials")
+
+    monkeypatch.setattr(analysis.sources, "sources_from_spec", refuse)
+    run = explore("s3://bucket/prefix", now=datetime(2026, 11, 29, tzinfo=UTC))
+    assert "cannot be opened (RuntimeError: no credentials)" in (run.report.sources[0].error or "")
+
+
+def test_load_report_names_a_file_that_is_not_json_or_not_an_object(tmp_path):
+    path = tmp_path / "report.json"
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ValueError, match="not valid JSON") as raised:
+        load_report(path)
+    assert str(raised.value).startswith(f"{path}: not a report (")
+    path.write_text("[1]", encoding="utf-8")
+    with pytest.raises(ValueError) as raised:
+        load_report(path)
+    assert str(raised.value) == f"{path}: not a report (a JSON list, not an object)"
+
+
+def test_load_report_names_the_first_problem_by_its_place(tmp_path):
+    value = hand.report([hand.finding()])
+    del value["findings"][0]["id"]
+    del value["findings"][0]["severity"]
+    path = write_json(tmp_path / "report.json", value)
+    with pytest.raises(ValueError) as raised:
+        load_report(path)
+    assert str(raised.value) == f"{path}: not a report (2 problem(s); first: findings.0.id: Field required)"

@@ -21,13 +21,16 @@ requires sts:ExternalId (tests/reports.py's cross_account_remedy): a caller from
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pandas as pd
 import pytest
+from botocore.exceptions import ClientError
 
 from analysis.contract import as_report
 from analysis.explore import history as h
@@ -738,3 +741,274 @@ def test_outside_accounts_takes_the_worst_severity_and_the_most_cautious_caller(
         [6, "medium", "trusted or organization"],
         [2, "critical", "outside: confirm the owner first"],
     ]
+
+
+# --- the reports bucket, with a fake client (no network: tests/integration reads a moto bucket) ----------------
+
+
+class FakeS3:
+    """An S3 client over ``objects`` (key → report, text, or an exception ``get_object`` raises), listing by prefix
+    in pages of two keys, after an empty page (a page without ``Contents``), as ``list_objects_v2`` may return."""
+
+    def __init__(self, objects: dict[str, Any]) -> None:
+        self.objects = objects
+        self.calls: list[tuple[str, str, str]] = []
+
+    def get_paginator(self, operation: str) -> FakeS3:
+        assert operation == "list_objects_v2"
+        return self
+
+    def paginate(self, *, Bucket: str, Prefix: str) -> Any:
+        self.calls.append(("list", Bucket, Prefix))
+        keys = sorted((key for key in self.objects if key.startswith(Prefix)), reverse=True)  # sorted by load
+        yield {"KeyCount": 0}
+        for start in range(0, len(keys), 2):
+            yield {"Contents": [{"Key": key} for key in keys[start : start + 2]]}
+
+    def get_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:
+        self.calls.append(("get", Bucket, Key))
+        content = self.objects[Key]
+        if isinstance(content, Exception):
+            raise content
+        text = content if isinstance(content, str) else json.dumps(content)
+        return {"Body": io.BytesIO(text.encode("utf-8"))}
+
+
+def client_error(code: str, message: str | None) -> ClientError:
+    details = {"Code": code, **({"Message": message} if message is not None else {})}
+    return ClientError({"Error": details}, "GetObject")  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def no_default_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test that gives its client must never get boto3's default one (which would reach AWS)."""
+
+    def refuse(*_args: Any, **_kwargs: Any) -> None:
+        raise AssertionError("boto3.client called although a client was given")
+
+    monkeypatch.setattr(boto3, "client", refuse)
+
+
+def test_load_reads_an_s3_uri_with_the_client_given_and_matches_the_folder(folder):
+    s3 = FakeS3({**week(), "elsewhere/2026/11/23/report.json": day_report(23, [])})
+    history = h.load("s3://access-reports/reports/", s3=s3)
+    assert s3.calls[0] == ("list", "access-reports", "reports/")
+    assert [s.location for s in history.reports] == [
+        f"s3://access-reports/reports/2026/11/{day}/report.json" for day in (24, 25, 27, 28)
+    ]
+    local = h.load_history(folder)
+    assert [(s.day, s.report) for s in history.reports] == [(s.day, s.report) for s in local.reports]
+    assert history.problems == local.problems == [GAP_26]
+
+
+def test_load_of_a_bare_bucket_lists_it_whole():
+    s3 = FakeS3({f"archive/{key}": value for key, value in week().items()})
+    history = h.load("s3://access-reports", s3=s3)
+    assert s3.calls[0] == ("list", "access-reports", "")
+    assert history.days == [date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 27), date(2026, 11, 28)]
+
+
+def test_load_without_a_client_takes_the_default_session_s(monkeypatch):
+    made: list[str] = []
+    s3 = FakeS3(week())
+
+    def client(service: str) -> FakeS3:
+        made.append(service)
+        return s3
+
+    monkeypatch.setattr(boto3, "client", client)
+    assert len(h.load("s3://access-reports/reports/").reports) == 4
+    assert made == ["s3"]
+
+
+def test_only_report_json_keys_are_read_and_each_once():
+    objects = {**week(), "reports/2026/11/28/report.html": "<html></html>", "reports/2026/11/28/x-report.json": "{"}
+    s3 = FakeS3(objects)
+    history = h.load_history_s3(s3, "access-reports")
+    read = [key for call, _bucket, key in s3.calls if call == "get"]
+    assert read == sorted(week())  # in key order, the listing's pages in any order
+    assert {bucket for _call, bucket, _key in s3.calls} == {"access-reports"}
+    assert history.days[-1] == date(2026, 11, 28) and history.problems == [GAP_26]
+
+
+def test_keys_that_cannot_be_read_are_named_with_the_client_s_words_and_the_rest_loads():
+    objects = {
+        **week(),
+        "reports/2026/11/22/report.json": client_error("AccessDenied", "Access Denied"),
+        "reports/2026/11/23/report.json": client_error("NoSuchKey", None),
+        "reports/2026/11/26/report.json": ConnectionError("connection reset"),
+    }
+    history = h.load_history_s3(FakeS3(objects), "access-reports", "reports/")
+    where = "s3://access-reports/reports/2026/11"
+    assert history.problems == [
+        f"{where}/22/report.json: cannot be read (AccessDenied: Access Denied)",
+        f"{where}/23/report.json: cannot be read (NoSuchKey: no message)",
+        f"{where}/26/report.json: cannot be read (ConnectionError: connection reset)",
+    ]
+    assert history.days == [date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 27), date(2026, 11, 28)]
+    assert history.unreadable_days == [date(2026, 11, 22), date(2026, 11, 23), date(2026, 11, 26)]
+
+
+def test_an_empty_prefix_in_the_bucket_says_nothing_was_found():
+    history = h.load_history_s3(FakeS3({}), "access-reports", "reports/")
+    assert history.reports == []
+    assert history.problems == [
+        "no report found under s3://access-reports/reports/ (expected …/YYYY/MM/DD/report.json)"
+    ]
+
+
+# --- more of each question's promises -------------------------------------------------------------
+
+
+def history_of(tmp_path: Path, days: dict[int, list[dict[str, Any]]]) -> pd.DataFrame:
+    files = {f"reports/2026/11/{day}/report.json": day_report(day, findings) for day, findings in days.items()}
+    return h.history_frame(h.load_history(write(tmp_path, files)))
+
+
+def user(name: str, count: int, **extra: Any) -> dict[str, Any]:
+    return r.finding(
+        f"arn:aws:iam::{OWNER}:user/{name}", actions=[r.action("apprunner:ListServices", count=count)], **extra
+    )
+
+
+def from_nowhere(count: int) -> dict[str, Any]:
+    """A caller the log names no account for, refused in the owner's account (a cross-account finding)."""
+    value = r.finding(None, type_="AWSService", account=None, target=OWNER, kind=None, cross_account=True)
+    value["principal"]["key"] = SERVICE_KEY
+    value["actions"] = [r.action("apprunner:ListServices", count=count)]
+    value["denials"] = count
+    return value
+
+
+def test_a_path_that_is_not_a_folder_has_no_reports(tmp_path):
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    history = h.load_history(tmp_path / "file")
+    assert (history.reports, history.problems) == ([], [f"{tmp_path / 'file'}: not a folder"])
+
+
+def test_a_file_that_cannot_be_read_is_named_and_the_rest_loads(folder, monkeypatch):
+    unreadable = folder / "reports/2026/11/24/report.json"
+    read_bytes = Path.read_bytes
+
+    def refuse(path: Path) -> bytes:
+        if path == unreadable:
+            raise PermissionError(13, "Permission denied", str(path))
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    history = h.load_history(folder)
+    assert history.problems == [f"{unreadable}: cannot be read (Permission denied)", GAP_26]
+    assert history.days == [date(2026, 11, 25), date(2026, 11, 27), date(2026, 11, 28)]
+
+
+def test_a_report_with_problems_is_named_by_its_first_problem_s_place(folder):
+    value = day_report(23, [alice(1)])
+    del value["findings"][0]["id"]
+    del value["findings"][0]["severity"]
+    write(folder, {"reports/2026/11/23/report.json": value})
+    where = folder / "reports/2026/11/23/report.json"
+    assert h.load_history(folder).problems[0] == (
+        f"{where}: not a report (2 problem(s); first: findings.0.id: Field required)"
+    )
+
+
+def test_a_gap_just_before_the_last_day_is_named(tmp_path):
+    files = {f"reports/2026/11/{day}/report.json": day_report(day, []) for day in (24, 26)}
+    assert h.load_history(write(tmp_path, files)).problems == ["2026-11-25: no report stored for this day"]
+
+
+def test_the_frame_counts_denials_as_ints_and_names_a_missing_remedy_and_account(tmp_path):
+    frame = history_of(tmp_path, {28: [from_nowhere(4), user("x", 1, kind=None)]})
+    assert frame["denials"].dtype == "int64"
+    assert frame["remedy"].tolist() == ["none", "none"]
+    assert frame["caller"].tolist() == [h.NOT_STATED, h.SAME_ACCOUNT]
+    assert frame["fix"].tolist() == [
+        "none: service:apprunner.amazonaws.com → 111122223333 in 111122223333: apprunner:ListServices",
+        "none: user/x @111122223333 in 111122223333: apprunner:ListServices",
+    ]
+
+
+def test_a_fix_without_an_owning_account_says_unknown_account(tmp_path):
+    value = user("x", 2)
+    value["target_account_id"] = None
+    frame = history_of(tmp_path, {27: [value], 28: [value]})
+    assert frame["fix"].tolist() == ["grant: user/x @111122223333 in unknown account: apprunner:DescribeService"] * 2
+    fixes = h.fixes_by_impact(frame)  # one fix, over both days, though its account is unknown
+    assert (len(fixes), fixes.loc[0, "denials"], fixes.loc[0, "days"]) == (1, 4, 2)
+    recurring = h.recurring_principals(frame)
+    assert recurring["principal"].tolist() == ["user/x @111122223333"] and recurring.loc[0, "days"] == 2
+
+
+def test_a_remedy_that_does_not_grant_is_about_the_refused_actions_even_with_a_policy(tmp_path):
+    remedy = r._remedy("review_deny", r.policy("apprunner:CreateService"))
+    frame = history_of(tmp_path, {28: [user("x", 2, remedy=remedy)]})
+    assert frame.loc[0, "fix_actions"] == ["apprunner:ListServices"]
+
+
+def test_identities_without_a_known_account_are_labelled_unknown_and_an_arrow_is_not_doubled():
+    one = r.finding(None, type_="AWSService", account=None, target=OWNER, kind=None)
+    other = r.finding(None, type_="AWSService", account=None, target=None, kind=None)
+    for value in (one, other):
+        value["principal"]["key"] = SERVICE_KEY
+    partner = r.finding(f"arn:aws:iam::{PARTNER}:role/P", account=PARTNER, kind=None)
+    twin = r.finding(f"arn:aws:iam::{PARTNER}:role/P", account=PARTNER, kind=None)
+    twin["principal"]["key"] = "made-up-key"
+    findings = as_report(r.report([one, other, partner, twin])).findings
+    assert h.history_labels(findings) == {
+        (SERVICE_KEY, OWNER): f"{SERVICE_KEY} → {OWNER}",
+        (SERVICE_KEY, None): f"{SERVICE_KEY} → unknown",
+        (f"arn:aws:iam::{PARTNER}:role/P", OWNER): f"role/P @{PARTNER} → {OWNER} (arn:aws:iam::{PARTNER}:role/P)",
+        ("made-up-key", OWNER): f"role/P @{PARTNER} → {OWNER} (made-up-key)",
+    }
+
+
+def test_principal_days_names_its_axes(frame):
+    matrix = h.principal_days(frame)
+    assert (matrix.index.name, matrix.columns.name) == ("principal", "day")
+
+
+def test_fix_bars_are_the_denials(frame):
+    assert h.fix_bars(h.fixes_by_impact(frame)).name == "denials"
+
+
+def test_still_failing_unknown_is_a_boolean_column(folder):
+    write(folder, {"reports/2026/11/29/report.json": "{"})
+    frame = h.history_frame(h.load_history(folder))
+    assert h.fixes_by_impact(frame)["still_failing"].dtype == "boolean"
+    assert h.recurring_principals(frame)["on_latest_day"].dtype == "boolean"
+
+
+def test_fixes_tied_on_denials_go_by_days_then_by_their_text(tmp_path):
+    frame = history_of(tmp_path, {27: [user("b", 2), user("c", 2)], 28: [user("a", 4), user("c", 2)]})
+    fixes = h.fixes_by_impact(frame)
+    assert fixes["principal"].tolist() == ["user/c @111122223333", "user/a @111122223333", "user/b @111122223333"]
+    assert fixes["denials"].tolist() == [4, 4, 2]
+
+
+def test_the_worst_severity_is_by_the_contract_s_order_not_the_alphabet(tmp_path):
+    frame = history_of(tmp_path, {27: [user("x", 1, severity="low")], 28: [user("x", 1, severity="medium")]})
+    assert h.fixes_by_impact(frame).loc[0, "severity"] == "medium"
+
+
+def test_outside_accounts_names_an_unknown_caller_account_and_ties_go_by_account(tmp_path):
+    frame = history_of(tmp_path, {27: [partner(3)], 28: [from_nowhere(3)]})
+    table = h.outside_accounts(frame)
+    assert table["caller_account"].tolist() == [PARTNER, "unknown"]  # 3 denials each: by account
+    assert table["target_accounts"].tolist() == [[OWNER], [OWNER]]
+
+
+def test_outside_accounts_leaves_an_unknown_owning_account_out_of_its_list(tmp_path):
+    value = partner(3)
+    value["target_account_id"] = None
+    table = h.outside_accounts(history_of(tmp_path, {28: [value]}))
+    assert table["target_accounts"].tolist() == [[]]
+
+
+def test_new_principals_of_one_day_go_by_most_denials(tmp_path):
+    frame = history_of(tmp_path, {27: [user("a", 1)], 28: [user("a", 1), user("b", 1), user("c", 5)]})
+    assert h.new_principals(frame)["principal"].tolist() == ["user/c @111122223333", "user/b @111122223333"]
+
+
+def test_new_principals_of_an_empty_history_has_its_columns(tmp_path):
+    frame = h.history_frame(h.load_history(tmp_path))
+    assert h.new_principals(frame).columns.tolist() == ["principal", "first_day", "last_day", "days", "denials"]
