@@ -774,6 +774,14 @@ class FakeS3:
         return {"Body": io.BytesIO(text.encode("utf-8"))}
 
 
+class ResponseError(Exception):
+    """An error carrying a response without an ``Error`` (not every botocore error has one)."""
+
+    def __init__(self, message: str, *, response: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.response = response
+
+
 def client_error(code: str, message: str | None) -> ClientError:
     details = {"Code": code, **({"Message": message} if message is not None else {})}
     return ClientError({"Error": details}, "GetObject")  # type: ignore[arg-type]
@@ -837,16 +845,21 @@ def test_keys_that_cannot_be_read_are_named_with_the_client_s_words_and_the_rest
         "reports/2026/11/22/report.json": client_error("AccessDenied", "Access Denied"),
         "reports/2026/11/23/report.json": client_error("NoSuchKey", None),
         "reports/2026/11/26/report.json": ConnectionError("connection reset"),
+        "reports/2026/11/21/report.json": "not json",
+        "reports/2026/11/20/report.json": ResponseError("throttled", response={"ResponseMetadata": {}}),
     }
     history = h.load_history_s3(FakeS3(objects), "access-reports", "reports/")
     where = "s3://access-reports/reports/2026/11"
+    assert history.problems[1].startswith(f"{where}/21/report.json: not a report (not valid JSON: ")
+    del history.problems[1]
     assert history.problems == [
+        f"{where}/20/report.json: cannot be read (ResponseError: throttled)",
         f"{where}/22/report.json: cannot be read (AccessDenied: Access Denied)",
         f"{where}/23/report.json: cannot be read (NoSuchKey: no message)",
         f"{where}/26/report.json: cannot be read (ConnectionError: connection reset)",
     ]
     assert history.days == [date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 27), date(2026, 11, 28)]
-    assert history.unreadable_days == [date(2026, 11, 22), date(2026, 11, 23), date(2026, 11, 26)]
+    assert history.unreadable_days == [date(2026, 11, day) for day in (20, 21, 22, 23, 26)]
 
 
 def test_an_empty_prefix_in_the_bucket_says_nothing_was_found():
@@ -983,6 +996,8 @@ def test_fixes_tied_on_denials_go_by_days_then_by_their_text(tmp_path):
     fixes = h.fixes_by_impact(frame)
     assert fixes["principal"].tolist() == ["user/c @111122223333", "user/a @111122223333", "user/b @111122223333"]
     assert fixes["denials"].tolist() == [4, 4, 2]
+    same = h.fixes_by_impact(history_of(tmp_path / "same", {28: [user("b", 2), user("a", 2)]}))
+    assert same["principal"].tolist() == ["user/a @111122223333", "user/b @111122223333"]
 
 
 def test_the_worst_severity_is_by_the_contract_s_order_not_the_alphabet(tmp_path):
@@ -1000,8 +1015,9 @@ def test_outside_accounts_names_an_unknown_caller_account_and_ties_go_by_account
 def test_outside_accounts_leaves_an_unknown_owning_account_out_of_its_list(tmp_path):
     value = partner(3)
     value["target_account_id"] = None
-    table = h.outside_accounts(history_of(tmp_path, {28: [value]}))
-    assert table["target_accounts"].tolist() == [[]]
+    assert h.outside_accounts(history_of(tmp_path / "one", {28: [value]}))["target_accounts"].tolist() == [[]]
+    table = h.outside_accounts(history_of(tmp_path / "two", {27: [partner(2)], 28: [value]}))
+    assert table["target_accounts"].tolist() == [[OWNER]] and table["denials"].tolist() == [5]
 
 
 def test_new_principals_of_one_day_go_by_most_denials(tmp_path):
