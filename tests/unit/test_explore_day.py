@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import analysis.explore.day
 import analysis.sources
 from analysis.config import ConfigError
 from analysis.contract import Report, as_finding, as_report
@@ -805,6 +806,14 @@ def test_a_folder_named_like_a_json_file_is_read_as_a_folder(tmp_path):
     write_json(folder / "trail.json", factories.trail_file([factories.record(event_time="2026-11-28T10:00:00Z")]))
     run = explore(folder)
     assert run.report.totals.denials == 1 and run.frame is not None
+
+
+def test_a_report_of_exactly_the_whole_file_limit_is_read_whole(tmp_path, monkeypatch):
+    path = write_json(tmp_path / "report.json", hand.report([hand.finding()]))
+    monkeypatch.setattr(analysis.explore.day, "WHOLE_FILE_LIMIT", path.stat().st_size)
+    assert explore(path).source == f"stored report {path}"
+    monkeypatch.setattr(analysis.explore.day, "WHOLE_FILE_LIMIT", path.stat().st_size - 1)
+    assert explore(path).frame is not None  # larger: left to the sources, which stream it
 
 
 def test_a_report_in_a_file_not_named_json_is_left_to_the_sources(tmp_path):

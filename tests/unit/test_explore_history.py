@@ -810,9 +810,10 @@ def test_load_reads_an_s3_uri_with_the_client_given_and_matches_the_folder(folde
 
 
 def test_load_of_a_bare_bucket_lists_it_whole():
-    s3 = FakeS3({f"archive/{key}": value for key, value in week().items()})
+    s3 = FakeS3({**{f"archive/{key}": value for key, value in week().items()}, "report.json": day_report(23, [])})
     history = h.load("s3://access-reports", s3=s3)
     assert s3.calls[0] == ("list", "access-reports", "")
+    assert history.problems == ["s3://access-reports/report.json: skipped (not in a YYYY/MM/DD/ folder)", GAP_26]
     assert history.days == [date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 27), date(2026, 11, 28)]
 
 
