@@ -69,7 +69,7 @@ fuzz: $(STAMP)
 
 # Mutation testing of the pure core (mutmut, configured in pyproject.toml): slow (about 15 minutes on two free cores);
 # MODULES=messages runs one. Prints each module's score; tests/MUTATION.md has the last table and the equivalent mutants.
-MODULES ?= messages principals denials windows $(REMEDIES) policies ledger
+MODULES ?= messages principals denials windows $(REMEDIES) policies ledger explore.day explore.history
 REMEDIES = remedies.rules remedies.grants remedies.notes remedies.cross_account remedies.identity_center \
 	remedies.commands remedies.reconnaissance remedies.engine remedies.situation
 mutants: $(STAMP)
