@@ -817,7 +817,7 @@ def test_load_of_a_bare_bucket_lists_it_whole():
     assert history.days == [date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 27), date(2026, 11, 28)]
 
 
-def test_load_without_a_client_takes_the_default_session_s(monkeypatch):
+def test_load_without_a_client_makes_a_default_one(monkeypatch):
     made: list[str] = []
     s3 = FakeS3(week())
 
