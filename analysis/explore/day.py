@@ -83,19 +83,25 @@ def explore(
 def load_report(path: Path) -> Report:
     """The report stored in ``path`` (as ``report --format json`` or the reports bucket writes it); a ValueError
     naming the file when it is not valid JSON or not a report."""
+    return parse_report(path.read_bytes(), str(path))
+
+
+def parse_report(text: bytes, location: str) -> Report:
+    """The report ``text`` holds (UTF-8 JSON); a ValueError naming ``location`` and why when it is none: not
+    JSON, not an object, or the contract's first problem with the count of all."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(text.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path}: not a report (not valid JSON: {error})") from error
+        raise ValueError(f"{location}: not a report (not valid JSON: {error})") from error
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: not a report (a JSON {type(data).__name__}, not an object)")
+        raise ValueError(f"{location}: not a report (a JSON {type(data).__name__}, not an object)")
     try:
         return as_report(data)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "(top)"
         raise ValueError(
-            f"{path}: not a report ({error.error_count()} problem(s); first: {where}: {first['msg']})"
+            f"{location}: not a report ({error.error_count()} problem(s); first: {where}: {first['msg']})"
         ) from error
 
 

@@ -17,7 +17,6 @@ frame returning a table ready to display.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections import Counter
@@ -28,11 +27,10 @@ from pathlib import Path
 from typing import Any, Final
 
 import pandas as pd
-from pydantic import ValidationError
 
 from analysis.advice_words import policy_actions
-from analysis.contract import Finding, Report, as_report
-from analysis.explore.day import GRANT_KINDS, REMEDY_ORDER, SEVERITY_ORDER, principal_key, principal_label
+from analysis.contract import Finding, Report
+from analysis.explore.day import GRANT_KINDS, REMEDY_ORDER, SEVERITY_ORDER, parse_report, principal_key, principal_label
 from analysis.render.common import report_day
 
 DAY_DTYPE: Final = "datetime64[ns]"  # the frame's days, whatever unit pandas would infer
@@ -175,17 +173,9 @@ def _parsed(location: str, relative: str, text: bytes) -> StoredReport | str:
     if isinstance(filed, str):
         return f"{location}: skipped ({filed})"
     try:
-        data = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        return f"{location}: not a report (not valid JSON: {error})"
-    if not isinstance(data, dict):
-        return f"{location}: not a report (a JSON {type(data).__name__}, not an object)"
-    try:
-        report = as_report(data)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(top)"
-        return f"{location}: not a report ({error.error_count()} problem(s); first: {where}: {first['msg']})"
+        report = parse_report(text, location)
+    except ValueError as error:
+        return str(error)
     reported = report_day(report)
     if reported != filed.isoformat():
         return f"{location}: skipped (filed under {filed.isoformat()} but reports {reported})"
