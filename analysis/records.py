@@ -34,13 +34,16 @@ from analysis import fastscan
 
 try:  # python-isal decompresses gzip several times faster than zlib
     from isal import igzip as gzip
+    from isal import isal_zlib as zlib
     from isal.isal_zlib import error as IsalError
 except ImportError:  # pragma: no cover - isal is a declared dependency
     import gzip  # type: ignore[no-redef]
+    import zlib  # type: ignore[no-redef]
 
     IsalError = OSError  # type: ignore[assignment]
 
 GZIP_MAGIC = b"\x1f\x8b"
+GZIP_OR_ZLIB_HEADER = 47  # wbits: a gzip or zlib header, told apart by its first bytes
 MAX_CONTENT_VARIABLE = "APPRUNNER_AUDIT_MAX_DECOMPRESSED_BYTES"
 DEFAULT_MAX_CONTENT_BYTES = 256 * 1024**2  # per file, after gunzip: CloudTrail writes files of a few MB
 READ_CHUNK = 1024 * 1024
@@ -486,11 +489,43 @@ def _scan(data: bytes, origin: str, service: str | None) -> fastscan.TrailScan |
 
 
 def _content(data: bytes, limit: int) -> bytes:
-    """A file's content: gunzipped a chunk at a time when it starts with the gzip magic; at most ``limit``."""
+    """A file's content: gunzipped when it starts with the gzip magic; at most ``limit``."""
     if data[:2] != GZIP_MAGIC:
         if len(data) > limit:
             raise ContentTooLarge(limit, compressed=False)
         return data
+    content = _gunzipped_members(data, limit)
+    return content if content is not None else _gunzipped_by_stream(data, limit)
+
+
+def _gunzipped_members(data: bytes, limit: int) -> bytes | None:
+    """The members of a well-formed gzip file, decompressed and concatenated (``cat a.gz b.gz`` holds both
+    contents, one after the other), NUL padding after the last ignored: what ``GzipFile`` reads, in one
+    call per member. ContentTooLarge past ``limit``; None when the data is not that (cut, corrupt, followed
+    by something other than a member or NULs): :func:`_gunzipped_by_stream` then says what is wrong, as
+    it always has."""
+    members: list[bytes] = []
+    left, rest = limit, data
+    while rest[:2] == GZIP_MAGIC:
+        inflater = zlib.decompressobj(GZIP_OR_ZLIB_HEADER)
+        try:
+            member = inflater.decompress(rest, left + 1)  # one byte over the cap says the cap is passed
+        except READ_ERRORS:
+            return None
+        left -= len(member)
+        if left < 0:
+            raise ContentTooLarge(limit, compressed=True)
+        if not inflater.eof:
+            return None
+        members.append(member)
+        rest = inflater.unused_data.lstrip(b"\0")
+    if rest:
+        return None
+    return members[0] if len(members) == 1 else b"".join(members)
+
+
+def _gunzipped_by_stream(data: bytes, limit: int) -> bytes:
+    """``GzipFile``'s reading, a chunk at a time: the errors of a cut or corrupt file as users have seen them."""
     with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
         return read_capped(stream, limit, compressed=True)
 
