@@ -39,8 +39,8 @@ kernel here, NEON on arm64). The options measured or weighed against it:
   full parse: 7.1x;
 - simdjson On-Demand, or a structural-only pass, counts the array's elements without validating what it
   skips (0.42x in the issue's prototype), but none of the packages checked offers it to Python (pysimdjson 7
-  and cysimdjson expose the DOM only; yyjson has no binding on the package lists), and it would count a record holding an invalid token (``tru``, ``01``, ``\\q``)
-  instead of naming the file malformed.
+  and cysimdjson expose the DOM only; yyjson has no binding on the package lists), and it would count a
+  record holding an invalid token (``tru``, ``01``, ``\\q``) instead of naming the file malformed.
 
 So the DOM stays: a record is never miscounted, and invalid JSON anywhere in a document (a skipped record
 included) sends it to the full parse, which names what is wrong. ``tests/unit/test_scan_count.py`` proves
