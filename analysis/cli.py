@@ -649,6 +649,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _check_service(service: str, *, given: bool) -> None:
     """A mistyped ``--service`` (or AUDITED_SERVICE) matches no record: refused, with the nearest prefix."""
+    from analysis import catalog
+
+    if service in catalog.service_prefixes():  # the common case, told without loading the IAM catalog
+        return
     from analysis.service_prefixes import unknown_service
     from analysis.settings import ENVIRONMENT
 
@@ -716,12 +720,12 @@ def _checked_sources(args: argparse.Namespace, settings: Settings) -> dict[str, 
 def _check_aws(needs: dict[str, SpecNeeds], *, deliver: bool, organization: bool) -> None:
     """Credentials (and a default region where a spec names none, for AWS Organizations, and for delivery)
     before the first AWS call: one line naming who needs them and what to set."""
-    from analysis.aws_clients import SetupError, check_setup
-
     aws = [spec for spec, need in needs.items() if need.credentials]
     needed_by = [f"--source {spec}" for spec in aws] + (["--deliver"] if deliver else [])
     if not needed_by:
         return
+    from analysis.aws_clients import SetupError, check_setup  # botocore: only when AWS is needed
+
     region = deliver or any(need.region for need in needs.values()) or (organization and bool(aws))
     try:
         check_setup(region=region)
