@@ -148,10 +148,12 @@ sample: $(STAMP)
 alerts-replay: $(STAMP)
 	$(BIN)/python scripts/replay_alerts.py --redeliver
 
-# A busy day of an organization trail (1,000,000 records in 2,830 gzip files; BENCH_RECORDS=N to change),
-# generated once under out/bench, then timed in fresh processes: gzip decompression alone, the scan from
-# files to findings, and peers (orjson, DuckDB). The last line is ratio_to_limit=X.XX (at most 1.00 meets
-# the 1.5x target). Takes a few minutes the first time (generation), about a minute after.
+# Every shape of an organization trail's day (concentrated, spread, storm, pretty, large, 3x: benchmarks/README.md),
+# generated once under out/bench/SHAPE (BENCH_RECORDS=N scales them, BENCH_SHAPES=a,b picks some), then timed in
+# fresh processes: one-thread gzip decompression (the floor), the whole `apprunner-audit report` process as users
+# run it, in one process too, its memory, and peers (DuckDB, orjson, json.load); then cold imports. The last line
+# is ratio_to_limit=X.XX, the worst shape's whole run over the floor (target 1.25). About 12 minutes the first time
+# on 2 cores (generation), less after.
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_day.py
 
