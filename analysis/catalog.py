@@ -63,7 +63,7 @@ def service_prefixes() -> frozenset[str]:
 
     if _simdjson is None:  # pragma: no cover - a declared dependency
         return frozenset()
-    document = _simdjson.Parser().parse(DATASTORE_FILE_PATH.read_bytes())
+    document: Any = _simdjson.Parser().parse(DATASTORE_FILE_PATH.read_bytes())
     try:
         return frozenset(key for key in document if isinstance(document[key], _simdjson.Object))
     finally:
