@@ -10,9 +10,9 @@ of :mod:`analysis.fastscan`: records that cannot be denials are counted (:class:
 Everything here works on bytes and streams; reading local files and folders is :mod:`analysis.sources.files`.
 
 A file's content (after gunzip) is read up to a cap, ``APPRUNNER_AUDIT_MAX_DECOMPRESSED_BYTES`` (default
-256 MiB, :func:`max_content_bytes`), a chunk at a time: a file over it is :class:`Malformed` ("decompressed size
-exceeds N bytes"), so 1 MB of gzip never becomes 1 GB in memory; a streamed JSON Lines file keeps the
-records before the cap.
+256 MiB, :func:`max_content_bytes`): a file over it is :class:`Malformed` ("decompressed size exceeds N bytes"),
+so 1 MB of gzip never becomes 1 GB in memory (each gzip member is inflated in one call that stops one byte past
+the cap); a streamed JSON Lines file keeps the records before the cap.
 """
 
 from __future__ import annotations
