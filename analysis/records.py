@@ -75,6 +75,8 @@ CONTAINER_KEYS = ("Records", "Events", "CloudTrailEvent")
 _UNREADABLE = object()
 _TRAIL_START = re.compile(rb'\A\s*+\{\s*+"Records"\s*+:\s*+\[')
 _ARRAY_START = re.compile(rb"\A\s*+\[")
+_TRAIL_END = re.compile(rb"[\s,]*+\]\s*+\}\s*+\Z")  # what may follow a trail file's last record
+_ARRAY_END = re.compile(rb"[\s,]*+\]\s*+\Z")
 _STRUCTURE = re.compile(rb'"(?:[^"\\]|\\.)*+"|[\[\]{}]', re.DOTALL)
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*+"', re.DOTALL)
 _SCALAR = re.compile(rb"[^,\]\s]++")
@@ -305,7 +307,7 @@ def _refused_document(data: bytes, origin: str, error: Exception) -> Iterator[Re
 def _array_element_by_element(data: bytes, origin: str) -> Iterator[RecordOrProblem]:
     """A JSON array (of records or trail files) read one element at a time, each as a document of its own:
     one element too deep or broken hides no other."""
-    yield from _one_by_one(data, _ARRAY_START, origin, "element(s)", _array_element)
+    yield from _one_by_one(data, (_ARRAY_START, _ARRAY_END), origin, "element(s)", _array_element)
 
 
 def _array_element(text: bytes, origin: str) -> Iterator[RecordOrProblem]:
@@ -345,23 +347,30 @@ def _int64(text: str) -> int | None:
 
 def _record_by_record(data: bytes, origin: str) -> Iterator[RecordOrProblem]:
     """The elements of ``{"Records":[…]}``, each parsed alone; one that cannot be read, or is cut, is named."""
-    yield from _one_by_one(data, _TRAIL_START, f"{origin}.Records", "record(s)", _element)
+    yield from _one_by_one(data, (_TRAIL_START, _TRAIL_END), f"{origin}.Records", "record(s)", _element)
 
 
 def _one_by_one(
     data: bytes,
-    opening: re.Pattern[bytes],
+    array: tuple[re.Pattern[bytes], re.Pattern[bytes]],
     where: str,
     things: str,
     read: Callable[[bytes, str], Iterator[RecordOrProblem]],
 ) -> Iterator[RecordOrProblem]:
-    """Each element of the array ``opening`` opens, read alone by ``read``; a cut is named where it falls."""
+    """Each element of the array ``array`` opens (its opening and ending patterns), read alone by ``read``; a
+    cut is named where it falls, and so is content after the array's end (a second document), which is not
+    read."""
+    opening, ending = array
     start = opening.match(data)
-    for index, (begin, end) in enumerate(_element_spans(data, start.end() if start else 0)):
+    position = start.end() if start else 0
+    for index, (begin, end) in enumerate(_element_spans(data, position)):
         if end is None:
             yield Malformed(f"{where}[{index}]", f"the file is cut here: {index} {things} before it read")
             return
         yield from read(data[begin:end], f"{where}[{index}]")
+        position = end
+    if not ending.match(data, position):
+        yield Malformed(where, "content after the end of the array, not read")
 
 
 def _element(text: bytes, origin: str) -> Iterator[RecordOrProblem]:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from isal import igzip
 
 from analysis import records
-from analysis.records import ContentTooLarge, load_bytes, parse_loaded
+from analysis.records import ContentTooLarge, Malformed, load_bytes, parse_loaded
 
 DOCUMENT = json.dumps({"Records": [{"eventVersion": "1.08", "eventName": "ListServices"}]}).encode()
 CUT_MESSAGE = "cannot decompress gzip (Compressed file ended before the end-of-stream marker was reached)"
@@ -46,6 +46,8 @@ def test_two_trail_documents_in_two_members_read_as_their_concatenation_reads():
     assert records._content(data, 10**6) == DOCUMENT + DOCUMENT
     from_gzip = list(parse_loaded(load_bytes(data, "f")))
     assert from_gzip == list(parse_loaded(load_bytes(DOCUMENT + DOCUMENT, "f")))
+    first_record = json.loads(DOCUMENT)["Records"][0]
+    assert from_gzip == [first_record, Malformed("f.Records", "content after the end of the array, not read")]
 
 
 def test_an_empty_member_adds_nothing():
