@@ -23,10 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-
-import pandas as pd
+from itertools import groupby
+from zoneinfo import ZoneInfo
 
 from analysis.contract import BUILDING, Daily, DayWindow, LateArrivals, LedgerCounts, Report
+from analysis.grouping import Row
 from analysis.ledger import EventKey, Ledger, claims, event_key, split
 from analysis.model import Options
 from analysis.pipeline import collect
@@ -55,30 +56,30 @@ def daily_report(
     options = options or Options()
     now = now or datetime.now(UTC)
     window = daily_window(day, tz, lookback)
-    frame, statuses = collect(sources, window.read_window, options)
-    homes = home_windows(frame, tz)
-    keys = ledger_keys(frame)
-    candidates = {key: home for key, home in zip(keys, homes, strict=True) if key is not None}
+    denials, statuses = collect(sources, window.read_window, options)
+    homes = home_windows(denials, tz)
+    keys = ledger_keys(denials)
+    candidates = {key: home for key, home in zip(keys, homes, strict=True) if key is not None and home is not None}
     decided = split(candidates, window.key, ledger.reported(list(candidates)))
     owned = ledger.claim(window.key, claims(decided, window.key))
     this_day, late = select_rows(keys, homes, window.key, owned)
 
     report = build_report(
-        frame=frame.loc[this_day],
+        denials=[row for row, chosen in zip(denials, this_day, strict=True) if chosen],
         sources=[status.as_status() for status in statuses],
         window=window.window,
         generated_at=now,
         options=options,
     )
-    late_frame = frame.loc[late]
+    late_rows = [(home, row) for row, home, chosen in zip(denials, homes, late, strict=True) if chosen and home]
     report.daily = _daily_section(window)
-    report.late_arrivals = late_sections(late_frame, homes.loc[late], window, now, options)
-    report.totals.late_denials = len(late_frame)
+    report.late_arrivals = late_sections(late_rows, window, now, options)
+    report.totals.late_denials = len(late_rows)
     report.ledger = LedgerCounts(
         window=window.key,
-        counted=int((this_day & keys.notna()).sum()),
-        untracked_without_event_id=int((this_day & keys.isna()).sum()),
-        late_arrivals=len(late_frame),
+        counted=sum(1 for key, chosen in zip(keys, this_day, strict=True) if chosen and key is not None),
+        untracked_without_event_id=sum(1 for key, chosen in zip(keys, this_day, strict=True) if chosen and key is None),
+        late_arrivals=len(late_rows),
         already_reported=len(decided.already),
     )
     if redact:
@@ -87,43 +88,44 @@ def daily_report(
     return report
 
 
-def ledger_keys(frame: pd.DataFrame) -> pd.Series:
+def ledger_keys(denials: Sequence[Row]) -> list[EventKey | None]:
     """Each row's ledger key, (eventID, recipientAccountId), or None when it has no eventID."""
-    pairs = zip(frame["event_id"], frame["recipient_account_id"], strict=True)
-    return pd.Series([event_key(event_id, account) for event_id, account in pairs], index=frame.index, dtype=object)
+    return [event_key(row["event_id"], row["recipient_account_id"]) for row in denials]
 
 
-def home_windows(frame: pd.DataFrame, tz: str) -> pd.Series:
-    """The daily-window key (local date, ``YYYY-MM-DD``) of each row's eventTime."""
-    if frame.empty:
-        return pd.Series([], index=frame.index, dtype=object)
-    days: pd.Series = frame["event_time"].dt.tz_convert(tz).dt.strftime("%Y-%m-%d").astype(object)
-    return days
+def home_windows(denials: Sequence[Row], tz: str) -> list[str | None]:
+    """The daily-window key (local date, ``YYYY-MM-DD``) of each row's eventTime (None for a row without one: the
+    read window is bounded, so ``collect`` gives none)."""
+    zone = ZoneInfo(tz)
+    return [None if row["time"] is None else row["time"].astimezone(zone).strftime("%Y-%m-%d") for row in denials]
 
 
 def select_rows(
-    keys: pd.Series, homes: pd.Series, window: str, owned: frozenset[EventKey]
-) -> tuple[pd.Series, pd.Series]:
-    """(rows this day's report counts, rows it lists as late arrivals), as boolean masks.
+    keys: Sequence[EventKey | None], homes: Sequence[str | None], window: str, owned: frozenset[EventKey]
+) -> tuple[list[bool], list[bool]]:
+    """(rows this day's report counts, rows it lists as late arrivals), one flag per row.
 
     This day's rows: those of this window that the run owns in the ledger, and those without an
     eventID. Late rows: those of earlier windows that the run owns.
     """
-    is_owned = keys.map(lambda key: key is not None and key in owned).astype(bool)
-    in_window = homes == window
-    this_day = in_window & (is_owned | keys.isna())
-    late = (homes < window) & is_owned
+    this_day = [home == window and (key is None or key in owned) for key, home in zip(keys, homes, strict=True)]
+    late = [
+        home is not None and home < window and key is not None and key in owned
+        for key, home in zip(keys, homes, strict=True)
+    ]
     return this_day, late
 
 
 def late_sections(
-    late: pd.DataFrame, homes: pd.Series, window: DailyWindow, now: datetime, options: Options
+    late: Sequence[tuple[str, Row]], window: DailyWindow, now: datetime, options: Options
 ) -> list[LateArrivals]:
-    """One section per original day, oldest first: that day's window and its late findings."""
+    """One section per original day, oldest first: that day's window and its late findings (``late``: each late row
+    with its day)."""
     sections = []
-    for home, rows in late.groupby(homes, sort=True):
-        original = daily_window(str(home), window.tz, window.lookback)
-        built = build_report(frame=rows, sources=[], window=original.window, generated_at=now, options=options)
+    for home, pairs in groupby(sorted(late, key=lambda pair: pair[0]), key=lambda pair: pair[0]):
+        rows = [row for _, row in pairs]
+        original = daily_window(home, window.tz, window.lookback)
+        built = build_report(denials=rows, sources=[], window=original.window, generated_at=now, options=options)
         sections.append(
             LateArrivals(
                 window=DayWindow.model_validate(original.as_dict(), context=BUILDING),

@@ -1,8 +1,10 @@
-"""Denials as a pandas frame, and their grouping into findings (per principal and owning account)."""
+"""Denials as a pandas frame, and their grouping into findings (per principal and owning account) with pandas.
+
+The report groups plain rows (:mod:`analysis.grouping`, without pandas); this reading of the same rows is the
+notebooks' frame (``Analysis.frame``) and the tests' second method for the findings."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -10,9 +12,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.contract import EVENT_IDS_PER_ACTION
-from analysis.denials import request_context
-from analysis.identifiers import finding_id
-from analysis.times import iso
+from analysis.grouping import action_dict, finding_dict, series_times
 
 FRAME_COLUMNS = [
     "event_id", "recipient_account_id", "event_time", "event_source", "event_name", "region",
@@ -24,41 +24,14 @@ FRAME_COLUMNS = [
 ]  # fmt: skip
 FINDING_KEY = ["principal_key", "target_account_id"]
 ACTION_KEY = [*FINDING_KEY, "action"]
-LOW_CONFIDENCE_DENIALS = 2
 
 
 def denial_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """One row per denial event, event_time parsed to UTC (unparseable times become NaT)."""
     frame = pd.DataFrame(list(rows), columns=FRAME_COLUMNS)
-    frame["event_time"] = event_times(frame["event_time"])
+    frame["event_time"] = series_times(frame["event_time"])
     frame["target_account_id"] = frame["target_account_id"].fillna("unknown")
     return frame
-
-
-def event_times(texts: pd.Series) -> pd.Series:
-    """ISO 8601 texts as ``datetime64[us, UTC]`` (NaT where unreadable), whatever the values.
-
-    pandas takes the column's unit from its values: one time written to the nanosecond made it
-    ``datetime64[ns]``, whose years are 1677 to 2262, and every record outside them (9999, 0100) NaT. So
-    then fractions are cut to the microsecond (as ``datetime.fromisoformat`` does) and the texts parsed again;
-    the unit is then fixed.
-    """
-    parsed = _parsed(texts)
-    if parsed.dt.unit == "ns":  # only when some value is written beyond the microsecond: rare, costs a pass
-        parsed = _parsed(texts.astype(object).map(_to_microseconds))
-    in_microseconds: pd.Series = parsed.dt.as_unit("us")
-    return in_microseconds
-
-
-def _parsed(texts: pd.Series) -> pd.Series:
-    return pd.to_datetime(texts, utc=True, errors="coerce", format="ISO8601")
-
-
-_BEYOND_MICROSECONDS = re.compile(r"(\.\d{6})\d+")
-
-
-def _to_microseconds(text: Any) -> Any:
-    return _BEYOND_MICROSECONDS.sub(r"\1", text, count=1) if isinstance(text, str) else text
 
 
 def deduplicate(frame: pd.DataFrame) -> pd.DataFrame:
@@ -186,57 +159,5 @@ def findings(frame: pd.DataFrame) -> list[dict[str, Any]]:
     result = []
     for row in finding_summary(frame).itertuples(index=False):
         group = actions_by_finding[(row.principal_key, row.target_account_id)]
-        result.append(_finding(row, group))
+        result.append(finding_dict(row, [action_dict(action) for action in group.itertuples(index=False)]))
     return result
-
-
-def _finding(row: Any, actions: pd.DataFrame) -> dict[str, Any]:
-    target = None if row.target_account_id == "unknown" else row.target_account_id
-    return {
-        "id": finding_id(row.principal_key, target),
-        "principal": {
-            "arn": _none(row.principal_arn),
-            "type": row.principal_type,
-            "account_id": _none(row.principal_account_id),
-            "sessions": row.sessions,
-            "key": row.principal_key,
-            "permission_set": _none(row.permission_set),
-        },
-        "target_account_id": target,
-        "cross_account": bool(row.cross_account),
-        "denials": int(row.denials),
-        "first_seen": iso(row.first_seen),
-        "last_seen": iso(row.last_seen),
-        "regions": row.regions,
-        "user_agents": row.user_agents,
-        "source_ips": row.source_ips,
-        "confidence": "low" if row.denials <= LOW_CONFIDENCE_DENIALS else "normal",
-        "actions": [_action(a) for a in actions.itertuples(index=False)],
-        "remedy": None,
-    }
-
-
-def _action(row: Any) -> dict[str, Any]:
-    return {
-        "action": row.action,
-        "count": int(row.count),
-        "resources": row.resources,
-        "reasons": row.reasons,
-        "first_seen": iso(row.first_seen),
-        "last_seen": iso(row.last_seen),
-        "policy_arns": row.policy_arns,
-        "event_names": row.event_names,
-        "resource_origin": row.resource_origins,
-        "action_from_message": bool(row.action_from_message),
-        "action_in_catalog": bool(row.action_known),
-        "encoded_messages": int(row.encoded_messages),
-        "truncated_messages": int(row.truncated_messages),
-        "non_iam_failures": row.non_iam_failures,
-        "denied_explicitly": bool(row.denied_explicitly),
-        "context": request_context(row.passed_to_services),
-        "event_ids": row.event_ids,
-    }
-
-
-def _none(value: Any) -> Any:
-    return None if value is None or (isinstance(value, float) and pd.isna(value)) else value

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from analysis import findings as findings_module
+from analysis import grouping
 from analysis.aws_errors import describe_error
 from analysis.contract import BUILDING, Report, SourceStatus
 from analysis.denials import audits_service, denial_row, is_denial
@@ -19,6 +17,9 @@ from analysis.model import Options, Window
 from analysis.records import Malformed, Skipped
 from analysis.report import build_report
 from analysis.sources.base import Source, SourceError
+
+if TYPE_CHECKING:  # the frame is the notebooks': built from the rows, and pandas loaded, only when asked for
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 MAX_WARNINGS_PER_SOURCE = 20
@@ -84,17 +85,25 @@ class SourceTally:
 
 @dataclass
 class Analysis:
-    """Everything a run produced: the report (the contract) and the frame behind it."""
+    """Everything a run produced: the report (the contract), the denial rows behind it and each source's counts."""
 
     report: Report
-    frame: pd.DataFrame
+    denials: list[grouping.Row]
     sources: list[SourceTally]
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """The denial rows as a pandas frame (``analysis.findings.denial_frame``), for notebooks and tables."""
+        from analysis.findings import denial_frame
+
+        return denial_frame(self.denials)
 
 
 def collect(
     sources: Sequence[Source], window: Window | None = None, options: Options | None = None
-) -> tuple[pd.DataFrame, list[SourceTally]]:
-    """Read every source: the de-duplicated denials of the audited service in the window, and each source's status.
+) -> tuple[list[grouping.Row], list[SourceTally]]:
+    """Read every source: the de-duplicated denials of the audited service in the window (``analysis.grouping``'s
+    rows: ``time`` is each eventTime read), and each source's status.
 
     In a bounded window, a denial whose eventTime cannot be read cannot be placed in it: it is counted as
     malformed on its source and named, not dropped in silence (once, however many times it was delivered).
@@ -102,21 +111,20 @@ def collect(
     window = window or Window()
     options = options or Options()
     statuses: list[SourceTally] = []
-    rows: list[dict[str, Any]] = []
-    starts: list[int] = []  # where each source's rows start in ``rows``
+    read: list[tuple[grouping.Row, SourceTally]] = []  # each denial and the source it came from
     for source in sources:
         status = SourceTally(name=source.name)
         statuses.append(status)
-        starts.append(len(rows))
-        rows.extend(_denials(source, status, options.service, window))
-    frame = findings_module.deduplicate(findings_module.denial_frame(rows))
-    if window.start is not None or window.end is not None:
-        _count_unplaced(frame, rows, statuses, starts)
+        read.extend((row, status) for row in _denials(source, status, options.service, window))
+    kept = grouping.deduplicate(read, key=lambda pair: pair[0])
+    for (row, owner), moment in zip(kept, grouping.event_times([row["event_time"] for row, _ in kept]), strict=True):
+        row["time"] = moment
+        if moment is None and (window.start is not None or window.end is not None):
+            _malformed(owner, _unplaced(owner.name, row))
     for source, status in zip(sources, statuses, strict=True):
         _settle(status)
         status.notices = coverage_notices(status, window, getattr(source, "nothing_read", None))
-    frame = findings_module.in_window(frame, window.start, window.end)
-    return frame, statuses
+    return grouping.in_window((row for row, _ in kept), window.start, window.end), statuses
 
 
 def analyse(
@@ -127,15 +135,15 @@ def analyse(
 ) -> Analysis:
     window = window or Window()
     options = options or Options()
-    frame, statuses = collect(sources, window, options)
+    denials, statuses = collect(sources, window, options)
     report = build_report(
-        frame=frame,
+        denials=denials,
         sources=[s.as_status() for s in statuses],
         window=window,
         generated_at=now or datetime.now(UTC),
         options=options,
     )
-    return Analysis(report=report, frame=frame, sources=statuses)
+    return Analysis(report=report, denials=denials, sources=statuses)
 
 
 def _denials(source: Source, status: SourceTally, service: str, window: Window) -> Iterator[dict[str, Any]]:
@@ -219,20 +227,6 @@ def _event_time(value: Any) -> datetime | None:
 
 def _utc(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else "…"
-
-
-def _count_unplaced(
-    frame: pd.DataFrame, rows: list[dict[str, Any]], statuses: list[SourceTally], starts: list[int]
-) -> None:
-    """Count and name, on its source, each row whose eventTime the frame could not read (NaT).
-
-    The frame is ``rows`` de-duplicated: its index is each kept row's position in ``rows`` (each source's
-    rows from its start), where the original text is. A record delivered twice is counted once, on the
-    source that gave it first.
-    """
-    for position in frame.index[frame["event_time"].isna()]:
-        owner = statuses[bisect_right(starts, position) - 1]
-        _malformed(owner, _unplaced(owner.name, rows[position]))
 
 
 def _unplaced(source: str, row: dict[str, Any]) -> Malformed:

@@ -10,10 +10,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import pandas as pd
-
-from analysis import findings as findings_module
-from analysis import remedies
+from analysis import grouping, remedies
 from analysis.contract import BUILDING, SCHEMA_VERSION, Report, SourceStatus
 from analysis.model import Options, Window
 from analysis.redact import map_strings, mask_secrets
@@ -24,24 +21,24 @@ from analysis.times import iso
 __all__ = ["SCHEMA_VERSION", "build_report", "dumps", "schema", "validate"]
 
 
-def findings_with_remedies(frame: pd.DataFrame, options: Options) -> list[dict[str, Any]]:
+def findings_with_remedies(denials: Sequence[grouping.Row], options: Options) -> list[dict[str, Any]]:
     """One finding per principal and owning account, each with its remedy, then its hazards and severity
     (validated once, in the report)."""
-    found = findings_module.findings(frame)
-    advice = remedies.advise(found, frame, options)
+    found = grouping.findings(denials)
+    advice = remedies.advise(found, denials, options)
     with_remedies = [{**finding, "remedy": remedy} for finding, remedy in zip(found, advice, strict=True)]
     return [with_severity(finding, options) for finding in with_remedies]
 
 
 def build_report(
     *,
-    frame: pd.DataFrame,
+    denials: Sequence[grouping.Row],
     sources: Sequence[SourceStatus],
     window: Window,
     generated_at: datetime,
     options: Options,
 ) -> Report:
-    found = findings_with_remedies(frame, options)
+    found = findings_with_remedies(denials, options)
     report = {
         "schema_version": SCHEMA_VERSION,
         "generated_at": iso(generated_at),
@@ -50,13 +47,13 @@ def build_report(
         "sources": [s.model_dump() for s in sources],
         "totals": {
             "records_read": sum(s.records_read for s in sources),
-            "denials": len(frame),
+            "denials": len(denials),
             "principals": len({f["principal"]["key"] for f in found}),
             "malformed_records": sum(s.malformed_records for s in sources),
             "findings": len(found),
         },
         "findings": found,
-        "timeline": denial_timeline(frame, window),
+        "timeline": denial_timeline((row["time"] for row in denials), window),
     }
     return Report.model_validate(map_strings(report, mask_secrets), context=BUILDING)
 

@@ -9,8 +9,8 @@ owning account, ``commands`` what to paste (``identity_center`` for permission s
 together and ``reconnaissance`` spots a principal probing.
 """
 
+from analysis.grouping import reconnaissance_principals
 from analysis.remedies.engine import advise, advise_one
-from analysis.remedies.reconnaissance import reconnaissance_principals
 from analysis.remedies.rules import KINDS
 
 __all__ = ["KINDS", "advise", "advise_one", "reconnaissance_principals"]

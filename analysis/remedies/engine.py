@@ -2,42 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from analysis import policies
+from analysis.grouping import UNKNOWN_OWNER, Row, reconnaissance_principals, rows_by_finding
 from analysis.hazards import hazards_of
 from analysis.remedies.commands import attach_commands, policy_name
 from analysis.remedies.cross_account import cross_account
 from analysis.remedies.grants import grant_documents, grants
 from analysis.remedies.identity_center import permission_set_commands
 from analysis.remedies.notes import action_notes, finding_notes, hazard_note
-from analysis.remedies.reconnaissance import investigate_notes, reconnaissance_principals
+from analysis.remedies.reconnaissance import investigate_notes
 from analysis.remedies.rules import PASS_ROLE, action_rule, acts_in_callers_account, finding_kind, grant_fixes
 from analysis.remedies.situation import Situation, texts
 
-if TYPE_CHECKING:  # the frame functions import pandas when called: one event's advice needs none
-    import pandas as pd
-
+if TYPE_CHECKING:
     from analysis.model import Options
 
-ROW_FIELDS = (
-    "action", "event_source", "event_name", "truncated", "encoded_message", "vpc_endpoint_id",
-    "vpc_endpoint_account_id",
-)  # fmt: skip
 _REFUSED_ELSEWHERE = ("review_deny", "org_policy")
 
 
-def advise(findings: list[dict[str, Any]], frame: pd.DataFrame, options: Options) -> list[dict[str, Any]]:
-    """Each finding's remedy, in the findings' order (``frame`` holds their denial rows)."""
+def advise(findings: list[dict[str, Any]], rows: Sequence[Row], options: Options) -> list[dict[str, Any]]:
+    """Each finding's remedy, in the findings' order (``rows`` are their denial rows, ``analysis.grouping``'s)."""
     if not findings:
         return []
-    suspects = reconnaissance_principals(frame, options.recon_distinct_actions, options.recon_window_minutes)
-    rows_by_finding = dict(iter(frame.groupby(["principal_key", "target_account_id"], sort=False, dropna=False)))
+    suspects = reconnaissance_principals(rows, options.recon_distinct_actions, options.recon_window_minutes)
+    groups = rows_by_finding(rows)
     advice = []
     for finding in findings:
-        key = (finding["principal"]["key"], finding["target_account_id"] or "unknown")
-        rows: list[dict[str, Any]] = rows_by_finding[key][list(ROW_FIELDS)].to_dict("records")  # type: ignore[assignment]
-        advice.append(remedy_for(Situation(finding, rows, options, finding["principal"]["key"] in suspects)))
+        key = finding["principal"]["key"]
+        situation = Situation(
+            finding, groups[key, finding["target_account_id"] or UNKNOWN_OWNER], options, key in suspects
+        )
+        advice.append(remedy_for(situation))
     return advice
 
 

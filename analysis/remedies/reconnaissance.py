@@ -1,36 +1,10 @@
-"""Rule 1: a principal refused many distinct actions in a short time is probing, not missing a permission."""
+"""Rule 1: a principal refused many distinct actions in a short time is probing, not missing a permission (the
+test itself: ``analysis.grouping.reconnaissance_principals``)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from analysis.remedies.commands import shell_word
 from analysis.remedies.situation import Situation, name_of
-
-if TYPE_CHECKING:  # the frame is the batch path's: one event's advice needs no pandas
-    import pandas as pd
-
-
-def reconnaissance_principals(frame: pd.DataFrame, distinct_actions: int, window_minutes: int) -> set[str]:
-    """Principals denied ``distinct_actions`` or more distinct actions within any ``window_minutes``."""
-    import numpy as np
-
-    suspects: set[str] = set()
-    timed = frame.dropna(subset=["event_time"])
-    counts = timed.groupby("principal_key")["action"].nunique()
-    window = np.timedelta64(window_minutes, "m")
-    for key in counts[counts >= distinct_actions].index:
-        rows = timed[timed["principal_key"] == key]
-        starts = np.sort(rows["event_time"].to_numpy(dtype="datetime64[us]"))
-        present = np.zeros(len(starts), dtype=int)
-        for _, times in rows.groupby("action")["event_time"]:
-            ordered = np.sort(times.to_numpy(dtype="datetime64[us]"))
-            first_at_or_after = np.searchsorted(ordered, starts, side="left")
-            first_after_window = np.searchsorted(ordered, starts + window, side="left")
-            present += first_after_window > first_at_or_after
-        if present.max() >= distinct_actions:
-            suspects.add(key)
-    return suspects
 
 
 def investigate_notes(situation: Situation) -> list[str]:

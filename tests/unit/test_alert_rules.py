@@ -225,16 +225,11 @@ EVENTS = st.lists(
 def test_the_alert_reconnaissance_rule_agrees_with_the_report(events, distinct, minutes):
     """For one principal's denials replayed in time order, some event fires the alert's rule exactly when the
     report's reconnaissance_principals names the principal."""
-    from analysis.findings import denial_frame
-    from analysis.remedies.reconnaissance import reconnaissance_principals
+    from analysis.grouping import reconnaissance_principals
 
     timed = sorted((T0 + timedelta(seconds=s), f"apprunner:{name}") for s, name in events)
-    frame = denial_frame(
-        {"event_time": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "action": action, "principal_key": "p",
-         "target_account_id": f.ACCOUNT}
-        for at, action in timed
-    )  # fmt: skip
-    report = "p" in reconnaissance_principals(frame, distinct, minutes)
+    rows = [{"time": at, "action": action, "principal_key": "p"} for at, action in timed]
+    report = "p" in reconnaissance_principals(rows, distinct, minutes)
 
     rules = AlertRules(recon_distinct_actions=distinct, recon_window_minutes=minutes)
     options = Options(recon_distinct_actions=distinct, recon_window_minutes=minutes)

@@ -24,6 +24,7 @@ import pytest
 from analysis import fastscan, messages
 from analysis import records as records_module
 from analysis.findings import denial_frame
+from analysis.grouping import event_times
 from analysis.messages import parse_message
 from analysis.model import Window
 from analysis.pipeline import MAX_WARNINGS_PER_SOURCE, analyse, collect
@@ -146,10 +147,14 @@ def _times_frame(*times: str):
     )
 
 
+def _times(*texts: str):
+    """The times the report reads (``analysis.grouping``), as ``denial_timeline`` takes them."""
+    return event_times(texts)
+
+
 def test_one_record_dated_9999_gives_two_weeks_not_416_thousand():
     """2026-11-28 is a Saturday: its week starts Monday 2026-11-23; 9999-12-31 is a Friday: Monday 9999-12-27."""
-    frame = _times_frame("2026-11-28T09:15:00Z", "2026-11-28T10:00:00Z", "9999-12-31T12:00:00Z")
-    timeline = denial_timeline(frame)
+    timeline = denial_timeline(_times("2026-11-28T09:15:00Z", "2026-11-28T10:00:00Z", "9999-12-31T12:00:00Z"))
     assert timeline == {
         "unit": "week",
         "buckets": [
@@ -161,14 +166,14 @@ def test_one_record_dated_9999_gives_two_weeks_not_416_thousand():
 
 def test_a_window_of_centuries_lists_only_the_weeks_with_denials():
     window = Window(datetime(1970, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
-    timeline = denial_timeline(_times_frame("2026-11-28T09:15:00Z", "1970-01-01T00:00:00Z"), window)
+    timeline = denial_timeline(_times("2026-11-28T09:15:00Z", "1970-01-01T00:00:00Z"), window)
     # 1970-01-01 was a Thursday: its week starts Monday 1969-12-29, before the window, as a dense timeline's would.
     assert [b["start"] for b in timeline["buckets"]] == ["1969-12-29T00:00:00Z", "2026-11-23T00:00:00Z"]
 
 
 def test_a_span_of_up_to_max_buckets_weeks_keeps_every_week_zero_included():
     window = Window(datetime(2007, 1, 1, tzinfo=UTC), datetime(2007, 1, 1, tzinfo=UTC) + timedelta(weeks=MAX_BUCKETS))
-    timeline = denial_timeline(_times_frame("2010-06-01T00:00:00Z"), window)  # 2007-01-01 was a Monday
+    timeline = denial_timeline(_times("2010-06-01T00:00:00Z"), window)  # 2007-01-01 was a Monday
     assert timeline["unit"] == "week" and len(timeline["buckets"]) == MAX_BUCKETS
     assert sum(b["denials"] for b in timeline["buckets"]) == 1
 
@@ -178,7 +183,7 @@ def test_more_weeks_with_denials_than_the_maximum_keep_the_latest():
     times = [
         (first_monday + timedelta(weeks=w, hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ") for w in range(MAX_BUCKETS + 5)
     ]
-    timeline = denial_timeline(_times_frame(*times))
+    timeline = denial_timeline(_times(*times))
     assert len(timeline["buckets"]) == MAX_BUCKETS
     assert timeline["buckets"][0]["start"] == (first_monday + timedelta(weeks=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert timeline["buckets"][-1]["start"] == times[-1][:11] + "00:00:00Z"
@@ -695,22 +700,18 @@ def test_a_time_centuries_ahead_cannot_wrap_into_another_denial_s_reconnaissance
     09:02 read back as 09:02, and three actions 'within 15 minutes' made the principal a prober."""
     import numpy as np
 
-    from analysis.remedies.reconnaissance import reconnaissance_principals
+    from analysis.grouping import reconnaissance_principals
 
     target_ns = int(np.datetime64("2026-11-28T09:02:00", "ns").astype("int64"))
     forged_us = -(-(target_ns + 2**64) // 1000)  # the first microsecond whose nanoseconds wrap to 09:02
     forged = np.datetime64(forged_us, "us").astype(str) + "Z"
     assert forged.startswith("2611-")
-    frame = denial_frame(
-        {"event_time": t, "action": a, "principal_key": "p", "target_account_id": "111122223333"}
-        for t, a in [
-            ("2026-11-28T09:00:00Z", "apprunner:ListServices"),
-            ("2026-11-28T09:01:00Z", "apprunner:DescribeService"),
-            (forged, "apprunner:DeleteService"),
-        ]
-    )
-    assert reconnaissance_principals(frame, distinct_actions=3, window_minutes=15) == set()
-    assert reconnaissance_principals(frame.iloc[:2], distinct_actions=2, window_minutes=15) == {"p"}
+    texts = ["2026-11-28T09:00:00Z", "2026-11-28T09:01:00Z", forged]
+    actions = ["apprunner:ListServices", "apprunner:DescribeService", "apprunner:DeleteService"]
+    rows = [{"time": t, "action": a, "principal_key": "p"} for t, a in zip(event_times(texts), actions, strict=True)]
+    assert rows[2]["time"].year == 2611  # read as written, not wrapped
+    assert reconnaissance_principals(rows, distinct_actions=3, window_minutes=15) == set()
+    assert reconnaissance_principals(rows[:2], distinct_actions=2, window_minutes=15) == {"p"}
 
 
 def test_a_record_the_reading_fails_on_is_malformed_and_the_next_record_is_read(monkeypatch):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from analysis.findings import denial_frame
+from analysis.grouping import event_times
 from analysis.model import Window
 from analysis.timeline import denial_timeline
 
@@ -12,9 +12,8 @@ DAY = Window(datetime(2026, 11, 28, tzinfo=UTC), datetime(2026, 11, 29, tzinfo=U
 
 
 def frame(*times: str):
-    return denial_frame(
-        {"event_time": t, "action": "apprunner:DescribeService", "target_account_id": "111122223333"} for t in times
-    )
+    """The denials' times as the report reads them."""
+    return event_times(times)
 
 
 def test_a_day_is_24_hours_with_quiet_hours_at_zero():
