@@ -121,6 +121,6 @@ def test_the_first_alert_loads_no_jinja2():
 
 
 def test_the_check_would_see_pandas_where_it_is_loaded():
-    """The same measure on the report's pipeline, which needs pandas: the check is not blind."""
-    names = {module.name for module in cold_import("analysis.pipeline")}
+    """The same measure on the notebooks' frame module, which needs pandas: the check is not blind."""
+    names = {module.name for module in cold_import("analysis.findings")}
     assert {"pandas", "numpy"} <= names
