@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -109,8 +109,15 @@ def service_actions(prefix: str) -> list[str]:
 
 def resource_types(action: str) -> list[ResourceType]:
     """The ARN-bearing resource types of an action, required ones first."""
+    return list(_resource_types_as_written(action))
+
+
+# The caches below are keyed by names and ARNs read from logs: bounded, so that a long-running service's memory
+# stays bounded whatever it reads.
+@lru_cache(maxsize=4096)
+def _resource_types_as_written(action: str) -> tuple[ResourceType, ...]:
     canonical = canonical_action(action)
-    return list(_resource_types(canonical)) if canonical else []
+    return _resource_types(canonical) if canonical else ()
 
 
 @cache
@@ -127,13 +134,15 @@ def _resource_types(action: str) -> tuple[ResourceType, ...]:
     return tuple(sorted(found, key=lambda r: not r.required))
 
 
+@lru_cache(maxsize=4096)
 def takes_only_star(action: str) -> bool:
     """True when the action cannot be scoped to a resource (the catalog lists no resource type)."""
-    return action_exists(action) and not resource_types(action)
+    return action_exists(action) and not _resource_types_as_written(action)
 
 
+@lru_cache(maxsize=65536)
 def matching_resource_type(action: str, arn: str) -> ResourceType | None:
-    for resource_type in resource_types(action):
+    for resource_type in _resource_types_as_written(action):
         if resource_type.matches(arn):
             return resource_type
     return None
@@ -169,6 +178,7 @@ def mapped_event_sources(prefix: str) -> tuple[str, ...]:
     return tuple(sorted(source for source, mapped in special.items() if mapped == prefix))
 
 
+@lru_cache(maxsize=16384)
 def action_for_event(event_source: str, event_name: str) -> str:
     """The IAM action a CloudTrail event stands for, spelled as the catalog spells it where known.
 

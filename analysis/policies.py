@@ -122,15 +122,21 @@ def _as_list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))  # json.dumps would build one per call
+
+
 def policy_size(policy: Mapping[str, Any]) -> int:
     """Characters IAM counts against its quotas: the JSON without whitespace."""
-    return len(json.dumps(policy, separators=(",", ":")))
+    return len(_COMPACT_JSON.encode(policy))
 
 
 def split_policy(policy: dict[str, Any] | None, limit: int = MANAGED_POLICY_LIMIT) -> list[dict[str, Any]]:
     """Policies of at most ``limit`` characters each, splitting statements (and large resource lists)."""
     if policy is None:
         return []
+    whole = {"Version": POLICY_VERSION, "Statement": list(policy["Statement"])}
+    if policy_size(whole) <= limit:  # then so does each statement, and every run of them: one document
+        return [whole]
     documents: list[dict[str, Any]] = []
     current: list[dict[str, Any]] = []
     for statement in _fitting_statements(policy["Statement"], limit):

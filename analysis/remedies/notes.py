@@ -207,7 +207,7 @@ def _event_actions(situation: Situation, action: str) -> list[str]:
     return sorted(found - {action})
 
 
-def _related(action: str, refused: set[str], granted: bool) -> list[str]:
+def _related(action: str, refused: frozenset[str], granted: bool) -> list[str]:
     """The permissions App Runner checks beside ``action``; a sentence about one that was refused is left out, and
     one about how ``action`` is granted only stays when it is."""
     entries = texts()["related_permissions"].get(action, [])

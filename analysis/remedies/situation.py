@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,15 @@ class Situation:
     rows: list[dict[str, Any]]  # the finding's denial rows (analysis.denials.denial_row)
     options: Options
     reconnaissance: bool
+    refused: frozenset[str] = field(init=False)  # the finding's refused actions
+    _rows_by_action: dict[Any, list[dict[str, Any]]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Built once: every action's notes ask for its rows, and the rows of a storm's finding are many.
+        self.refused = frozenset(action["action"] for action in self.finding["actions"])
+        self._rows_by_action = {}
+        for row in self.rows:
+            self._rows_by_action.setdefault(row.get("action"), []).append(row)
 
     @property
     def principal(self) -> dict[str, Any]:
@@ -48,12 +58,9 @@ class Situation:
         account = self.principal.get("account_id")
         return account not in self.options.trusted_accounts and account not in self.options.organization_accounts
 
-    @property
-    def refused(self) -> set[str]:
-        return {action["action"] for action in self.finding["actions"]}
-
-    def rows_of(self, action: str) -> list[dict[str, Any]]:
-        return [row for row in self.rows if row.get("action") == action]
+    def rows_of(self, action: str) -> Sequence[dict[str, Any]]:
+        """The action's rows, in the order read."""
+        return self._rows_by_action.get(action, ())
 
 
 def present(value: Any) -> bool:
