@@ -63,9 +63,39 @@ _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 _IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{1,4}(?![0-9A-Fa-f:])")
 
 
+# Every match of the three patterns holds one of these: a literal of the case-sensitive two, or a word of
+# _SIGNING_VALUE's names. Its (?i) matches a few non-ASCII letters as ASCII ones (re's case folding: long s, dotless
+# and dotted I, the Kelvin sign); a text holding one of those is checked by the patterns themselves.
+_SECRET_LITERALS = ("AKIA", "ASIA", "ABIA", "ACCA", "A3T", "Jb3JpZ2lu", "GZXIvYXdzE", "DYXdzE", "AQoEXAMPLE")
+_SIGNING_WORDS = ("signature", "credential", "security-token", "awsaccesskeyid")
+_FOLDED_AS_ASCII = ("\u017f", "\u0131", "\u0130", "\u212a")
+
+
+def may_hold_secrets(text: str) -> bool:
+    """False when no pattern of ``mask_secrets`` can match in ``text``: a few substring searches, not three regexes
+    (most strings, and most whole reports, hold none)."""
+    if any(literal in text for literal in _SECRET_LITERALS) or any(c in text for c in _FOLDED_AS_ASCII):
+        return True
+    lowered = text.lower()
+    return any(word in lowered for word in _SIGNING_WORDS)
+
+
+def without_secrets(value: T) -> T:
+    """``map_strings(value, mask_secrets)``, but one check of the whole value's JSON text first: a report with no
+    string that may hold a secret (the usual one) is returned as it is, unwalked. JSON writes the patterns' letters
+    as they are, so the check sees every string, keys included."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, skipkeys=True, default=repr)
+    except (TypeError, ValueError):  # a value JSON cannot write (a cycle): walked
+        return map_strings(value, mask_secrets)
+    return map_strings(value, mask_secrets) if may_hold_secrets(text) else value
+
+
 def mask_secrets(text: str) -> str:
     """Access key IDs and session tokens, wherever they are in the text, cut to their prefix; a presigned URL's or
     a request's signing values (key ID, session token, signature) masked whole."""
+    if not may_hold_secrets(text):
+        return text
     text = _SIGNING_VALUE.sub(lambda m: m.group(1) + "(masked)", text)
     text = _ACCESS_KEY.sub(lambda m: m.group(1) + "************", text)
     return _SESSION_TOKEN.sub(lambda m: m.group(1) + "…(session token masked)", text)

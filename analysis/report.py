@@ -13,7 +13,7 @@ from typing import Any
 from analysis import grouping, remedies
 from analysis.contract import BUILDING, SCHEMA_VERSION, Report, SourceStatus
 from analysis.model import Options, Window
-from analysis.redact import map_strings, mask_secrets
+from analysis.redact import without_secrets
 from analysis.severity import with_severity
 from analysis.timeline import denial_timeline
 from analysis.times import iso
@@ -55,7 +55,7 @@ def build_report(
         "findings": found,
         "timeline": denial_timeline((row["time"] for row in denials), window),
     }
-    return Report.model_validate(map_strings(report, mask_secrets), context=BUILDING)
+    return Report.model_validate(without_secrets(report), context=BUILDING)
 
 
 @cache

@@ -1,0 +1,126 @@
+"""The report's fast paths give what the slow ones gave (issue 14): the secrets check before the masking regexes,
+and orjson writing the indented JSON the standard library wrote."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from analysis.contract import pretty_json
+from analysis.redact import map_strings, mask_secrets, may_hold_secrets, without_secrets
+
+pytestmark = pytest.mark.unit
+
+# What the three patterns look for, in any case, and the letters Python's re folds onto ASCII ones (found by trying
+# every code point against each letter of the words with re.IGNORECASE: U+0130 and U+0131 for i, U+017F for s, U+212A
+# for k).
+WORDS = [
+    "X-Amz-Signature=1",
+    "X-Amz-Credential=b",
+    "X-Amz-Security-Token: c",
+    "AWSAccessKeyId=d",
+    "&Signature=e",
+    "%26signature%3Df",
+]
+KEY_PREFIXES = ["AKIA", "ASIA", "ABIA", "ACCA", "A3TX"]
+TOKEN_PREFIXES = ["IQoJb3JpZ2lu", "FwoGZXIvYXdzE", "FQoDYXdzE", "AQoEXAMPLE"]
+PIECES = ["AKIA", "ASIA", "A3TX", "IQoJb3JpZ2lu", "FwoGZXIvYXdzE", "AQoEXAMPLE", "%3D", "%26", "&", "=", " ", "\n"]
+FOLDED = ["\u0130", "\u0131", "\u017f", "\u212a"]
+
+
+def _recased(word: str, pattern: list[bool]) -> str:
+    return "".join(c.upper() if up else c for c, up in zip(word, pattern + [False] * len(word), strict=False))
+
+
+words = st.builds(_recased, st.sampled_from(WORDS), st.lists(st.booleans(), max_size=20))
+folded_words = st.builds(
+    lambda word, at, letter: word[:at] + letter + word[at + 1 :],
+    st.sampled_from(WORDS),
+    st.integers(0, 14),
+    st.sampled_from(FOLDED),
+)
+keys = st.builds(str.__add__, st.sampled_from(KEY_PREFIXES), st.text("ABCXYZ0189", min_size=15, max_size=17))
+tokens = st.builds(str.__add__, st.sampled_from(TOKEN_PREFIXES), st.text("abcXYZ09+/=", min_size=7, max_size=12))
+alphabet = st.sampled_from([*"AKIQSabcoJ01239+/=%-_:", *FOLDED])
+texts = st.lists(
+    st.one_of(
+        words, folded_words, keys, tokens, st.sampled_from(PIECES), st.text(alphabet, max_size=20), st.text(max_size=8)
+    ),
+    max_size=8,
+).map("".join)
+
+
+@given(texts)
+def test_a_text_the_check_passes_is_one_the_masking_leaves_as_it_is(text):
+    if not may_hold_secrets(text):
+        assert _masked_by_the_regexes(text) == text
+
+
+def _masked_by_the_regexes(text: str) -> str:
+    """mask_secrets without its check: the three patterns run whatever the text."""
+    from analysis import redact
+
+    text = redact._SIGNING_VALUE.sub(lambda m: m.group(1) + "(masked)", text)
+    text = redact._ACCESS_KEY.sub(lambda m: m.group(1) + "************", text)
+    return redact._SESSION_TOKEN.sub(lambda m: m.group(1) + "…(session token masked)", text)
+
+
+@given(texts)
+def test_mask_secrets_is_the_three_patterns(text):
+    assert mask_secrets(text) == _masked_by_the_regexes(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x-amz-\u017fignature=abc",  # long s: re's (?i) reads it as s
+        "X-Amz-Credent\u0131al=AKIA",
+        "AWSACCESS\u212aEYID=1",
+        "https://b.s3.amazonaws.com/k?X-Amz-Security-Token=FwoGZXIvYXdzEabcdefghijkl",
+        "key AKIAIOSFODNN7EXAMPLE in a name",
+        *(f"a{prefix}ABCDEFGHIJ012345z" for prefix in KEY_PREFIXES),
+        *(f"{prefix}abcdefgh12" for prefix in TOKEN_PREFIXES),
+        *(word.replace("i", "\u0131", 1) for word in WORDS),
+        *(word.replace("s", "\u017f", 1).replace("S", "\u017f", 1) for word in WORDS),
+    ],
+)
+def test_texts_that_hold_a_secret_are_checked(text):
+    assert may_hold_secrets(text)
+    assert mask_secrets(text) != text
+
+
+def test_a_report_without_secrets_is_returned_unwalked_and_one_with_a_secret_everywhere_masked():
+    clean = {"findings": [{"principal": {"arn": "arn:aws:iam::111122223333:user/dev-alice"}, "count": 3}]}
+    assert without_secrets(clean) is clean
+    nested = {"a": [{"AKIAIOSFODNN7EXAMPLE": ["x", "ASIAIOSFODNN7EXAMPLE"]}], "n": 1, "t": (1, 2)}
+    assert without_secrets(nested) == map_strings(nested, mask_secrets)
+    assert "IOSFODNN7EXAMPLE" not in json.dumps(without_secrets(nested))
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False).filter(lambda x: x == 0 or 1e-4 <= abs(x) < 1e16)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@given(json_values.filter(lambda v: not _has_surrogates(v)))
+def test_pretty_json_is_the_standard_librarys_indented_text(value):
+    assert pretty_json(value) == json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+
+
+def _has_surrogates(value: object) -> bool:
+    return bool(re.search("[\ud800-\udfff]", json.dumps(value, ensure_ascii=False)))
+
+
+def test_pretty_json_writes_what_orjson_refuses_with_the_standard_library():
+    value = {"big": 2**70, "control": "\x00\x1f\u2028"}
+    assert pretty_json(value) == json.dumps(value, indent=2, ensure_ascii=False) + "\n"
