@@ -30,7 +30,7 @@ from analysis.contract import BUILDING, Daily, DayWindow, LateArrivals, LedgerCo
 from analysis.grouping import Row
 from analysis.ledger import EventKey, Ledger, claims, event_key, split
 from analysis.model import Options
-from analysis.pipeline import collect
+from analysis.pipeline import collect, no_cycle_collection
 from analysis.redact import redact_report
 from analysis.report import build_report
 from analysis.sources.base import Source
@@ -38,6 +38,7 @@ from analysis.times import iso
 from analysis.windows import DEFAULT_LOOKBACK, DEFAULT_TIME_ZONE, DailyWindow, daily_window
 
 
+@no_cycle_collection()
 def daily_report(
     sources: Sequence[Source],
     day: date | str,
