@@ -21,8 +21,8 @@ def iso(value: datetime | None) -> str | None:
     if value is None or value != value:  # NaT is not equal to itself
         return None
     moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-    utc = moment.astimezone(UTC)
-    return f"{utc.year:04d}{utc:-%m-%dT%H:%M:%SZ}"  # strftime's %Y writes year 999 as '999' on Linux, not '0999'
+    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    return utc.isoformat()[:19] + "Z"  # YYYY-MM-DDTHH:MM:SS, the year in 4 digits (strftime's %Y writes 999 as '999')
 
 
 def moment(value: object) -> datetime | None:

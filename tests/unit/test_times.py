@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from analysis.times import iso, moment
 
@@ -38,3 +41,22 @@ def test_iso_writes_seconds_with_a_z_and_four_digit_years():
     assert iso(datetime(2026, 11, 28, 9, 15, 2, 250000, tzinfo=UTC)) == "2026-11-28T09:15:02Z"
     assert iso(datetime(999, 1, 2, tzinfo=UTC)) == "0999-01-02T00:00:00Z"
     assert iso(None) is None
+
+
+@given(st.datetimes(timezones=st.none() | st.just(UTC) | st.timezones()), st.booleans())
+def test_iso_is_the_utc_fields_written_out(value, as_pandas):
+    """Against the fields themselves (a second method): every year, zone, fraction, and pandas' Timestamp."""
+    try:
+        utc = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:
+        return  # no UTC form (year 0 or 10000)
+    expected = f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
+    if as_pandas:
+        if not (pd.Timestamp.min.year < value.year < pd.Timestamp.max.year):
+            return
+        value = pd.Timestamp(value)
+    assert iso(value) == expected
+
+
+def test_iso_of_pandas_not_a_time_is_none():
+    assert iso(pd.NaT) is None
