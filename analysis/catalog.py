@@ -135,6 +135,12 @@ def _resource_types(action: str) -> tuple[ResourceType, ...]:
 
 
 @lru_cache(maxsize=4096)
+def required_resource_types(action: str) -> tuple[ResourceType, ...]:
+    """The resource types the catalog marks required for the action."""
+    return tuple(r for r in _resource_types_as_written(action) if r.required)
+
+
+@lru_cache(maxsize=4096)
 def takes_only_star(action: str) -> bool:
     """True when the action cannot be scoped to a resource (the catalog lists no resource type)."""
     return action_exists(action) and not _resource_types_as_written(action)

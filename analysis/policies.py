@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from policy_sentry.util.arns import get_service_from_arn
@@ -39,21 +40,28 @@ class ScopedResources:
 def scope_resources(action: str, stated: Iterable[str], *, principal_arn: str | None = None) -> ScopedResources:
     """Keep only resources that the catalog says the action takes; '*' only where it takes no resource (the caller's
     own session, ``principal_arn``, is never one)."""
-    scoped = ScopedResources()
+    stated = tuple(stated)
+    resources, notes = _scoped(action, stated, principal_arn if principal_arn in stated else None)
+    return ScopedResources(list(resources), list(notes))
+
+
+# Bounded (keys come from logs); a storm refuses the same few resources to thousands of principals.
+@lru_cache(maxsize=16384)
+def _scoped(action: str, stated: tuple[str, ...], principal_arn: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if catalog.takes_only_star(action):
-        scoped.resources = ["*"]
-        return scoped
+        return ("*",), ()
+    resources: list[str] = []
+    notes: list[str] = []
     for resource in stated:
         if resource == principal_arn and _is_sts_session(resource):
             continue
         if resource != "*" and catalog.matching_resource_type(action, resource):
-            scoped.resources.append(resource)
+            resources.append(resource)
         elif resource == "*":
-            scoped.notes.append(f"{action}: refused on '*' although it takes a resource: name the resource to grant.")
+            notes.append(f"{action}: refused on '*' although it takes a resource: name the resource to grant.")
         else:
-            scoped.notes.append(f"{action}: '{resource}' is not a resource this action takes; left out.")
-    scoped.resources = _without_subsumed(sorted(set(scoped.resources)))
-    return scoped
+            notes.append(f"{action}: '{resource}' is not a resource this action takes; left out.")
+    return tuple(_without_subsumed(sorted(set(resources)))), tuple(notes)
 
 
 def _is_sts_session(arn: str) -> bool:
@@ -106,16 +114,20 @@ def _name_statements(statements: list[dict[str, Any]]) -> None:
     used: set[str] = set()
     for statement in statements:
         actions = _as_list(statement["Action"])
-        first = actions[0].split(":", 1)
-        base = "Allow" + _SID_UNSAFE.sub("", first[0].title() + first[1])
-        if len(actions) > 1:
-            base += f"And{len(actions) - 1}More"
+        base = _sid_base(actions[0], len(actions))
         sid, n = base[:100], 2
         while sid in used:
             sid, n = f"{base[:96]}{n}", n + 1
         used.add(sid)
         statement["Sid"] = sid
         statement.update({k: statement.pop(k) for k in ("Effect", "Action", "Resource", "Condition") if k in statement})
+
+
+@lru_cache(maxsize=4096)
+def _sid_base(first_action: str, actions: int) -> str:
+    first = first_action.split(":", 1)
+    base = "Allow" + _SID_UNSAFE.sub("", first[0].title() + first[1])
+    return base + f"And{actions - 1}More" if actions > 1 else base
 
 
 def _as_list(value: str | list[str]) -> list[str]:

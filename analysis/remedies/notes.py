@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 from analysis import catalog
@@ -14,6 +15,8 @@ from analysis.remedies.situation import Situation, name_of, present, texts
 _NOT_ROOTS = frozenset(
     {"no_identity_allow", "unknown", "explicit_identity_deny", "permissions_boundary", "session_policy"}
 )
+_TRUNCATED = itemgetter("truncated")
+_ENCODED = itemgetter("encoded_message")
 # A principal-wide cause: the principal's note explains every action, the reason's note would contradict it.
 _PRINCIPAL_CAUSES = frozenset({"aws_service", "service_linked_role", "federation"})
 
@@ -194,7 +197,7 @@ def _origin_notes(action: dict[str, Any]) -> list[str]:
 
 
 def _uncovered_required_types(action: str, resources_refused: list[str]) -> list[str]:
-    required = [r for r in catalog.resource_types(action) if r.required]
+    required = catalog.required_resource_types(action)
     if len(required) < 2:
         return []
     return [r.name for r in required if not any(r.arn_pattern.fullmatch(arn) for arn in resources_refused)]
@@ -202,7 +205,7 @@ def _uncovered_required_types(action: str, resources_refused: list[str]) -> list
 
 def _event_actions(situation: Situation, action: str) -> list[str]:
     """The actions the events themselves stand for (CreateService for an iam:PassRole refused in it)."""
-    pairs = {(row["event_source"], row["event_name"]) for row in situation.rows_of(action)}
+    pairs = situation.events_of(action)
     found = {catalog.action_for_event(source, name) for source, name in pairs if present(source) and present(name)}
     return sorted(found - {action})
 
@@ -238,13 +241,13 @@ def finding_notes(situation: Situation, kind: str) -> list[str]:
             f"Low confidence: {finding['denials']} event(s); a one-off is not a pattern. Confirm the "
             "principal needs this access before granting."
         )
-    truncated = sum(1 for row in situation.rows if present(row["truncated"]) and bool(row["truncated"]))
+    truncated = sum(1 for flag in filter(None, map(_TRUNCATED, situation.rows)) if present(flag))
     if truncated:
         notes.append(
             f"{truncated} message(s) were cut at about 1,024 characters: the reason and resource are read "
             "as far as the message goes."
         )
-    encoded = [row["encoded_message"] for row in situation.rows if present(row["encoded_message"])]
+    encoded = [message for message in map(_ENCODED, situation.rows) if message is not None and present(message)]
     if encoded:
         notes.append(
             "Decode the authorization failure message (needs sts:DecodeAuthorizationMessage): aws sts "

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from analysis.identifiers import partition_for_region
 
 if TYPE_CHECKING:
     from analysis.model import Options
+
+_ACTION_AND_EVENT = itemgetter("action", "event_source", "event_name")
 
 
 @cache
@@ -29,14 +31,12 @@ class Situation:
     options: Options
     reconnaissance: bool
     refused: frozenset[str] = field(init=False)  # the finding's refused actions
-    _rows_by_action: dict[Any, list[dict[str, Any]]] = field(init=False, repr=False)
+    _events: set[tuple[Any, Any, Any]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        # Built once: every action's notes ask for its rows, and the rows of a storm's finding are many.
         self.refused = frozenset(action["action"] for action in self.finding["actions"])
-        self._rows_by_action = {}
-        for row in self.rows:
-            self._rows_by_action.setdefault(row.get("action"), []).append(row)
+        # One pass in C: every action's notes ask which events it was refused in, and a storm's finding has many rows.
+        self._events = set(map(_ACTION_AND_EVENT, self.rows))
 
     @property
     def principal(self) -> dict[str, Any]:
@@ -58,9 +58,12 @@ class Situation:
         account = self.principal.get("account_id")
         return account not in self.options.trusted_accounts and account not in self.options.organization_accounts
 
-    def rows_of(self, action: str) -> Sequence[dict[str, Any]]:
-        """The action's rows, in the order read."""
-        return self._rows_by_action.get(action, ())
+    def rows_of(self, action: str) -> list[dict[str, Any]]:
+        return [row for row in self.rows if row.get("action") == action]
+
+    def events_of(self, action: str) -> set[tuple[Any, Any]]:
+        """The (event source, event name) of each event the action was refused in."""
+        return {(source, name) for refused, source, name in self._events if refused == action}
 
 
 def present(value: Any) -> bool:
