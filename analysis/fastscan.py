@@ -58,8 +58,9 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import orjson
@@ -87,6 +88,8 @@ DENIAL_SUFFIX = b"UnauthorizedOperation"  # ... or "*UnauthorizedOperation"
 _TAIL_PROBE = 64
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _WHITESPACE = re.compile(rb"[ \t\r\n]*+")
+_INDENTED_HEAD = re.compile(rb'[ \t\r\n]*+\{[ \t\r\n]*+"Records"[ \t\r\n]*+:[ \t\r\n]*+\[(?P<indent>[ \t\r\n]*+)\{')
+_INDENTED_TAIL = re.compile(rb"\][ \t\r\n]*+\}[ \t\r\n]*+\Z")
 _parsers = threading.local()  # a simdjson parser is reused, one per thread
 LARGE_DOCUMENT = 4 * 1024**2  # larger documents are counted a piece at a time
 PIECE = 2 * 1024**2  # about how much of a large document one piece holds
@@ -140,20 +143,77 @@ def scan_trail(data: bytes, service: str | None = None) -> TrailScan | None:
     With ``service``, possible denials whose bytes show they belong to no event source of that service
     are counted, not parsed (see the module's notes).
     """
-    records_end = _records_end(data)
-    records = None if records_end is None else record_count(data)
-    if records is None or records_end is None:
+    layout = _layout(data)
+    if layout is None:
+        return None
+    return _compact_scan(data, layout, service) if layout.compact else _indented_scan(data, layout, service)
+
+
+def _compact_scan(data: bytes, layout: Layout, service: str | None) -> TrailScan | None:
+    records = record_count(data, layout)
+    if records is None:
         return None
     if records == 0:
         return TrailScan(0)
-    if not data.startswith(FIRST_RECORD) or count(data, RECORD_SEPARATOR, 0, records_end) != records - 1:
+    if not layout.proven(data, records):
         return None
-    spans = _candidate_spans(data, records_end)
-    needles = service_needles(service)
-    if needles is not None:
-        spans = [span for span in spans if _may_be_of_service(data, span, needles)]
+    return _with_candidates(data, records, _candidate_spans(data, layout, service))
+
+
+def _indented_scan(data: bytes, layout: Layout, service: str | None) -> TrailScan | None:
+    """An indented document: counted in pieces cut around each possible denial, which proves each a record."""
+    spans = _candidate_spans(data, layout, service)
+    records = _count_in_pieces(data, layout, cuts=spans)
+    if records is None or not layout.proven(data, records):
+        return None
+    return _with_candidates(data, records, spans)
+
+
+def _with_candidates(data: bytes, records: int, spans: list[tuple[int, int]]) -> TrailScan | None:
     candidates = _parse_spans(data, spans)
     return None if candidates is None else TrailScan(records, candidates)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a trail document's records are: the first one's start, the ``]`` closing them, and the bytes
+    between two records (one ends ``cut`` bytes into the separator, the next starts ``resume`` bytes into it)."""
+
+    first: int
+    records_end: int
+    separator: bytes
+    cut: int
+    resume: int
+    compact: bool
+
+    def proven(self, data: bytes, records: int) -> bool:
+        """Whether every record but the first starts after a separator (as many as records, less one)."""
+        if self.compact and not data.startswith(FIRST_RECORD):
+            return False
+        return count(data, self.separator, self.first, self.records_end) == records - 1
+
+    def separators_around(self, spans: Iterable[tuple[int, int]]) -> set[int]:
+        """The separators before and after records' spans (none before the first, none after the last)."""
+        before = {start - self.resume for start, _ in spans if start > self.first}
+        return before | {end - self.cut for _, end in spans if end < self.records_end}
+
+    def next_start(self, separator: int) -> int:
+        """Where the record after the separator at ``separator`` starts: its ``{``."""
+        return separator + self.resume
+
+
+def _layout(data: bytes) -> Layout | None:
+    """The layout of ``{"Records":[…]}``: compact as AWS writes it, or indented (see the module's notes)."""
+    if data.startswith(TRAIL_HEAD):
+        records_end = _records_end(data)
+        return None if records_end is None else Layout(len(TRAIL_HEAD), records_end, RECORD_SEPARATOR, 1, 2, True)
+    head = _INDENTED_HEAD.match(data)
+    tail = _INDENTED_TAIL.search(data, max(0, len(data) - _TAIL_PROBE))
+    if head is None or tail is None or b"\n" not in head["indent"] or tail.start() < head.end():
+        return None
+    indent = head["indent"]
+    separator = indent + b"}," + indent + b"{"
+    return Layout(head.end() - 1, tail.start(), separator, len(indent) + 1, len(separator) - 1, False)
 
 
 def _records_end(data: bytes) -> int | None:
@@ -167,7 +227,7 @@ def _records_end(data: bytes) -> int | None:
     return end - 2
 
 
-def record_count(data: bytes) -> int | None:
+def record_count(data: bytes, layout: Layout | None = None) -> int | None:
     """How many elements ``{"Records":[…]}`` holds, or None unless it is valid JSON of that shape.
 
     A document over ``LARGE_DOCUMENT`` bytes is validated and counted a piece at a time (see the module's
@@ -176,7 +236,8 @@ def record_count(data: bytes) -> int | None:
     if _simdjson is None:
         return None
     if len(data) > LARGE_DOCUMENT:
-        return _count_in_pieces(data)
+        layout = layout or _layout(data)
+        return None if layout is None else _count_in_pieces(data, layout)
     return _whole_count(data)
 
 
@@ -195,26 +256,33 @@ def _whole_count(data: bytes) -> int | None:
         records = document = None  # the parser is reused only once its proxies are gone
 
 
-def _count_in_pieces(data: bytes) -> int | None:
-    """The count of a large compact trail document: its records cut, at a record separator every
-    ``PIECE`` bytes or so, into pieces each validated and counted as a trail document of its own.
+def _count_in_pieces(data: bytes, layout: Layout, cuts: Iterable[tuple[int, int]] = ()) -> int | None:
+    """The count of a large trail document: its records cut, at a record separator every ``PIECE`` bytes or
+    so, into pieces each validated and counted as a trail document of its own. With ``cuts`` (records' spans,
+    bounded by separators or the array's ends), the document is also cut around each, which must then be a
+    piece of exactly one record.
 
     Exact: each piece holds at least one record and ends with ``}`` before the next one's ``,{``, so the
-    document is valid (and holds the sum of the counts) when every piece is; a separator inside a
-    record makes the pieces around it invalid, and the document is parsed in full.
+    document is valid (and holds the sum of the counts) when every piece is (an indented document's head
+    and tail, outside the pieces, are matched whole by :func:`_layout`); a separator inside a record makes
+    the pieces around it invalid, and the document is parsed in full. So a span that is a piece is a record
+    of the array, never an object nested in one.
     """
-    records_end = _records_end(data)
-    if records_end is None:
-        return None
-    total, start = 0, len(TRAIL_HEAD)
+    records_end, spans = layout.records_end, set(cuts)
+    around = sorted(layout.separators_around(spans))
+    total, start, forced = 0, layout.first, 0
     while start < records_end:
-        separator = find(data, RECORD_SEPARATOR, min(start + PIECE, records_end), records_end)
-        end = records_end if separator < 0 else separator + 1
+        separator = find(data, layout.separator, min(start + PIECE, records_end), records_end)
+        while forced < len(around) and around[forced] < start:
+            forced += 1
+        if forced < len(around) and (separator < 0 or around[forced] < separator):
+            separator = around[forced]
+        end = records_end if separator < 0 else separator + layout.cut
         counted = _whole_count(TRAIL_HEAD + data[start:end] + b"]}")
-        if not counted:
+        if not counted or ((start, end) in spans and counted != 1):
             return None
         total += counted
-        start = end + 1  # past the comma: the next record's "{"
+        start = records_end if separator < 0 else layout.next_start(separator)
     return total
 
 
@@ -229,11 +297,15 @@ def _parser_for(size: int) -> Any:
     return parser
 
 
-def _candidate_spans(data: bytes, records_end: int) -> list[tuple[int, int]]:
-    """(start, end) of every record that may be a denial, in document order, each once."""
+def _candidate_spans(data: bytes, layout: Layout, service: str | None) -> list[tuple[int, int]]:
+    """(start, end) of every record that may be a denial (of ``service``), in document order, each once."""
+    records_end = layout.records_end
     positions = [p for p in _occurrences(data, ERROR_KEY, records_end) if _denial_like_key(data, p)]
     positions.extend(_occurrences(data, UNICODE_ESCAPE, records_end))
-    return sorted({_record_span(data, position, records_end) for position in positions})
+    span = _record_span if layout.compact else partial(_indented_record_span, layout=layout)
+    spans = sorted({span(data, position, records_end) for position in positions})
+    needles = service_needles(service)
+    return spans if needles is None else [span for span in spans if _may_be_of_service(data, span, needles)]
 
 
 def _occurrences(data: bytes, needle: bytes, end: int) -> Iterator[int]:
@@ -271,6 +343,13 @@ def _record_span(data: bytes, position: int, records_end: int) -> tuple[int, int
     start = rfind(data, RECORD_START, 0, position + 1)
     separator = find(data, RECORD_SEPARATOR, position, records_end)
     return max(start, 0), records_end if separator < 0 else separator + 1
+
+
+def _indented_record_span(data: bytes, position: int, records_end: int, layout: Layout) -> tuple[int, int]:
+    before = rfind(data, layout.separator, layout.first, position)
+    after = find(data, layout.separator, position, records_end)
+    start = layout.first if before < 0 else layout.next_start(before)
+    return start, records_end if after < 0 else after + layout.cut
 
 
 def _may_be_of_service(data: bytes, span: tuple[int, int], needles: tuple[bytes, ...]) -> bool:

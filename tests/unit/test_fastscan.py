@@ -230,7 +230,6 @@ def test_other_layouts_read_the_same(name, monkeypatch):
 @pytest.mark.parametrize(
     "name",
     [
-        "pretty-printed",
         "keys sorted",
         "one record re-ordered",
         "spaces after separators",
