@@ -27,6 +27,15 @@ the caller parses the whole document):
 Each parsed record is cut from the document between record boundaries; a cut that is not exactly
 one JSON object means the layout did not hold, and the whole document is parsed instead.
 
+Indented documents (``json.dumps(indent=N)``, ``jq``: keys in any order, eventVersion anywhere) take the same
+path with another separator: the whitespace before the first record, ``indent`` (it must hold a line break),
+gives ``indent + "}," + indent + "{"``. Every occurrence is outside strings (a raw line break is never in a
+JSON string), but may separate objects nested in a record, written at the records' indent by hand. So the
+document is counted a piece at a time (as a large one is, see below), cut at the separators around each
+record to be parsed: every piece valid proves every cut falls between two records, and each parsed record a
+piece of exactly one element of the array, never an object nested in one. The head and tail around the
+pieces are matched whole; there as elsewhere, anything unproven sends the document to the full parse.
+
 Byte searches use StringZilla (SIMD, several times faster than ``bytes.find``) when installed; without
 pysimdjson there is no proof of the record count, and every document is parsed in full.
 

@@ -5,8 +5,8 @@ Shapes: trail files ``{"Records": [...]}``, JSON arrays, JSON Lines, saved ``loo
 ``detail``) and bare records; gzip is detected by its magic bytes, not by the file name.
 
 Readers yield either a record (a dict) or a :class:`Malformed` naming what could not be read, so the
-caller counts and reports it and goes on. Trail files in the layout AWS writes take the fast path
-of :mod:`analysis.fastscan`: records that cannot be denials are counted (:class:`Skipped`), not parsed.
+caller counts and reports it and goes on. Trail files in the layout AWS writes, or indented, take the fast
+path of :mod:`analysis.fastscan`: records that cannot be denials are counted (:class:`Skipped`), not parsed.
 Everything here works on bytes and streams; reading local files and folders is :mod:`analysis.sources.files`.
 
 A file's content (after gunzip) is read up to a cap, ``APPRUNNER_AUDIT_MAX_DECOMPRESSED_BYTES`` (default

@@ -1,0 +1,153 @@
+"""Indented trail files (``json.dumps(indent=N)``, keys in any order) on the fast path: the same records counted,
+the same denials handed on and the same problems named as the full parse, and every record parsed proven a
+record of the array, never an object nested in one.
+
+Expected counts are counted by hand from the records each test writes; ``both_ways`` reads each input with
+and without the fast path.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from typing import Any
+
+import pytest
+
+from analysis import fastscan, records
+from analysis.records import Malformed, Skipped
+from tests.unit.test_fastscan import both_ways, mixed_records, real_records
+
+pytestmark = pytest.mark.unit
+
+INDENT = "\n    "  # the indent json.dumps(indent=2) writes before each record
+
+
+def indented(items: list[dict[str, Any]], **options: Any) -> bytes:
+    return json.dumps({"Records": items}, **{"indent": 2, **options}).encode()
+
+
+LAYOUTS = {
+    "indent=2": lambda items: indented(items),
+    "indent=2, keys sorted": lambda items: indented(items, sort_keys=True),
+    "indent=1": lambda items: indented(items, indent=1),
+    "indent=4, keys sorted": lambda items: indented(items, indent=4, sort_keys=True),
+    "tabs": lambda items: indented(items, indent="\t"),
+    "CRLF line ends": lambda items: indented(items, sort_keys=True).replace(b"\n", b"\r\n"),
+    "trailing newline": lambda items: indented(items) + b"\n",
+}
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_indented_layouts_take_the_fast_path_and_read_the_same(layout, monkeypatch):
+    data = LAYOUTS[layout](mixed_records() * 3)
+    scan = fastscan.scan_trail(data)
+    assert scan is not None and scan.records == 21
+    # 7 records written 3 times: 4 of each 7 hold a denial's error code (ThrottlingException does not)
+    assert sorted(r["errorCode"] for r in scan.candidates) == sorted(
+        ["AccessDeniedException", "AccessDenied", "Client.UnauthorizedOperation", "AccessDenied"] * 3
+    )
+    fast, full = both_ways(data, monkeypatch)
+    assert fast == full and fast[0] == 21 and len(fast[1]) == 12
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_the_audited_service_leaves_other_services_denials_unparsed(layout):
+    scan = fastscan.scan_trail(LAYOUTS[layout](mixed_records() * 3), "apprunner")
+    assert scan is not None and scan.records == 21
+    # of each 7: DescribeService (AccessDeniedException) and CreateService (AccessDenied) are App Runner's
+    assert sorted(r["eventName"] for r in scan.candidates) == ["CreateService"] * 3 + ["DescribeService"] * 3
+
+
+def test_the_real_corpus_indented_with_keys_sorted_reads_the_same(monkeypatch):
+    corpus = real_records()
+    data = indented(corpus, sort_keys=True)
+    assert fastscan.scan_trail(data) is not None, "records without eventVersion first are no obstacle here"
+    fast, full = both_ways(data, monkeypatch)
+    assert fast == full and fast[0] == len(corpus) and len(fast[1]) > 50
+
+
+@pytest.mark.parametrize("piece", [1, 500, 100_000])
+def test_a_large_indented_document_is_counted_in_pieces_exactly(piece, monkeypatch):
+    data = indented(mixed_records() * 20, sort_keys=True)
+    monkeypatch.setattr(fastscan, "LARGE_DOCUMENT", 0)
+    monkeypatch.setattr(fastscan, "PIECE", piece)
+    assert fastscan.record_count(data) == 140
+    scan = fastscan.scan_trail(data)
+    assert scan is not None and scan.records == 140 and len(scan.candidates) == 80
+
+
+def test_strings_holding_the_separator_text_do_not_cut_records(monkeypatch):
+    items = mixed_records()
+    for item in items:  # json.dumps writes the newlines escaped: the bytes hold no separator
+        item["userAgent"] = INDENT + "}," + INDENT + "{"
+    data = indented(items)
+    scan = fastscan.scan_trail(data)
+    assert scan is not None and scan.records == 7 and len(scan.candidates) == 4
+    fast, full = both_ways(data, monkeypatch)
+    assert fast == full
+
+
+def _nested_siblings_at_the_record_indent() -> bytes:
+    """Three records; the first holds an array of three objects written at the records' indent (its middle one
+    a denial of App Runner), the records themselves are separated compactly. The separators then number
+    records less one, as if each separated two records."""
+    nested = [
+        '{"x": 1',
+        '{"errorCode": "AccessDenied", "eventSource": "apprunner.amazonaws.com", "eventName": "Nested"',
+        '{"y": 2',
+    ]
+    array = "[" + INDENT + ("" + INDENT + "}," + INDENT).join(nested) + INDENT + "}]"
+    first = '{"eventName": "A", "eventSource": "s3.amazonaws.com", "a": ' + array + "}"
+    others = '{"eventName": "B", "eventSource": "s3.amazonaws.com"},{"eventName": "C"}'
+    return ('{\n  "Records": [' + INDENT + first + "," + others + "\n  ]\n}").encode()
+
+
+def test_objects_nested_at_the_record_indent_are_never_taken_for_records(monkeypatch):
+    data = _nested_siblings_at_the_record_indent()
+    assert len(json.loads(data)["Records"]) == 3
+    assert data.count((INDENT + "}," + INDENT + "{").encode()) == 2  # the count alone would pass
+    assert fastscan.scan_trail(data) is None
+    fast, full = both_ways(data, monkeypatch)
+    assert fast == full and fast[0] == 3 and fast[1] == []  # the nested denial is no record
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        (b'"readOnly": true', b'"readOnly": tru'),
+        (b'"eventName": "GetRole"', b'"eventName": "GetRole",,'),
+    ],
+    ids=["tru in a skipped record", "a double comma in a skipped record"],
+)
+def test_a_damaged_indented_document_is_never_counted_and_the_damage_is_named(damage):
+    items = mixed_records()
+    for item in items:
+        item["readOnly"] = True
+    data = indented(items).replace(*damage)
+    assert fastscan.record_count(data) is None and fastscan.scan_trail(data) is None
+    read = list(records.parse_bytes(data, "doc.json"))
+    assert not any(isinstance(item, Skipped) for item in read)
+    assert any(isinstance(item, Malformed) for item in read)
+
+
+def test_a_document_without_line_breaks_between_records_is_left_to_the_full_parse(monkeypatch):
+    data = json.dumps({"Records": mixed_records()}).encode()  # ", " and ": " separators, no indent
+    assert fastscan.scan_trail(data) is None
+    fast, full = both_ways(data, monkeypatch)
+    assert fast == full and fast[0] == 7
+
+
+def test_a_gzipped_indented_trail_file_is_loaded_by_the_fast_path():
+    loaded = records.load_bytes(gzip.compress(indented(mixed_records(), sort_keys=True)), "f.json.gz", "apprunner")
+    assert loaded.scan is not None and loaded.content is None
+    items = list(records.parse_loaded(loaded))
+    # 7 records: 5 counted unread, App Runner's 2 denials parsed
+    assert items[0] == Skipped(5) and len(items) == 3
+
+
+def test_invalid_utf8_in_an_indented_document_is_left_to_the_full_parse_which_reads_every_record():
+    data = indented(mixed_records()).replace(b'"eventName": "GetRole"', b'"eventName": "GetRole\xff"')
+    assert fastscan.record_count(data) is None and fastscan.scan_trail(data) is None
+    read = list(records.parse_bytes(data, "doc.json"))
+    assert len(read) == 7 and all(isinstance(item, dict) for item in read)  # replacement character, as before
