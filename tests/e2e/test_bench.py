@@ -95,6 +95,7 @@ def test_every_shape_has_every_figure_and_nothing_failed(run, table):
             assert re.fullmatch(r"\d+\.\d\d", table[shape][key]), (shape, key)
     assert "peer_duckdb_s" not in table["3x"]
     assert re.fullmatch(r"\d+\.\d\d", table["storm"]["post_scan_s"])
+    assert re.fullmatch(r"\d+\.\d\d", table["storm"]["grouping_remedies_s"])
 
 
 def test_cold_imports_are_reported(table):
