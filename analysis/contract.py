@@ -597,7 +597,10 @@ class Report(Contract):
 
     def document(self) -> dict[str, Any]:
         """The report as JSON data: sections a run did not produce (daily, delivery …) are left out."""
-        data: dict[str, Any] = orjson.loads(self.model_dump_json())  # a third of model_dump(mode="json")'s time
+        try:
+            data: dict[str, Any] = orjson.loads(self.model_dump_json())  # a third of model_dump(mode="json")'s time
+        except ValueError:  # a lone surrogate (a report read back with Python's json), which UTF-8 cannot hold
+            data = self.model_dump(mode="json")
         for name in _OPTIONAL_SECTIONS:
             if data.get(name) is None:
                 data.pop(name, None)

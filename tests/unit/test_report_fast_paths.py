@@ -124,3 +124,17 @@ def _has_surrogates(value: object) -> bool:
 def test_pretty_json_writes_what_orjson_refuses_with_the_standard_library():
     value = {"big": 2**70, "control": "\x00\x1f\u2028"}
     assert pretty_json(value) == json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_a_report_read_back_with_a_lone_surrogate_is_still_a_document():
+    """Python's json reads '\\ud800' into a string UTF-8 cannot hold: model_dump_json refuses it, the document
+    is then made as before (model_dump)."""
+    from analysis.contract import Report
+    from tests import factories as f
+    from tests.analysed import report_of
+
+    report = report_of([f.record(event_id="e-1")])
+    report["sources"][0]["name"] = "trail-\ud800"
+    document = Report.model_validate(report).document()
+    assert document["sources"][0]["name"] == "trail-\ud800"
+    assert document == report
