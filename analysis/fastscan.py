@@ -91,6 +91,7 @@ RECORD_START = b'{"eventVersion":"'
 RECORD_SEPARATOR = b'},{"eventVersion":"'
 ERROR_KEY = b'"errorCode"'
 UNICODE_ESCAPE = b"\\u"
+CONTAINER_KEYS = (b'"Records"', b'"Events"', b'"CloudTrailEvent"', b'"detail-type"')  # records.CONTAINER_KEYS
 JSON_WHITESPACE = b" \t\r\n"
 DENIAL_PREFIX = b"AccessDenied"  # the CIS filter: errorCode "AccessDenied*" ...
 DENIAL_SUFFIX = b"UnauthorizedOperation"  # ... or "*UnauthorizedOperation"
@@ -110,6 +111,7 @@ class TrailScan:
 
     records: int
     candidates: list[dict[str, Any]] = field(default_factory=list)
+    indices: list[int] = field(default_factory=list)  # each candidate's index in Records, when known
 
     @property
     def skipped(self) -> int:
@@ -170,12 +172,21 @@ def _compact_scan(data: bytes, layout: Layout, service: str | None) -> TrailScan
 
 
 def _indented_scan(data: bytes, layout: Layout, service: str | None) -> TrailScan | None:
-    """An indented document: counted in pieces cut around each possible denial, which proves each a record."""
+    """An indented document: counted in pieces cut around each record to parse, which proves each a record of
+    the array (a piece of one element) and gives its index."""
     spans = _candidate_spans(data, layout, service)
-    records = _count_in_pieces(data, layout, cuts=spans)
-    if records is None or not layout.proven(data, records):
+    wanted, indices, records = set(spans), {}, 0
+    for start, end, counted in _pieces(data, layout, spans):
+        if not counted or ((start, end) in wanted and counted != 1):
+            return None
+        indices[start, end] = records
+        records += counted
+    if not layout.proven(data, records):
         return None
-    return _with_candidates(data, records, spans)
+    scan = _with_candidates(data, records, spans)
+    if scan is not None:
+        scan.indices = [indices[span] for span in spans]
+    return scan
 
 
 def _with_candidates(data: bytes, records: int, spans: list[tuple[int, int]]) -> TrailScan | None:
@@ -265,21 +276,29 @@ def _whole_count(data: bytes) -> int | None:
         records = document = None  # the parser is reused only once its proxies are gone
 
 
-def _count_in_pieces(data: bytes, layout: Layout, cuts: Iterable[tuple[int, int]] = ()) -> int | None:
-    """The count of a large trail document: its records cut, at a record separator every ``PIECE`` bytes or
-    so, into pieces each validated and counted as a trail document of its own. With ``cuts`` (records' spans,
-    bounded by separators or the array's ends), the document is also cut around each, which must then be a
-    piece of exactly one record.
+def _count_in_pieces(data: bytes, layout: Layout) -> int | None:
+    """The count of a large trail document: the sum of its pieces' (:func:`_pieces`), if every one is valid."""
+    total = 0
+    for _, _, counted in _pieces(data, layout):
+        if not counted:
+            return None
+        total += counted
+    return total
+
+
+def _pieces(data: bytes, layout: Layout, spans: Iterable[tuple[int, int]] = ()) -> Iterator[tuple[int, int, int]]:
+    """(start, end, records) of each piece of a trail document, cut at a record separator every ``PIECE`` bytes
+    or so and around each of ``spans`` (records' spans, bounded by separators or the array's ends), each piece
+    validated and counted as a trail document of its own (0: not valid; the caller stops there).
 
     Exact: each piece holds at least one record and ends with ``}`` before the next one's ``,{``, so the
     document is valid (and holds the sum of the counts) when every piece is (an indented document's head
     and tail, outside the pieces, are matched whole by :func:`_layout`); a separator inside a record makes
-    the pieces around it invalid, and the document is parsed in full. So a span that is a piece is a record
-    of the array, never an object nested in one.
+    the pieces around it invalid, and the document is parsed in full. So a span that is a piece of one record
+    is a record of the array, never an object nested in one.
     """
-    records_end, spans = layout.records_end, set(cuts)
+    records_end, start, forced = layout.records_end, layout.first, 0
     around = sorted(layout.separators_around(spans))
-    total, start, forced = 0, layout.first, 0
     while start < records_end:
         separator = find(data, layout.separator, min(start + PIECE, records_end), records_end)
         while forced < len(around) and around[forced] < start:
@@ -287,12 +306,8 @@ def _count_in_pieces(data: bytes, layout: Layout, cuts: Iterable[tuple[int, int]
         if forced < len(around) and (separator < 0 or around[forced] < separator):
             separator = around[forced]
         end = records_end if separator < 0 else separator + layout.cut
-        counted = _whole_count(TRAIL_HEAD + data[start:end] + b"]}")
-        if not counted or ((start, end) in spans and counted != 1):
-            return None
-        total += counted
+        yield start, end, _whole_count(TRAIL_HEAD + data[start:end] + b"]}") or 0
         start = records_end if separator < 0 else layout.next_start(separator)
-    return total
 
 
 def _parser_for(size: int) -> Any:
@@ -307,18 +322,32 @@ def _parser_for(size: int) -> Any:
 
 
 def _candidate_spans(data: bytes, layout: Layout, service: str | None) -> list[tuple[int, int]]:
-    """(start, end) of every record that may be a denial (of ``service``), in document order, each once."""
+    """(start, end) of every record that may be a denial (of ``service``), in document order, each once; in an
+    indented document, also of every record that may be a container (see :func:`_container_spans`)."""
     records_end = layout.records_end
     positions = [p for p in _occurrences(data, ERROR_KEY, records_end) if _denial_like_key(data, p)]
     positions.extend(_occurrences(data, UNICODE_ESCAPE, records_end))
     span = _record_span if layout.compact else partial(_indented_record_span, layout=layout)
-    spans = sorted({span(data, position, records_end) for position in positions})
+    spans = {span(data, position, records_end) for position in positions}
     needles = service_needles(service)
-    return spans if needles is None else [span for span in spans if _may_be_of_service(data, span, needles)]
+    if needles is not None:
+        spans = {span for span in spans if _may_be_of_service(data, span, needles)}
+    return sorted(spans if layout.compact else spans | _container_spans(data, layout))
 
 
-def _occurrences(data: bytes, needle: bytes, end: int) -> Iterator[int]:
-    position = find(data, needle, 0, end)
+def _container_spans(data: bytes, layout: Layout) -> set[tuple[int, int]]:
+    """Records of an indented document whose bytes name a container's key: the reader names such a record
+    malformed (``records._in_container``), so it is parsed whatever its service, as the full parse would."""
+    positions = (
+        position
+        for key in CONTAINER_KEYS
+        for position in _occurrences(data, key, layout.records_end, start=layout.first)
+    )
+    return {_indented_record_span(data, position, layout.records_end, layout) for position in positions}
+
+
+def _occurrences(data: bytes, needle: bytes, end: int, start: int = 0) -> Iterator[int]:
+    position = find(data, needle, start, end)
     while position >= 0:
         yield position
         position = find(data, needle, position + len(needle), end)

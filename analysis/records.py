@@ -272,8 +272,9 @@ def _parse_plain(data: bytes, origin: str) -> Iterator[RecordOrProblem]:
 def _scanned(scan: fastscan.TrailScan, origin: str) -> Iterator[RecordOrProblem]:
     if scan.skipped:
         yield Skipped(scan.skipped)
-    for record in scan.candidates:
-        yield from _in_container(record, f"{origin}.Records")
+    for number, record in enumerate(scan.candidates):
+        where = f"{origin}.Records[{scan.indices[number]}]" if scan.indices else f"{origin}.Records"
+        yield from _in_container(record, where)
 
 
 def _document(data: bytes, origin: str) -> Iterator[RecordOrProblem]:

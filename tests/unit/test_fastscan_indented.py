@@ -13,8 +13,11 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from analysis import fastscan, records
+from analysis.denials import audits_service, is_denial
 from analysis.records import Malformed, Skipped
 from tests.unit.test_fastscan import both_ways, mixed_records, real_records
 
@@ -151,3 +154,55 @@ def test_invalid_utf8_in_an_indented_document_is_left_to_the_full_parse_which_re
     assert fastscan.record_count(data) is None and fastscan.scan_trail(data) is None
     read = list(records.parse_bytes(data, "doc.json"))
     assert len(read) == 7 and all(isinstance(item, dict) for item in read)  # replacement character, as before
+
+
+# --- generated documents: any whitespace between tokens, nested containers at any indent -------------
+
+WHITESPACE = st.sampled_from(["", " ", "\n", "\n  ", INDENT, "\n      ", "\t"])
+KEYS = st.sampled_from(["eventName", "eventSource", "errorCode", "eventVersion", "a", "Records", "x"])
+STRINGS = st.sampled_from(
+    ["AccessDenied", "Client.UnauthorizedOperation", "ThrottlingException", "apprunner.amazonaws.com", "},{", "\n"]
+)
+VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | STRINGS,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(KEYS, children, max_size=3),
+    max_leaves=10,
+)
+RECORD = st.dictionaries(KEYS, VALUES, max_size=5)
+
+
+@st.composite
+def written(draw: st.DrawFn, value: Any) -> str:
+    """``value`` as JSON with whitespace drawn before every element and key: containers nested at any indent."""
+    if isinstance(value, dict):
+        members = [draw(WHITESPACE) + json.dumps(k) + ": " + draw(written(v)) for k, v in value.items()]
+        return "{" + ",".join(members) + draw(WHITESPACE) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(draw(WHITESPACE) + draw(written(v)) for v in value) + draw(WHITESPACE) + "]"
+    return json.dumps(value)
+
+
+@st.composite
+def indented_documents(draw: st.DrawFn) -> bytes:
+    """Records at the indent json.dumps(indent=2) writes, each record's boundary written so or drawn."""
+    items = draw(st.lists(RECORD, min_size=1, max_size=6))
+    parts = []
+    for item in items:
+        text = draw(written(item))
+        closing = draw(st.sampled_from([INDENT, INDENT, ""]))  # mostly the separator, at times not
+        parts.append(text[:-1].rstrip(" \n\t") + closing + "}")
+    return ('{\n  "Records": [' + INDENT + ("," + INDENT).join(parts) + "\n  ]\n}").encode()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(document=indented_documents(), service=st.sampled_from([None, "apprunner"]))
+def test_any_generated_indented_document_reads_as_the_full_parse_does(document, service, monkeypatch):
+    expected = json.loads(document)["Records"]
+    scan = fastscan.scan_trail(document, service)
+    if scan is not None:
+        assert scan.records == len(expected)
+        assert all(any(c == r for r in expected) for c in scan.candidates), "every record parsed is a record"
+        wanted = [r for r in expected if is_denial(r) and (service is None or audits_service(r, service))]
+        assert [c for c in scan.candidates if c in wanted] == wanted
+    fast, full = both_ways(document, monkeypatch)
+    assert fast == full
