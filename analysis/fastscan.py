@@ -173,8 +173,13 @@ def _compact_scan(data: bytes, layout: Layout, service: str | None) -> TrailScan
 
 def _indented_scan(data: bytes, layout: Layout, service: str | None) -> TrailScan | None:
     """An indented document: counted in pieces cut around each record to parse, which proves each a record of
-    the array (a piece of one element) and gives its index."""
-    spans = _candidate_spans(data, layout, service)
+    the array (a piece of one element) and gives its index.
+
+    Its first record is parsed too, and must be a CloudTrail record (:func:`is_trail_record`): no layout proves
+    the others are (AWS's compact one starts each with eventVersion), and the pipeline counts those skipped as
+    CloudTrail records; so a source of other JSON is still said to hold none."""
+    first = _indented_record_span(data, layout.first, layout.records_end, layout)
+    spans = sorted({first, *_candidate_spans(data, layout, service)})
     wanted, indices, records = set(spans), {}, 0
     for start, end, counted in _pieces(data, layout, spans):
         if not counted or ((start, end) in wanted and counted != 1):
@@ -184,9 +189,19 @@ def _indented_scan(data: bytes, layout: Layout, service: str | None) -> TrailSca
     if not layout.proven(data, records):
         return None
     scan = _with_candidates(data, records, spans)
-    if scan is not None:
-        scan.indices = [indices[span] for span in spans]
+    if scan is None or not is_trail_record(scan.candidates[0]):
+        return None
+    scan.indices = [indices[span] for span in spans]
     return scan
+
+
+def is_trail_record(record: dict[str, Any]) -> bool:
+    """What the pipeline counts as a CloudTrail record (``pipeline.Coverage.add``), and the reader hands on as
+    a record, not a container (``records._in_container``)."""
+    container = any(key in record for key in ("Records", "Events", "CloudTrailEvent"))
+    envelope = "detail" in record and "detail-type" in record
+    trail = isinstance(record.get("eventSource"), str) and ("eventName" in record or "eventTime" in record)
+    return trail and not container and not envelope
 
 
 def _with_candidates(data: bytes, records: int, spans: list[tuple[int, int]]) -> TrailScan | None:

@@ -134,6 +134,35 @@ def test_a_damaged_indented_document_is_never_counted_and_the_damage_is_named(da
     assert any(isinstance(item, Malformed) for item in read)
 
 
+@pytest.mark.parametrize(
+    "first",
+    [
+        {"eventName": "GetRole"},
+        {"eventSource": "iam.amazonaws.com"},
+        {"eventSource": 7, "eventName": "GetRole"},
+        {"eventSource": "iam.amazonaws.com", "eventName": "GetRole", "Records": []},
+        {"eventSource": "iam.amazonaws.com", "eventTime": "x", "detail": {}, "detail-type": "y"},
+    ],
+    ids=["no eventSource", "neither eventName nor eventTime", "eventSource no string", "a container", "an envelope"],
+)
+def test_a_document_whose_first_record_is_no_cloudtrail_record_is_left_to_the_full_parse(first, monkeypatch):
+    """The pipeline counts skipped records as CloudTrail records: other JSON must still be said to hold none."""
+    data = indented([first, *mixed_records()])
+    assert fastscan.scan_trail(data) is None
+    fast, full = both_ways(data, monkeypatch)
+    named_malformed = "Records" in first or "detail" in first  # a container is no record: the others are 7
+    assert fast == full and fast[0] == (7 if named_malformed else 8)
+
+
+def test_the_first_record_is_parsed_and_handed_on_when_it_is_a_cloudtrail_record():
+    items = mixed_records()
+    data = indented([items[-1], *items[:-1]])  # GetRole, a success of IAM, first
+    scan = fastscan.scan_trail(data, "apprunner")
+    assert scan is not None and scan.records == 7
+    assert [r["eventName"] for r in scan.candidates] == ["GetRole", "DescribeService", "CreateService"]
+    assert scan.indices == [0, 1, 2]
+
+
 def test_a_document_without_line_breaks_between_records_is_left_to_the_full_parse(monkeypatch):
     data = json.dumps({"Records": mixed_records()}).encode()  # ", " and ": " separators, no indent
     assert fastscan.scan_trail(data) is None
@@ -200,7 +229,7 @@ def test_any_generated_indented_document_reads_as_the_full_parse_does(document, 
     expected = json.loads(document)["Records"]
     scan = fastscan.scan_trail(document, service)
     if scan is not None:
-        assert scan.records == len(expected)
+        assert scan.records == len(expected) and fastscan.is_trail_record(expected[0])
         assert all(any(c == r for r in expected) for c in scan.candidates), "every record parsed is a record"
         wanted = [r for r in expected if is_denial(r) and (service is None or audits_service(r, service))]
         assert [c for c in scan.candidates if c in wanted] == wanted
