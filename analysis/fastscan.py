@@ -35,6 +35,9 @@ document is counted a piece at a time (as a large one is, see below), cut at the
 record to be parsed: every piece valid proves every cut falls between two records, and each parsed record a
 piece of exactly one element of the array, never an object nested in one. The head and tail around the
 pieces are matched whole; there as elsewhere, anything unproven sends the document to the full parse.
+Two more records are parsed than in the compact layout, as the full parse would read them: any record whose
+bytes name a container's key (``"Records"``…: the reader names it malformed), and the first record, which must
+be a CloudTrail record (:func:`is_trail_record`: nothing else proves an indented document is the trail's).
 
 Byte searches use StringZilla (SIMD, several times faster than ``bytes.find``) when installed; without
 pysimdjson there is no proof of the record count, and every document is parsed in full.
