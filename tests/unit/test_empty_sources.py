@@ -31,7 +31,7 @@ def _report(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[dict[s
 
 
 def _trail(path: Path, *records: dict[str, Any]) -> Path:
-    path.write_text(json.dumps(f.trail_file(list(records)), indent=1))  # indented: read in full, not fast-pathed
+    path.write_text(json.dumps(f.trail_file(list(records))))  # ", " between tokens: read in full, not fast-pathed
     return path
 
 

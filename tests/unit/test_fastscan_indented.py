@@ -16,9 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis import fastscan, records
+from analysis import cli, fastscan, records
 from analysis.denials import audits_service, is_denial
 from analysis.records import Malformed, Skipped
+from tests import factories as f
 from tests.unit.test_fastscan import both_ways, mixed_records, real_records
 
 pytestmark = pytest.mark.unit
@@ -235,3 +236,20 @@ def test_any_generated_indented_document_reads_as_the_full_parse_does(document, 
         assert [c for c in scan.candidates if c in wanted] == wanted
     fast, full = both_ways(document, monkeypatch)
     assert fast == full
+
+
+def test_an_indented_file_wholly_outside_the_window_is_still_a_warning(capsys, tmp_path):
+    """Its records skipped, its first record and possible denials read: their span is said, as for compact files."""
+    trail = tmp_path / "trail.json"
+    records_written = [
+        f.record(event_time="2026-11-28T09:15:00Z"),
+        f.record("ListServices", error_code=None, event_time="2026-11-28T23:59:51Z"),
+        f.record("ListServices", error_code=None, event_time="2026-11-28T00:00:03Z"),
+    ]
+    trail.write_bytes(indented(records_written))
+    assert cli.main(["report", "-q", "--source", str(trail), "--day", "2025-11-28", "--out", str(tmp_path / "r")]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        f"apprunner-audit: warning: {trail}: no denial in the window 2025-11-28T00:00:00Z..2025-11-29T00:00:00Z; "
+        "its possible denials span 2026-11-28T09:15:00Z..2026-11-28T09:15:00Z (2 other record(s) counted, their "
+        "times not read)"
+    ]
