@@ -112,8 +112,8 @@ def resource_types(action: str) -> list[ResourceType]:
     return list(_resource_types_as_written(action))
 
 
-# The caches below are keyed by names and ARNs read from logs: bounded, so that a long-running service's memory
-# stays bounded whatever it reads.
+# The caches below are keyed by names and ARNs read from logs: bounded (a few MB at most), so that memory stays
+# bounded whatever a long-running service reads.
 @lru_cache(maxsize=4096)
 def _resource_types_as_written(action: str) -> tuple[ResourceType, ...]:
     canonical = canonical_action(action)
@@ -146,7 +146,7 @@ def takes_only_star(action: str) -> bool:
     return action_exists(action) and not _resource_types_as_written(action)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def matching_resource_type(action: str, arn: str) -> ResourceType | None:
     for resource_type in _resource_types_as_written(action):
         if resource_type.matches(arn):
@@ -184,7 +184,7 @@ def mapped_event_sources(prefix: str) -> tuple[str, ...]:
     return tuple(sorted(source for source, mapped in special.items() if mapped == prefix))
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def action_for_event(event_source: str, event_name: str) -> str:
     """The IAM action a CloudTrail event stands for, spelled as the catalog spells it where known.
 

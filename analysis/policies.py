@@ -46,7 +46,7 @@ def scope_resources(action: str, stated: Iterable[str], *, principal_arn: str | 
 
 
 # Bounded (keys come from logs); a storm refuses the same few resources to thousands of principals.
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def _scoped(action: str, stated: tuple[str, ...], principal_arn: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if catalog.takes_only_star(action):
         return ("*",), ()
