@@ -184,7 +184,7 @@ def test_account_and_organization_trails_in_one_bucket_are_both_read(s3):
 # --- reading --------------------------------------------------------------------------------------
 
 
-def test_trail_files_take_the_fast_path_and_pretty_files_the_full_parse(s3):
+def test_compact_and_indented_trail_files_from_s3_are_read_alike(s3):
     base = "AWSLogs/"
     busy = [ok("ListServices", at(0, 9, m)) for m in range(40)] + [event("DescribeService", at(0, 9, 41))]
     put_trail_file(s3, base, f.ACCOUNT, "us-east-1", at(0, 9, 45), busy)
