@@ -379,7 +379,7 @@ class Shape:
     regions: tuple[str, ...] = REGIONS
     files_per_stream: int = SLOTS_PER_DAY - SKIPPED_SLOTS
     denials: str = "concentrated"  # concentrated | spread | storm: see DayWriter.record
-    pretty: bool = False  # indent=2 and keys sorted (eventVersion not first): the fast path's indented layout (the full parse before issue 14)
+    pretty: bool = False  # indent=2, keys sorted: the fast path's indented layout (the full parse before issue 14)
     large_file_records: int = 0  # one more file in the first stream holding this many records
     peers: bool = True  # the peers read this shape too (not the 3x day: its point is memory)
     weights: tuple[float, ...] = field(default=(), compare=False)
