@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import inspect
 import json
+import re
 import textwrap
 from collections.abc import Mapping
 from functools import cache
@@ -597,10 +598,7 @@ class Report(Contract):
 
     def document(self) -> dict[str, Any]:
         """The report as JSON data: sections a run did not produce (daily, delivery …) are left out."""
-        try:
-            data: dict[str, Any] = orjson.loads(self.model_dump_json())  # a third of model_dump(mode="json")'s time
-        except ValueError:  # a lone surrogate (a report read back with Python's json), which UTF-8 cannot hold
-            data = self.model_dump(mode="json")
+        data = _json_data(self)
         for name in _OPTIONAL_SECTIONS:
             if data.get(name) is None:
                 data.pop(name, None)
@@ -612,14 +610,45 @@ class Report(Contract):
         return pretty_json(self.document())
 
 
-def pretty_json(document: Any) -> str:
-    """``json.dumps(document, indent=2, ensure_ascii=False)`` and a line feed, written by orjson: the same text (a
-    test compares them) at a twentieth of the time (the standard library's indented writer is pure Python). A value
-    orjson refuses (an integer beyond 64 bits) is written by the standard library."""
+def _json_data(model: BaseModel) -> dict[str, Any]:
+    """``model.model_dump(mode="json")``, by way of the JSON text (a third of the time). orjson reads an integer of
+    more than 64 bits as a float, and pydantic refuses a lone surrogate (a report read back with Python's json):
+    those take the slow way."""
     try:
-        return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"
+        text = model.model_dump_json()
+    except ValueError:
+        return model.model_dump(mode="json")
+    if _LONG_DIGITS.search(text):
+        return model.model_dump(mode="json")
+    data: dict[str, Any] = orjson.loads(text)
+    return data
+
+
+_LONG_DIGITS = re.compile(r"\d{19}")  # 2**63 has 19 digits: a run this long may be such an integer
+
+
+def pretty_json(document: Any) -> str:
+    """``json.dumps(document, indent=2, ensure_ascii=False)`` and a line feed, written by orjson at a twentieth of
+    the time (the standard library's indented writer is pure Python). The text is the same (a test compares them)
+    but for floats, which the two write differently below 1e-4 and from 1e16 (``0.00001`` against ``1e-05``): a
+    float written otherwise than Python's ``repr``, or a value orjson refuses (an integer beyond 64 bits), and the
+    standard library writes the document. (NaN and infinities: a report's document holds ``null`` already.)"""
+    try:
+        text = orjson.dumps(document, option=orjson.OPT_INDENT_2)
     except orjson.JSONEncodeError:
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if any(_written_otherwise(token) for token in _FLOAT_VALUES.findall(text)):
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return text.decode() + "\n"
+
+
+# A number in a value's place of orjson's indented text (after a key, or alone on an array's line) with a fraction
+# or an exponent; the same bytes inside a string only cost a check.
+_FLOAT_VALUES = re.compile(rb'(?:": |^ *)(-?\d+(?:\.\d+)?[eE][-+]?\d+|-?\d+\.\d+)(?=,?$)', re.MULTILINE)
+
+
+def _written_otherwise(token: bytes) -> bool:
+    return repr(float(token)).encode() != token
 
 
 _OPTIONAL_SECTIONS = ("service", "timeline", "daily", "late_arrivals", "ledger", "delivery", "redacted")

@@ -82,8 +82,9 @@ def series_times(texts: pd.Series) -> pd.Series:
     if parsed.dt.unit == "ns":  # only when some value is written beyond the microsecond: rare, costs a pass
         parsed = _parsed(texts.astype(object).map(_to_microseconds))
     in_microseconds: pd.Series = parsed.dt.as_unit("us")
-    # pandas reads year 0 (0000-01-01, or 0001-01-01T00:00:00+02:00 in UTC), which no datetime holds: unreadable
-    readable: pd.Series = in_microseconds.where(in_microseconds.dt.year >= datetime.min.year)
+    # pandas reads years no datetime holds once in UTC (0000-01-01; 0001-01-01T00:00:00+02:00; 9999-12-31T23:00-02:00)
+    years = in_microseconds.dt.year
+    readable: pd.Series = in_microseconds.where((years >= datetime.min.year) & (years <= datetime.max.year))
     return readable
 
 

@@ -75,8 +75,19 @@ _RESOURCE_END = re.compile(r"\sbecause no\s|\swith an explicit deny\b|\.\s++Enco
 _ENCODED = re.compile(r"Encoded authorization failure message:\s*+(?P<encoded>\S++)")
 
 
-@lru_cache(maxsize=16384)  # a storm repeats its messages (36,621 distinct in 99,631 denials); the result is frozen
 def parse_message(message: str | None) -> ParsedMessage:
+    """What an AccessDenied message says (``ParsedMessage``); a message of usual length is read once per run."""
+    if message is not None and len(message) > MESSAGE_PARSE_LIMIT:
+        return _parse_message(message)  # not kept: the cache holds at most 16,384 messages of at most 16 KiB
+    return _parsed_message(message)
+
+
+@lru_cache(maxsize=16384)  # a storm repeats its messages (36,621 distinct in 99,631 denials); the result is frozen
+def _parsed_message(message: str | None) -> ParsedMessage:
+    return _parse_message(message)
+
+
+def _parse_message(message: str | None) -> ParsedMessage:
     if not message:
         return ParsedMessage()
     text, capped = _within_limit(message.strip())

@@ -147,7 +147,7 @@ def split_policy(policy: dict[str, Any] | None, limit: int = MANAGED_POLICY_LIMI
     if policy is None:
         return []
     whole = {"Version": POLICY_VERSION, "Statement": list(policy["Statement"])}
-    if policy_size(whole) <= limit:  # then so does each statement, and every run of them: one document
+    if whole["Statement"] and policy_size(whole) <= limit:  # each statement fits, and every run of them
         return [whole]
     documents: list[dict[str, Any]] = []
     current: list[dict[str, Any]] = []

@@ -85,8 +85,8 @@ def without_secrets(value: T) -> T:
     string that may hold a secret (the usual one) is returned as it is, unwalked. JSON writes the patterns' letters
     as they are, so the check sees every string, keys included."""
     try:
-        text = json.dumps(value, ensure_ascii=False, skipkeys=True, default=repr)
-    except (TypeError, ValueError):  # a value JSON cannot write (a cycle): walked
+        text = json.dumps(value, ensure_ascii=False, default=repr)
+    except Exception:  # what JSON cannot write (a key not a string, a cycle, a repr that fails): walked
         return map_strings(value, mask_secrets)
     return map_strings(value, mask_secrets) if may_hold_secrets(text) else value
 

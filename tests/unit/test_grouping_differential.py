@@ -163,9 +163,12 @@ def test_an_event_time_in_non_ascii_digits_is_unreadable_in_both_readings(text: 
     assert_same_readings(rows)
 
 
-@pytest.mark.parametrize("text", ["0000-01-01T00:00:00Z", "0000-01-01", "0001-01-01T00:00:00+02:00"])
+@pytest.mark.parametrize(
+    "text", ["0000-01-01T00:00:00Z", "0000-01-01", "0001-01-01T00:00:00+02:00", "9999-12-31T23:00:00-02:00"]
+)
 def test_an_event_time_in_year_zero_is_unreadable_and_the_report_is_made(text: str) -> None:
-    """pandas reads year 0, which no datetime holds: it crashed ``event_times`` (the run) and the frame's findings."""
+    """pandas reads years 0 and 10000 (once in UTC), which no datetime holds: they crashed ``event_times`` (the
+    run) and the frame's findings."""
     rows = [denial_row(f.record(event_time=text))]
     assert grouping.event_times([text]) == [None]  # as analysis.times.moment: no datetime holds it
     assert_same_readings(rows)
@@ -192,6 +195,7 @@ UNREADABLE_TIMES = (
     "2026-02-30T00:00:00Z",
     "0000-01-01T00:00:00Z",
     "0001-01-01T00:00:00+02:00",
+    "9999-12-31T23:00:00-02:00",
     "2026-11-28T25:00:00Z",
     "2026-11-28T09:15:02ZZ",
     "٢٠٢٦-11-28T09:15:02Z",

@@ -333,3 +333,14 @@ def test_a_message_that_names_the_refused_action_is_an_iam_refusal_whatever_else
     )
     parsed = parse_message(text)
     assert (parsed.action, parsed.non_iam_failure) == ("iam:PassRole", None)
+
+
+def test_messages_are_read_once_and_an_overlong_one_is_not_kept():
+    from analysis.messages import MESSAGE_PARSE_LIMIT, _parsed_message
+
+    _parsed_message.cache_clear()
+    usual = "User: arn:aws:iam::111122223333:user/a is not authorized to perform: apprunner:ListServices"
+    assert parse_message(usual) is parse_message(usual)
+    overlong = usual + " x" * MESSAGE_PARSE_LIMIT
+    assert parse_message(overlong) == parse_message(overlong)
+    assert _parsed_message.cache_info().currsize == 1

@@ -283,3 +283,7 @@ def test_another_session_or_a_name_is_left_out_with_a_note():
         f"apprunner:DescribeService: '{session}' is not a resource this action takes; left out.",
         "apprunner:DescribeService: 'anonymous' is not a resource this action takes; left out.",
     ]
+
+
+def test_a_policy_without_statements_is_no_document():
+    assert split_policy({"Version": "2012-10-17", "Statement": []}) == []

@@ -42,3 +42,17 @@ def test_read_workers_come_from_the_environment(monkeypatch):
     assert scanpool.read_workers() == 3
     monkeypatch.setenv("APPRUNNER_AUDIT_READ_WORKERS", "zero")
     assert scanpool.read_workers(5) == 5
+
+
+def _collector_running(_: int) -> bool:
+    import gc
+
+    return gc.isenabled()
+
+
+def test_a_worker_forked_while_the_collector_is_paused_runs_it_again():
+    from analysis.pipeline import no_cycle_collection
+
+    with no_cycle_collection():
+        running = list(scanpool.ordered_map(_collector_running, range(4), 2, processes=True))
+    assert running == [True] * 4
