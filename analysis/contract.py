@@ -636,8 +636,8 @@ def pretty_json(document: Any) -> str:
     try:
         text = orjson.dumps(document, option=orjson.OPT_INDENT_2)
     except orjson.JSONEncodeError:
-        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    if any(_written_otherwise(token) for token in _FLOAT_VALUES.findall(text)):
+        text = None
+    if text is None or any(_written_otherwise(token) for token in _FLOAT_VALUES.findall(text)):
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     return text.decode() + "\n"
 

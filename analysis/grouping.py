@@ -245,7 +245,11 @@ def finding_summary(key: FindingKey, rows: list[Row]) -> FindingSummary:
 
 def findings(rows: Iterable[Row]) -> list[dict[str, Any]]:
     """Findings as plain dicts in the contract's shape (``remedy`` left for the remedies layer), the busiest first."""
-    groups = rows_by_finding(rows)
+    return findings_of(rows_by_finding(rows))
+
+
+def findings_of(groups: dict[FindingKey, list[Row]]) -> list[dict[str, Any]]:
+    """:func:`findings` of rows already grouped by :func:`rows_by_finding`."""
     ordered = sorted(groups, key=lambda key: (-len(groups[key]), *key))
     return [_finding(key, groups[key]) for key in ordered]
 

@@ -24,8 +24,9 @@ __all__ = ["SCHEMA_VERSION", "build_report", "dumps", "schema", "validate"]
 def findings_with_remedies(denials: Sequence[grouping.Row], options: Options) -> list[dict[str, Any]]:
     """One finding per principal and owning account, each with its remedy, then its hazards and severity
     (validated once, in the report)."""
-    found = grouping.findings(denials)
-    advice = remedies.advise(found, denials, options)
+    groups = grouping.rows_by_finding(denials)  # once, for the findings and their remedies
+    found = grouping.findings_of(groups)
+    advice = remedies.advise(found, denials, options, groups)
     with_remedies = [{**finding, "remedy": remedy} for finding, remedy in zip(found, advice, strict=True)]
     return [with_severity(finding, options) for finding in with_remedies]
 

@@ -23,12 +23,18 @@ if TYPE_CHECKING:
 _REFUSED_ELSEWHERE = ("review_deny", "org_policy")
 
 
-def advise(findings: list[dict[str, Any]], rows: Sequence[Row], options: Options) -> list[dict[str, Any]]:
-    """Each finding's remedy, in the findings' order (``rows`` are their denial rows, ``analysis.grouping``'s)."""
+def advise(
+    findings: list[dict[str, Any]],
+    rows: Sequence[Row],
+    options: Options,
+    groups: dict[tuple[str, str], list[Row]] | None = None,
+) -> list[dict[str, Any]]:
+    """Each finding's remedy, in the findings' order (``rows`` are their denial rows, ``analysis.grouping``'s;
+    ``groups`` the same rows by finding, when the caller has them already)."""
     if not findings:
         return []
     suspects = reconnaissance_principals(rows, options.recon_distinct_actions, options.recon_window_minutes)
-    groups = rows_by_finding(rows)
+    groups = rows_by_finding(rows) if groups is None else groups
     advice = []
     for finding in findings:
         key = finding["principal"]["key"]
