@@ -10,7 +10,8 @@ every file in the page cache:
 - ``whole_s``: the whole process as users run it, ``apprunner-audit report --source ROOT/SHAPE --day
   2026-11-28 --format json --out FILE -q`` (every shape is one day), timed from outside, default workers,
   the best of ``BENCH_REPEAT``; ``ratio`` is ``whole_s / floor_s``. Its memory: ``max_rss_mb``, the
-  largest process's RSS (``wait4``), and ``tree_peak_mb``, the process and its workers sampled as PSS;
+  largest process's RSS (``wait4``, through a small launcher: see :data:`LAUNCHER`), and ``tree_peak_mb``,
+  the process and its workers sampled as PSS;
 - ``single_s``: the same command in one process, one reader (``APPRUNNER_AUDIT_READ_PROCESSES=0``,
   ``APPRUNNER_AUDIT_READ_WORKERS=1``);
 - the report's totals against what the generator wrote (``check=ok``, else ``check=MISMATCH``);
@@ -202,21 +203,37 @@ def apprunner_audit() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "analysis"]
 
 
+# wait4's ru_maxrss of a process started straight from this one is wrong: subprocess starts it by vfork, and the
+# exec that follows records this process's own high-water mark as the child's (a `python -c pass` started after
+# this process held 300 MB reports 313 MB). So a small launcher starts the command, times it and reports its
+# wait4 (the launcher's mark, some 10 MB, is the floor of what it reports).
+LAUNCHER = """
+import json, os, subprocess, sys, time
+started = time.perf_counter()
+process = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(process.pid, 0)
+print(json.dumps({"seconds": time.perf_counter() - started, "status": status, "max_rss_kb": usage.ru_maxrss}))
+"""
+
+
 def run_whole(folder: Path, env: dict[str, str], sample: bool = False) -> Run:
-    """``apprunner-audit report`` on ``folder`` as users run it, timed from outside; with ``sample`` its tree's
-    memory is sampled every 50 ms (which costs time: sampled runs are not the timed ones)."""
+    """``apprunner-audit report`` on ``folder`` as users run it, timed from outside (by :data:`LAUNCHER`); with
+    ``sample`` its tree's memory is sampled every 50 ms (which costs time: sampled runs are not the timed ones)."""
     with tempfile.TemporaryDirectory() as scratch:
         out, errors = Path(scratch) / "report.json", Path(scratch) / "stderr"
         command = [*apprunner_audit(), "report", "--source", str(folder), "--day", DAY.strftime("%Y-%m-%d")]
         command += ["--format", "json", "--out", str(out), "-q"]
         with errors.open("w") as stderr:
-            started = time.perf_counter()
-            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, env={**os.environ, **env})
-            status, usage, peak = _wait(process, sample)
-            seconds = time.perf_counter() - started
-        code = os.waitstatus_to_exitcode(status)
-        process.returncode = code
-        rss = usage.ru_maxrss / 1024
+            launcher = subprocess.Popen(
+                [sys.executable, "-c", LAUNCHER, *command],
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                env={**os.environ, **env},
+            )
+            peak = _sampled_peak(launcher) if sample else None
+            measured = json.loads(launcher.communicate()[0])
+        code = os.waitstatus_to_exitcode(measured["status"])
+        seconds, rss = measured["seconds"], measured["max_rss_kb"] / 1024
         if code:
             message = (errors.read_text().strip().splitlines() or [f"exit {code}"])[-1]
             return Run(seconds, rss, peak, None, message)
@@ -224,17 +241,13 @@ def run_whole(folder: Path, env: dict[str, str], sample: bool = False) -> Run:
     return Run(seconds, rss, peak, totals)
 
 
-def _wait(process: subprocess.Popen[bytes], sample: bool) -> tuple[int, Any, float | None]:
-    if not sample:
-        _, status, usage = os.wait4(process.pid, 0)
-        return status, usage, None
+def _sampled_peak(launcher: subprocess.Popen[bytes]) -> float:
+    """The largest PSS of the command's process tree (the launcher's own left out), sampled until it ends."""
     peak = 0.0
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            return status, usage, peak
-        peak = max(peak, sum(_pss_kb(p) for p in _tree(process.pid)) / 1024)
+    while launcher.poll() is None:
+        peak = max(peak, sum(_pss_kb(p) for p in _tree(launcher.pid)[1:]) / 1024)
         time.sleep(0.05)
+    return peak
 
 
 def _tree(root: int) -> list[int]:

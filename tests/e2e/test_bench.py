@@ -146,3 +146,28 @@ def test_the_large_day_holds_one_large_file(run):
         len(json.loads(gzip.decompress(p.read_bytes()))["Records"]) for p in (run[0] / "large").rglob("*.json.gz")
     )
     assert sizes[-1] == RECORDS // 50 and sizes[-2] < RECORDS // 50 // 4
+
+
+def test_the_launcher_reports_the_commands_memory_not_the_benchs_own():
+    """wait4 on a child started straight from a process that once held 400 MB reports at least 400 MB, whatever the
+    child used (vfork, then exec, records the parent's high-water mark); through the bench's launcher, a child that
+    uses a few MB reports a few MB."""
+    import importlib.util
+    import os
+
+    spec = importlib.util.spec_from_file_location("bench_day_launcher", ROOT / "scripts" / "bench_day.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_day_launcher", bench)  # dataclasses look their module up there
+    spec.loader.exec_module(bench)
+    held = bytearray(400 * 1024 * 1024)
+    held[::4096] = b"\1" * len(range(0, len(held), 4096))  # every page touched: this process's mark is >= 400 MB
+    del held
+    tiny = [sys.executable, "-c", "pass"]
+    direct = subprocess.Popen(tiny)
+    _, _, usage = os.wait4(direct.pid, 0)
+    assert usage.ru_maxrss / 1024 >= 400  # the pitfall the launcher avoids is real here
+    launched = subprocess.run([sys.executable, "-c", bench.LAUNCHER, *tiny], capture_output=True, check=True)
+    measured = json.loads(launched.stdout)
+    assert measured["status"] == 0
+    assert 1 <= measured["max_rss_kb"] / 1024 < 100
