@@ -27,10 +27,11 @@ from itertools import groupby
 from zoneinfo import ZoneInfo
 
 from analysis.contract import BUILDING, Daily, DayWindow, LateArrivals, LedgerCounts, Report
+from analysis.cycle_collector import no_cycle_collection
 from analysis.grouping import Row
 from analysis.ledger import EventKey, Ledger, claims, event_key, split
 from analysis.model import Options
-from analysis.pipeline import collect, no_cycle_collection
+from analysis.pipeline import collect
 from analysis.redact import redact_report
 from analysis.report import build_report
 from analysis.sources.base import Source

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -14,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from analysis import grouping
 from analysis.aws_errors import describe_error
 from analysis.contract import BUILDING, Report, SourceStatus
+from analysis.cycle_collector import no_cycle_collection
 from analysis.denials import audits_service, denial_row, is_denial
 from analysis.model import Options, Window
 from analysis.records import Malformed, Skipped
@@ -147,20 +146,6 @@ def analyse(
             options=options,
         )
     return Analysis(report=report, denials=denials, sources=statuses)
-
-
-@contextmanager
-def no_cycle_collection() -> Iterator[None]:
-    """Python's cycle collector paused while a run builds its rows and report. They make no reference cycles (what
-    they drop, reference counting frees), but each collection walks every live row again: on a storm of 100,000
-    denials the collector took half the time after the scan (grouping 2.3 -> 1.2 s, validation 1.5 -> 0.5 s)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _denials(source: Source, status: SourceTally, service: str, window: Window) -> Iterator[dict[str, Any]]:

@@ -153,7 +153,7 @@ def _process_pool(workers: int) -> Executor | None:
 def _ignore_interrupts() -> None:
     """In a worker: Ctrl-C (SIGINT, sent to the terminal's whole process group) is the parent's to handle, which
     then ends the workers; a worker raising KeyboardInterrupt itself would only print a traceback of its own. The
-    cycle collector, which a forked worker inherits paused (``pipeline.no_cycle_collection``), runs again."""
+    cycle collector, which a forked worker inherits paused (``cycle_collector.no_cycle_collection``), runs again."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc.enable()
 

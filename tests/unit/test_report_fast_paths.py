@@ -4,8 +4,10 @@ and orjson writing the indented JSON the standard library wrote."""
 from __future__ import annotations
 
 import json
+import math
 import re
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -156,3 +158,36 @@ def test_a_report_with_an_integer_beyond_64_bits_keeps_it_exact():
 def test_a_secret_under_a_key_json_cannot_write_is_masked():
     value = {("k", 1): "key AKIAIOSFODNN7EXAMPLE"}
     assert without_secrets(value) == {("k", 1): "key AKIA************"}
+
+
+def _floats_across_every_exponent() -> list[float]:
+    """Some 9,000 floats: each power of ten a double holds, times a few mantissas, both signs, and the edges of
+    repr's exponent form (1e-4 and 1e16) with their neighbours."""
+    values = [m * float(f"1e{e}") for e in range(-323, 308) for m in (1, 1.5, 2.5, 5, 9.999, 1.23456789012345, 7e-1)]
+    values += [math.nextafter(1e-4, 0), 1e-4, math.nextafter(1e16, 0), 1e16, math.nextafter(1e16, 2e16), 5e-324]
+    return [v for x in values for v in (x, -x) if math.isfinite(v)]
+
+
+def test_every_float_orjson_writes_otherwise_than_repr_holds_a_mark_the_check_looks_for():
+    """The premise of pretty_json's check, on every exponent: a float orjson writes otherwise than ``repr`` holds
+    ``e``/``E`` and a sign, or ``0.0000``; the others are written the same."""
+    written_otherwise = 0
+    for value in _floats_across_every_exponent():
+        text = orjson.dumps(value)
+        if text != repr(value).encode():
+            written_otherwise += 1
+            assert re.search(rb"[eE][-+]\d|0\.0000", text), (value, text)
+    assert written_otherwise > 50  # the sweep reaches the forms that differ (below 1e-4 and from 1e16)
+
+
+@pytest.mark.parametrize("value", [1e-05, -3.5e-05, 2e-07, 1.5e16, -1e300, 5e-324])
+def test_one_float_written_otherwise_among_thousands_of_lines_with_marks_in_strings(value):
+    """Event IDs such as ``…-1d2e-4f3a-…`` hold the marks on many lines; the one line with the float is still read."""
+    ids = [f"5b1f0e0c-1d2e-4f3a-9b8c-{n:012d}" for n in range(2000)]
+    document = {"ids": ids, "window": {"start": "2026-11-28T00:00:00Z"}, "figures": [1, 2.5, {"small": value}]}
+    assert pretty_json(document) == json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_a_mark_inside_a_string_is_no_float():
+    document = {"message": "1e-05 and 0.00001 and 1E+16", "ratio": 0.5}
+    assert pretty_json(document) == json.dumps(document, indent=2, ensure_ascii=False) + "\n"

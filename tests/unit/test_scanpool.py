@@ -51,7 +51,7 @@ def _collector_running(_: int) -> bool:
 
 
 def test_a_worker_forked_while_the_collector_is_paused_runs_it_again():
-    from analysis.pipeline import no_cycle_collection
+    from analysis.cycle_collector import no_cycle_collection
 
     with no_cycle_collection():
         running = list(scanpool.ordered_map(_collector_running, range(4), 2, processes=True))
