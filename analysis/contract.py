@@ -619,16 +619,23 @@ def _json_data(model: BaseModel) -> dict[str, Any]:
     more than 64 bits as a float, and pydantic refuses a lone surrogate (a report read back with Python's json):
     those take the slow way."""
     try:
-        text = model.model_dump_json()
+        text = model.model_dump_json().encode()
     except ValueError:
         return model.model_dump(mode="json")
-    if _LONG_DIGITS.search(text):
+    if _holds_long_digit_runs(text):
         return model.model_dump(mode="json")
     data: dict[str, Any] = orjson.loads(text)
     return data
 
 
-_LONG_DIGITS = re.compile(r"\d{19}")  # 2**63 has 19 digits: a run this long may be such an integer
+_DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+_LONG_DIGIT_RUN = b"0" * 19  # 2**63 has 19 digits: a run this long may be such an integer
+
+
+def _holds_long_digit_runs(text: bytes) -> bool:
+    """Whether ``text`` holds 19 ASCII digits in a row: every digit read as ``0``, a byte search finds the run
+    (0.14 s on a 43 MB report, where the regex ``\\d{19}`` took 1 s)."""
+    return _LONG_DIGIT_RUN in text.translate(_DIGITS_AS_ZEROS)
 
 
 def pretty_json(document: Any) -> str:

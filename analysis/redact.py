@@ -22,11 +22,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast, get_args, get_origin
 
+import orjson
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from analysis.catalog import canonical_action, service_actions
 from analysis.contract import DeniedAction, Policy, Principal, Report
+from analysis.fastscan import find
 from analysis.identifiers import REGION, finding_id
 
 T = TypeVar("T")
@@ -80,15 +82,31 @@ def may_hold_secrets(text: str) -> bool:
     return any(word in lowered for word in _SIGNING_WORDS)
 
 
+_SECRET_LITERAL_BYTES = tuple(literal.encode() for literal in _SECRET_LITERALS)
+_SIGNING_WORD_BYTES = tuple(word.encode() for word in _SIGNING_WORDS)
+_FOLDED_AS_ASCII_BYTES = tuple(character.encode() for character in _FOLDED_AS_ASCII)
+
+
+def json_may_hold_secrets(data: bytes) -> bool:
+    """:func:`may_hold_secrets` of UTF-8 text, by SIMD byte searches (StringZilla): a literal or a folded letter
+    is found as its UTF-8 bytes, and a word in ``bytes.lower()``, which lowers ASCII letters only: the letters
+    beyond ASCII that ``str.lower()`` takes to the words' letters are the folded ones, found first."""
+    if any(find(data, literal) >= 0 for literal in _SECRET_LITERAL_BYTES + _FOLDED_AS_ASCII_BYTES):
+        return True
+    lowered = data.lower()
+    return any(find(lowered, word) >= 0 for word in _SIGNING_WORD_BYTES)
+
+
 def without_secrets(value: T) -> T:
     """``map_strings(value, mask_secrets)``, but one check of the whole value's JSON text first: a report with no
-    string that may hold a secret (the usual one) is returned as it is, unwalked. JSON writes the patterns' letters
-    as they are, so the check sees every string, keys included."""
+    string that may hold a secret (the usual one) is returned as it is, unwalked. orjson writes the patterns' letters
+    as they are, so the check sees every string, keys included (and at a tenth of the standard library's time:
+    0.1 s against 0.9 s on a storm's 43 MB report; the check, 0.1 s against 0.5 s)."""
     try:
-        text = json.dumps(value, ensure_ascii=False, default=repr)
-    except Exception:  # what JSON cannot write (a key not a string, a cycle, a repr that fails): walked
-        return map_strings(value, mask_secrets)
-    return map_strings(value, mask_secrets) if may_hold_secrets(text) else value
+        text = orjson.dumps(value, default=repr)
+    except Exception:  # what orjson cannot write (a key not a string, an integer beyond 64 bits, a lone surrogate,
+        return map_strings(value, mask_secrets)  # nesting beyond 254, a repr that fails): walked
+    return map_strings(value, mask_secrets) if json_may_hold_secrets(text) else value
 
 
 def mask_secrets(text: str) -> str:

@@ -191,3 +191,31 @@ def test_one_float_written_otherwise_among_thousands_of_lines_with_marks_in_stri
 def test_a_mark_inside_a_string_is_no_float():
     document = {"message": "1e-05 and 0.00001 and 1E+16", "ratio": 0.5}
     assert pretty_json(document) == json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+@given(st.lists(st.sampled_from([b"0", b"7", b"9", b"1" * 18, b"2" * 19, b"a", b"-", b"\xd9\xa3", b" "]), max_size=40))
+def test_a_run_of_19_digits_is_found_as_the_regex_finds_it(pieces):
+    from analysis.contract import _holds_long_digit_runs
+
+    text = b"".join(pieces)
+    assert _holds_long_digit_runs(text) == bool(re.search(rb"[0-9]{19}", text))
+
+
+@given(texts)
+def test_the_check_of_json_bytes_is_the_check_of_its_text(text):
+    from analysis.redact import json_may_hold_secrets
+
+    assert json_may_hold_secrets(text.encode("utf-8", "surrogatepass")) == may_hold_secrets(text)
+
+
+def test_the_only_letters_beyond_ascii_that_lower_to_ascii_letters_are_the_folded_ones():
+    """bytes.lower() lowers ASCII letters only; str.lower() also takes these code points to ASCII letters (every
+    code point tried), and the byte check finds each of them before it lowers anything."""
+    from analysis.redact import _FOLDED_AS_ASCII
+
+    lowering_to_ascii = {
+        chr(c)
+        for c in range(0x80, 0x110000)
+        if not 0xD800 <= c <= 0xDFFF and any(ch.isascii() and ch.isalpha() for ch in chr(c).lower())
+    }
+    assert lowering_to_ascii and lowering_to_ascii <= set(_FOLDED_AS_ASCII)
