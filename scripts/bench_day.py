@@ -11,7 +11,8 @@ every file in the page cache:
   2026-11-28 --format json --out FILE -q`` (every shape is one day), timed from outside, default workers,
   the best of ``BENCH_REPEAT``; ``ratio`` is ``whole_s / floor_s``. Its memory: ``max_rss_mb``, the
   largest process's RSS (``wait4``, through a small launcher: see :data:`LAUNCHER`), and ``tree_peak_mb``,
-  the process and its workers sampled as PSS;
+  the process and its workers sampled as PSS; its CPU, ``whole_cpu_s`` (the process's and its workers'), as
+  ``cpu_ratio`` to the floor and ``cpu_bound_ratio`` over the cores: the ratio the run cannot go under;
 - ``single_s``: the same command in one process, one reader (``APPRUNNER_AUDIT_READ_PROCESSES=0``,
   ``APPRUNNER_AUDIT_READ_WORKERS=1``);
 - the report's totals against what the generator wrote (``check=ok``, else ``check=MISMATCH``);
@@ -196,6 +197,7 @@ class Run:
     tree_peak_mb: float | None
     totals: dict[str, int] | None
     error: str | None = None
+    cpu_s: float = 0.0  # CPU time of the process and its workers
 
 
 def apprunner_audit() -> list[str]:
@@ -212,7 +214,9 @@ import json, os, subprocess, sys, time
 started = time.perf_counter()
 process = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
 _, status, usage = os.wait4(process.pid, 0)
-print(json.dumps({"seconds": time.perf_counter() - started, "status": status, "max_rss_kb": usage.ru_maxrss}))
+seconds = time.perf_counter() - started
+cpu = usage.ru_utime + usage.ru_stime  # the process's and its workers' (waited for, so counted)
+print(json.dumps({"seconds": seconds, "status": status, "max_rss_kb": usage.ru_maxrss, "cpu_s": cpu}))
 """
 
 
@@ -233,12 +237,12 @@ def run_whole(folder: Path, env: dict[str, str], sample: bool = False) -> Run:
             peak = _sampled_peak(launcher) if sample else None
             measured = json.loads(launcher.communicate()[0])
         code = os.waitstatus_to_exitcode(measured["status"])
-        seconds, rss = measured["seconds"], measured["max_rss_kb"] / 1024
+        seconds, rss, cpu = measured["seconds"], measured["max_rss_kb"] / 1024, measured["cpu_s"]
         if code:
             message = (errors.read_text().strip().splitlines() or [f"exit {code}"])[-1]
-            return Run(seconds, rss, peak, None, message)
+            return Run(seconds, rss, peak, None, message, cpu)
         totals = json.loads(out.read_text())["totals"]
-    return Run(seconds, rss, peak, totals)
+    return Run(seconds, rss, peak, totals, cpu_s=cpu)
 
 
 def _sampled_peak(launcher: subprocess.Popen[bytes]) -> float:
@@ -320,6 +324,12 @@ def bench_shape(root: Path, shape: Shape, repeat: int) -> Iterator[str | ShapeRe
     else:
         ratio = whole.seconds / floor["seconds"]
         yield f"{tag} whole_s={whole.seconds:.2f} ratio={ratio:.2f} (target {TARGET_RATIO}) best of {repeat}"
+        cores = os.cpu_count() or 1
+        yield (
+            f"{tag} whole_cpu_s={whole.cpu_s:.2f} cpu_ratio={whole.cpu_s / floor['seconds']:.2f} "
+            f"cpu_bound_ratio={whole.cpu_s / cores / floor['seconds']:.2f} (the CPU of the process and its workers, "
+            f"and over the {cores} cores: the lowest ratio that CPU allows)"
+        )
         check = list(check_totals(whole.totals or {}, written))
         mismatches += len(check)
         yield f"{tag} check=ok" if not check else f"{tag} check=MISMATCH !!! " + " ".join(check)
