@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from functools import partial
 from itertools import islice
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 PROCESS_MIN_FILES = 16
 PROCESS_BATCH = 8  # files per task sent to a worker process
@@ -58,30 +58,67 @@ def ordered_map(
     Lambda has no ``/dev/shm``), threads do the work. An exception raised by ``function`` is raised
     here, in order.
     """
+    return cast(Iterator[R], _ordered_map(function, items, workers, ahead, processes=processes))
+
+
+def started_map(
+    function: Callable[[T], R], items: Iterable[T], workers: int, first: int, *, processes: bool = False
+) -> Iterator[R]:
+    """:func:`ordered_map` with its first ``first`` tasks (batches, with processes) handed to the workers before
+    it returns: they work while the caller does something else (imports), and the results wait for it. Once
+    the caller reads, the usual ``2 * workers`` tasks are kept ahead. Close the iterator to stop them."""
+    results = _ordered_map(function, items, workers, None, processes=processes, first=first)
+    next(results)  # _STARTED: the first tasks are with the workers
+    return cast(Iterator[R], results)
+
+
+_STARTED = object()  # what _ordered_map yields once its first tasks are submitted, when asked to
+
+
+def _ordered_map(
+    function: Callable[[T], R],
+    items: Iterable[T],
+    workers: int,
+    ahead: int | None,
+    *,
+    processes: bool,
+    first: int | None = None,
+) -> Iterator[Any]:
     if workers <= 1:
+        if first is not None:
+            yield _STARTED
         yield from map(function, items)
         return
     pool = _process_pool(workers) if processes else None
     if pool is None:
-        yield from _pooled(ThreadPoolExecutor(workers, "apprunner-audit-read"), function, items, ahead or 2 * workers)
+        threads = ThreadPoolExecutor(workers, "apprunner-audit-read")
+        yield from _pooled(threads, function, items, ahead or 2 * workers, first)
         return
     batches = _batched(items, PROCESS_BATCH)
-    for results in _pooled(pool, partial(_apply_each, function), batches, ahead or 2 * workers):
-        yield from results
+    for results in _pooled(pool, partial(_apply_each, function), batches, ahead or 2 * workers, first):
+        if results is _STARTED:
+            yield results
+        else:
+            yield from results
 
 
-def _pooled(pool: Executor, function: Callable[[T], R], items: Iterable[T], ahead: int) -> Iterator[R]:
-    """The results in order. Stopped early (Ctrl-C, an error, a reader that stops reading) the pool stops at
-    once: nothing more is started, worker processes are ended, threads finish their one task each."""
+def _pooled(
+    pool: Executor, function: Callable[[T], R], items: Iterable[T], ahead: int, first: int | None = None
+) -> Iterator[Any]:
+    """The results in order, ``ahead`` tasks submitted ahead (``first`` at the start, then :data:`_STARTED`
+    yielded). Stopped early (Ctrl-C, an error, a reader that stops reading) the pool stops at once: nothing more
+    is started, worker processes are ended, threads finish their one task each."""
     pending: deque[Future[R]] = deque()
+    waiting = iter(items)
     finished = False
     try:
-        for item in items:
-            pending.append(pool.submit(function, item))
-            if len(pending) >= ahead:
-                yield pending.popleft().result()
+        pending.extend(pool.submit(function, item) for item in islice(waiting, ahead if first is None else first))
+        if first is not None:
+            yield _STARTED
         while pending:
-            yield pending.popleft().result()
+            result = pending.popleft().result()
+            pending.extend(pool.submit(function, item) for item in islice(waiting, max(0, ahead - len(pending))))
+            yield result
         finished = True
     finally:
         if finished:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -39,11 +40,18 @@ class FileSource:
 
     def read(self) -> Iterator[RecordOrProblem]:
         """Files in a stable order; threads read and decompress the next ones while one is parsed. A folder
-        that cannot be listed is malformed (named, counted): its files are not read, the others are."""
-        unlisted: list[OSError] = []
-        paths = list(iter_paths(self.path, onerror=unlisted.append))
-        yield from (_unlisted(error, self.path) for error in unlisted)
-        yield from read_files(paths, service=self.service, limit=self.max_bytes, progress=self.progress)
+        that cannot be listed is malformed (named, counted): its files are not read, the others are. Files
+        whose loading :func:`start_reading` started are taken as they are."""
+        early = _early_reads.pop((self.path, self.service, self.max_bytes), None)
+        if early is None:
+            stop_early_reads()  # one this source cannot take only costs CPU, and keeps the next workers from fork
+            unlisted: list[OSError] = []
+            paths = list(iter_paths(self.path, onerror=unlisted.append))
+            yield from (_unlisted(error, self.path) for error in unlisted)
+            yield from read_files(paths, service=self.service, limit=self.max_bytes, progress=self.progress)
+            return
+        yield from (_unlisted(error, self.path) for error in early.unlisted)
+        yield from _read_loaded(early.loaded, early.sizes, self.progress)
 
     def nothing_read(self) -> str:
         """Why the source held no record (the pipeline warns: an empty report must not look like success)."""
@@ -122,15 +130,73 @@ def read_files(
     """
     paths = list(paths)
     sizes = [_size(p) for p in paths]
-    bytes_total = sum(sizes)
-    processes = scanpool.use_processes(bytes_total, len(paths))
+    processes = scanpool.use_processes(sum(sizes), len(paths))
     load = partial(load_file, service=service, limit=limit)
     loaded_files = scanpool.ordered_map(load, paths, scanpool.read_workers(workers), processes=processes)
-    bytes_done = 0
+    yield from _read_loaded(loaded_files, sizes, progress)
+
+
+def _read_loaded(
+    loaded_files: Iterator[Loaded | LargeFile], sizes: list[int], progress: Progress
+) -> Iterator[RecordOrProblem]:
+    bytes_done, bytes_total = 0, sum(sizes)
     for done, (loaded, size) in enumerate(zip(loaded_files, sizes, strict=True), start=1):
         yield from _records(loaded)
         bytes_done += size
-        progress.files(done, len(paths), bytes_done, bytes_total)
+        progress.files(done, len(sizes), bytes_done, bytes_total)
+
+
+@dataclass
+class _EarlyRead:
+    unlisted: list[OSError]
+    sizes: list[int]
+    loaded: Iterator[Loaded | LargeFile]
+
+
+_early_reads: dict[tuple[Path, str | None, int | None], _EarlyRead] = {}
+EARLY_BYTES = 32 * 1024 * 1024  # on disk: what an early read loads before the source reads it, at most (first tasks)
+
+
+def start_reading(path: Path, service: str | None = None, limit: int | None = None) -> None:
+    """Start loading a folder's files in worker processes now, for ``FileSource(path, service=service,
+    max_bytes=limit)`` to take when it reads: a command calls this before its heavy imports and checks (some
+    0.3 s), which then run while the workers load. The first files, up to ``EARLY_BYTES`` on disk, are handed
+    to the workers at once.
+
+    Nothing starts unless the folder is worth worker processes (:func:`scanpool.use_processes`) and processes
+    can start (``fork``: only while this process runs one thread). What no source takes is stopped by
+    :func:`stop_early_reads`."""
+    path = Path(path)
+    unlisted: list[OSError] = []
+    paths = list(iter_paths(path, onerror=unlisted.append)) if path.is_dir() else []
+    sizes = [_size(p) for p in paths]
+    if not scanpool.use_processes(sum(sizes), len(paths)) or threading.active_count() > 1:
+        return
+    load = partial(load_file, service=service, limit=limit)
+    first = _tasks_within(sizes, EARLY_BYTES)
+    loaded = scanpool.started_map(load, paths, scanpool.read_workers(), first, processes=True)
+    _early_reads[path, service, limit] = _EarlyRead(unlisted, sizes, loaded)
+
+
+def stop_early_reads() -> None:
+    """Stop the workers of every early read no source took (the command failed first, or read other sources)."""
+    while _early_reads:
+        _, early = _early_reads.popitem()
+        close = getattr(early.loaded, "close", None)
+        if close is not None:
+            close()
+
+
+def _tasks_within(sizes: list[int], budget: int) -> int:
+    """How many tasks (``scanpool.PROCESS_BATCH`` files each) the first files within ``budget`` bytes make, at
+    least the usual read-ahead's."""
+    total, files = 0, 0
+    for size in sizes:
+        total += size
+        if total > budget:
+            break
+        files += 1
+    return max(2 * scanpool.read_workers(), -(-files // scanpool.PROCESS_BATCH))
 
 
 def _records(loaded: Loaded | LargeFile) -> Iterator[RecordOrProblem]:

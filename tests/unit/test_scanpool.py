@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 
 import pytest
@@ -56,3 +57,47 @@ def test_a_worker_forked_while_the_collector_is_paused_runs_it_again():
     with no_cycle_collection():
         running = list(scanpool.ordered_map(_collector_running, range(4), 2, processes=True))
     assert running == [True] * 4
+
+
+def test_started_map_hands_its_first_tasks_to_the_workers_before_it_is_read():
+    begun = threading.Event()
+    seen: list[int] = []
+
+    def work(n: int) -> int:
+        seen.append(n)
+        begun.set()
+        return n + 1
+
+    results = scanpool.started_map(work, range(40), workers=2, first=10)
+    assert begun.wait(5), "a task ran before the first result was asked for"
+    assert list(results) == list(range(1, 41))
+    assert sorted(seen) == list(range(40))
+
+
+def test_started_map_submits_first_tasks_then_keeps_the_usual_read_ahead():
+    submitted: list[int] = []
+
+    def items():
+        for n in range(1000):
+            submitted.append(n)
+            yield n
+
+    results = scanpool.started_map(lambda n: n, items(), workers=2, first=30)
+    assert len(submitted) == 30  # before any result is read
+    assert [next(results) for _ in range(40)] == list(range(40))
+    assert len(submitted) <= 40 + 2 * 2 + 1, "once read, 2 x workers tasks ahead, not 30"
+    results.close()
+
+
+def test_started_map_in_one_worker_is_map():
+    assert list(scanpool.started_map(lambda n: n * 2, range(5), workers=1, first=3)) == [0, 2, 4, 6, 8]
+
+
+def test_closing_a_started_map_ends_its_worker_processes():
+    results = scanpool.started_map(_collector_running, range(200), workers=2, first=4, processes=True)
+    processes = multiprocessing.active_children()
+    assert processes, "worker processes started before anything was read"
+    results.close()
+    for process in processes:
+        process.join(timeout=5)
+    assert not any(process.is_alive() for process in processes)
