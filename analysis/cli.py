@@ -541,7 +541,8 @@ class _LogLines(logging.Handler):
 
 
 def _report(args: argparse.Namespace) -> int:
-    _read_early(args)
+    if not _read_early(args):
+        return _checked_report(args)
     try:
         return _checked_report(args)
     finally:
@@ -550,17 +551,23 @@ def _report(args: argparse.Namespace) -> int:
         stop_early_reads()
 
 
-def _read_early(args: argparse.Namespace) -> None:
+def _read_early(args: argparse.Namespace) -> bool:
     """The first --source, when it is a folder of many files, starts loading in worker processes before the
     settings, checks and imports (some 0.3 s), which then run while the workers read: ``sources.files``'
-    ``start_reading``, for the source the run makes of it, with the audited service the settings will give."""
+    ``start_reading``, for the source the run makes of it, with the audited service the settings will give.
+    Only a head start: whatever fails here (no process can start) is left for the run to meet and say."""
     spec = (args.source or [None])[0]
     if spec is None or spec == "sample" or spec.startswith(AWS_SOURCE_PREFIXES) or not os.path.isdir(spec):
-        return
-    from analysis.sources.files import start_reading
+        return False
+    try:
+        from analysis.sources.files import start_reading
 
-    service = args.service if args.service is not None else os.environ.get(SERVICE_VARIABLE, "")
-    start_reading(Path(spec), (service.strip() or "apprunner").lower())
+        service = args.service if args.service is not None else os.environ.get(SERVICE_VARIABLE, "")
+        start_reading(Path(spec), (service.strip() or "apprunner").lower())
+    except Exception:  # e.g. fork refused (EAGAIN, ENOMEM): the source's own read meets it, and says it
+        log.debug("no early read of %s", spec, exc_info=True)
+        return False
+    return True
 
 
 def _checked_report(args: argparse.Namespace) -> int:

@@ -668,12 +668,14 @@ def _a_float_written_otherwise(text: bytes) -> bool:
     """Whether a float value in orjson's indented ``text`` is written otherwise than Python's ``repr``: each line
     holding one of the marks such a float holds is read with :data:`_FLOAT_VALUES` (a value is on one line)."""
     for mark in _MARKS_OF_A_DIFFERENT_FLOAT:
-        for found in mark.finditer(text):
+        found = mark.search(text)
+        while found is not None:
             line_start = text.rfind(b"\n", 0, found.start()) + 1
             line_end = text.find(b"\n", found.end())
             line_end = len(text) if line_end < 0 else line_end
             if any(_written_otherwise(token) for token in _FLOAT_VALUES.findall(text, line_start, line_end)):
                 return True
+            found = mark.search(text, line_end)  # each line read once per mark, however many marks it holds
     return False
 
 

@@ -120,11 +120,17 @@ class TrailScan:
     records: int
     spans: list[bytes] = field(default_factory=list)
     indices: list[int] = field(default_factory=list)  # each candidate's index in Records, when known
+    # The spans as parsed when they were cut: kept for a reader in the same process (threads: S3, Lambda), dropped
+    # when the scan is pickled to another (see __getstate__).
+    parsed: list[dict[str, Any]] | None = field(default=None, compare=False, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "parsed": None}
 
     @property
     def candidates(self) -> list[dict[str, Any]]:
         """The possible denials, parsed."""
-        return [parsed_span(span) for span in self.spans]
+        return self.parsed if self.parsed is not None else [parsed_span(span) for span in self.spans]
 
     @property
     def skipped(self) -> int:
@@ -208,7 +214,7 @@ def _indented_scan(data: bytes, layout: Layout, service: str | None) -> TrailSca
     if not layout.proven(data, records):
         return None
     scan = _with_candidates(data, records, spans)
-    if scan is None or not is_trail_record(parsed_span(scan.spans[0])):
+    if scan is None or not is_trail_record(scan.candidates[0]):
         return None
     scan.indices = [indices[span] for span in spans]
     return scan
@@ -225,7 +231,7 @@ def is_trail_record(record: dict[str, Any]) -> bool:
 
 def _with_candidates(data: bytes, records: int, spans: list[tuple[int, int]]) -> TrailScan | None:
     cut = _cut_spans(data, spans)
-    return None if cut is None else TrailScan(records, cut)
+    return None if cut is None else TrailScan(records, cut[0], parsed=cut[1])
 
 
 @dataclass(frozen=True)
@@ -460,9 +466,9 @@ def _may_be_of_service(data: bytes, span: tuple[int, int], needles: tuple[bytes,
     return any(data.find(needle, start, end) >= 0 for needle in (UNICODE_ESCAPE, *needles))
 
 
-def _cut_spans(data: bytes, spans: list[tuple[int, int]]) -> list[bytes] | None:
-    """Each span's bytes, if every one is exactly one JSON object (parsed to prove it); else None."""
-    cut = []
+def _cut_spans(data: bytes, spans: list[tuple[int, int]]) -> tuple[list[bytes], list[dict[str, Any]]] | None:
+    """Each span's bytes and its object, if every one is exactly one JSON object (parsed to prove it); else None."""
+    cut, parsed = [], []
     for start, end in spans:
         text = data[start:end]
         try:
@@ -472,4 +478,5 @@ def _cut_spans(data: bytes, spans: list[tuple[int, int]]) -> list[bytes] | None:
         if not isinstance(record, dict):
             return None
         cut.append(text)
-    return cut
+        parsed.append(record)
+    return cut, parsed

@@ -13,7 +13,7 @@ import os
 import signal
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from functools import partial
 from itertools import islice
@@ -63,13 +63,13 @@ def ordered_map(
 
 def started_map(
     function: Callable[[T], R], items: Iterable[T], workers: int, first: int, *, processes: bool = False
-) -> Iterator[R]:
+) -> Generator[R, None, None]:
     """:func:`ordered_map` with its first ``first`` tasks (batches, with processes) handed to the workers before
     it returns: they work while the caller does something else (imports), and the results wait for it. Once
     the caller reads, the usual ``2 * workers`` tasks are kept ahead. Close the iterator to stop them."""
     results = _ordered_map(function, items, workers, None, processes=processes, first=first)
     next(results)  # _STARTED: the first tasks are with the workers
-    return cast(Iterator[R], results)
+    return cast(Generator[R, None, None], results)
 
 
 _STARTED = object()  # what _ordered_map yields once its first tasks are submitted, when asked to
@@ -83,7 +83,7 @@ def _ordered_map(
     *,
     processes: bool,
     first: int | None = None,
-) -> Iterator[Any]:
+) -> Generator[Any, None, None]:
     if workers <= 1:
         if first is not None:
             yield _STARTED
@@ -92,7 +92,8 @@ def _ordered_map(
     pool = _process_pool(workers) if processes else None
     if pool is None:
         threads = ThreadPoolExecutor(workers, "apprunner-audit-read")
-        yield from _pooled(threads, function, items, ahead or 2 * workers, first)
+        first_items = first * PROCESS_BATCH if first is not None and processes else first  # files, not batches
+        yield from _pooled(threads, function, items, ahead or 2 * workers, first_items)
         return
     batches = _batched(items, PROCESS_BATCH)
     for results in _pooled(pool, partial(_apply_each, function), batches, ahead or 2 * workers, first):
@@ -116,9 +117,10 @@ def _pooled(
         if first is not None:
             yield _STARTED
         while pending:
-            result = pending.popleft().result()
+            yield pending.popleft().result()
+            # Topped up after the result is used: an error raised by the items themselves (a listing that fails
+            # part-way) then comes after every result already computed, as it would in map().
             pending.extend(pool.submit(function, item) for item in islice(waiting, max(0, ahead - len(pending))))
-            yield result
         finished = True
     finally:
         if finished:

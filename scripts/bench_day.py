@@ -90,8 +90,9 @@ def measure_post_scan(folder: Path) -> dict[str, Any]:
     """From the collected denials to the Report object, timed alone, as ``pipeline.analyse`` runs it (the cycle
     collector paused): grouping and remedies (``findings_with_remedies``), then the whole ``build_report`` (they
     again, the timeline, masking and the contract's validation)."""
+    from analysis.cycle_collector import no_cycle_collection
     from analysis.model import Options, Window
-    from analysis.pipeline import collect, no_cycle_collection
+    from analysis.pipeline import collect
     from analysis.report import build_report, findings_with_remedies
     from analysis.sources import ReadOptions, sources_from_spec
 
@@ -198,6 +199,11 @@ class Run:
     totals: dict[str, int] | None
     error: str | None = None
     cpu_s: float = 0.0  # CPU time of the process and its workers
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the machine's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def apprunner_audit() -> list[str]:
@@ -324,7 +330,7 @@ def bench_shape(root: Path, shape: Shape, repeat: int) -> Iterator[str | ShapeRe
     else:
         ratio = whole.seconds / floor["seconds"]
         yield f"{tag} whole_s={whole.seconds:.2f} ratio={ratio:.2f} (target {TARGET_RATIO}) best of {repeat}"
-        cores = os.cpu_count() or 1
+        cores = usable_cores()
         yield (
             f"{tag} whole_cpu_s={whole.cpu_s:.2f} cpu_ratio={whole.cpu_s / floor['seconds']:.2f} "
             f"cpu_bound_ratio={whole.cpu_s / cores / floor['seconds']:.2f} (the CPU of the process and its workers, "

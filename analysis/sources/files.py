@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import stat
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -150,7 +150,7 @@ def _read_loaded(
 class _EarlyRead:
     unlisted: list[OSError]
     sizes: list[int]
-    loaded: Iterator[Loaded | LargeFile]
+    loaded: Generator[Loaded | LargeFile, None, None]
 
 
 _early_reads: dict[tuple[Path, str | None, int | None], _EarlyRead] = {}
@@ -182,9 +182,7 @@ def stop_early_reads() -> None:
     """Stop the workers of every early read no source took (the command failed first, or read other sources)."""
     while _early_reads:
         _, early = _early_reads.popitem()
-        close = getattr(early.loaded, "close", None)
-        if close is not None:
-            close()
+        early.loaded.close()
 
 
 def _tasks_within(sizes: list[int], budget: int) -> int:

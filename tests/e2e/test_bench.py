@@ -94,7 +94,7 @@ def test_every_shape_has_every_figure_and_nothing_failed(run, table):
         cpu, floor = float(figures["whole_cpu_s"]), float(figures["floor_s"])
         rounding = 0.005 / floor + 0.005 / cpu + 0.005  # each figure is printed to 2 decimals
         assert float(figures["cpu_ratio"]) == pytest.approx(cpu / floor, rel=rounding), shape
-        cores = os.cpu_count() or 1
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         assert float(figures["cpu_bound_ratio"]) == pytest.approx(cpu / cores / floor, rel=rounding), shape
     for shape in set(SHAPES) - {"3x"}:  # the 3x day is for memory: no peers
         for key in ("peer_duckdb_s", "peer_orjson_s", "peer_json_load_s", "project_vs_duckdb"):

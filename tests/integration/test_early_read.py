@@ -132,6 +132,11 @@ def test_the_report_of_a_folder_read_early_is_the_report_of_one_read_in_threads(
     assert calls == [(folder, "apprunner")], "the report starts its first folder early, for the audited service"
     monkeypatch.undo()
     monkeypatch.setenv("APPRUNNER_AUDIT_READ_PROCESSES", "1")
+
+    def not_again(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the report read the folder again instead of taking the early read")
+
+    monkeypatch.setattr(files, "read_files", not_again)
     assert _report(folder, tmp_path / "early.json", "--service", "APPRUNNER") == 0
     early, threads = _document(tmp_path / "early.json"), _document(tmp_path / "threads.json")
     assert early == threads and early["totals"]["denials"] == 5
@@ -157,3 +162,13 @@ def test_a_report_that_fails_its_checks_stops_the_early_read(tmp_path, processes
 def test_the_early_reads_names_for_sources_and_service_are_those_of_the_modules_it_does_not_import():
     assert cli.AWS_SOURCE_PREFIXES == identifiers.AWS_PREFIXES
     assert settings.ENVIRONMENT["service"] == cli.SERVICE_VARIABLE
+
+
+def test_an_early_read_that_cannot_start_leaves_the_run_to_read_the_folder(tmp_path, monkeypatch, processes):
+    def no_fork(*args: Any, **kwargs: Any) -> None:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(files, "start_reading", no_fork)
+    folder = _write_folder(tmp_path)
+    assert _report(folder, tmp_path / "r.json") == 0
+    assert _document(tmp_path / "r.json")["totals"]["denials"] == 5

@@ -399,3 +399,17 @@ def test_an_escaped_event_source_is_still_kept_for_its_service():
     assert b"\\u0061pprunner" in data
     hinted = fastscan.scan_trail(data, "apprunner")
     assert hinted is not None and [r["eventSource"] for r in hinted.candidates] == ["apprunner.amazonaws.com"]
+
+
+def test_a_scan_keeps_its_parsed_candidates_in_the_process_and_sends_only_their_text_to_another():
+    import pickle
+
+    denial = f.record("DeleteService")
+    other = f.record("ListServices", error_code=None, error_message=None)
+    data = json.dumps(f.trail_file([other, denial, other]), separators=(",", ":")).encode()
+    scan = fastscan.scan_trail(data, "apprunner")
+    assert scan is not None and scan.parsed == [denial] and scan.candidates is scan.parsed
+    sent = pickle.loads(pickle.dumps(scan))
+    assert sent.parsed is None and sent.spans == scan.spans and sent == scan
+    assert sent.candidates == [denial]
+    assert len(pickle.dumps(scan)) < len(scan.spans[0]) + 300  # the text and the counts, not the dict as well

@@ -101,3 +101,18 @@ def test_closing_a_started_map_ends_its_worker_processes():
     for process in processes:
         process.join(timeout=5)
     assert not any(process.is_alive() for process in processes)
+
+
+def test_an_error_of_the_items_themselves_comes_after_every_result_computed_before_it():
+    """As in map(): a listing that fails after 10 items gives the results the pool had, then its error."""
+
+    def items():
+        yield from range(10)
+        raise OSError("listing failed")
+
+    results = scanpool.ordered_map(lambda n: n, items(), workers=2, ahead=4)
+    got = []
+    with pytest.raises(OSError, match="listing failed"):
+        for result in results:
+            got.append(result)
+    assert got == list(range(7))  # the 4 ahead: 7, 8 and 9 were in flight when the listing failed
