@@ -541,14 +541,14 @@ class _LogLines(logging.Handler):
 
 
 def _report(args: argparse.Namespace) -> int:
-    if not _read_early(args):
-        return _checked_report(args)
+    read_early = _read_early(args)
     try:
         return _checked_report(args)
     finally:
-        from analysis.sources.files import stop_early_reads
+        if read_early:
+            from analysis.sources.files import stop_early_reads
 
-        stop_early_reads()
+            stop_early_reads()
 
 
 def _read_early(args: argparse.Namespace) -> bool:

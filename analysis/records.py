@@ -272,9 +272,7 @@ def _parse_plain(data: bytes, origin: str) -> Iterator[RecordOrProblem]:
 def _scanned(scan: fastscan.TrailScan, origin: str) -> Iterator[RecordOrProblem]:
     if scan.skipped:
         yield Skipped(scan.skipped)
-    parsed = scan.parsed
-    for number, span in enumerate(scan.spans):
-        record = parsed[number] if parsed is not None else fastscan.parsed_span(span)
+    for number, record in enumerate(scan.candidates):
         where = f"{origin}.Records[{scan.indices[number]}]" if scan.indices else f"{origin}.Records"
         yield from _in_container(record, where)
 

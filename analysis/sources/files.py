@@ -43,15 +43,15 @@ class FileSource:
         that cannot be listed is malformed (named, counted): its files are not read, the others are. Files
         whose loading :func:`start_reading` started are taken as they are."""
         early = _early_reads.pop((self.path, self.service, self.max_bytes), None)
-        if early is None:
-            stop_early_reads()  # one this source cannot take only costs CPU, and keeps the next workers from fork
-            unlisted: list[OSError] = []
-            paths = list(iter_paths(self.path, onerror=unlisted.append))
-            yield from (_unlisted(error, self.path) for error in unlisted)
-            yield from read_files(paths, service=self.service, limit=self.max_bytes, progress=self.progress)
+        if early is not None:
+            yield from (_unlisted(error, self.path) for error in early.unlisted)
+            yield from _read_loaded(early.loaded, early.sizes, self.progress)
             return
-        yield from (_unlisted(error, self.path) for error in early.unlisted)
-        yield from _read_loaded(early.loaded, early.sizes, self.progress)
+        stop_early_reads()  # one this source cannot take only costs CPU, and keeps the next workers from fork
+        unlisted: list[OSError] = []
+        paths = list(iter_paths(self.path, onerror=unlisted.append))
+        yield from (_unlisted(error, self.path) for error in unlisted)
+        yield from read_files(paths, service=self.service, limit=self.max_bytes, progress=self.progress)
 
     def nothing_read(self) -> str:
         """Why the source held no record (the pipeline warns: an empty report must not look like success)."""
